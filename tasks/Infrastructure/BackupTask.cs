@@ -1,0 +1,75 @@
+using System.Resources;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace BackupBuild.Tasks.Infrastructure;
+
+/// <summary>
+/// Base of every BackupBuild task: user-visible messages live in Strings.resx and start with
+/// their BKPnnnn code, which MSBuild's logging helper splits off into the event's code.
+/// </summary>
+public abstract class BackupTask : Microsoft.Build.Utilities.Task, ICancelableTask
+{
+    internal static readonly ResourceManager Resources =
+        new("BackupBuild.Tasks.Strings", typeof(BackupTask).Assembly);
+
+    private readonly CancellationTokenSource _cancel = new();
+
+    protected BackupTask() : base(Resources, "BackupBuild.") { }
+
+    /// <summary>Tripped by Ctrl+C or an MSBuild timeout; long loops check it.</summary>
+    protected CancellationToken Cancellation => _cancel.Token;
+
+    public void Cancel() => _cancel.Cancel();
+
+    public sealed override bool Execute()
+    {
+        try
+        {
+            return Run() && !Log.HasLoggedErrors;
+        }
+        catch (OperationCanceledException) when (_cancel.IsCancellationRequested)
+        {
+            Log.LogErrorWithCodeFromResources("Common.Cancelled", GetType().Name);
+            return false;
+        }
+        catch (CodedError e)
+        {
+            LogCodedError(e);
+            return false;
+        }
+    }
+
+    /// <summary>The task's work; return false only after logging an error.</summary>
+    protected abstract bool Run();
+
+    protected void LogCodedError(CodedError e) =>
+        Log.LogErrorWithCodeFromResources(e.ResourceName, e.Arguments);
+
+    protected void Progress(string resourceName, params object[] args) =>
+        Log.LogMessageFromResources(MessageImportance.High, resourceName, args);
+
+    protected void Detail(string resourceName, params object[] args) =>
+        Log.LogMessageFromResources(MessageImportance.Normal, resourceName, args);
+
+    protected void Trace(string resourceName, params object[] args) =>
+        Log.LogMessageFromResources(MessageImportance.Low, resourceName, args);
+
+    internal static string Format(string resourceName, params object[] args) =>
+        string.Format(System.Globalization.CultureInfo.CurrentCulture,
+            Resources.GetString(resourceName) ?? resourceName, args);
+}
+
+/// <summary>A user-facing failure carried to the task boundary, logged there with its BKP code.</summary>
+public sealed class CodedError : Exception
+{
+    public CodedError(string resourceName, params object[] arguments)
+        : base(BackupTask.Format(resourceName, arguments))
+    {
+        ResourceName = resourceName;
+        Arguments = arguments;
+    }
+
+    public string ResourceName { get; }
+    public object[] Arguments { get; }
+}

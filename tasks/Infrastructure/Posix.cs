@@ -1,0 +1,109 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+
+namespace BackupBuild.Tasks.Infrastructure;
+
+/// <summary>What lstat(2) says about a path: the facts a backup needs and .NET does not expose.</summary>
+public readonly record struct PosixStat(
+    ulong Device, ulong Inode, uint Mode, uint Uid, uint Gid, long Size,
+    long MtimeSeconds, long MtimeNanos, long CtimeSeconds, long CtimeNanos, long AtimeSeconds)
+{
+    public const uint TypeMask = 0xF000;
+    public const uint Regular = 0x8000;
+    public const uint Directory = 0x4000;
+    public const uint Symlink = 0xA000;
+
+    public bool IsRegular => (Mode & TypeMask) == Regular;
+    public bool IsDirectory => (Mode & TypeMask) == Directory;
+    public bool IsSymlink => (Mode & TypeMask) == Symlink;
+    public uint Permissions => Mode & 0xFFF;
+    public DateTimeOffset ModificationTime =>
+        DateTimeOffset.FromUnixTimeSeconds(MtimeSeconds).AddTicks(MtimeNanos / 100);
+}
+
+/// <summary>Thin calls into the C library for lstat/stat and user and group names.</summary>
+public static unsafe class Posix
+{
+    [DllImport("libc", EntryPoint = "lstat", SetLastError = true)]
+    private static extern int lstat_native(byte[] path, byte* buf);
+
+    [DllImport("libc", EntryPoint = "stat", SetLastError = true)]
+    private static extern int stat_native(byte[] path, byte* buf);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern IntPtr getpwuid(uint uid);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern IntPtr getgrgid(uint gid);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern uint geteuid();
+
+    private static readonly ConcurrentDictionary<uint, string> UserNames = new();
+    private static readonly ConcurrentDictionary<uint, string> GroupNames = new();
+    private static readonly object NameLock = new();
+
+    public static bool IsRoot => geteuid() == 0;
+
+    /// <summary>lstat: the path itself, a symlink not followed. Null with the errno when it fails.</summary>
+    public static PosixStat? LStat(string path, out int errno) => Call(path, follow: false, out errno);
+
+    /// <summary>stat: follows symlinks. Null with the errno when it fails (for example a broken link).</summary>
+    public static PosixStat? Stat(string path, out int errno) => Call(path, follow: true, out errno);
+
+    public static string ErrorText(int errno) => Marshal.GetPInvokeErrorMessage(errno);
+
+    private static PosixStat? Call(string path, bool follow, out int errno)
+    {
+        var bytes = PathBytes(path);
+        byte* buf = stackalloc byte[256];
+        var rc = follow ? stat_native(bytes, buf) : lstat_native(bytes, buf);
+        if (rc != 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return null;
+        }
+        errno = 0;
+        return RuntimeInformation.ProcessArchitecture == Architecture.X64 ? FromX64(buf) : FromGeneric(buf);
+    }
+
+    private static byte[] PathBytes(string path)
+    {
+        var count = System.Text.Encoding.UTF8.GetByteCount(path);
+        var bytes = new byte[count + 1];
+        System.Text.Encoding.UTF8.GetBytes(path, 0, path.Length, bytes, 0);
+        return bytes;
+    }
+
+    // struct stat on x86_64 glibc.
+    private static PosixStat FromX64(byte* b) => new(
+        Device: *(ulong*)(b + 0), Inode: *(ulong*)(b + 8), Mode: *(uint*)(b + 24),
+        Uid: *(uint*)(b + 28), Gid: *(uint*)(b + 32), Size: *(long*)(b + 48),
+        AtimeSeconds: *(long*)(b + 72),
+        MtimeSeconds: *(long*)(b + 88), MtimeNanos: *(long*)(b + 96),
+        CtimeSeconds: *(long*)(b + 104), CtimeNanos: *(long*)(b + 112));
+
+    // The asm-generic struct stat used by aarch64 and other 64-bit ports.
+    private static PosixStat FromGeneric(byte* b) => new(
+        Device: *(ulong*)(b + 0), Inode: *(ulong*)(b + 8), Mode: *(uint*)(b + 16),
+        Uid: *(uint*)(b + 24), Gid: *(uint*)(b + 28), Size: *(long*)(b + 48),
+        AtimeSeconds: *(long*)(b + 72),
+        MtimeSeconds: *(long*)(b + 88), MtimeNanos: *(long*)(b + 96),
+        CtimeSeconds: *(long*)(b + 104), CtimeNanos: *(long*)(b + 112));
+
+    /// <summary>The user name for a uid, or empty when it has none (tar then stores only the number).</summary>
+    public static string UserName(uint uid) => UserNames.GetOrAdd(uid, id => LookUpName(() => getpwuid(id)));
+
+    public static string GroupName(uint gid) => GroupNames.GetOrAdd(gid, id => LookUpName(() => getgrgid(id)));
+
+    private static string LookUpName(Func<IntPtr> lookUp)
+    {
+        // getpwuid/getgrgid return static storage: one caller at a time. pw_name and gr_name are the first field.
+        lock (NameLock)
+        {
+            var entry = lookUp();
+            if (entry == IntPtr.Zero) return "";
+            return Marshal.PtrToStringUTF8(Marshal.ReadIntPtr(entry)) ?? "";
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using System.Security;
+
+namespace BackupBuild.Tests.Support;
+
+/// <summary>
+/// A generated backup.proj in a temporary folder that imports the repository's targets and
+/// runs them with `dotnet msbuild`, the way a user does.
+/// </summary>
+public sealed class BackupProject
+{
+    private readonly List<string> _properties = new();
+    private readonly List<string> _items = new();
+
+    public BackupProject(string directory)
+    {
+        Directory = directory;
+        Root = System.IO.Path.Combine(directory, "var") + "/";
+    }
+
+    public string Directory { get; }
+    public string Root { get; }
+    public string ProjectPath => System.IO.Path.Combine(Directory, "backup.proj");
+    public string CollectDir => Root + "collect/";
+    public string WorkingDir => Root + "work/";
+    public string StagingDir => Root + "staging/";
+
+    public BackupProject Property(string name, string value)
+    {
+        _properties.Add($"    <{name}>{SecurityElement.Escape(value)}</{name}>");
+        return this;
+    }
+
+    /// <summary>Adds an item, e.g. Item("CollectDirectory", "/srv/x", ("CollectMode", "incr")).</summary>
+    public BackupProject Item(string type, string include, params (string Name, string Value)[] metadata)
+    {
+        var attrs = string.Concat(metadata.Select(m => $" {m.Name}=\"{SecurityElement.Escape(m.Value)}\""));
+        _items.Add($"    <{type} Include=\"{SecurityElement.Escape(include)}\"{attrs} />");
+        return this;
+    }
+
+    public BackupProject Raw(string xml)
+    {
+        _items.Add(xml);
+        return this;
+    }
+
+    public void Write()
+    {
+        var xml = $"""
+            <Project DefaultTargets="All">
+              <PropertyGroup>
+                <BackupRoot>{Root}</BackupRoot>
+                <BackupSkipTaskBuild>true</BackupSkipTaskBuild>
+                <BackupTasksAssembly>{Repo.TasksAssembly}</BackupTasksAssembly>
+            {string.Join("\n", _properties)}
+              </PropertyGroup>
+              <Import Project="{Repo.Targets}/BackupBuild.props" />
+              <ItemGroup>
+            {string.Join("\n", _items)}
+              </ItemGroup>
+              <Import Project="{Repo.Targets}/BackupBuild.targets" />
+            </Project>
+            """;
+        File.WriteAllText(ProjectPath, xml);
+    }
+
+    /// <summary>Runs `dotnet msbuild backup.proj -t:targets` with extra -p: properties.</summary>
+    public Tool.Result Run(string targets, params string[] properties)
+    {
+        Write();
+        var args = new List<string> { "msbuild", ProjectPath, "-t:" + targets, "-nologo", "-nodeReuse:false", "-tl:off", "-v:n" };
+        args.AddRange(properties.Select(p => "-p:" + p));
+        var env = new Dictionary<string, string?>
+        {
+            // The test host may carry these; a child dotnet msbuild must find its own MSBuild.
+            ["MSBUILD_EXE_PATH"] = null, ["MSBuildExtensionsPath"] = null, ["MSBuildSDKsPath"] = null,
+            ["MSBUILDDISABLENODEREUSE"] = "1", ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0",
+        };
+        return Tool.RunWith(Directory, env, TimeSpan.FromMinutes(10), "dotnet", args.ToArray());
+    }
+}
