@@ -1,0 +1,239 @@
+using System.IO.Compression;
+using System.Text.RegularExpressions;
+using BackupBuild.Tasks.Collect.Archive;
+using BackupBuild.Tasks.Infrastructure;
+using Microsoft.Build.Framework;
+
+namespace BackupBuild.Tasks.Collect;
+
+public enum CollectMode { Daily, Weekly, Incr }
+
+/// <summary>One CollectDirectory or CollectFile item with its defaults applied.</summary>
+public sealed record CollectSource(
+    string ItemType, string Path, bool IsFile, CollectMode Mode, ArchiveFormat Format, string IgnoreFile,
+    IReadOnlyList<string> ExcludePaths, IReadOnlyList<Regex> ExcludePatterns,
+    int LinkDepth, bool Dereference, int RecursionLevel)
+{
+    /// <summary>The configuration that decides what the archive holds: part of the collect stamp.</summary>
+    public string Fingerprint =>
+        string.Join("|", ItemType, Path, Mode, Format, IgnoreFile, string.Join(";", ExcludePaths),
+            string.Join(";", ExcludePatterns.Select(p => p.ToString())), LinkDepth, Dereference, RecursionLevel);
+}
+
+/// <summary>The parsed and validated collect configuration of this machine.</summary>
+public sealed class CollectConfiguration
+{
+    public static readonly string[] DirectoryMetadata =
+    {
+        "CollectMode", "ArchiveMode", "IgnoreFile", "ExcludePaths", "RelativeExcludePaths", "ExcludePatterns",
+        "LinkDepth", "Dereference", "RecursionLevel",
+    };
+
+    public static readonly string[] FileMetadata = { "CollectMode", "ArchiveMode" };
+
+    public required string CollectDir { get; init; }
+    public required string WorkingDir { get; init; }
+    public required RunClock Clock { get; init; }
+    public required bool Full { get; init; }
+    public required bool RehashAll { get; init; }
+    public required CompressionLevel Level { get; init; }
+    public required int Threads { get; init; }
+    public required IReadOnlyList<CollectSource> Sources { get; init; }
+
+    /// <summary>Incremental state is ignored (everything archived) on the starting day and with Full, as in Cedar.</summary>
+    public bool ResetIncremental => Full || Clock.IsStartOfWeek;
+
+    /// <summary>Cedar's rule: daily and incr every day, weekly on the starting day, everything with Full.</summary>
+    public bool CollectsToday(CollectSource s) => Full || s.Mode != CollectMode.Weekly || Clock.IsStartOfWeek;
+
+    public string ArchivePath(string sourcePath, ArchiveFormat format) =>
+        System.IO.Path.Combine(CollectDir, NormalizedPath.From(sourcePath) + Extension(format));
+
+    public string StatePath(string sourcePath) =>
+        System.IO.Path.Combine(WorkingDir, NormalizedPath.From(sourcePath) + ".state");
+
+    public static string Extension(ArchiveFormat f) => f switch
+    {
+        ArchiveFormat.TarGz => ".tar.gz",
+        ArchiveFormat.TarBz2 => ".tar.bz2",
+        _ => ".tar",
+    };
+
+    public static CollectConfiguration? Parse(ICollectParameters p, Problems problems, bool checkSources = true)
+    {
+        RunClock? clock = null;
+        try { clock = RunClock.From(p.RunDate, p.StartingDay); }
+        catch (CodedError e) { problems.Error(e.ResourceName, e.Arguments); }
+
+        var collectDir = Values.AbsolutePath(p.CollectDir, "CollectDir", problems);
+        var workingDir = Values.AbsolutePath(p.WorkingDir, "WorkingDir", problems);
+        var full = Values.Flag(p.Full, "Full", problems);
+        var rehash = Values.Flag(p.RehashAll, "CollectRehashAll", problems);
+        var level = ParseLevel(p.CompressionLevel, problems);
+        var threads = Values.Integer(p.CompressionThreads, "CompressionThreads", problems, 0, min: 0);
+        if (threads == 0) threads = Environment.ProcessorCount;
+
+        var defaultMode = ParseMode(p.DefaultCollectMode, "CollectMode", "(default)", "property", problems) ?? CollectMode.Daily;
+        var defaultFormat = ParseFormat(p.DefaultArchiveMode, "ArchiveMode", "(default)", "property", problems) ?? ArchiveFormat.TarGz;
+        var defaultIgnore = string.IsNullOrEmpty(p.DefaultIgnoreFile) ? null : p.DefaultIgnoreFile;
+        var globalExcludes = ParseExcludePaths(Values.List(p.ExcludePaths), "CollectExcludePaths", "(property)", problems);
+        var globalPatterns = ParsePatterns(Values.List(p.ExcludePatterns), "CollectExcludePatterns", "(property)", problems);
+
+        var sources = new List<CollectSource>();
+        foreach (var item in p.CollectFiles ?? Array.Empty<ITaskItem>())
+        {
+            Values.UnknownMetadata(item, "CollectFile", problems, FileMetadata);
+            var path = ItemPath(item, "CollectFile", problems);
+            var mode = ParseMode(item.GetMetadata("CollectMode"), "CollectMode", item.ItemSpec, "CollectFile", problems) ?? defaultMode;
+            var format = ParseFormat(item.GetMetadata("ArchiveMode"), "ArchiveMode", item.ItemSpec, "CollectFile", problems) ?? defaultFormat;
+            if (path != null)
+                sources.Add(new CollectSource("CollectFile", path, true, mode, format, "", Array.Empty<string>(),
+                    Array.Empty<Regex>(), 0, false, 0));
+        }
+        foreach (var item in p.CollectDirectories ?? Array.Empty<ITaskItem>())
+        {
+            Values.UnknownMetadata(item, "CollectDirectory", problems, DirectoryMetadata);
+            var path = ItemPath(item, "CollectDirectory", problems);
+            var where = $"CollectDirectory \"{item.ItemSpec}\"";
+            var mode = ParseMode(item.GetMetadata("CollectMode"), "CollectMode", item.ItemSpec, "CollectDirectory", problems) ?? defaultMode;
+            var format = ParseFormat(item.GetMetadata("ArchiveMode"), "ArchiveMode", item.ItemSpec, "CollectDirectory", problems) ?? defaultFormat;
+            var ignore = item.GetMetadata("IgnoreFile") is { Length: > 0 } own ? own : defaultIgnore;
+            if (ignore == null || ignore.Contains('/'))
+                problems.Error("Collect.BadIgnoreFile", item.ItemSpec, ignore ?? "");
+            var linkDepth = Values.Integer(item.GetMetadata("LinkDepth"), where + " LinkDepth", problems, 0, min: 0);
+            var dereference = Values.Flag(item.GetMetadata("Dereference"), where + " Dereference", problems);
+            if (dereference && linkDepth < 1) problems.Error("Collect.DereferenceWithoutLinkDepth", item.ItemSpec);
+            var recursion = Values.Integer(item.GetMetadata("RecursionLevel"), where + " RecursionLevel", problems, 0);
+            var excludes = new List<string>(globalExcludes);
+            excludes.AddRange(ParseExcludePaths(Values.List(item.GetMetadata("ExcludePaths")), "ExcludePaths", item.ItemSpec, problems));
+            if (path != null)
+                excludes.AddRange(Values.List(item.GetMetadata("RelativeExcludePaths"))
+                    .Select(r => Values.Trim(System.IO.Path.Join(path, r.TrimStart('/')))));
+            var patterns = new List<Regex>(globalPatterns);
+            patterns.AddRange(ParsePatterns(Values.List(item.GetMetadata("ExcludePatterns")), "ExcludePatterns", item.ItemSpec, problems));
+            if (path != null)
+                sources.Add(new CollectSource("CollectDirectory", path, false, mode, format, ignore ?? "", excludes, patterns,
+                    linkDepth, dereference, recursion));
+        }
+
+        foreach (var clash in sources.GroupBy(s => NormalizedPath.From(s.Path)).Where(g => g.Count() > 1))
+            problems.Error("Collect.SameArchiveName", string.Join("\", \"", clash.Select(s => s.Path)), clash.Key);
+
+        if (checkSources)
+        {
+            foreach (var s in sources)
+            {
+                var exists = s.IsFile ? File.Exists(s.Path) : Directory.Exists(s.Path);
+                if (!exists) problems.Error(s.IsFile ? "Collect.MissingFile" : "Collect.MissingDirectory", s.Path);
+            }
+        }
+
+        if (problems.HasErrors || clock == null || collectDir == null || workingDir == null) return null;
+        return new CollectConfiguration
+        {
+            CollectDir = collectDir, WorkingDir = workingDir, Clock = clock, Full = full, RehashAll = rehash,
+            Level = level, Threads = threads, Sources = sources,
+        };
+    }
+
+    private static string? ItemPath(ITaskItem item, string type, Problems problems)
+    {
+        var spec = item.ItemSpec;
+        if (!spec.StartsWith('/'))
+        {
+            problems.Error("Collect.RelativeItem", type, spec);
+            return null;
+        }
+        return Values.Trim(spec);
+    }
+
+    private static CollectMode? ParseMode(string? value, string metadata, string item, string type, Problems problems)
+    {
+        switch (value)
+        {
+            case null or "": return null;
+            case "daily": return CollectMode.Daily;
+            case "weekly": return CollectMode.Weekly;
+            case "incr": return CollectMode.Incr;
+            default:
+                if (type == "property") problems.Error("Config.BadChoice", metadata, value, "daily, weekly or incr");
+                else problems.Error("Collect.BadCollectMode", type, item, metadata, value);
+                return null;
+        }
+    }
+
+    private static ArchiveFormat? ParseFormat(string? value, string metadata, string item, string type, Problems problems)
+    {
+        switch (value)
+        {
+            case null or "": return null;
+            case "tar": return ArchiveFormat.Tar;
+            case "targz": return ArchiveFormat.TarGz;
+            case "tarbz2": return ArchiveFormat.TarBz2;
+            default:
+                if (type == "property") problems.Error("Config.BadChoice", metadata, value, "tar, targz or tarbz2");
+                else problems.Error("Collect.BadArchiveMode", type, item, metadata, value);
+                return null;
+        }
+    }
+
+    private static CompressionLevel ParseLevel(string? value, Problems problems)
+    {
+        switch (value)
+        {
+            case null or "" or "optimal": return CompressionLevel.Optimal;
+            case "fastest": return CompressionLevel.Fastest;
+            case "smallest": return CompressionLevel.SmallestSize;
+            default:
+                problems.Error("Collect.BadCompressionLevel", value);
+                return CompressionLevel.Optimal;
+        }
+    }
+
+    private static IEnumerable<string> ParseExcludePaths(string[] values, string metadata, string item, Problems problems)
+    {
+        foreach (var v in values)
+        {
+            if (v.StartsWith('/')) yield return Values.Trim(v);
+            else problems.Error("Collect.RelativeExcludePath", item, metadata, v);
+        }
+    }
+
+    private static IEnumerable<Regex> ParsePatterns(string[] values, string metadata, string item, Problems problems)
+    {
+        var result = new List<Regex>();
+        foreach (var v in values)
+        {
+            try
+            {
+                // Cedar matches re.match("^pattern$", absolute path): the whole path must match.
+                result.Add(new Regex("^(?:" + v + ")$", RegexOptions.CultureInvariant | RegexOptions.Compiled));
+            }
+            catch (ArgumentException e)
+            {
+                problems.Error("Collect.BadPattern", item, metadata, v, e.Message);
+            }
+        }
+        return result;
+    }
+}
+
+/// <summary>The task parameters every collect task shares (see targets/BackupBuild.targets).</summary>
+public interface ICollectParameters
+{
+    ITaskItem[]? CollectDirectories { get; }
+    ITaskItem[]? CollectFiles { get; }
+    string? CollectDir { get; }
+    string? WorkingDir { get; }
+    string? RunDate { get; }
+    string? StartingDay { get; }
+    string? Full { get; }
+    string? DefaultCollectMode { get; }
+    string? DefaultArchiveMode { get; }
+    string? DefaultIgnoreFile { get; }
+    string? ExcludePaths { get; }
+    string? ExcludePatterns { get; }
+    string? RehashAll { get; }
+    string? CompressionLevel { get; }
+    string? CompressionThreads { get; }
+}

@@ -1,0 +1,43 @@
+using BackupBuild.Tasks.Infrastructure;
+using Microsoft.Build.Framework;
+
+namespace BackupBuild.Tasks.Collect;
+
+/// <summary>The parameters ComputeCollectStamp and CollectArchives share; docs/configuration.md describes each.</summary>
+public abstract class CollectTaskBase : BackupTask, ICollectParameters
+{
+    /// <summary>CollectDirectory items: folders to archive, one archive each.</summary>
+    public ITaskItem[]? CollectDirectories { get; set; }
+    /// <summary>CollectFile items: single files to archive.</summary>
+    public ITaskItem[]? CollectFiles { get; set; }
+    /// <summary>Where archives and cback.collect are written.</summary>
+    [Required] public string? CollectDir { get; set; }
+    /// <summary>Where incremental state and locks live.</summary>
+    [Required] public string? WorkingDir { get; set; }
+    /// <summary>The run's local date and time (BackupRunDate); empty means now.</summary>
+    public string? RunDate { get; set; }
+    /// <summary>The first day of the backup week.</summary>
+    public string? StartingDay { get; set; }
+    /// <summary>true: collect weekly items and ignore incremental state.</summary>
+    public string? Full { get; set; }
+    public string? DefaultCollectMode { get; set; }
+    public string? DefaultArchiveMode { get; set; }
+    public string? DefaultIgnoreFile { get; set; }
+    /// <summary>Absolute paths excluded from every CollectDirectory.</summary>
+    public string? ExcludePaths { get; set; }
+    /// <summary>Regular expressions matched against whole absolute paths, excluded from every CollectDirectory.</summary>
+    public string? ExcludePatterns { get; set; }
+    /// <summary>true: hash every file of incremental items on every run (Cedar's behaviour).</summary>
+    public string? RehashAll { get; set; }
+    public string? CompressionLevel { get; set; }
+    public string? CompressionThreads { get; set; }
+
+    /// <summary>Parses and validates; logs every problem and returns null when the configuration cannot be used.</summary>
+    protected CollectConfiguration? LoadConfiguration()
+    {
+        var problems = new Problems();
+        var config = CollectConfiguration.Parse(this, problems);
+        problems.LogTo(Log);
+        return config;
+    }
+}

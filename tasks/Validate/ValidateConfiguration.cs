@@ -1,0 +1,94 @@
+using BackupBuild.Tasks.Collect;
+using BackupBuild.Tasks.Infrastructure;
+using BackupBuild.Tasks.Store;
+using Microsoft.Build.Framework;
+
+namespace BackupBuild.Tasks.Validate;
+
+/// <summary>
+/// The Validate action: every configuration problem of every action at once, each with its
+/// code and the item and metadata at fault, plus checks that the folders the actions read and
+/// write are usable. Unlike Cedar Backup's validate, it fails (exit code 1) when anything is wrong.
+/// </summary>
+public sealed class ValidateConfiguration : CollectTaskBase
+{
+    public ITaskItem[]? Peers { get; set; }
+    public ITaskItem[]? PurgeDirectories { get; set; }
+    public string? StagingDir { get; set; }
+    public string? StoreImageFile { get; set; }
+    public string? StoreMediaType { get; set; }
+    public string? StoreImageCapacity { get; set; }
+    public string? StoreWarnMidnight { get; set; }
+    public string? LockWaitSeconds { get; set; }
+
+    protected override bool Run()
+    {
+        var problems = new Problems();
+        Values.Integer(LockWaitSeconds, "BackupLockWaitSeconds", problems, 60, min: 0);
+
+        var hasCollectItems = (CollectDirectories?.Length ?? 0) + (CollectFiles?.Length ?? 0) > 0;
+        var collect = CollectConfiguration.Parse(this, problems, checkSources: true);
+        var store = StoreSettings.Parse(StagingDir, WorkingDir, StoreImageFile, StoreMediaType, StoreImageCapacity,
+            StoreWarnMidnight, RunDate, StartingDay, Full, problems);
+        SectionValidators.Stage?.Invoke(Peers ?? Array.Empty<ITaskItem>(), StagingDir, problems);
+        SectionValidators.Purge?.Invoke(PurgeDirectories ?? Array.Empty<ITaskItem>(), problems);
+
+        CheckWritable(WorkingDir, "WorkingDir", problems);
+        if (hasCollectItems) CheckWritable(CollectDir, "CollectDir", problems);
+        CheckWritable(StagingDir, "StagingDir", problems);
+        if (store != null) CheckWritable(Path.GetDirectoryName(store.ImageFile), "StoreImageFile", problems);
+        if (collect != null)
+            foreach (var s in collect.Sources.Where(s => !s.IsFile))
+                if (!CanRead(s.Path)) problems.Error("Validate.Unreadable", s.ItemType, s.Path);
+
+        problems.LogTo(Log);
+        var errors = problems.All.Count(p => !p.IsWarning);
+        if (errors > 0)
+        {
+            Log.LogErrorWithCodeFromResources("Validate.NotValid", errors, problems.All.Count - errors);
+            return false;
+        }
+        Progress("Validate.Valid", problems.All.Count);
+        return true;
+    }
+
+    /// <summary>An existing folder must be writable; a missing one must be creatable by the actions.</summary>
+    private static void CheckWritable(string? dir, string name, Problems problems)
+    {
+        if (string.IsNullOrEmpty(dir) || !dir.StartsWith('/')) return;
+        var existing = dir;
+        while (!Directory.Exists(existing) && Path.GetDirectoryName(existing.TrimEnd('/')) is { } parent) existing = parent;
+        if (File.Exists(dir)) problems.Error("Validate.NotADirectory", name, dir);
+        else if (!CanWrite(existing)) problems.Error("Validate.NotWritable", name, dir, existing);
+    }
+
+    private static bool CanRead(string dir)
+    {
+        try
+        {
+            using var e = Directory.EnumerateFileSystemEntries(dir).GetEnumerator();
+            e.MoveNext();
+            return true;
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException) { return false; }
+    }
+
+    private static bool CanWrite(string dir)
+    {
+        var probe = Path.Combine(dir, AtomicFile.TempPrefix + "validate-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            File.WriteAllBytes(probe, Array.Empty<byte>());
+            File.Delete(probe);
+            return true;
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException) { return false; }
+    }
+}
+
+/// <summary>Validators of the sections that live with their actions (Stage, Purge).</summary>
+public static class SectionValidators
+{
+    public static Action<ITaskItem[], string?, Problems>? Stage;
+    public static Action<ITaskItem[], Problems>? Purge;
+}
