@@ -1,0 +1,41 @@
+using BackupBuild.Tests.Support;
+using Xunit;
+
+namespace BackupBuild.Tests.EndToEnd;
+
+/// <summary>The README's first command on a copy of the checkout: builds the tasks itself, then backs up.</summary>
+public class QuickStartTests
+{
+    [Fact]
+    public void The_embedded_default_runs_from_a_clean_copy_and_then_skips_the_task_build()
+    {
+        using var t = new TempDir();
+        var files = Tool.RunIn(Repo.Root, "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard");
+        Assert.Equal(0, files.ExitCode);
+        var copy = t.Dir("checkout");
+        foreach (var rel in files.Output.Split('\0', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var from = Path.Combine(Repo.Root, rel);
+            var to = Path.Combine(copy, rel);
+            if (!File.Exists(from) && !Directory.Exists(from)) continue;
+            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+            var link = new FileInfo(from).LinkTarget;
+            if (link != null) File.CreateSymbolicLink(to, link);
+            else File.Copy(from, to);
+        }
+        var env = new Dictionary<string, string?>
+        {
+            ["MSBUILD_EXE_PATH"] = null, ["MSBuildExtensionsPath"] = null, ["MSBuildSDKsPath"] = null,
+            ["MSBUILDDISABLENODEREUSE"] = "1", ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0",
+        };
+        var first = Tool.RunWith(copy, env, TimeSpan.FromMinutes(10), "dotnet", "msbuild", "backup.proj", "-t:All", "-tl:off", "-v:n");
+        Assert.True(first.ExitCode == 0, first.All);
+        Assert.True(File.Exists(Path.Combine(copy, "var/media/backup.iso")), first.All);
+        Assert.Contains("BackupBuild.Tasks ->", first.Output);
+
+        var second = Tool.RunWith(copy, env, TimeSpan.FromMinutes(10), "dotnet", "msbuild", "backup.proj", "-t:All", "-tl:off", "-v:n");
+        Assert.True(second.ExitCode == 0, second.All);
+        Assert.Contains("Skipping target \"BuildBackupTasks\"", second.Output);
+        Assert.DoesNotContain("BackupBuild.Tasks ->", second.Output);
+    }
+}
