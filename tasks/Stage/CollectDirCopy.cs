@@ -111,12 +111,21 @@ public sealed class CollectDirCopy
             && s.MtimeNanos / 100 == source.MtimeNanos / 100;
     }
 
-    private static void CopyOne(string source, string target, PosixStat stat)
+    private void CopyOne(string source, string target, PosixStat stat)
     {
         AtomicFile.Write(target, temp =>
         {
             using (var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
-                input.CopyTo(temp, 1 << 20);
+            {
+                // Archives can be gigabytes: Ctrl+C stops between chunks, and AtomicFile drops the temp file.
+                var buffer = new byte[1 << 20];
+                int read;
+                while ((read = input.Read(buffer, 0, buffer.Length)) > 0)
+                {
+                    _cancel.ThrowIfCancellationRequested();
+                    temp.Write(buffer, 0, read);
+                }
+            }
             // Everything is written before the times are set, so the final flush cannot move the mtime;
             // the file is published (renamed) already carrying its final mtime and mode.
             temp.Flush();

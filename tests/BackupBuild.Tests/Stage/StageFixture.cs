@@ -37,7 +37,7 @@ public sealed class StageFixture : IDisposable
     public ITaskItem Peer(string name, string ignoreFailures = "") => Peer(name, CollectDir(name), ignoreFailures);
 
     public bool Run(ITaskItem[] peers, string runDate = Wednesday, string full = "false", string? stagingDir = null,
-        string lockWait = "5")
+        string lockWait = "5", bool cancelled = false)
     {
         Engine = new FakeBuildEngine();
         var task = new StagePeers
@@ -51,6 +51,7 @@ public sealed class StageFixture : IDisposable
             Full = full,
             LockWaitSeconds = lockWait,
         };
+        if (cancelled) task.Cancel();
         var ok = task.Execute();
         StagingDay = task.StagingDay;
         return ok;

@@ -268,6 +268,21 @@ public sealed class StagePeersTests : IDisposable
         Assert.False(Directory.Exists(_f.StagingDir));
     }
 
+    [Fact]
+    public void A_cancelled_run_marks_nothing_staged_and_leaves_no_temporary_files()
+    {
+        var collect = _f.ReadyPeer("master", ("a.tar", "a"));
+
+        Assert.False(_f.Run(new[] { _f.Peer("master") }, cancelled: true));
+
+        Assert.Equal(new[] { "BKP1005" }, _f.Engine.ErrorCodes);
+        Assert.False(File.Exists(Path.Combine(collect, Indicators.Stage)));
+        var day = _f.Day(StageFixture.Wednesday);
+        Assert.False(File.Exists(Path.Combine(day, Indicators.Stage)));
+        Assert.DoesNotContain(Directory.EnumerateFiles(day, "*", SearchOption.AllDirectories),
+            p => Path.GetFileName(p).StartsWith(AtomicFile.TempPrefix));
+    }
+
     private static Dictionary<string, (ulong Inode, long Size, long Mtime, long Nanos)> Snapshot(string dir) =>
         Directory.EnumerateFiles(dir).ToDictionary(Path.GetFileName, p =>
         {
