@@ -123,7 +123,7 @@ public sealed class PurgeFilesTests : IDisposable
             PurgeFixture.Dir(_f.Temp["p"], "7")));
 
         Assert.Equal(new[] { "BKP5010", "BKP5010" }, _f.Engine.ErrorCodes);
-        Assert.Contains(_f.Engine.Errors, e => e.Message.Contains(_f.Temp["gone"]));
+        Assert.Contains(_f.Engine.Errors, e => (e.Message ?? "").Contains(_f.Temp["gone"]));
         Assert.False(File.Exists(old));
         Assert.True(File.Exists(file));
     }
@@ -143,7 +143,7 @@ public sealed class PurgeFilesTests : IDisposable
             PurgeFixture.Dir("relative/dir", "7")));          // relative
 
         Assert.Equal(new[] { "BKP5001", "BKP5002", "BKP5003", "BKP5003", "BKP5003" }, _f.Engine.ErrorCodes.Order());
-        Assert.Contains(_f.Engine.Errors, e => e.Code == "BKP5003" && e.Message.Contains("seven"));
+        Assert.Contains(_f.Engine.Errors, e => e.Code == "BKP5003" && (e.Message ?? "").Contains("seven"));
         Assert.True(File.Exists(old));
         Assert.False(Directory.Exists(_f.WorkingDir));
     }
