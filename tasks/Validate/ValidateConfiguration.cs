@@ -1,5 +1,7 @@
 using BackupBuild.Tasks.Collect;
 using BackupBuild.Tasks.Infrastructure;
+using BackupBuild.Tasks.Purge;
+using BackupBuild.Tasks.Stage;
 using BackupBuild.Tasks.Store;
 using Microsoft.Build.Framework;
 
@@ -30,8 +32,9 @@ public sealed class ValidateConfiguration : CollectTaskBase
         var collect = CollectConfiguration.Parse(this, problems, checkSources: true);
         var store = StoreSettings.Parse(StagingDir, WorkingDir, StoreImageFile, StoreMediaType, StoreImageCapacity,
             StoreWarnMidnight, RunDate, StartingDay, Full, problems);
-        SectionValidators.Stage?.Invoke(Peers ?? Array.Empty<ITaskItem>(), StagingDir, problems);
-        SectionValidators.Purge?.Invoke(PurgeDirectories ?? Array.Empty<ITaskItem>(), problems);
+        // A client machine may have no peers of its own to stage; a master without peers is caught by Stage.
+        if (Peers is { Length: > 0 }) PeerItems.Read(Peers, (r, a) => problems.Error(r, a));
+        PurgeItems.Read(PurgeDirectories, (r, a) => problems.Error(r, a));
 
         CheckWritable(WorkingDir, "WorkingDir", problems);
         if (hasCollectItems) CheckWritable(CollectDir, "CollectDir", problems);
@@ -84,11 +87,4 @@ public sealed class ValidateConfiguration : CollectTaskBase
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException) { return false; }
     }
-}
-
-/// <summary>Validators of the sections that live with their actions (Stage, Purge).</summary>
-public static class SectionValidators
-{
-    public static Action<ITaskItem[], string?, Problems>? Stage;
-    public static Action<ITaskItem[], Problems>? Purge;
 }

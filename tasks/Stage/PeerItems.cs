@@ -1,0 +1,87 @@
+using Microsoft.Build.Framework;
+
+namespace BackupBuild.Tasks.Stage;
+
+/// <summary>
+/// Turns Peer items into <see cref="StagePeer"/>s, reporting every problem (not just the first)
+/// with the item and metadata at fault.
+/// </summary>
+public static class PeerItems
+{
+    public static List<StagePeer> Read(ITaskItem[]? items, Action<string, object[]> problem)
+    {
+        var peers = new List<StagePeer>();
+        if (items == null || items.Length == 0)
+        {
+            problem("Stage.NoPeers", Array.Empty<object>());
+            return peers;
+        }
+
+        foreach (var group in items.GroupBy(i => i.ItemSpec, StringComparer.Ordinal).Where(g => g.Count() > 1))
+            problem("Stage.DuplicatePeer", new object[] { group.Key, group.Count() });
+
+        foreach (var item in items)
+        {
+            var peer = ReadOne(item, problem);
+            if (peer != null && !peers.Any(p => p.Name == peer.Name)) peers.Add(peer);
+        }
+        return peers;
+    }
+
+    private static StagePeer? ReadOne(ITaskItem item, Action<string, object[]> problem)
+    {
+        var name = item.ItemSpec;
+        var ok = true;
+
+        // The name becomes a folder under the day folder: it must not climb out of it.
+        if (string.IsNullOrWhiteSpace(name) || name == "." || name == ".." || name.Contains('/') || name.Contains('\0'))
+        {
+            problem("Stage.BadPeerName", new object[] { name });
+            ok = false;
+        }
+
+        PeerType type = PeerType.Local;
+        var typeText = item.GetMetadata("Type");
+        switch (typeText)
+        {
+            case "local": type = PeerType.Local; break;
+            case "remote": type = PeerType.Remote; break;
+            case "":
+                problem("Stage.MissingType", new object[] { name });
+                ok = false;
+                break;
+            default:
+                problem("Stage.UnknownType", new object[] { name, typeText });
+                ok = false;
+                break;
+        }
+
+        var collectDir = item.GetMetadata("CollectDir");
+        if (string.IsNullOrWhiteSpace(collectDir))
+        {
+            problem("Stage.MissingCollectDir", new object[] { name });
+            ok = false;
+        }
+        else if (!Path.IsPathFullyQualified(collectDir))
+        {
+            problem("Stage.RelativeCollectDir", new object[] { name, collectDir });
+            ok = false;
+        }
+
+        var ignore = IgnoreFailures.None;
+        var ignoreText = item.GetMetadata("IgnoreFailures");
+        switch (ignoreText)
+        {
+            case "" or "none": break;
+            case "all": ignore = IgnoreFailures.All; break;
+            case "daily": ignore = IgnoreFailures.Daily; break;
+            case "weekly": ignore = IgnoreFailures.Weekly; break;
+            default:
+                problem("Stage.BadIgnoreFailures", new object[] { name, ignoreText });
+                ok = false;
+                break;
+        }
+
+        return ok ? new StagePeer(name, type, Path.GetFullPath(collectDir), ignore) : null;
+    }
+}

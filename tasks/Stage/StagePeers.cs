@@ -1,0 +1,187 @@
+using BackupBuild.Tasks.Infrastructure;
+using Microsoft.Build.Framework;
+
+namespace BackupBuild.Tasks.Stage;
+
+/// <summary>
+/// The Stage action (master): copies each ready peer's collect dir into
+/// StagingDir/YYYY/MM/DD/&lt;peer&gt;/, marks the peer staged (cback.stage in its collect dir) and
+/// the day staged (cback.stage in the day folder). One failing peer does not stop the others.
+/// </summary>
+public sealed class StagePeers : BackupTask
+{
+    /// <summary>The machines to stage: Include = peer name; metadata Type, CollectDir, IgnoreFailures.</summary>
+    public ITaskItem[]? Peers { get; set; }
+
+    /// <summary>The staging root; the day's folder is created below it as YYYY/MM/DD.</summary>
+    [Required] public string StagingDir { get; set; } = "";
+
+    /// <summary>Where the stage lock lives.</summary>
+    [Required] public string WorkingDir { get; set; } = "";
+
+    /// <summary>Act as of this local date and time (BackupRunDate); empty means now.</summary>
+    public string? RunDate { get; set; }
+
+    /// <summary>The first day of the backup week (monday … sunday).</summary>
+    public string? StartingDay { get; set; }
+
+    /// <summary>true for a full backup run: IgnoreFailures=weekly applies as on the first day of the week.</summary>
+    public string? Full { get; set; }
+
+    /// <summary>Seconds to wait for another Stage run to finish.</summary>
+    public string? LockWaitSeconds { get; set; }
+
+    /// <summary>The day folder that was staged (full path).</summary>
+    [Output] public string StagingDay { get; set; } = "";
+
+    protected override bool Run()
+    {
+        var settings = Validate();
+        if (settings == null) return false;
+        var (peers, clock, full, lockWait) = settings.Value;
+
+        using var stageLock = ActionLock.Acquire(Path.GetFullPath(WorkingDir), "stage", lockWait, Cancellation);
+
+        var day = Path.Combine(Path.GetFullPath(StagingDir), RunClock.DayPath(clock.Today));
+        if (!CreateDayFolder(day)) return false;
+        StagingDay = day;
+
+        // Cedar creates every peer's folder before staging any, even for peers that turn out not ready.
+        var peerDirs = new Dictionary<string, string?>();
+        foreach (var peer in peers)
+            peerDirs[peer.Name] = CreatePeerFolder(peer, day);
+
+        var fullOrStartOfWeek = full || clock.IsStartOfWeek;
+        foreach (var peer in peers)
+        {
+            Cancellation.ThrowIfCancellationRequested();
+            if (peerDirs[peer.Name] is { } peerDir) StageOne(peer, peerDir, fullOrStartOfWeek);
+        }
+
+        // Written even when every peer failed, as Cedar does: it says "Stage ran for this day".
+        WriteIndicatorIfMissing(day,
+            e => Log.LogErrorWithCodeFromResources("Stage.CannotWriteDayIndicator", day, e.Message));
+        return !Log.HasLoggedErrors;
+    }
+
+    private (List<StagePeer> Peers, RunClock Clock, bool Full, TimeSpan LockWait)? Validate()
+    {
+        var problems = 0;
+        void Problem(string resource, object[] args)
+        {
+            Log.LogErrorWithCodeFromResources(resource, args);
+            problems++;
+        }
+
+        var peers = PeerItems.Read(Peers, Problem);
+
+        if (string.IsNullOrWhiteSpace(StagingDir)) Problem("Stage.MissingStagingDir", Array.Empty<object>());
+        else if (!Path.IsPathFullyQualified(StagingDir)) Problem("Stage.RelativeStagingDir", new object[] { StagingDir });
+
+        if (string.IsNullOrWhiteSpace(WorkingDir)) Problem("Stage.MissingWorkingDir", Array.Empty<object>());
+        else if (!Path.IsPathFullyQualified(WorkingDir)) Problem("Stage.RelativeWorkingDir", new object[] { WorkingDir });
+
+        var full = false;
+        if (!string.IsNullOrWhiteSpace(Full) && !bool.TryParse(Full.Trim(), out full))
+            Problem("Stage.BadFull", new object[] { Full });
+
+        var lockWait = TimeSpan.FromSeconds(60);
+        if (!string.IsNullOrWhiteSpace(LockWaitSeconds))
+        {
+            if (int.TryParse(LockWaitSeconds.Trim(), System.Globalization.NumberStyles.None,
+                    System.Globalization.CultureInfo.InvariantCulture, out var seconds))
+                lockWait = TimeSpan.FromSeconds(seconds);
+            else
+                Problem("Stage.BadLockWait", new object[] { LockWaitSeconds });
+        }
+
+        RunClock? clock = null;
+        try
+        {
+            clock = RunClock.From(RunDate, StartingDay);
+        }
+        catch (CodedError e)
+        {
+            LogCodedError(e);
+            problems++;
+        }
+
+        if (problems > 0 || clock == null) return null;
+        return (peers, clock, full, lockWait);
+    }
+
+    private bool CreateDayFolder(string day)
+    {
+        try
+        {
+            var existed = Directory.Exists(day);
+            Directory.CreateDirectory(day);
+            AtomicFile.RemoveLeftovers(day);
+            Detail(existed ? "Stage.DayFolderReused" : "Stage.DayFolderCreated", day);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.LogErrorWithCodeFromResources("Stage.CannotCreateDayFolder", day, e.Message);
+            return false;
+        }
+    }
+
+    private string? CreatePeerFolder(StagePeer peer, string day)
+    {
+        var peerDir = Path.Combine(day, peer.Name);
+        try
+        {
+            Directory.CreateDirectory(peerDir);
+            AtomicFile.RemoveLeftovers(peerDir);
+            return peerDir;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.LogErrorWithCodeFromResources("Stage.CannotCreatePeerFolder", peer.Name, peerDir, e.Message);
+            return null;
+        }
+    }
+
+    private void StageOne(StagePeer peer, string peerDir, bool fullOrStartOfWeek)
+    {
+        if (peer.Type == PeerType.Remote)
+        {
+            Log.LogErrorWithCodeFromResources("Stage.RemoteNotAvailable", peer.Name);
+            return;
+        }
+
+        if (!Path.Exists(Path.Combine(peer.CollectDir, Indicators.Collect)))
+        {
+            if (peer.ForgivesNotReady(fullOrStartOfWeek))
+                Progress("Stage.NotReadyIgnored", peer.Name, peer.CollectDir, peer.MetadataValue);
+            else
+                Log.LogErrorWithCodeFromResources("Stage.NotReady", peer.Name, peer.CollectDir);
+            return;
+        }
+
+        var copy = new CollectDirCopy(peer.Name,
+            (resource, args) => Log.LogErrorWithCodeFromResources(resource, args),
+            (resource, args) => Detail(resource, args),
+            Cancellation);
+        var result = copy.Copy(peer.CollectDir, peerDir);
+        if (result.Failed) return;
+
+        Progress("Stage.PeerStaged", peer.Name, result.Files, result.Copied, result.Unchanged, result.Bytes, peerDir);
+        WriteIndicatorIfMissing(peer.CollectDir,
+            e => Log.LogErrorWithCodeFromResources("Stage.CannotWritePeerIndicator", peer.Name, peer.CollectDir, e.Message));
+    }
+
+    private static void WriteIndicatorIfMissing(string directory, Action<Exception> failed)
+    {
+        if (Path.Exists(Path.Combine(directory, Indicators.Stage))) return;
+        try
+        {
+            Indicators.Write(directory, Indicators.Stage);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            failed(e);
+        }
+    }
+}
