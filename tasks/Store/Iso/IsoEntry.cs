@@ -1,0 +1,70 @@
+using System.Text;
+
+namespace BackupBuild.Tasks.Store.Iso;
+
+internal enum IsoEntryKind { Directory, File, Symlink }
+
+/// <summary>
+/// One node of the tree that goes on the image: what lstat said when it was scanned (the image must
+/// describe the tree as it was then, not as it is while writing), plus what layout assigns to it.
+/// </summary>
+internal sealed class IsoEntry
+{
+    public const uint DirectoryType = 0x4000;
+    public const uint RegularType = 0x8000;
+    public const uint SymlinkType = 0xA000;
+
+    private IsoEntry(IsoEntryKind kind, string name, IsoEntry? parent)
+    {
+        Kind = kind;
+        Name = name;
+        NameBytes = Encoding.UTF8.GetBytes(name);
+        Parent = parent;
+    }
+
+    public IsoEntryKind Kind { get; }
+
+    /// <summary>The real name, recorded in Rock Ridge NM entries. Empty for the root.</summary>
+    public string Name { get; }
+
+    public byte[] NameBytes { get; }
+
+    /// <summary>Set when a scanned tree is grafted into the image tree.</summary>
+    public IsoEntry? Parent { get; set; }
+
+    /// <summary>The full st_mode, file type bits included, as Rock Ridge PX wants it.</summary>
+    public uint Mode { get; set; }
+
+    public uint Uid { get; set; }
+    public uint Gid { get; set; }
+    public long MtimeSeconds { get; set; }
+    public long CtimeSeconds { get; set; }
+
+    /// <summary>
+    /// A directory made up to hold a graft point ("2026/11" above "2026/11/21"), or the root. It has no
+    /// source of its own: it gets owner root, mode 0755 and the volume's creation time.
+    /// </summary>
+    public bool Synthetic { get; set; }
+
+    public string? SourcePath { get; set; }
+    public long Size { get; set; }
+    public string? LinkTarget { get; set; }
+
+    /// <summary>Children by real name; only for directories.</summary>
+    public Dictionary<string, IsoEntry> Children { get; } = new(StringComparer.Ordinal);
+
+    // Assigned by layout.
+    public string Identifier { get; set; } = "";
+    public uint Lba { get; set; }
+    public uint DirectorySectors { get; set; }
+    public ushort DirectoryNumber { get; set; }
+
+    public static IsoEntry NewSyntheticDirectory(string name, IsoEntry? parent) =>
+        new(IsoEntryKind.Directory, name, parent) { Synthetic = true, Mode = DirectoryType | 0x1ED /* 0755 */ };
+
+    public static IsoEntry New(IsoEntryKind kind, string name, IsoEntry parent) => new(kind, name, parent);
+
+    public string IsoPath => Parent == null ? "/" : Parent.Parent == null ? "/" + Name : Parent.IsoPath + "/" + Name;
+
+    public bool IsDirectory => Kind == IsoEntryKind.Directory;
+}

@@ -1,0 +1,36 @@
+namespace BackupBuild.Tasks.Store.Iso;
+
+/// <summary>
+/// Copies one file's data into the image, padded to whole blocks. The size was fixed when the tree was
+/// scanned and the layout depends on it, so a file that changed size since cannot be written.
+/// </summary>
+internal static class SourceCopier
+{
+    public static void Copy(IsoEntry file, ImageOutput output)
+    {
+        var path = file.SourcePath!;
+        using var source = Open(path);
+        var size = source.Length;
+        if (size != file.Size) throw Changed(path, file.Size, size);
+        var copied = output.CopyFrom(source, file.Size);
+        if (copied != file.Size) throw Changed(path, file.Size, copied);
+        output.Zeros(IsoBytes.Blocks(file.Size) * IsoBytes.BlockSize - file.Size);
+    }
+
+    private static FileStream Open(string path)
+    {
+        try
+        {
+            // No FileStream buffer: reads go straight into the image buffer in big pieces.
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0,
+                FileOptions.SequentialScan);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"Cannot read '{path}' for the ISO image: {e.Message}", e);
+        }
+    }
+
+    private static IOException Changed(string path, long expected, long actual) =>
+        new($"'{path}' changed size while the ISO image was being made (it had {expected} bytes when scanned, now {actual}).");
+}
