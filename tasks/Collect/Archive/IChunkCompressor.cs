@@ -1,0 +1,11 @@
+namespace BackupBuild.Tasks.Collect.Archive;
+
+/// <summary>
+/// Compresses one chunk into a self-contained unit (a gzip member, a bzip2 stream) so that units
+/// compressed independently, on different threads, concatenate into one valid compressed file.
+/// Implementations keep no state between calls: several workers share one instance.
+/// </summary>
+internal interface IChunkCompressor
+{
+    void Compress(byte[] input, int count, Stream output);
+}
