@@ -5,9 +5,10 @@ using BackupBuild.Tasks.Infrastructure;
 namespace BackupBuild.Tasks.Store;
 
 /// <summary>
-/// A fingerprint of a staging day (relative path, size and mtime of every file; indicator
-/// names without their times, since stage rewrites them), kept in cback.store so a later Store
-/// can tell a day that is already stored and unchanged from one that was staged again since.
+/// A fingerprint of a staging day (relative path, size and SHA-256 of every file; indicators by
+/// name only), kept in cback.store so a later Store can tell a day that is already stored and
+/// unchanged from one that was staged again with different data. Contents, not times: a
+/// re-collected, identical archive staged again is still the same day.
 /// </summary>
 public static class StagingListing
 {
@@ -25,10 +26,16 @@ public static class StagingListing
             if (st is not { } s) continue;
             lines.Add(Indicators.IsIndicator(name) || s.IsDirectory
                 ? $"{rel}\0{s.Mode & PosixStat.TypeMask}"
-                : $"{rel}\0{s.Mode}\0{s.Size}\0{s.MtimeSeconds}.{s.MtimeNanos}");
+                : $"{rel}\0{s.Mode}\0{s.Size}\0{ContentHash(path)}");
         }
         lines.Sort(StringComparer.Ordinal);
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", lines)))).ToLowerInvariant();
+    }
+
+    private static string ContentHash(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 20, FileOptions.SequentialScan);
+        return Convert.ToHexString(SHA256.HashData(stream));
     }
 
     /// <summary>The content of cback.store: Cedar only checks that the file exists; we also keep the fingerprint.</summary>

@@ -74,7 +74,8 @@ public class CedarComparisonTests
         Assert.Equal(cedarFiles, ourFiles);
         foreach (var name in cedarFiles.Where(n => n!.EndsWith(".tar")))
         {
-            var expected = TarListing.Members(Path.Combine(cedarCollect, name!)).OrderBy(m => m).ToList();
+            // Cedar archives a file twice when a followed link and a dereferenced target both reach it; we once.
+            var expected = TarListing.Members(Path.Combine(cedarCollect, name!)).Distinct().OrderBy(m => m).ToList();
             var actual = TarListing.Members(Path.Combine(p.CollectDir, name!)).OrderBy(m => m).ToList();
             Assert.Equal(expected, actual);
         }

@@ -108,7 +108,6 @@ public class CollectEndToEndTests
         t.File("src/data/locked/secret.txt", "secret");
         t.File("src/data/private.txt", "private");
         Tool.Run("chmod", "-R", "a+rwX", t.Path);
-        Tool.Run("chmod", "755", Path.GetDirectoryName(t.Path)!);
         File.SetUnixFileMode(t["src/data/locked"], UnixFileMode.None);
         File.SetUnixFileMode(t["src/data/private.txt"], UnixFileMode.None);
         p.Write();
@@ -118,7 +117,7 @@ public class CollectEndToEndTests
         Tool.Run("chmod", "777", home);
         var env = new Dictionary<string, string?>
         {
-            ["HOME"] = home, ["DOTNET_CLI_HOME"] = home, ["MSBUILD_EXE_PATH"] = null, ["MSBuildExtensionsPath"] = null,
+            ["HOME"] = home, ["DOTNET_CLI_HOME"] = home, ["TMPDIR"] = home, ["MSBUILD_EXE_PATH"] = null, ["MSBuildExtensionsPath"] = null,
             ["MSBuildSDKsPath"] = null, ["MSBUILDDISABLENODEREUSE"] = "1", ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0",
             ["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1", ["DOTNET_NOLOGO"] = "1",
         };
