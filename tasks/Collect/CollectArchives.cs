@@ -13,6 +13,9 @@ namespace BackupBuild.Tasks.Collect;
 /// </summary>
 public sealed class CollectArchives : CollectTaskBase
 {
+    /// <summary>The collect stamp written by ComputeCollectStamp in this build, whose walk is reused.</summary>
+    public string? StampFile { get; set; }
+
     /// <summary>Seconds a run waits for another Collect on this machine.</summary>
     public string? LockWaitSeconds { get; set; }
 
@@ -39,7 +42,7 @@ public sealed class CollectArchives : CollectTaskBase
         AtomicFile.RemoveLeftovers(config.WorkingDir);
 
         var started = Stopwatch.StartNew();
-        var jobs = CollectJob.Plan(config, Unreadable, Cancellation);
+        var jobs = CachedPlan() ?? CollectJob.Plan(config, Unreadable, Cancellation);
         var written = new List<ITaskItem>();
         long totalIn = 0, totalOut = 0, totalFiles = 0;
         foreach (var job in jobs)
@@ -188,6 +191,17 @@ public sealed class CollectArchives : CollectTaskBase
             if (sha != null) plan?.Archived(entry.Path, stat, sha.GetHashAndReset());
         }
         return true;
+    }
+
+    /// <summary>The walk ComputeCollectStamp did moments ago in this build, when the stamp file is still its.</summary>
+    private List<CollectJob>? CachedPlan()
+    {
+        if (string.IsNullOrEmpty(StampFile) || !File.Exists(StampFile)) return null;
+        var key = CollectPlanCache.Key(File.ReadAllText(StampFile));
+        if (BuildEngine4?.GetRegisteredTaskObject(key, RegisteredTaskObjectLifetime.Build) is not CollectPlanCache cached) return null;
+        BuildEngine4.UnregisterTaskObject(key, RegisteredTaskObjectLifetime.Build);
+        foreach (var (path, kind, errno) in cached.Unreadable) Unreadable(path, kind, errno);
+        return cached.Jobs;
     }
 
     private static byte[]? HashFile(string path)

@@ -25,7 +25,9 @@ public sealed class ComputeCollectStamp : CollectTaskBase
         var config = LoadConfiguration();
         if (config == null) return false;
 
-        var stamp = Compute(config);
+        var (stamp, plan) = Compute(config);
+        // Collect runs right after in the same build: hand it the walk instead of walking twice.
+        BuildEngine4?.RegisterTaskObject(CollectPlanCache.Key(stamp), plan, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: true);
         var existing = File.Exists(StampFile) ? File.ReadAllText(StampFile!) : null;
         Changed = existing != stamp;
         if (Changed)
@@ -40,7 +42,7 @@ public sealed class ComputeCollectStamp : CollectTaskBase
         return true;
     }
 
-    private string Compute(CollectConfiguration config)
+    private (string Stamp, CollectPlanCache Plan) Compute(CollectConfiguration config)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         void Add(string s) => hash.AppendData(Encoding.UTF8.GetBytes(s + "\n"));
@@ -50,8 +52,9 @@ public sealed class ComputeCollectStamp : CollectTaskBase
         Add($"start-of-week={config.Clock.IsStartOfWeek} full={config.Full} rehash={config.RehashAll} level={config.Level}");
         Add(config.CollectDir);
         foreach (var s in config.Sources) Add(s.Fingerprint);
-        var unreadable = new List<string>();
-        foreach (var job in CollectJob.Plan(config, (path, kind, errno) => unreadable.Add($"{kind}:{path}:{errno}"), Cancellation))
+        var unreadable = new List<(string Path, string Kind, int Errno)>();
+        var jobs = CollectJob.Plan(config, (path, kind, errno) => unreadable.Add((path, kind, errno)), Cancellation);
+        foreach (var job in jobs)
         {
             Add("job " + job.Path);
             foreach (var e in job.Entries)
@@ -60,7 +63,8 @@ public sealed class ComputeCollectStamp : CollectTaskBase
                 Add($"{e.Path}\0{st.Mode}\0{st.Size}\0{st.MtimeSeconds}.{st.MtimeNanos}\0{st.CtimeSeconds}.{st.CtimeNanos}\0{st.Inode}");
             }
         }
-        foreach (var u in unreadable) Add("unreadable " + u);
-        return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant() + "\n";
+        foreach (var u in unreadable) Add($"unreadable {u.Kind}:{u.Path}:{u.Errno}");
+        var stamp = Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant() + "\n";
+        return (stamp, new CollectPlanCache(jobs, unreadable));
     }
 }

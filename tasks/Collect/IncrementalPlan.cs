@@ -65,25 +65,40 @@ public sealed class IncrementalPlan
     public static IncrementalPlan Load(string statePath, string today, bool reset, bool rehashAll, Action<string> damaged)
     {
         var latest = LoadOrEmpty(statePath, out var latestDay, damaged);
+        var latestMissing = latestDay == "";
         Dictionary<string, FileState> baseline;
+        var baselineIsTodays = false;
         if (reset) baseline = new(StringComparer.Ordinal);
         else if (latestDay != today) baseline = latest;
         else
         {
             baseline = LoadOrEmpty(BaselinePath(statePath), out var baseDay, damaged);
             if (baseDay != today) baseline = new(StringComparer.Ordinal);
+            else baselineIsTodays = true;
         }
-        return new IncrementalPlan(latest, baseline, rehashAll) { BaselineToSave = baseline };
+        return new IncrementalPlan(latest, baseline, rehashAll)
+        {
+            BaselineToSave = baseline, BaselineIsTodays = baselineIsTodays, _latestMissing = latestMissing,
+        };
     }
 
     /// <summary>Saves today's baseline (if it is new) and the latest state, after the archive is complete.</summary>
     public void Save(string statePath, string today)
     {
-        IncrementalState.Save(BaselinePath(statePath), today, BaselineToSave);
+        // Nothing changed since the latest state: it still serves as today's baseline, so a no-change run writes nothing.
+        if (!_latestMissing && Next.Count == _latest.Count && Next.All(e => _latest.TryGetValue(e.Key, out var l) && Same(l, e.Value)))
+            return;
+        if (!BaselineIsTodays) IncrementalState.Save(BaselinePath(statePath), today, BaselineToSave);
         IncrementalState.Save(statePath, today, Next);
     }
 
+    private static bool Same(FileState a, FileState b) =>
+        a.Size == b.Size && a.MtimeSeconds == b.MtimeSeconds && a.MtimeNanos == b.MtimeNanos && a.CtimeSeconds == b.CtimeSeconds &&
+        a.CtimeNanos == b.CtimeNanos && a.Inode == b.Inode && a.Sha256.AsSpan().SequenceEqual(b.Sha256);
+
     private Dictionary<string, FileState> BaselineToSave { get; init; } = new();
+    private bool BaselineIsTodays { get; init; }
+    private bool _latestMissing;
 
     public static string BaselinePath(string statePath) =>
         System.IO.Path.ChangeExtension(statePath, ".baseline");
