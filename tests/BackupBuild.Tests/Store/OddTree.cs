@@ -9,7 +9,7 @@ internal static class OddTree
     public static readonly string LongName = new string('n', 216) + ".txt"; // 220 bytes
     public static readonly string LongestName = new string('m', 251) + ".txt"; // 255 bytes: two NM entries
     public static readonly string LongestUtf8Name = string.Concat(Enumerable.Repeat("€", 85)); // 255 bytes, split inside a character
-    public static readonly string LongLinkTarget = string.Join('/', Enumerable.Repeat(new string('c', 250), 3));
+    public static readonly string LongLinkTarget = string.Join('/', Enumerable.Repeat(new string('c', 250), 4)); // 1003 bytes, just below xorriso's limit
     public static readonly string ManyParents = string.Concat(Enumerable.Repeat("../", 120)) + "x";
     public const string Utf8Name = "übersicht.txt";
     public const string NewlineName = "new\nline";
