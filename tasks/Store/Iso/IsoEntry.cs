@@ -50,8 +50,10 @@ internal sealed class IsoEntry
     public long Size { get; set; }
     public string? LinkTarget { get; set; }
 
-    /// <summary>Children by real name; only for directories.</summary>
-    public Dictionary<string, IsoEntry> Children { get; } = new(StringComparer.Ordinal);
+    private Dictionary<string, IsoEntry>? children;
+
+    /// <summary>Children by real name; only directories have any (made on first use, files are the many).</summary>
+    public Dictionary<string, IsoEntry> Children => children ??= new(StringComparer.Ordinal);
 
     // Assigned by layout.
     public string Identifier { get; set; } = "";

@@ -92,16 +92,25 @@ internal static class SourceScanner
             $"'{path}' is a special file (device, FIFO or socket); ISO images can only hold regular files, directories and symbolic links.");
     }
 
+    // libisofs (xorriso) refuses to load a whole image with a longer link target, and will not write one.
+    private const int MaxLinkTargetBytes = 1023;
+
     private static string ReadLink(string path)
     {
+        string? target;
         try
         {
-            return new FileInfo(path).LinkTarget
-                ?? throw new IOException($"Cannot read the symbolic link '{path}': it is no longer a link.");
+            target = new FileInfo(path).LinkTarget;
         }
         catch (UnauthorizedAccessException e)
         {
             throw new IOException($"Cannot read the symbolic link '{path}': {e.Message}", e);
         }
+        if (target == null) throw new IOException($"Cannot read the symbolic link '{path}': it is no longer a link.");
+        var length = System.Text.Encoding.UTF8.GetByteCount(target);
+        if (length > MaxLinkTargetBytes)
+            throw new NotSupportedException(
+                $"The symbolic link '{path}' points to a path of {length} bytes; ISO images made here allow at most {MaxLinkTargetBytes}, because xorriso cannot read images with longer ones.");
+        return target;
     }
 }

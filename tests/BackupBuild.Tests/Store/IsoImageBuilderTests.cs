@@ -92,6 +92,17 @@ public class IsoImageBuilderTests
     }
 
     [Fact]
+    public void Link_targets_too_long_for_xorriso_are_refused_with_their_path()
+    {
+        using var temp = new TempDir();
+        var source = temp.Dir("source");
+        var link = Path.Combine(source, "far");
+        File.CreateSymbolicLink(link, string.Join('/', Enumerable.Repeat(new string('d', 200), 6)));
+        var error = Assert.Throws<NotSupportedException>(() => new IsoImageBuilder("LINK").AddDirectory("day", source));
+        Assert.Contains(link, error.Message);
+    }
+
+    [Fact]
     public void The_same_path_added_twice_is_refused_and_leaves_the_image_unchanged()
     {
         using var temp = new TempDir();

@@ -7,7 +7,9 @@ namespace BackupBuild.Tests.Store;
 internal static class OddTree
 {
     public static readonly string LongName = new string('n', 216) + ".txt"; // 220 bytes
-    public static readonly string LongLinkTarget = string.Join('/', Enumerable.Repeat(new string('c', 250), 3));
+    public static readonly string LongestName = new string('m', 251) + ".txt"; // 255 bytes: two NM entries
+    public static readonly string LongestUtf8Name = string.Concat(Enumerable.Repeat("€", 85)); // 255 bytes, split inside a character
+    public static readonly string LongLinkTarget = string.Join('/', Enumerable.Repeat(new string('c', 250), 4)); // 1003 bytes, just below xorriso's limit
     public static readonly string ManyParents = string.Concat(Enumerable.Repeat("../", 120)) + "x";
     public const string Utf8Name = "übersicht.txt";
     public const string NewlineName = "new\nline";
@@ -19,7 +21,11 @@ internal static class OddTree
         File(root, NewlineName, "newline in the name\n");
         File(root, Utf8Name, "Übersicht ✓\n");
         File(root, LongName, "a name of 220 bytes\n");
+        File(root, LongestName, "a name of 255 bytes\n");
+        File(root, LongestUtf8Name, "euros\n");
         File(root, ".hidden", "leading dot\n");
+        // Enough long names to need several continuation blocks for one directory.
+        for (var i = 0; i < 24; i++) File(root, $"long names/{i:D2}-" + new string('x', 237), $"{i}\n");
         File(root, "emptyfile", "");
         File(root, "run.sh", "#!/bin/sh\necho hi\n", "755");
         File(root, "suid", "setuid\n", "4755");
