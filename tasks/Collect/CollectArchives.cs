@@ -99,11 +99,12 @@ public sealed class CollectArchives : CollectTaskBase
         var clock = Stopwatch.StartNew();
         long files = 0;
         TarArchiveWriter? writer = null;
-        using var progress = new Timer(_ =>
+        using var progress = new ProgressTicker(ProgressInterval, () =>
         {
             if (writer is { } w)
-                Progress("Collect.Progress", job.Path, files, chosen.Count, Units.Bytes(w.BytesIn), Units.Rate(w.BytesIn, clock.Elapsed));
-        }, null, ProgressInterval, ProgressInterval);
+                Progress("Collect.Progress", job.Path, Interlocked.Read(ref files), chosen.Count, Units.Bytes(w.BytesIn),
+                    Units.Rate(w.BytesIn, clock.Elapsed));
+        });
 
         long bytesIn, bytesOut;
         try
@@ -115,7 +116,7 @@ public sealed class CollectArchives : CollectTaskBase
                 foreach (var (entry, hash) in chosen)
                 {
                     Cancellation.ThrowIfCancellationRequested();
-                    if (Add(w, entry, hash, plan)) files++;
+                    if (Add(w, entry, hash, plan)) Interlocked.Increment(ref files);
                 }
                 w.Finish();
             });

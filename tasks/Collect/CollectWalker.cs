@@ -24,6 +24,9 @@ public sealed class CollectWalker
     private readonly List<WalkEntry> _entries = new();
     private readonly HashSet<string> _added = new(StringComparer.Ordinal);
 
+    /// <summary>Subtrees this many levels below the collect directory are walked on parallel threads.</summary>
+    internal static int ParallelLevels = 2;
+
     /// <param name="unreadable">Called with (path, "file"|"directory", errno) for what cannot be read.</param>
     public CollectWalker(string ignoreFile, IEnumerable<string> excludePaths, IReadOnlyList<Regex> excludePatterns,
         Action<string, string, int> unreadable, CancellationToken cancel = default)
@@ -41,7 +44,9 @@ public sealed class CollectWalker
     public void AddDirectory(string path, int linkDepth, bool dereference)
     {
         // A collect directory that is itself a symlink is stored as a link and also followed.
-        Walk(path, includeSelf: true, linkDepth, dereference);
+        var found = new List<WalkEntry>();
+        Walk(path, includeSelf: true, linkDepth, dereference, found, level: 0);
+        foreach (var e in found) Add(e.Path, e.Stat);
     }
 
     /// <summary>Adds one file (a CollectFile item): the file, or the link itself.</summary>
@@ -63,15 +68,22 @@ public sealed class CollectWalker
         }
     }
 
-    private void Walk(string path, bool includeSelf, int linkDepth, bool dereference)
+    // Appends to `found` in name order; the stat walk of a big tree is the cost of a no-change run,
+    // so the first levels of subtrees are walked in parallel and concatenated in order.
+    private void Walk(string path, bool includeSelf, int linkDepth, bool dereference, List<WalkEntry> found, int level)
     {
         _cancel.ThrowIfCancellationRequested();
         if (IsExcluded(path)) return;
-        if (_ignoreFile.Length > 0 && Posix.LStat(System.IO.Path.Combine(path, _ignoreFile), out _) != null) return;
-        if (includeSelf && Posix.LStat(path, out _) is { IsSymlink: true } self) Add(path, self);
+        var children = List(path);
+        // The listing tells whether the ignore file is there: no extra system call per folder.
+        if (_ignoreFile.Length > 0 && children.BinarySearch(System.IO.Path.Combine(path, _ignoreFile), StringComparer.Ordinal) >= 0) return;
+        if (includeSelf && Posix.LStat(path, out _) is { IsSymlink: true } self) found.Add(new WalkEntry(path, self));
 
-        foreach (var child in List(path))
+        var parts = new List<WalkEntry>?[children.Count];
+        var subtrees = new List<(int Index, string Path, bool IncludeSelf, int Depth)>();
+        for (var i = 0; i < children.Count; i++)
         {
+            var child = children[i];
             var lstat = Posix.LStat(child, out var errno);
             if (lstat is not { } l)
             {
@@ -81,26 +93,37 @@ public sealed class CollectWalker
             // Cedar asks isfile/isdir, which follow links: a dangling link is neither and is left out.
             var target = l.IsSymlink ? Posix.Stat(child, out _) : l;
             if (target is not { } t) continue;
+            var here = parts[i] = new List<WalkEntry>(1);
             if (t.IsRegular)
             {
-                if (l.IsSymlink && linkDepth > 0 && dereference && Resolve(child) is { } real) AddIfIncluded(real);
-                AddIfIncluded(child, l);
+                if (l.IsSymlink && linkDepth > 0 && dereference && Resolve(child) is { } real) AddIfIncluded(real, here);
+                AddIfIncluded(child, here, l);
             }
             else if (t.IsDirectory)
             {
-                if (!l.IsSymlink) Walk(child, includeSelf: true, linkDepth - 1, dereference);
-                else if (linkDepth <= 0) AddIfIncluded(child, l);
+                if (!l.IsSymlink) subtrees.Add((i, child, true, linkDepth - 1));
+                else if (linkDepth <= 0) AddIfIncluded(child, here, l);
                 else if (dereference)
                 {
-                    if (Resolve(child) is { } real && real != child) Walk(real, includeSelf: true, linkDepth - 1, dereference);
-                    AddIfIncluded(child, l);
+                    if (Resolve(child) is { } real && real != child) Walk(real, includeSelf: true, linkDepth - 1, dereference, here, level + 1);
+                    AddIfIncluded(child, here, l);
                 }
-                else Walk(child, includeSelf: false, linkDepth - 1, dereference);
+                else subtrees.Add((i, child, false, linkDepth - 1));
             }
         }
+
+        void WalkSubtree((int Index, string Path, bool IncludeSelf, int Depth) s) =>
+            Walk(s.Path, s.IncludeSelf, s.Depth, dereference, parts[s.Index]!, level + 1);
+        if (level < ParallelLevels && subtrees.Count > 1)
+            Parallel.ForEach(subtrees, new ParallelOptions { CancellationToken = _cancel }, WalkSubtree);
+        else
+            foreach (var sub in subtrees) WalkSubtree(sub);
+
+        foreach (var part in parts)
+            if (part != null) found.AddRange(part);
     }
 
-    private IEnumerable<string> List(string path)
+    private List<string> List(string path)
     {
         List<string> children;
         try
@@ -110,7 +133,7 @@ public sealed class CollectWalker
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
             _unreadable(path, "directory", e is UnauthorizedAccessException ? 13 : 5);
-            return Array.Empty<string>();
+            return new List<string>();
         }
         children.Sort(StringComparer.Ordinal);
         return children;
@@ -125,11 +148,11 @@ public sealed class CollectWalker
         catch (IOException) { return null; }
     }
 
-    private void AddIfIncluded(string path, PosixStat? known = null)
+    private void AddIfIncluded(string path, List<WalkEntry> into, PosixStat? known = null)
     {
         if (IsExcluded(path)) return;
         var s = known ?? Posix.LStat(path, out _);
-        if (s is { } stat) Add(path, stat);
+        if (s is { } stat) into.Add(new WalkEntry(path, stat));
     }
 
     private void Add(string path, PosixStat stat)

@@ -42,6 +42,22 @@ public sealed class ComputeCollectStamp : CollectTaskBase
         return true;
     }
 
+    // Binary, not formatted text: this runs for every file on every run.
+    private static void AddEntry(IncrementalHash hash, in WalkEntry e)
+    {
+        Span<byte> buffer = stackalloc byte[1024];
+        var st = e.Stat;
+        var pathBytes = Encoding.UTF8.GetByteCount(e.Path);
+        var b = pathBytes + 64 <= buffer.Length ? buffer : new byte[pathBytes + 64];
+        var n = Encoding.UTF8.GetBytes(e.Path, b);
+        var aligned = (n + 8) & ~7;
+        b[n..aligned].Clear();
+        var fields = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(b.Slice(aligned, 56));
+        fields[0] = st.Mode; fields[1] = st.Size; fields[2] = st.MtimeSeconds; fields[3] = st.MtimeNanos;
+        fields[4] = st.CtimeSeconds; fields[5] = st.CtimeNanos; fields[6] = (long)st.Inode;
+        hash.AppendData(b[..(aligned + 56)]);
+    }
+
     private (string Stamp, CollectPlanCache Plan) Compute(CollectConfiguration config)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -57,11 +73,7 @@ public sealed class ComputeCollectStamp : CollectTaskBase
         foreach (var job in jobs)
         {
             Add("job " + job.Path);
-            foreach (var e in job.Entries)
-            {
-                var st = e.Stat;
-                Add($"{e.Path}\0{st.Mode}\0{st.Size}\0{st.MtimeSeconds}.{st.MtimeNanos}\0{st.CtimeSeconds}.{st.CtimeNanos}\0{st.Inode}");
-            }
+            foreach (var e in job.Entries) AddEntry(hash, e);
         }
         foreach (var u in unreadable) Add($"unreadable {u.Kind}:{u.Path}:{u.Errno}");
         var stamp = Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant() + "\n";

@@ -25,10 +25,10 @@ public readonly record struct PosixStat(
 public static unsafe class Posix
 {
     [DllImport("libc", EntryPoint = "lstat", SetLastError = true)]
-    private static extern int lstat_native(byte[] path, byte* buf);
+    private static extern int lstat_native(byte* path, byte* buf);
 
     [DllImport("libc", EntryPoint = "stat", SetLastError = true)]
-    private static extern int stat_native(byte[] path, byte* buf);
+    private static extern int stat_native(byte* path, byte* buf);
 
     [DllImport("libc", SetLastError = true)]
     private static extern IntPtr getpwuid(uint uid);
@@ -55,9 +55,13 @@ public static unsafe class Posix
 
     private static PosixStat? Call(string path, bool follow, out int errno)
     {
-        var bytes = PathBytes(path);
+        // Called once per file on every run: no allocations.
+        var max = System.Text.Encoding.UTF8.GetMaxByteCount(path.Length) + 1;
+        Span<byte> bytes = max <= 4096 ? stackalloc byte[max] : new byte[max];
+        bytes[System.Text.Encoding.UTF8.GetBytes(path, bytes)] = 0;
         byte* buf = stackalloc byte[256];
-        var rc = follow ? stat_native(bytes, buf) : lstat_native(bytes, buf);
+        int rc;
+        fixed (byte* p = bytes) rc = follow ? stat_native(p, buf) : lstat_native(p, buf);
         if (rc != 0)
         {
             errno = Marshal.GetLastPInvokeError();
@@ -65,14 +69,6 @@ public static unsafe class Posix
         }
         errno = 0;
         return RuntimeInformation.ProcessArchitecture == Architecture.X64 ? FromX64(buf) : FromGeneric(buf);
-    }
-
-    private static byte[] PathBytes(string path)
-    {
-        var count = System.Text.Encoding.UTF8.GetByteCount(path);
-        var bytes = new byte[count + 1];
-        System.Text.Encoding.UTF8.GetBytes(path, 0, path.Length, bytes, 0);
-        return bytes;
     }
 
     // struct stat on x86_64 glibc.

@@ -58,7 +58,15 @@ public sealed class StoreImage : BackupTask
         if (choice.Restore) Progress("Store.StoringAgain", RunClock.DayPath(choice.Day));
 
         var builder = new IsoImageBuilder(Label(settings.Clock.Now)) { CreationTime = settings.Clock.Now };
-        builder.AddDirectory(RunClock.DayPath(choice.Day), choice.Directory);
+        try
+        {
+            builder.AddDirectory(RunClock.DayPath(choice.Day), choice.Directory);
+        }
+        catch (Exception e) when (e is IOException or NotSupportedException or ArgumentException or UnauthorizedAccessException)
+        {
+            Log.LogErrorWithCodeFromResources("Store.CannotImage", choice.Directory, e.Message);
+            return false;
+        }
         if (builder.ImageSize > settings.Capacity)
         {
             Log.LogErrorWithCodeFromResources("Store.TooBig", RunClock.DayPath(choice.Day), Units.Bytes(builder.ImageSize),
@@ -69,8 +77,8 @@ public sealed class StoreImage : BackupTask
         var fingerprint = StagingListing.Fingerprint(choice.Directory);
         var clock = Stopwatch.StartNew();
         long written = 0;
-        using (new Timer(_ => Progress("Store.Progress", settings.ImageFile, Units.Bytes(Interlocked.Read(ref written)),
-                   Units.Bytes(builder.ImageSize)), null, ProgressInterval, ProgressInterval))
+        using (new ProgressTicker(ProgressInterval, () => Progress("Store.Progress", settings.ImageFile,
+                   Units.Bytes(Interlocked.Read(ref written)), Units.Bytes(builder.ImageSize))))
         {
             try
             {
