@@ -81,10 +81,13 @@ public sealed class CollectWalker
 
         var parts = new List<WalkEntry>?[children.Count];
         var subtrees = new List<(int Index, string Path, bool IncludeSelf, int Depth)>();
+        var dirFd = Posix.OpenDirectory(path);
+        try
+        {
         for (var i = 0; i < children.Count; i++)
         {
             var child = children[i];
-            var lstat = Posix.LStat(child, out var errno);
+            var lstat = dirFd >= 0 ? Posix.LStatAt(dirFd, System.IO.Path.GetFileName(child), out var errno) : Posix.LStat(child, out errno);
             if (lstat is not { } l)
             {
                 _unreadable(child, "file", errno);
@@ -110,6 +113,11 @@ public sealed class CollectWalker
                 }
                 else subtrees.Add((i, child, false, linkDepth - 1));
             }
+        }
+        }
+        finally
+        {
+            Posix.CloseDirectory(dirFd);
         }
 
         void WalkSubtree((int Index, string Path, bool IncludeSelf, int Depth) s) =>
