@@ -15,14 +15,15 @@ internal static class ArchiveReaders
 {
     public const string Python = "/usr/bin/python3";
 
-    // One JSON line per member, with a SHA-256 of each regular file's content.
+    // One JSON line per member, with a SHA-256 of each regular file's content unless told not to read it.
     private const string ListScript = """
         import sys, tarfile, json, hashlib
+        read_content = sys.argv[3] == "content"
         with tarfile.open(sys.argv[1], sys.argv[2], encoding="utf-8") as t:
             for m in t:
                 d = dict(name=m.name, type=m.type.decode(), linkname=m.linkname, mode=m.mode, uid=m.uid,
                          gid=m.gid, uname=m.uname, gname=m.gname, mtime=m.mtime, size=m.size)
-                if m.isreg():
+                if m.isreg() and read_content:
                     d["sha256"] = hashlib.sha256(t.extractfile(m).read()).hexdigest()
                 print(json.dumps(d))
         """;
@@ -41,9 +42,9 @@ internal static class ArchiveReaders
         return r;
     }
 
-    public static List<Member> PythonList(string archive, ArchiveFormat format)
+    public static List<Member> PythonList(string archive, ArchiveFormat format, bool readContent = true)
     {
-        var r = Run(Python, "-c", ListScript, archive, Archives.PythonMode(format));
+        var r = Run(Python, "-c", ListScript, archive, Archives.PythonMode(format), readContent ? "content" : "headers");
         var options = new JsonSerializerOptions { PropertyNameCaseInsensitive = true };
         return r.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(line => JsonSerializer.Deserialize<Member>(line, options)!).ToList();
