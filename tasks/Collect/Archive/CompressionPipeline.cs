@@ -44,8 +44,6 @@ internal sealed class CompressionPipeline : IDisposable
 
     public int MaxChunks { get; }
 
-    public int ChunkSize => chunkSize;
-
     /// <summary>Bytes written to the output so far (read from any thread).</summary>
     public long BytesOut => Interlocked.Read(ref bytesOut);
 
