@@ -3,6 +3,7 @@
 # on the same generated tree (about 1 GiB in 50,000 files, half compressible), and a no-change
 # incremental Collect against a `find` stat walk, with MSBuild's start-up measured separately.
 # Usage: bench/collect.sh [work-dir]   (default /var/tmp/bkp-bench; the tree is kept for re-runs)
+#        BENCH_ONLY=nochange bench/collect.sh   runs only the no-change part
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/var/tmp/bkp-bench}
@@ -41,6 +42,7 @@ XML
 }
 msbuild() { dotnet msbuild "$@" -nologo -v:m -tl:off -nodeReuse:false > "$work/last.log" 2>&1 || { cat "$work/last.log"; exit 1; }; }
 
+if [ "${BENCH_ONLY:-}" != "nochange" ]; then
 echo; echo "== Full collect, targz"
 t0=$(now); tar czf "$work/tar.tar.gz" -C / "${tree#/}"; t1=$(now); tar_t=$(elapsed $t0 $t1); tar_s=$(size "$work/tar.tar.gz")
 echo "tar czf (gzip -6)          ${tar_t} s  ${tar_s} B"
@@ -64,6 +66,8 @@ XML
   t0=$(now); cback3 -c "$work/cedar/cback3.conf" -l "$work/cedar/cback3.log" --full collect; t1=$(now); cb_t=$(elapsed $t0 $t1)
   cb_s=$(du -cb "$work/cedar/collect/"*.tar.gz | tail -1 | cut -f1)
   echo "Cedar Backup 3 collect     ${cb_t} s  ${cb_s} B   (BackupBuild is $(ratio $cb_t $bb_t)x faster)"
+fi
+
 fi
 
 echo; echo "== No-change incremental collect"

@@ -42,7 +42,9 @@ public sealed class CollectArchives : CollectTaskBase
         AtomicFile.RemoveLeftovers(config.WorkingDir);
 
         var started = Stopwatch.StartNew();
-        var jobs = CachedPlan() ?? CollectJob.Plan(config, Unreadable, Cancellation);
+        var cached = CachedPlan();
+        _states = cached;
+        var jobs = cached?.Jobs ?? CollectJob.Plan(config, Unreadable, Cancellation);
         var written = new List<ITaskItem>();
         long totalIn = 0, totalOut = 0, totalFiles = 0;
         foreach (var job in jobs)
@@ -78,7 +80,7 @@ public sealed class CollectArchives : CollectTaskBase
         var statePath = config.StatePath(job.Path);
         var plan = incremental
             ? IncrementalPlan.Load(statePath, today, config.ResetIncremental, config.RehashAll,
-                damaged => Warn("Collect.DamagedState", damaged, job.Path))
+                damaged => Warn("Collect.DamagedState", damaged, job.Path), _states == null ? null : _states.Read)
             : null;
 
         var chosen = new List<(WalkEntry Entry, bool Hash)>();
@@ -195,14 +197,16 @@ public sealed class CollectArchives : CollectTaskBase
     }
 
     /// <summary>The walk ComputeCollectStamp did moments ago in this build, when the stamp file is still its.</summary>
-    private List<CollectJob>? CachedPlan()
+    private CollectPlanCache? _states;
+
+    private CollectPlanCache? CachedPlan()
     {
         if (string.IsNullOrEmpty(StampFile) || !File.Exists(StampFile)) return null;
         var key = CollectPlanCache.Key(File.ReadAllText(StampFile));
         if (BuildEngine4?.GetRegisteredTaskObject(key, RegisteredTaskObjectLifetime.Build) is not CollectPlanCache cached) return null;
         BuildEngine4.UnregisterTaskObject(key, RegisteredTaskObjectLifetime.Build);
         foreach (var (path, kind, errno) in cached.Unreadable) Unreadable(path, kind, errno);
-        return cached.Jobs;
+        return cached;
     }
 
     private static byte[]? HashFile(string path)

@@ -37,6 +37,8 @@ public sealed class IncrementalPlan
     public enum Decision { Skip, Archive, ArchiveAndHash }
 
     /// <summary>What to do with one walk entry. Symlinks are always archived (as Cedar does).</summary>
+    // Runs once per file: compile optimized at once instead of starting from unoptimized tier-0 code.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public Decision Decide(in WalkEntry e, Func<string, byte[]?> hash)
     {
         if (!e.Stat.IsRegular) return Decision.Archive;
@@ -62,9 +64,11 @@ public sealed class IncrementalPlan
     public void Archived(string path, in PosixStat stat, byte[] sha256) => Next[path] = FileState.From(stat, sha256);
 
     /// <summary>Loads the latest state and today's baseline; reports a damaged state through <paramref name="damaged"/>.</summary>
-    public static IncrementalPlan Load(string statePath, string today, bool reset, bool rehashAll, Action<string> damaged)
+    public static IncrementalPlan Load(string statePath, string today, bool reset, bool rehashAll, Action<string> damaged,
+        Func<string, LoadedState>? read = null)
     {
-        var latest = LoadOrEmpty(statePath, out var latestDay, damaged);
+        read ??= LoadedState.Read;
+        var latest = LoadOrEmpty(read(statePath), out var latestDay, damaged);
         var latestMissing = latestDay == "";
         Dictionary<string, FileState> baseline;
         var baselineIsTodays = false;
@@ -72,7 +76,7 @@ public sealed class IncrementalPlan
         else if (latestDay != today) baseline = latest;
         else
         {
-            baseline = LoadOrEmpty(BaselinePath(statePath), out var baseDay, damaged);
+            baseline = LoadOrEmpty(read(BaselinePath(statePath)), out var baseDay, damaged);
             if (baseDay != today) baseline = new(StringComparer.Ordinal);
             else baselineIsTodays = true;
         }
@@ -103,10 +107,20 @@ public sealed class IncrementalPlan
     public static string BaselinePath(string statePath) =>
         System.IO.Path.ChangeExtension(statePath, ".baseline");
 
-    private static Dictionary<string, FileState> LoadOrEmpty(string path, out string day, Action<string> damaged)
+    private static Dictionary<string, FileState> LoadOrEmpty(LoadedState loaded, out string day, Action<string> damaged)
     {
-        var result = IncrementalState.TryLoad(path, out day, out var state);
-        if (result == IncrementalState.LoadResult.Damaged) damaged(path);
-        return state;
+        if (loaded.Result == IncrementalState.LoadResult.Damaged) damaged(loaded.Path);
+        day = loaded.Day;
+        return loaded.State;
+    }
+}
+
+/// <summary>A state file as read from disk (or found missing or damaged).</summary>
+public sealed record LoadedState(string Path, IncrementalState.LoadResult Result, string Day, Dictionary<string, FileState> State)
+{
+    public static LoadedState Read(string path)
+    {
+        var result = IncrementalState.TryLoad(path, out var day, out var state);
+        return new LoadedState(path, result, day, state);
     }
 }

@@ -30,6 +30,8 @@ public static class IncrementalState
 
     public enum LoadResult { Loaded, Missing, Damaged }
 
+    // Runs once per file: compile optimized at once instead of starting from unoptimized tier-0 code.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static LoadResult TryLoad(string path, out string day, out Dictionary<string, FileState> state)
     {
         state = new Dictionary<string, FileState>(StringComparer.Ordinal);

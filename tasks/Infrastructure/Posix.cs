@@ -81,6 +81,8 @@ public static unsafe class Posix
     }
 
     /// <summary>lstat of <paramref name="name"/> inside the folder opened as <paramref name="dirFd"/>.</summary>
+    // Runs once per file: compile optimized at once instead of starting from unoptimized tier-0 code.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static PosixStat? LStatAt(int dirFd, string name, out int errno)
     {
         var max = System.Text.Encoding.UTF8.GetMaxByteCount(name.Length) + 1;
@@ -100,6 +102,8 @@ public static unsafe class Posix
 
     public static string ErrorText(int errno) => Marshal.GetPInvokeErrorMessage(errno);
 
+    // Runs once per file: compile optimized at once instead of starting from unoptimized tier-0 code.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static PosixStat? Call(string path, bool follow, out int errno)
     {
         // Called once per file on every run: no allocations.
