@@ -24,12 +24,6 @@ public readonly record struct PosixStat(
 /// <summary>Thin calls into the C library for lstat/stat and user and group names.</summary>
 public static unsafe class Posix
 {
-    [DllImport("libc", EntryPoint = "lstat", SetLastError = true)]
-    private static extern int lstat_native(byte* path, byte* buf);
-
-    [DllImport("libc", EntryPoint = "stat", SetLastError = true)]
-    private static extern int stat_native(byte* path, byte* buf);
-
     [DllImport("libc", EntryPoint = "fstatat", SetLastError = true)]
     private static extern int fstatat_native(int dirfd, byte* path, byte* buf, int flags);
 
@@ -40,6 +34,7 @@ public static unsafe class Posix
     private static extern int close_native(int fd);
 
     private const int AtSymlinkNoFollow = 0x100;
+    private const int AtCurrentDirectory = -100;
     private const int OpenDirectoryFlags = 0x10000 /* O_DIRECTORY */ | 0x80000 /* O_CLOEXEC */;
 
     [DllImport("libc", SetLastError = true)]
@@ -58,10 +53,10 @@ public static unsafe class Posix
     public static bool IsRoot => geteuid() == 0;
 
     /// <summary>lstat: the path itself, a symlink not followed. Null with the errno when it fails.</summary>
-    public static PosixStat? LStat(string path, out int errno) => Call(path, follow: false, out errno);
+    public static PosixStat? LStat(string path, out int errno) => StatAt(AtCurrentDirectory, path, AtSymlinkNoFollow, out errno);
 
     /// <summary>stat: follows symlinks. Null with the errno when it fails (for example a broken link).</summary>
-    public static PosixStat? Stat(string path, out int errno) => Call(path, follow: true, out errno);
+    public static PosixStat? Stat(string path, out int errno) => StatAt(AtCurrentDirectory, path, 0, out errno);
 
     /// <summary>
     /// Opens a folder for <see cref="LStatAt"/>: stating entries relative to their folder spares the
@@ -81,16 +76,18 @@ public static unsafe class Posix
     }
 
     /// <summary>lstat of <paramref name="name"/> inside the folder opened as <paramref name="dirFd"/>.</summary>
+    public static PosixStat? LStatAt(int dirFd, string name, out int errno) => StatAt(dirFd, name, AtSymlinkNoFollow, out errno);
+
     // Runs once per file: compile optimized at once instead of starting from unoptimized tier-0 code.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public static PosixStat? LStatAt(int dirFd, string name, out int errno)
+    private static PosixStat? StatAt(int dirFd, string name, int flags, out int errno)
     {
         var max = System.Text.Encoding.UTF8.GetMaxByteCount(name.Length) + 1;
         Span<byte> bytes = max <= 4096 ? stackalloc byte[max] : new byte[max];
         bytes[System.Text.Encoding.UTF8.GetBytes(name, bytes)] = 0;
         byte* buf = stackalloc byte[256];
         int rc;
-        fixed (byte* p = bytes) rc = fstatat_native(dirFd, p, buf, AtSymlinkNoFollow);
+        fixed (byte* p = bytes) rc = fstatat_native(dirFd, p, buf, flags);
         if (rc != 0)
         {
             errno = Marshal.GetLastPInvokeError();
@@ -101,26 +98,6 @@ public static unsafe class Posix
     }
 
     public static string ErrorText(int errno) => Marshal.GetPInvokeErrorMessage(errno);
-
-    // Runs once per file: compile optimized at once instead of starting from unoptimized tier-0 code.
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static PosixStat? Call(string path, bool follow, out int errno)
-    {
-        // Called once per file on every run: no allocations.
-        var max = System.Text.Encoding.UTF8.GetMaxByteCount(path.Length) + 1;
-        Span<byte> bytes = max <= 4096 ? stackalloc byte[max] : new byte[max];
-        bytes[System.Text.Encoding.UTF8.GetBytes(path, bytes)] = 0;
-        byte* buf = stackalloc byte[256];
-        int rc;
-        fixed (byte* p = bytes) rc = follow ? stat_native(p, buf) : lstat_native(p, buf);
-        if (rc != 0)
-        {
-            errno = Marshal.GetLastPInvokeError();
-            return null;
-        }
-        errno = 0;
-        return RuntimeInformation.ProcessArchitecture == Architecture.X64 ? FromX64(buf) : FromGeneric(buf);
-    }
 
     // struct stat on x86_64 glibc.
     private static PosixStat FromX64(byte* b) => new(
