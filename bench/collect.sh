@@ -9,6 +9,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/var/tmp/bkp-bench}
 tree=$work/tree
 files=${BENCH_FILES:-50000}
+treeid="$files files, gentree 2"
 export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 DOTNET_NOLOGO=1
 mkdir -p "$work"
 
@@ -17,9 +18,9 @@ elapsed() { python3 -c "print(f'{$2 - $1:.2f}')"; }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 size() { stat -c %s "$1"; }
 
-if [ ! -f "$tree.done" ] || [ "$(cat "$tree.done")" != "$files" ]; then
+if [ ! -f "$tree.done" ] || [ "$(cat "$tree.done")" != "$treeid" ]; then
   echo "Generating $files files under $tree ..."
-  rm -rf "$tree"; python3 "$repo/bench/gentree.py" "$tree" "$files"; echo "$files" > "$tree.done"
+  rm -rf "$tree"; python3 "$repo/bench/gentree.py" "$tree" "$files"; echo "$treeid" > "$tree.done"
 fi
 echo "Tree: $(find "$tree" -type f | wc -l) files, $(du -sb "$tree" | cut -f1) bytes"
 dotnet build "$repo/tasks/BackupBuild.Tasks.csproj" -c Release -nologo -v:q >/dev/null

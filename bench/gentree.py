@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates the benchmark tree: N files of 1-64 KiB in a 4-level folder tree, half text-like
+"""Generates the benchmark tree: N files of 1-42 KiB (about 1 GiB for 50,000) in a 4-level folder tree, half text-like
 (compressible), half random bytes. Deterministic for a given seed."""
 import os, random, sys
 
@@ -14,7 +14,7 @@ def main(root, files=50000, seed=2026):
         folder = os.path.join(root, f"l1-{a}", f"l2-{b}", f"l3-{c}", f"l4-{d}")
         if i < 2048:
             os.makedirs(folder, exist_ok=True)
-        size = rng.randint(1024, 65536)
+        size = rng.randint(1024, 43008)
         if i % 2 == 0:
             start = rng.randint(0, len(corpus) - size - 1)
             data = corpus[start:start + size]
