@@ -64,6 +64,20 @@ public class CollectEndToEndTests
         Assert.Equal(before, Snapshot.Of(p.Root));
     }
 
+    [Fact]
+    public void Folder_properties_given_without_a_trailing_slash_on_the_command_line_work()
+    {
+        using var t = new TempDir();
+        var p = Project(t);
+        var collectDir = t["elsewhere/collect"];
+        var first = p.Run("Collect", "CollectDir=" + collectDir, "WorkingDir=" + t["elsewhere/work"], "BackupRunDate=2026-11-24");
+        Assert.True(first.ExitCode == 0, first.All);
+        Assert.True(File.Exists(Path.Combine(collectDir, "cback.collect")));
+        Assert.True(File.Exists(t["elsewhere/work/collect.stamp"]));
+        var again = p.Run("Collect", "CollectDir=" + collectDir, "WorkingDir=" + t["elsewhere/work"], "BackupRunDate=2026-11-24");
+        Assert.Contains("Skipping target \"Collect\"", again.Output);
+    }
+
     [Theory]
     [InlineData("add")]
     [InlineData("change")]
