@@ -147,34 +147,29 @@ public sealed class CollectConfiguration
         return Values.Trim(spec);
     }
 
-    private static CollectMode? ParseMode(string? value, string metadata, string item, string type, Problems problems)
-    {
-        switch (value)
-        {
-            case null or "": return null;
-            case "daily": return CollectMode.Daily;
-            case "weekly": return CollectMode.Weekly;
-            case "incr": return CollectMode.Incr;
-            default:
-                if (type == "property") problems.Error("Config.BadChoice", metadata, value, "daily, weekly or incr");
-                else problems.Error("Collect.BadCollectMode", type, item, metadata, value);
-                return null;
-        }
-    }
+    private static readonly (string Name, CollectMode Value)[] Modes =
+        { ("daily", CollectMode.Daily), ("weekly", CollectMode.Weekly), ("incr", CollectMode.Incr) };
 
-    private static ArchiveFormat? ParseFormat(string? value, string metadata, string item, string type, Problems problems)
+    private static readonly (string Name, ArchiveFormat Value)[] Formats =
+        { ("tar", ArchiveFormat.Tar), ("targz", ArchiveFormat.TarGz), ("tarbz2", ArchiveFormat.TarBz2) };
+
+    private static CollectMode? ParseMode(string? value, string metadata, string item, string type, Problems problems) =>
+        ParseChoice(value, Modes, "Collect.BadCollectMode", metadata, item, type, problems);
+
+    private static ArchiveFormat? ParseFormat(string? value, string metadata, string item, string type, Problems problems) =>
+        ParseChoice(value, Formats, "Collect.BadArchiveMode", metadata, item, type, problems);
+
+    /// <summary>One of a fixed set of lower-case names (Cedar's values are exact and case-sensitive); empty means "not set".</summary>
+    private static T? ParseChoice<T>(string? value, (string Name, T Value)[] choices, string itemResource, string metadata,
+        string item, string type, Problems problems) where T : struct
     {
-        switch (value)
-        {
-            case null or "": return null;
-            case "tar": return ArchiveFormat.Tar;
-            case "targz": return ArchiveFormat.TarGz;
-            case "tarbz2": return ArchiveFormat.TarBz2;
-            default:
-                if (type == "property") problems.Error("Config.BadChoice", metadata, value, "tar, targz or tarbz2");
-                else problems.Error("Collect.BadArchiveMode", type, item, metadata, value);
-                return null;
-        }
+        if (string.IsNullOrEmpty(value)) return null;
+        foreach (var (name, choice) in choices)
+            if (name == value) return choice;
+        if (type == "property")
+            problems.Error("Config.BadChoice", metadata, value, string.Join(", ", choices.Select(c => c.Name)));
+        else problems.Error(itemResource, type, item, metadata, value);
+        return null;
     }
 
     private static CompressionLevel ParseLevel(string? value, Problems problems)
