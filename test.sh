@@ -9,11 +9,11 @@ cd "$(dirname "$0")"
 required=(
   "tar:tar" "gzip:gzip" "bzip2:bzip2" "python3:python3"
   "xorriso:xorriso" "isoinfo:genisoimage" "bsdtar:libarchive-tools"
-  "cback3:cedar-backup3"
+  "cback3:cedar-backup3" "rsync:rsync" "ssh:openssh-client" "sshd:openssh-server"
 )
 missing=()
 for pair in "${required[@]}"; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
+  command -v "${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${pair%%:*}" ] || missing+=("${pair##*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}"

@@ -38,12 +38,38 @@ public static class AtomicFile
     public static void WriteAllBytes(string finalPath, byte[] bytes) =>
         Write(finalPath, s => s.Write(bytes));
 
-    /// <summary>Removes temporary files a killed run left in <paramref name="directory"/>.</summary>
+    /// <summary>Removes temporary files and folders a killed run left in <paramref name="directory"/>.</summary>
     public static void RemoveLeftovers(string directory)
     {
         if (!Directory.Exists(directory)) return;
         foreach (var leftover in Directory.EnumerateFiles(directory, TempPrefix + "*"))
             TryDelete(leftover);
+        foreach (var leftover in Directory.EnumerateDirectories(directory, TempPrefix + "*"))
+        {
+            try { Directory.Delete(leftover, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>A temporary folder name next to <paramref name="finalPath"/>, removed by <see cref="RemoveLeftovers"/> if abandoned.</summary>
+    public static string TempDirectoryFor(string finalPath) => TempPathFor(finalPath);
+
+    /// <summary>
+    /// Puts a completed temporary folder in place of <paramref name="finalPath"/>. Between the two
+    /// renames the final folder is briefly absent (never half-filled); the old one is then removed.
+    /// </summary>
+    public static void ReplaceDirectory(string tempPath, string finalPath)
+    {
+        string? old = null;
+        if (Directory.Exists(finalPath))
+        {
+            old = TempPathFor(finalPath);
+            Directory.Move(finalPath, old);
+        }
+        Directory.Move(tempPath, finalPath);
+        if (old != null)
+        {
+            try { Directory.Delete(old, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
     }
 
     private static void TryDelete(string path)

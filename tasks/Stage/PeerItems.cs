@@ -8,8 +8,15 @@ namespace BackupBuild.Tasks.Stage;
 /// </summary>
 public static class PeerItems
 {
-    public static List<StagePeer> Read(ITaskItem[]? items, Action<string, object[]> problem)
+    public static readonly string[] Metadata =
     {
+        "Type", "CollectDir", "IgnoreFailures", "Host", "Port", "User", "IdentityFile", "KnownHostsFile",
+        "RemoteShell", "RemoteCopy", "Managed", "ManagedActions", "ManagedProject",
+    };
+
+    public static List<StagePeer> Read(ITaskItem[]? items, Action<string, object[]> problem, RemoteDefaults? defaults = null)
+    {
+        defaults ??= new RemoteDefaults();
         var peers = new List<StagePeer>();
         if (items == null || items.Length == 0)
         {
@@ -22,13 +29,13 @@ public static class PeerItems
 
         foreach (var item in items)
         {
-            var peer = ReadOne(item, problem);
+            var peer = ReadOne(item, problem, defaults);
             if (peer != null && !peers.Any(p => p.Name == peer.Name)) peers.Add(peer);
         }
         return peers;
     }
 
-    private static StagePeer? ReadOne(ITaskItem item, Action<string, object[]> problem)
+    private static StagePeer? ReadOne(ITaskItem item, Action<string, object[]> problem, RemoteDefaults defaults)
     {
         var name = item.ItemSpec;
         var ok = true;
@@ -82,6 +89,18 @@ public static class PeerItems
                 break;
         }
 
-        return ok ? new StagePeer(name, type, Path.GetFullPath(collectDir), ignore) : null;
+        var peer = ok ? new StagePeer(name, type, Path.GetFullPath(collectDir), ignore) : null;
+        if (type == PeerType.Remote)
+        {
+            var remote = RemotePeerItems.Read(item, defaults, problem);
+            if (remote == null) return null;
+            peer = peer == null ? null : remote(peer);
+        }
+        else if (item.GetMetadata("Managed") is { Length: > 0 } m && m != "false")
+        {
+            problem("Stage.ManagedLocal", new object[] { name });
+            return null;
+        }
+        return peer;
     }
 }

@@ -31,6 +31,23 @@ public sealed class StagePeers : BackupTask
     /// <summary>Seconds to wait for another Stage run to finish.</summary>
     public string? LockWaitSeconds { get; set; }
 
+    /// <summary>Default user on remote peers (RemoteUser); empty: ssh's own default.</summary>
+    public string? RemoteUser { get; set; }
+    /// <summary>Private key for remote peers (SshIdentityFile); empty: ssh's defaults.</summary>
+    public string? SshIdentityFile { get; set; }
+    /// <summary>known_hosts file for remote peers (SshKnownHostsFile); empty: ssh's defaults.</summary>
+    public string? SshKnownHostsFile { get; set; }
+    /// <summary>Seconds to wait for a connection (SshConnectTimeout).</summary>
+    public string? SshConnectTimeout { get; set; }
+    /// <summary>Seconds without a sign of life before a connection counts as dropped (SshIdleTimeout).</summary>
+    public string? SshIdleTimeout { get; set; }
+    /// <summary>Default remote shell command (RemoteShell): ssh.</summary>
+    public string? RemoteShell { get; set; }
+    /// <summary>Default copy command (RemoteCopy): rsync, or scp -O.</summary>
+    public string? RemoteCopy { get; set; }
+    /// <summary>How many peers are staged at once (StageParallelism).</summary>
+    public string? Parallelism { get; set; }
+
     /// <summary>The day folder that was staged (full path).</summary>
     [Output] public string StagingDay { get; set; } = "";
 
@@ -52,17 +69,33 @@ public sealed class StagePeers : BackupTask
             peerDirs[peer.Name] = CreatePeerFolder(peer, day);
 
         var fullOrStartOfWeek = full || clock.IsStartOfWeek;
-        foreach (var peer in peers)
+        var writeLock = new object();
+        var options = new ParallelOptions { MaxDegreeOfParallelism = _parallelism, CancellationToken = Cancellation };
+        Parallel.ForEach(peers, options, peer =>
         {
-            Cancellation.ThrowIfCancellationRequested();
-            if (peerDirs[peer.Name] is { } peerDir) StageOne(peer, peerDir, fullOrStartOfWeek);
-        }
+            if (peerDirs[peer.Name] is not { } peerDir) return;
+            var log = new PeerLog();
+            var result = StageOne(peer, peerDir, fullOrStartOfWeek, log);
+            log.High("Stage.PeerSummary", peer.Name, Describe(result.Outcome, log), result.Files, Units.Bytes(result.Bytes),
+                Units.Seconds(result.Elapsed));
+            lock (writeLock) log.WriteTo(Log);
+        });
 
         // Written even when every peer failed, as Cedar does: it says "Stage ran for this day".
         WriteIndicatorIfMissing(day,
             e => Log.LogErrorWithCodeFromResources("Stage.CannotWriteDayIndicator", day, e.Message));
         return !Log.HasLoggedErrors;
     }
+
+    private int _parallelism = 4;
+
+    private static string Describe(PeerOutcome outcome, PeerLog log) => outcome switch
+    {
+        PeerOutcome.Staged => "staged",
+        PeerOutcome.Unchanged => "skipped, unchanged since staged",
+        PeerOutcome.NotReady => log.Failed ? "not ready" : "not ready (ignored)",
+        _ => log.Failed ? "failed" : "failed (ignored)",
+    };
 
     private (List<StagePeer> Peers, RunClock Clock, bool Full, TimeSpan LockWait)? Validate()
     {
@@ -73,7 +106,19 @@ public sealed class StagePeers : BackupTask
             problems++;
         }
 
-        var peers = PeerItems.Read(Peers, Problem);
+        var localProblems = new Problems();
+        var defaults = new RemoteDefaults
+        {
+            User = RemoteUser, IdentityFile = SshIdentityFile, KnownHostsFile = SshKnownHostsFile,
+            RemoteShell = string.IsNullOrWhiteSpace(RemoteShell) ? "ssh" : RemoteShell,
+            RemoteCopy = string.IsNullOrWhiteSpace(RemoteCopy) ? "rsync" : RemoteCopy,
+            ConnectTimeoutSeconds = Values.Integer(SshConnectTimeout, "SshConnectTimeout", localProblems, 30, min: 1),
+            IdleTimeoutSeconds = Values.Integer(SshIdleTimeout, "SshIdleTimeout", localProblems, 120, min: 3),
+        };
+        _parallelism = Values.Integer(Parallelism, "StageParallelism", localProblems, 4, min: 1);
+        if (_parallelism == 0) _parallelism = 4;
+        foreach (var p in localProblems.All) Problem(p.ResourceName, p.Arguments);
+        var peers = PeerItems.Read(Peers, Problem, defaults);
 
         if (string.IsNullOrWhiteSpace(StagingDir)) Problem("Stage.MissingStagingDir", Array.Empty<object>());
         else if (!Path.IsPathFullyQualified(StagingDir)) Problem("Stage.RelativeStagingDir", new object[] { StagingDir });
@@ -143,33 +188,28 @@ public sealed class StagePeers : BackupTask
         }
     }
 
-    private void StageOne(StagePeer peer, string peerDir, bool fullOrStartOfWeek)
+    private PeerResult StageOne(StagePeer peer, string peerDir, bool fullOrStartOfWeek, PeerLog log)
     {
-        if (peer.Type == PeerType.Remote)
-        {
-            Log.LogErrorWithCodeFromResources("Stage.RemoteNotAvailable", peer.Name);
-            return;
-        }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var forgiven = peer.ForgivesNotReady(fullOrStartOfWeek);
+        if (peer.Type == PeerType.Remote) return new RemotePeerStage(peer, log, forgiven, Cancellation).Stage(peerDir);
 
         if (!Path.Exists(Path.Combine(peer.CollectDir, Indicators.Collect)))
         {
-            if (peer.ForgivesNotReady(fullOrStartOfWeek))
-                Progress("Stage.NotReadyIgnored", peer.Name, peer.CollectDir, peer.MetadataValue);
-            else
-                Log.LogErrorWithCodeFromResources("Stage.NotReady", peer.Name, peer.CollectDir);
-            return;
+            if (forgiven) log.High("Stage.NotReadyIgnored", peer.Name, peer.CollectDir, peer.MetadataValue);
+            else log.Error("Stage.NotReady", peer.Name, peer.CollectDir);
+            return new PeerResult(PeerOutcome.NotReady, 0, 0, clock.Elapsed);
         }
 
-        var copy = new CollectDirCopy(peer.Name,
-            (resource, args) => Log.LogErrorWithCodeFromResources(resource, args),
-            (resource, args) => Detail(resource, args),
-            Cancellation);
+        var copy = new CollectDirCopy(peer.Name, (resource, args) => log.Error(resource, args),
+            (resource, args) => log.Detail(resource, args), Cancellation);
         var result = copy.Copy(peer.CollectDir, peerDir);
-        if (result.Failed) return;
+        if (result.Failed) return new PeerResult(PeerOutcome.Failed, result.Files, result.Bytes, clock.Elapsed);
 
-        Progress("Stage.PeerStaged", peer.Name, result.Files, result.Copied, result.Unchanged, result.Bytes, peerDir);
+        log.High("Stage.PeerStaged", peer.Name, result.Files, result.Copied, result.Unchanged, result.Bytes, peerDir);
         WriteIndicatorIfMissing(peer.CollectDir,
-            e => Log.LogErrorWithCodeFromResources("Stage.CannotWritePeerIndicator", peer.Name, peer.CollectDir, e.Message));
+            e => log.Error("Stage.CannotWritePeerIndicator", peer.Name, peer.CollectDir, e.Message));
+        return new PeerResult(result.Copied == 0 ? PeerOutcome.Unchanged : PeerOutcome.Staged, result.Files, result.Bytes, clock.Elapsed);
     }
 
     private static void WriteIndicatorIfMissing(string directory, Action<Exception> failed)

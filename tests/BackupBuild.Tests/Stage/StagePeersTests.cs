@@ -204,13 +204,15 @@ public sealed class StagePeersTests : IDisposable
     }
 
     [Fact]
-    public void Remote_peer_is_an_error_for_that_peer_only()
+    public void An_unreachable_remote_peer_is_an_error_for_that_peer_only()
     {
         _f.ReadyPeer("master", ("a.tar", "a"));
+        var far = StageFixture.Peer("far", "/srv/collect", type: "remote");
+        far.SetMetadata("Host", "host.invalid");
 
-        Assert.False(_f.Run(new[] { _f.Peer("master"), StageFixture.Peer("far", "/srv/collect", type: "remote") }));
+        Assert.False(_f.Run(new[] { _f.Peer("master"), far }));
 
-        Assert.Equal(new[] { "BKP3022" }, _f.Engine.ErrorCodes);
+        Assert.Equal(new[] { "BKP3050" }, _f.Engine.ErrorCodes);
         Assert.True(File.Exists(Path.Combine(_f.StagingDay, "master", "a.tar")));
     }
 

@@ -1,0 +1,99 @@
+using BackupBuild.Tasks.Infrastructure;
+using BackupBuild.Tasks.Stage;
+using Microsoft.Build.Framework;
+
+namespace BackupBuild.Tasks.Managed;
+
+/// <summary>
+/// Cedar Backup's managed clients: after an action ran here (Managed=true), or instead of it
+/// (ManagedOnly=true), the master runs the same action on every managed peer that lists it, as
+/// `dotnet msbuild` on the peer's own copy of the configuration, through the remote shell. A
+/// peer's failure is an error carrying the peer's own output; the other peers still run.
+/// </summary>
+public sealed class RunManagedPeers : BackupTask
+{
+    /// <summary>The action to run: Collect, Stage, Store or Purge.</summary>
+    [Required] public string Action { get; set; } = "";
+    public ITaskItem[]? Peers { get; set; }
+    public string? Full { get; set; }
+    public string? RunDate { get; set; }
+    public string? RemoteUser { get; set; }
+    public string? SshIdentityFile { get; set; }
+    public string? SshKnownHostsFile { get; set; }
+    public string? SshConnectTimeout { get; set; }
+    public string? SshIdleTimeout { get; set; }
+    public string? RemoteShell { get; set; }
+    /// <summary>Default ManagedActions of managed peers (collect;purge).</summary>
+    public string? ManagedActions { get; set; }
+    /// <summary>Default path of backup.proj on managed peers.</summary>
+    public string? ManagedProject { get; set; }
+    /// <summary>The dotnet program on the peers (ManagedDotnet).</summary>
+    public string? Dotnet { get; set; }
+
+    /// <summary>A managed run may take as long as the action does; this only stops a hung peer.</summary>
+    internal static TimeSpan RunTimeout { get; set; } = TimeSpan.FromHours(12);
+
+    protected override bool Run()
+    {
+        var problems = new Problems();
+        var full = Values.Flag(Full, "Full", problems);
+        var defaults = new RemoteDefaults
+        {
+            User = RemoteUser, IdentityFile = SshIdentityFile, KnownHostsFile = SshKnownHostsFile,
+            RemoteShell = string.IsNullOrWhiteSpace(RemoteShell) ? "ssh" : RemoteShell,
+            ConnectTimeoutSeconds = Values.Integer(SshConnectTimeout, "SshConnectTimeout", problems, 30, min: 1),
+            IdleTimeoutSeconds = Values.Integer(SshIdleTimeout, "SshIdleTimeout", problems, 120, min: 3),
+            ManagedActions = string.IsNullOrWhiteSpace(ManagedActions) ? "collect;purge" : ManagedActions,
+            ManagedProject = string.IsNullOrWhiteSpace(ManagedProject) ? "/etc/backupbuild/backup.proj" : ManagedProject,
+        };
+        var peers = PeerItems.Read(Peers, (r, a) => problems.Error(r, a), defaults);
+        problems.LogTo(Log);
+        if (problems.HasErrors) return false;
+
+        var action = Action.ToLowerInvariant();
+        var managed = peers.Where(p => p.Managed && p.ManagedActions.Contains(action)).ToList();
+        if (managed.Count == 0)
+        {
+            Detail("Managed.None", Action);
+            return true;
+        }
+        foreach (var peer in managed)
+        {
+            Cancellation.ThrowIfCancellationRequested();
+            RunOn(peer, full);
+        }
+        return !Log.HasLoggedErrors;
+    }
+
+    private void RunOn(StagePeer peer, bool full)
+    {
+        var command = new List<string>
+        {
+            "MSBUILDDISABLENODEREUSE=1", "DOTNET_CLI_USE_MSBUILD_SERVER=0", string.IsNullOrWhiteSpace(Dotnet) ? "dotnet" : Dotnet,
+            "msbuild", peer.ManagedProject, "-t:" + Action, "-nologo", "-v:m", "-tl:off",
+            "-p:BackupPeer=" + peer.Name, "-p:Full=" + (full ? "true" : "false"),
+        };
+        if (!string.IsNullOrWhiteSpace(RunDate)) command.Add("-p:BackupRunDate=" + RunDate);
+        Progress("Managed.Running", Action, peer.Name, peer.Ssh!.Target);
+        var result = Infrastructure.RemoteShell.Execute(peer.Ssh, string.Join(' ', command.Select(Infrastructure.RemoteShell.Quote)),
+            RunTimeout, Cancellation);
+        var output = (result.Output + result.Error).TrimEnd();
+        if (result.Succeeded)
+        {
+            foreach (var line in output.Split('\n')) Log.LogMessage(MessageImportance.Normal, "  [{0}] {1}", peer.Name, line);
+            Progress("Managed.Succeeded", Action, peer.Name);
+            return;
+        }
+        var failure = Infrastructure.RemoteShell.Classify(result);
+        var reason = failure switch
+        {
+            Infrastructure.RemoteShell.Failure.Command => $"exit code {result.ExitCode}",
+            Infrastructure.RemoteShell.Failure.Unreachable => "unreachable",
+            Infrastructure.RemoteShell.Failure.AuthenticationRefused => "the peer refused the key",
+            Infrastructure.RemoteShell.Failure.HostKey => "the host key does not match known_hosts",
+            _ => result.TimedOut ? "timed out" : "the connection dropped",
+        };
+        Log.LogErrorWithCodeFromResources("Managed.Failed", Action, peer.Name, peer.Ssh.Target, reason,
+            string.Join("\n", output.Split('\n').TakeLast(40).Select(l => "  [" + peer.Name + "] " + l)));
+    }
+}

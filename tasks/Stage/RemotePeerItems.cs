@@ -1,0 +1,83 @@
+using BackupBuild.Tasks.Infrastructure;
+using Microsoft.Build.Framework;
+
+namespace BackupBuild.Tasks.Stage;
+
+/// <summary>Reads the remote metadata of a Peer item (Type="remote"), reporting every problem.</summary>
+public static class RemotePeerItems
+{
+    private static readonly string[] Actions = { "collect", "stage", "store", "purge" };
+
+    /// <summary>A function that completes the peer with its remote settings, or null when they are wrong.</summary>
+    public static Func<StagePeer, StagePeer>? Read(ITaskItem item, RemoteDefaults defaults, Action<string, object[]> problem)
+    {
+        var name = item.ItemSpec;
+        var ok = true;
+        string Meta(string key, string? fallback) => item.GetMetadata(key) is { Length: > 0 } v ? v : fallback ?? "";
+
+        var host = Meta("Host", name);
+        if (host.StartsWith('-') || host.Any(char.IsWhiteSpace))
+        {
+            problem("Stage.BadHost", new object[] { name, host });
+            ok = false;
+        }
+        var port = 22;
+        var portText = item.GetMetadata("Port");
+        if (portText.Length > 0 && (!int.TryParse(portText, out port) || port is < 1 or > 65535))
+        {
+            problem("Stage.BadPort", new object[] { name, portText });
+            ok = false;
+        }
+        var user = Meta("User", defaults.User);
+        if (user.StartsWith('-') || user.Contains('@') || user.Any(char.IsWhiteSpace))
+        {
+            problem("Stage.BadUser", new object[] { name, user });
+            ok = false;
+        }
+        var shell = Split(Meta("RemoteShell", defaults.RemoteShell));
+        var copy = Split(Meta("RemoteCopy", defaults.RemoteCopy));
+        var copyKind = copy.Length == 0 ? "" : Path.GetFileName(copy[0]);
+        if (shell.Length == 0)
+        {
+            problem("Stage.BadRemoteShell", new object[] { name });
+            ok = false;
+        }
+        if (copyKind is not ("rsync" or "scp"))
+        {
+            problem("Stage.BadRemoteCopy", new object[] { name, string.Join(' ', copy) });
+            ok = false;
+        }
+        var managed = false;
+        var managedText = item.GetMetadata("Managed");
+        if (managedText.Length > 0 && !bool.TryParse(managedText, out managed))
+        {
+            problem("Stage.BadManaged", new object[] { name, managedText });
+            ok = false;
+        }
+        var actions = Values.List(Meta("ManagedActions", defaults.ManagedActions)).Select(a => a.ToLowerInvariant()).ToList();
+        foreach (var bad in actions.Where(a => !Actions.Contains(a)))
+        {
+            problem("Stage.BadManagedAction", new object[] { name, bad });
+            ok = false;
+        }
+        var project = Meta("ManagedProject", defaults.ManagedProject);
+        if (managed && !project.StartsWith('/'))
+        {
+            problem("Stage.RelativeManagedProject", new object[] { name, project });
+            ok = false;
+        }
+        if (!ok) return null;
+
+        var ssh = new SshEndpoint(host, port, user.Length > 0 ? user : null, NullIfEmpty(Meta("IdentityFile", defaults.IdentityFile)),
+            NullIfEmpty(Meta("KnownHostsFile", defaults.KnownHostsFile)), shell,
+            TimeSpan.FromSeconds(defaults.ConnectTimeoutSeconds), TimeSpan.FromSeconds(defaults.IdleTimeoutSeconds));
+        return peer => peer with
+        {
+            Ssh = ssh, CopyCommand = copy, Managed = managed, ManagedActions = actions, ManagedProject = project,
+        };
+    }
+
+    private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
+
+    private static string[] Split(string command) => command.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+}

@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using BackupBuild.Tasks.Infrastructure;
+
+namespace BackupBuild.Tasks.Stage;
+
+public enum PeerOutcome { Staged, Unchanged, NotReady, Failed }
+
+/// <summary>What staging one peer came to, for its summary line.</summary>
+public sealed record PeerResult(PeerOutcome Outcome, int Files, long Bytes, TimeSpan Elapsed);
+
+/// <summary>
+/// Stages one remote peer over OpenSSH: one ssh call lists its collect dir (readiness, and what
+/// changed since it was last staged), rsync (or scp -O) copies it into a temporary folder that
+/// replaces the peer's staging folder only once complete, and the peer is marked staged.
+/// </summary>
+public sealed class RemotePeerStage
+{
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan CopyTimeout = TimeSpan.FromHours(24);
+
+    private readonly StagePeer _peer;
+    private readonly SshEndpoint _ssh;
+    private readonly PeerLog _log;
+    private readonly bool _forgiven;
+    private readonly CancellationToken _cancel;
+
+    public RemotePeerStage(StagePeer peer, PeerLog log, bool forgiven, CancellationToken cancel)
+    {
+        _peer = peer;
+        _ssh = peer.Ssh!;
+        _log = log;
+        _forgiven = forgiven;
+        _cancel = cancel;
+    }
+
+    public PeerResult Stage(string peerDir)
+    {
+        var clock = Stopwatch.StartNew();
+        PeerResult Done(PeerOutcome o, int files = 0, long bytes = 0) => new(o, files, bytes, clock.Elapsed);
+
+        var listing = RemoteShell.Execute(_ssh, RemoteEntry.ListCommand(_peer.CollectDir), CommandTimeout, _cancel);
+        if (!listing.Succeeded)
+        {
+            if (RemoteShell.Classify(listing) == RemoteShell.Failure.Command)
+            {
+                // find ran and failed: the collect dir is not there, so the peer has nothing ready.
+                NotReady();
+                return Done(PeerOutcome.NotReady);
+            }
+            ReportSshFailure(listing);
+            return Done(PeerOutcome.Failed);
+        }
+        var entries = RemoteEntry.Parse(listing.Output);
+        if (!entries.Any(e => e.Type == 'f' && e.Name == Indicators.Collect))
+        {
+            NotReady();
+            return Done(PeerOutcome.NotReady);
+        }
+        var odd = entries.Where(e => e.Type != 'f').ToList();
+        foreach (var e in odd) _log.Failure(_forgiven, "Stage.NotRegularFile", _peer.Name, _peer.CollectDir.TrimEnd('/') + "/" + e.Name);
+        if (odd.Count > 0) return Done(PeerOutcome.Failed);
+
+        var files = entries.Count;
+        var bytes = entries.Sum(e => e.Size);
+        if (Unchanged(entries, peerDir))
+        {
+            _log.High("Stage.RemoteUnchanged", _peer.Name, _ssh.Target, peerDir);
+            MarkStaged(entries);
+            return Done(PeerOutcome.Unchanged, files, bytes);
+        }
+
+        var temp = AtomicFile.TempDirectoryFor(peerDir);
+        Directory.CreateDirectory(temp);
+        var copy = Copy(temp, peerDir);
+        if (!copy.Succeeded || !Complete(entries, temp))
+        {
+            TryDelete(temp);
+            if (!copy.Succeeded) ReportSshFailure(copy, copying: true);
+            else _log.Failure(_forgiven, "Stage.RemoteIncomplete", _peer.Name, _ssh.Target);
+            return Done(PeerOutcome.Failed);
+        }
+        AtomicFile.ReplaceDirectory(temp, peerDir);
+        _log.High("Stage.RemoteStaged", _peer.Name, _ssh.Target, files, Units.Bytes(bytes), peerDir, Units.Seconds(clock.Elapsed));
+        MarkStaged(entries);
+        return Done(PeerOutcome.Staged, files, bytes);
+    }
+
+    private void NotReady()
+    {
+        if (_forgiven) _log.High("Stage.NotReadyIgnored", _peer.Name, _ssh.Target + ":" + _peer.CollectDir, _peer.MetadataValue);
+        else _log.Error("Stage.NotReady", _peer.Name, _ssh.Target + ":" + _peer.CollectDir);
+    }
+
+    /// <summary>Every remote file (but the cback.stage we write there) is staged with its size and time, and nothing else is.</summary>
+    private static bool Unchanged(List<RemoteEntry> entries, string peerDir)
+    {
+        if (!Directory.Exists(peerDir)) return false;
+        var wanted = entries.Where(e => e.Name != Indicators.Stage).ToList();
+        var staged = Directory.EnumerateFiles(peerDir).Select(Path.GetFileName).Where(n => n != Indicators.Stage).ToHashSet();
+        if (staged.Count != wanted.Count) return false;
+        foreach (var e in wanted)
+        {
+            var local = new FileInfo(Path.Combine(peerDir, e.Name));
+            if (!local.Exists || local.Length != e.Size ||
+                new DateTimeOffset(local.LastWriteTimeUtc).ToUnixTimeSeconds() != e.MtimeSeconds)
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>The copy holds every listed file with its size: a dropped connection never passes for a staged peer.</summary>
+    private static bool Complete(List<RemoteEntry> entries, string temp) =>
+        entries.All(e => new FileInfo(Path.Combine(temp, e.Name)) is { Exists: true } f && f.Length == e.Size);
+
+    private RemoteShell.Result Copy(string temp, string previous)
+    {
+        var program = _peer.CopyCommand[0];
+        var args = new List<string>(_peer.CopyCommand.Skip(1));
+        var source = _peer.CollectDir.TrimEnd('/');
+        if (Path.GetFileName(program) == "rsync")
+        {
+            // Unchanged archives are hard-linked from the previous staging of the day instead of copied again.
+            args.AddRange(new[] { "-a", "-e", _ssh.ShellCommandLine });
+            if (Directory.Exists(previous)) args.Add("--link-dest=" + previous);
+            args.Add($"{_ssh.Target}:{source}/");
+            args.Add(temp + "/");
+        }
+        else
+        {
+            // scp -O: the legacy protocol, whose remote side expands the wildcard in a shell.
+            args.AddRange(new[] { "-p", "-B", "-P", _ssh.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            args.AddRange(_ssh.Options.Skip(2)); // ssh's "-p PORT" is scp's "-P PORT", given above
+            if (_ssh.ShellCommand[0] != "ssh") args.AddRange(new[] { "-S", _ssh.ShellCommand[0] });
+            args.Add($"{_ssh.Target}:{RemoteShell.Quote(source)}/*");
+            args.Add(temp + "/");
+        }
+        return RemoteShell.Run(program, args, CopyTimeout, _cancel);
+    }
+
+    private void MarkStaged(List<RemoteEntry> entries)
+    {
+        if (entries.Any(e => e.Name == Indicators.Stage)) return;
+        var path = _peer.CollectDir.TrimEnd('/') + "/" + Indicators.Stage;
+        var r = RemoteShell.Execute(_ssh, "touch -- " + RemoteShell.Quote(path), CommandTimeout, _cancel);
+        if (!r.Succeeded) _log.Error("Stage.CannotWritePeerIndicator", _peer.Name, _ssh.Target + ":" + _peer.CollectDir, r.Error.Trim());
+    }
+
+    private void ReportSshFailure(RemoteShell.Result r, bool copying = false)
+    {
+        var detail = LastLine(r.Error);
+        switch (RemoteShell.Classify(r))
+        {
+            case RemoteShell.Failure.Unreachable:
+                _log.Failure(_forgiven, "Stage.RemoteUnreachable", _peer.Name, _ssh.Target, _ssh.Port, detail);
+                break;
+            case RemoteShell.Failure.AuthenticationRefused:
+                _log.Failure(_forgiven, "Stage.RemoteRefused", _peer.Name, _ssh.Target, detail);
+                break;
+            case RemoteShell.Failure.HostKey:
+                _log.Failure(_forgiven, "Stage.RemoteHostKey", _peer.Name, _ssh.Host, _ssh.Port, detail);
+                break;
+            default:
+                _log.Failure(_forgiven, copying ? "Stage.RemoteCopyFailed" : "Stage.RemoteCommandFailed", _peer.Name, _ssh.Target,
+                    r.TimedOut ? "timed out" : $"exit code {r.ExitCode}", detail);
+                break;
+        }
+    }
+
+    private static string LastLine(string text) =>
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";
+
+    private static void TryDelete(string dir)
+    {
+        try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace BackupBuild.Tests.Support;
+
+/// <summary>
+/// A real OpenSSH server on 127.0.0.1 with its own port, host key, client key, authorized_keys
+/// and known_hosts, in a temporary folder; stopped (with every session it started) on Dispose.
+/// </summary>
+public sealed class SshServer : IDisposable
+{
+    private readonly TempDir _dir = new();
+    private Process? _sshd;
+
+    public SshServer()
+    {
+        Tool.Require("sshd");
+        Tool.Require("ssh-keygen");
+        Directory.CreateDirectory("/run/sshd"); // sshd's privilege-separation folder
+        Keygen("host");
+        Keygen("client");
+        Keygen("stranger");
+        Keygen("other-host");
+        File.Copy(_dir["client.pub"], _dir["authorized_keys"]);
+        Port = FreePort();
+        File.WriteAllText(_dir["sshd_config"], $"""
+            Port {Port}
+            ListenAddress 127.0.0.1
+            HostKey {_dir["host"]}
+            AuthorizedKeysFile {_dir["authorized_keys"]}
+            PermitRootLogin yes
+            StrictModes no
+            UsePAM no
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            PidFile none
+            """);
+        File.WriteAllText(KnownHosts, $"[127.0.0.1]:{Port} {PublicKey("host")}\n");
+        File.WriteAllText(WrongKnownHosts, $"[127.0.0.1]:{Port} {PublicKey("other-host")}\n");
+        Start();
+    }
+
+    public int Port { get; }
+    public string ClientKey => _dir["client"];
+    /// <summary>A key the server does not accept.</summary>
+    public string StrangerKey => _dir["stranger"];
+    public string KnownHosts => _dir["known_hosts"];
+    /// <summary>A known_hosts file that expects a different host key for this server.</summary>
+    public string WrongKnownHosts => _dir["known_hosts.wrong"];
+
+    /// <summary>Peer metadata that reaches this server as root; <paramref name="overrides"/> replace or add values.</summary>
+    public (string, string)[] PeerMetadata(string collectDir, params (string Name, string Value)[] overrides)
+    {
+        var meta = new List<(string Name, string Value)>
+        {
+            ("Type", "remote"), ("Host", "127.0.0.1"), ("Port", Port.ToString()), ("User", "root"),
+            ("IdentityFile", ClientKey), ("KnownHostsFile", KnownHosts), ("CollectDir", collectDir),
+        };
+        foreach (var o in overrides)
+        {
+            meta.RemoveAll(m => m.Name == o.Name);
+            meta.Add(o);
+        }
+        return meta.Select(m => (m.Name, m.Value)).ToArray();
+    }
+
+    /// <summary>The ssh options for programs the tests run themselves (scp for Cedar, rsync for benchmarks).</summary>
+    public string[] ClientOptions => new[]
+    {
+        "-i", ClientKey, "-o", "IdentitiesOnly=yes", "-o", "UserKnownHostsFile=" + KnownHosts,
+        "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+    };
+
+    public void Start()
+    {
+        var info = new ProcessStartInfo("/usr/sbin/sshd") { UseShellExecute = false, RedirectStandardError = true };
+        foreach (var a in new[] { "-D", "-e", "-f", _dir["sshd_config"] }) info.ArgumentList.Add(a);
+        _sshd = Process.Start(info)!;
+        _sshd.BeginErrorReadLine();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                using var c = new TcpClient();
+                c.Connect(IPAddress.Loopback, Port);
+                return;
+            }
+            catch (SocketException) { Thread.Sleep(50); }
+        }
+        throw new InvalidOperationException("sshd did not start on port " + Port);
+    }
+
+    /// <summary>Stops the server and every session it is serving: connections drop mid-transfer.</summary>
+    public void Stop()
+    {
+        if (_sshd is { HasExited: false }) _sshd.Kill(entireProcessTree: true);
+        _sshd?.WaitForExit();
+        _sshd = null;
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        _dir.Dispose();
+    }
+
+    /// <summary>A port with nothing listening on it.</summary>
+    public static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    private void Keygen(string name)
+    {
+        var r = Tool.Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", _dir[name]);
+        if (r.ExitCode != 0) throw new InvalidOperationException("ssh-keygen failed: " + r.All);
+    }
+
+    private string PublicKey(string name) => string.Join(' ', File.ReadAllText(_dir[name + ".pub"]).Split(' ').Take(2));
+}
