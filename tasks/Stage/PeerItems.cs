@@ -89,7 +89,7 @@ public static class PeerItems
                 break;
         }
 
-        var peer = ok ? new StagePeer(name, type, Path.GetFullPath(collectDir), ignore) : null;
+        var peer = ok ? new StagePeer(name, type, Infrastructure.Values.Trim(Path.GetFullPath(collectDir)), ignore) : null;
         if (type == PeerType.Remote)
         {
             var remote = RemotePeerItems.Read(item, defaults, problem);

@@ -41,9 +41,9 @@ public sealed class RemotePeerStage
         var listing = RemoteShell.Execute(_ssh, RemoteEntry.ListCommand(_peer.CollectDir), CommandTimeout, _cancel);
         if (!listing.Succeeded)
         {
-            if (RemoteShell.Classify(listing) == RemoteShell.Failure.Command)
+            if (RemoteShell.Classify(listing) == RemoteShell.Failure.Command && listing.Error.Contains("No such file or directory"))
             {
-                // find ran and failed: the collect dir is not there, so the peer has nothing ready.
+                // find ran and the collect dir is not there: the peer has nothing ready.
                 NotReady();
                 return Done(PeerOutcome.NotReady);
             }

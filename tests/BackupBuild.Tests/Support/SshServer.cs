@@ -72,6 +72,17 @@ public sealed class SshServer : IDisposable
         "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
     };
 
+    /// <summary>
+    /// Limits the client key to tools/backupbuild-ssh-gate for one collect dir (and project), as
+    /// docs/remote-peers.md tells administrators to; sshd reads authorized_keys on every connection.
+    /// </summary>
+    public void UseGate(string collectDir, string? project = null)
+    {
+        var gate = Path.Combine(Repo.Root, "tools", "backupbuild-ssh-gate");
+        var args = collectDir.TrimEnd('/') + (project == null ? "" : " " + project);
+        File.WriteAllText(_dir["authorized_keys"], $"command=\"{gate} {args}\",restrict {File.ReadAllText(_dir["client.pub"])}");
+    }
+
     public void Start()
     {
         var info = new ProcessStartInfo("/usr/sbin/sshd") { UseShellExecute = false, RedirectStandardError = true };
