@@ -8,6 +8,9 @@ public sealed record SshEndpoint(
     string Host, int Port, string? User, string? IdentityFile, string? KnownHostsFile,
     IReadOnlyList<string> ShellCommand, TimeSpan ConnectTimeout, TimeSpan IdleTimeout)
 {
+    /// <summary>ssh's Ciphers option, or empty for ssh's defaults (SshCiphers).</summary>
+    public string Ciphers { get; init; } = "";
+
     public string Target => string.IsNullOrEmpty(User) ? Host : User + "@" + Host;
 
     /// <summary>
@@ -27,6 +30,7 @@ public sealed record SshEndpoint(
             };
             if (!string.IsNullOrEmpty(IdentityFile)) o.AddRange(new[] { "-i", IdentityFile, "-o", "IdentitiesOnly=yes" });
             if (!string.IsNullOrEmpty(KnownHostsFile)) o.AddRange(new[] { "-o", "UserKnownHostsFile=" + KnownHostsFile });
+            if (!string.IsNullOrEmpty(Ciphers)) o.AddRange(new[] { "-o", "Ciphers=" + Ciphers });
             return o;
         }
     }

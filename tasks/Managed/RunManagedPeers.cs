@@ -22,6 +22,8 @@ public sealed class RunManagedPeers : BackupTask
     public string? SshKnownHostsFile { get; set; }
     public string? SshConnectTimeout { get; set; }
     public string? SshIdleTimeout { get; set; }
+    /// <summary>ssh's Ciphers option (SshCiphers); empty: ssh's defaults.</summary>
+    public string? SshCiphers { get; set; }
     public string? RemoteShell { get; set; }
     /// <summary>Default ManagedActions of managed peers (collect;purge).</summary>
     public string? ManagedActions { get; set; }
@@ -43,6 +45,7 @@ public sealed class RunManagedPeers : BackupTask
             RemoteShell = string.IsNullOrWhiteSpace(RemoteShell) ? "ssh" : RemoteShell,
             ConnectTimeoutSeconds = Values.Integer(SshConnectTimeout, "SshConnectTimeout", problems, 30, min: 1),
             IdleTimeoutSeconds = Values.Integer(SshIdleTimeout, "SshIdleTimeout", problems, 120, min: 3),
+            Ciphers = SshCiphers ?? "",
             ManagedActions = string.IsNullOrWhiteSpace(ManagedActions) ? "collect;purge" : ManagedActions,
             ManagedProject = string.IsNullOrWhiteSpace(ManagedProject) ? "/etc/backupbuild/backup.proj" : ManagedProject,
         };

@@ -9,6 +9,7 @@ public sealed record RemoteDefaults
     public string RemoteShell { get; init; } = "ssh";
     public string RemoteCopy { get; init; } = "rsync";
     public int ConnectTimeoutSeconds { get; init; } = 30;
+    public string Ciphers { get; init; } = "";
     public int IdleTimeoutSeconds { get; init; } = 120;
     public string ManagedActions { get; init; } = "collect;purge";
     public string ManagedProject { get; init; } = "/etc/backupbuild/backup.proj";

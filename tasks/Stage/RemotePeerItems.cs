@@ -70,7 +70,10 @@ public static class RemotePeerItems
 
         var ssh = new SshEndpoint(host, port, user.Length > 0 ? user : null, NullIfEmpty(Meta("IdentityFile", defaults.IdentityFile)),
             NullIfEmpty(Meta("KnownHostsFile", defaults.KnownHostsFile)), shell,
-            TimeSpan.FromSeconds(defaults.ConnectTimeoutSeconds), TimeSpan.FromSeconds(defaults.IdleTimeoutSeconds));
+            TimeSpan.FromSeconds(defaults.ConnectTimeoutSeconds), TimeSpan.FromSeconds(defaults.IdleTimeoutSeconds))
+        {
+            Ciphers = defaults.Ciphers,
+        };
         return peer => peer with
         {
             Ssh = ssh, CopyCommand = copy, Managed = managed, ManagedActions = actions, ManagedProject = project,

@@ -41,6 +41,8 @@ public sealed class StagePeers : BackupTask
     public string? SshConnectTimeout { get; set; }
     /// <summary>Seconds without a sign of life before a connection counts as dropped (SshIdleTimeout).</summary>
     public string? SshIdleTimeout { get; set; }
+    /// <summary>ssh's Ciphers option (SshCiphers); empty: ssh's defaults.</summary>
+    public string? SshCiphers { get; set; }
     /// <summary>Default remote shell command (RemoteShell): ssh.</summary>
     public string? RemoteShell { get; set; }
     /// <summary>Default copy command (RemoteCopy): rsync, or scp -O.</summary>
@@ -114,6 +116,7 @@ public sealed class StagePeers : BackupTask
             RemoteCopy = string.IsNullOrWhiteSpace(RemoteCopy) ? "rsync" : RemoteCopy,
             ConnectTimeoutSeconds = Values.Integer(SshConnectTimeout, "SshConnectTimeout", localProblems, 30, min: 1),
             IdleTimeoutSeconds = Values.Integer(SshIdleTimeout, "SshIdleTimeout", localProblems, 120, min: 3),
+            Ciphers = SshCiphers ?? "",
         };
         _parallelism = Values.Integer(Parallelism, "StageParallelism", localProblems, 4, min: 1);
         if (_parallelism == 0) _parallelism = 4;
