@@ -34,6 +34,7 @@ public sealed class ValidateConfiguration : CollectTaskBase
             StoreWarnMidnight, RunDate, StartingDay, Full, problems);
         // A client machine may have no peers of its own to stage; a master without peers is caught by Stage.
         if (Peers is { Length: > 0 }) PeerItems.Read(Peers, (r, a) => problems.Error(r, a));
+        foreach (var peer in Peers ?? Array.Empty<ITaskItem>()) Values.UnknownMetadata(peer, "Peer", problems, PeerItems.Metadata);
         PurgeItems.Read(PurgeDirectories, (r, a) => problems.Error(r, a));
 
         CheckWritable(WorkingDir, "WorkingDir", problems);
