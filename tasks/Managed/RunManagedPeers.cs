@@ -10,25 +10,13 @@ namespace BackupBuild.Tasks.Managed;
 /// `dotnet msbuild` on the peer's own copy of the configuration, through the remote shell. A
 /// peer's failure is an error carrying the peer's own output; the other peers still run.
 /// </summary>
-public sealed class RunManagedPeers : BackupTask
+public sealed class RunManagedPeers : RemotePeerTask
 {
     /// <summary>The action to run: Collect, Stage, Store or Purge.</summary>
     [Required] public string Action { get; set; } = "";
     public ITaskItem[]? Peers { get; set; }
     public string? Full { get; set; }
     public string? RunDate { get; set; }
-    public string? RemoteUser { get; set; }
-    public string? SshIdentityFile { get; set; }
-    public string? SshKnownHostsFile { get; set; }
-    public string? SshConnectTimeout { get; set; }
-    public string? SshIdleTimeout { get; set; }
-    /// <summary>ssh's Ciphers option (SshCiphers); empty: ssh's defaults.</summary>
-    public string? SshCiphers { get; set; }
-    public string? RemoteShell { get; set; }
-    /// <summary>Default ManagedActions of managed peers (collect;purge).</summary>
-    public string? ManagedActions { get; set; }
-    /// <summary>Default path of backup.proj on managed peers.</summary>
-    public string? ManagedProject { get; set; }
     /// <summary>The dotnet program on the peers (ManagedDotnet).</summary>
     public string? Dotnet { get; set; }
 
@@ -39,16 +27,7 @@ public sealed class RunManagedPeers : BackupTask
     {
         var problems = new Problems();
         var full = Values.Flag(Full, "Full", problems);
-        var defaults = new RemoteDefaults
-        {
-            User = RemoteUser, IdentityFile = SshIdentityFile, KnownHostsFile = SshKnownHostsFile,
-            RemoteShell = string.IsNullOrWhiteSpace(RemoteShell) ? "ssh" : RemoteShell,
-            ConnectTimeoutSeconds = Values.Integer(SshConnectTimeout, "SshConnectTimeout", problems, 30, min: 1),
-            IdleTimeoutSeconds = Values.Integer(SshIdleTimeout, "SshIdleTimeout", problems, 120, min: 3),
-            Ciphers = SshCiphers ?? "",
-            ManagedActions = string.IsNullOrWhiteSpace(ManagedActions) ? "collect;purge" : ManagedActions,
-            ManagedProject = string.IsNullOrWhiteSpace(ManagedProject) ? "/etc/backupbuild/backup.proj" : ManagedProject,
-        };
+        var defaults = ReadRemoteDefaults(problems);
         var peers = PeerItems.Read(Peers, (r, a) => problems.Error(r, a), defaults);
         problems.LogTo(Log);
         if (problems.HasErrors) return false;

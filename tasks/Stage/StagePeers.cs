@@ -8,7 +8,7 @@ namespace BackupBuild.Tasks.Stage;
 /// StagingDir/YYYY/MM/DD/&lt;peer&gt;/, marks the peer staged (cback.stage in its collect dir) and
 /// the day staged (cback.stage in the day folder). One failing peer does not stop the others.
 /// </summary>
-public sealed class StagePeers : BackupTask
+public sealed class StagePeers : RemotePeerTask
 {
     /// <summary>The machines to stage: Include = peer name; metadata Type, CollectDir, IgnoreFailures.</summary>
     public ITaskItem[]? Peers { get; set; }
@@ -31,22 +31,6 @@ public sealed class StagePeers : BackupTask
     /// <summary>Seconds to wait for another Stage run to finish.</summary>
     public string? LockWaitSeconds { get; set; }
 
-    /// <summary>Default user on remote peers (RemoteUser); empty: ssh's own default.</summary>
-    public string? RemoteUser { get; set; }
-    /// <summary>Private key for remote peers (SshIdentityFile); empty: ssh's defaults.</summary>
-    public string? SshIdentityFile { get; set; }
-    /// <summary>known_hosts file for remote peers (SshKnownHostsFile); empty: ssh's defaults.</summary>
-    public string? SshKnownHostsFile { get; set; }
-    /// <summary>Seconds to wait for a connection (SshConnectTimeout).</summary>
-    public string? SshConnectTimeout { get; set; }
-    /// <summary>Seconds without a sign of life before a connection counts as dropped (SshIdleTimeout).</summary>
-    public string? SshIdleTimeout { get; set; }
-    /// <summary>ssh's Ciphers option (SshCiphers); empty: ssh's defaults.</summary>
-    public string? SshCiphers { get; set; }
-    /// <summary>Default remote shell command (RemoteShell): ssh.</summary>
-    public string? RemoteShell { get; set; }
-    /// <summary>Default copy command (RemoteCopy): rsync, or scp -O.</summary>
-    public string? RemoteCopy { get; set; }
     /// <summary>How many peers are staged at once (StageParallelism).</summary>
     public string? Parallelism { get; set; }
 
@@ -109,15 +93,7 @@ public sealed class StagePeers : BackupTask
         }
 
         var localProblems = new Problems();
-        var defaults = new RemoteDefaults
-        {
-            User = RemoteUser, IdentityFile = SshIdentityFile, KnownHostsFile = SshKnownHostsFile,
-            RemoteShell = string.IsNullOrWhiteSpace(RemoteShell) ? "ssh" : RemoteShell,
-            RemoteCopy = string.IsNullOrWhiteSpace(RemoteCopy) ? "rsync" : RemoteCopy,
-            ConnectTimeoutSeconds = Values.Integer(SshConnectTimeout, "SshConnectTimeout", localProblems, 30, min: 1),
-            IdleTimeoutSeconds = Values.Integer(SshIdleTimeout, "SshIdleTimeout", localProblems, 120, min: 3),
-            Ciphers = SshCiphers ?? "",
-        };
+        var defaults = ReadRemoteDefaults(localProblems);
         _parallelism = Values.Integer(Parallelism, "StageParallelism", localProblems, 4, min: 1);
         if (_parallelism == 0) _parallelism = 4;
         foreach (var p in localProblems.All) Problem(p.ResourceName, p.Arguments);
