@@ -39,6 +39,9 @@ public sealed class CollectArchives : CollectTaskBase
         using var _ = ActionLock.Acquire(config.WorkingDir, "collect", Locks.Wait(LockWaitSeconds), Cancellation);
         Directory.CreateDirectory(config.CollectDir);
         AtomicFile.RemoveLeftovers(config.CollectDir);
+        // From here until the new indicator is written the folder holds a mix of old and new
+        // archives: an old cback.collect must not tell Stage it is complete.
+        File.Delete(Path.Combine(config.CollectDir, Indicators.Collect));
         AtomicFile.RemoveLeftovers(config.WorkingDir);
 
         var started = Stopwatch.StartNew();
