@@ -10,10 +10,27 @@ internal static class SourceCopier
     {
         var path = file.SourcePath!;
         using var source = Open(path);
+        if (file.CopyExisting)
+        {
+            CopyExtents(file, source, output);
+            return;
+        }
         var size = source.Length;
         if (size != file.Size) throw Changed(path, file.Size, size);
         var copied = output.CopyFrom(source, file.Size);
         if (copied != file.Size) throw Changed(path, file.Size, copied);
+        output.Zeros(IsoBytes.Blocks(file.Size) * IsoBytes.BlockSize - file.Size);
+    }
+
+    /// <summary>A file of an earlier session, read back from its extents on the medium.</summary>
+    private static void CopyExtents(IsoEntry file, FileStream medium, ImageOutput output)
+    {
+        foreach (var (lba, length) in file.Existing!)
+        {
+            medium.Position = lba * (long)IsoBytes.BlockSize;
+            if (output.CopyFrom(medium, length) != length)
+                throw new IOException($"The medium '{medium.Name}' ends inside the data of '{file.IsoPath}'.");
+        }
         output.Zeros(IsoBytes.Blocks(file.Size) * IsoBytes.BlockSize - file.Size);
     }
 
