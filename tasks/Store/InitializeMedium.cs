@@ -1,0 +1,36 @@
+using BackupBuild.Tasks.Infrastructure;
+using BackupBuild.Tasks.Store.Media;
+
+namespace BackupBuild.Tasks.Store;
+
+/// <summary>
+/// The Initialize action (Cedar's initializeMediaState): a new disc holding only an empty /CedarBackup folder,
+/// labelled so that CheckMedia accepts it. Only rewritable media: the others could not be used afterwards.
+/// </summary>
+public sealed class InitializeMedium : MediaTask
+{
+    public const string MarkerDirectory = "CedarBackup";
+
+    protected override bool Run()
+    {
+        var problems = new Problems();
+        var settings = StoreSettings.Parse(this, problems);
+        if (settings is { Media.Rewritable: false })
+            problems.Error("Media.NotRewritable", settings.Media.Name, Store.MediaType.RewritableNames);
+        problems.LogTo(Log);
+        if (settings == null || problems.HasErrors) return false;
+
+        using var storeLock = Lock(settings);
+        if (settings.Device == null) AtomicFile.RemoveLeftovers(Path.GetDirectoryName(settings.ImageFile)!);
+        var medium = OpenMedium(settings);
+        // Whatever is on the medium is replaced, so a damaged image is no obstacle here.
+        MediumInfo info;
+        try { info = medium.Inspect(); }
+        catch (CodedError e) when (e.ResourceName == "Media.NotAnImage") { info = new MediumInfo(false, true, null, 0, 0); }
+
+        var plan = new SessionPlan(true, settings.Label(settings.Clock.Now), [], [MarkerDirectory]);
+        if (!WriteSession(settings, medium, info, plan, new Dictionary<string, IReadOnlyList<StagedEntry>>(), out _)) return false;
+        Progress("Initialize.Done", medium.Name, plan.Label);
+        return true;
+    }
+}
