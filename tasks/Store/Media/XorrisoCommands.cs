@@ -11,9 +11,15 @@ public static class XorrisoCommands
     /// <summary>What is on the medium: status, sessions, label, next writable address.</summary>
     public static List<string> Toc(string device) => ["-indev", device, "-toc"];
 
-    /// <summary>The size of the session without writing it; -rollback_end leaves the medium untouched.</summary>
+    /// <summary>
+    /// The size of the session without writing it; -rollback_end leaves the medium untouched. A new disc is measured
+    /// against stdio:/dev/null: xorriso refuses to plan a fresh tree on a drive whose medium still holds data, and
+    /// the size of a fresh tree does not depend on the drive.
+    /// </summary>
     public static List<string> Measure(string device, SessionPlan plan) =>
-        [.. Open(device, plan), .. Contents(plan), "-print_size", "-tell_media_space", "-rollback_end"];
+        [.. Open(plan.NewDisc ? NullDrive : device, plan), .. Contents(plan), "-print_size", "-tell_media_space", "-rollback_end"];
+
+    public const string NullDrive = "stdio:/dev/null";
 
     /// <summary>
     /// Writes the session. A new disc starts from an empty tree (-outdev) and is blanked first when it holds
