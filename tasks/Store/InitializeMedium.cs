@@ -29,7 +29,8 @@ public sealed class InitializeMedium : MediaTask
         catch (CodedError e) when (e.ResourceName == "Media.NotAnImage") { info = new MediumInfo(false, true, null, 0, 0); }
 
         var plan = new SessionPlan(true, settings.Label(settings.Clock.Now), [], [MarkerDirectory]);
-        if (!WriteSession(settings, medium, info, plan, new Dictionary<string, IReadOnlyList<StagedEntry>>(), out _)) return false;
+        using var nothingStaged = new StagedDays([], null, Cancellation);
+        if (!WriteSession(settings, medium, info, plan, nothingStaged, out _)) return false;
         Progress("Initialize.Done", medium.Name, plan.Label);
         return true;
     }

@@ -89,7 +89,7 @@ public abstract class MediaTask : BackupTask, IStoreProperties
     /// day back. Returns false after logging an error; nothing is written when the session does not fit.
     /// </summary>
     protected bool WriteSession(StoreSettings settings, IMedium medium, MediumInfo info, SessionPlan plan,
-        IReadOnlyDictionary<string, IReadOnlyList<StagedEntry>> staged, out string percentUsed)
+        StagedDays staged, out string percentUsed)
     {
         percentUsed = "";
         var days = plan.Days.Count == 0 ? "(none)" : string.Join(", ", plan.Days.Select(d => d.IsoPath));
@@ -129,8 +129,7 @@ public abstract class MediaTask : BackupTask, IStoreProperties
         return !settings.CheckData || DataMatches(settings, medium, plan, staged);
     }
 
-    private bool DataMatches(StoreSettings settings, IMedium medium, SessionPlan plan,
-        IReadOnlyDictionary<string, IReadOnlyList<StagedEntry>> staged)
+    private bool DataMatches(StoreSettings settings, IMedium medium, SessionPlan plan, StagedDays staged)
     {
         var ok = true;
         foreach (var (isoPath, source) in plan.Days)

@@ -29,7 +29,7 @@ public sealed class RebuildMedium : MediaTask
         if (!LabelAccepted(settings, medium, info)) return false;
 
         var days = window.Select(d => (RunClock.DayPath(d.Day), d.Directory)).ToList();
-        var staged = days.ToDictionary(d => d.Item1, d => StagingListing.Scan(d.Directory, Cancellation));
+        using var staged = new StagedDays(days, medium, Cancellation);
         var plan = new SessionPlan(true, settings.Label(settings.Clock.Now), days, []);
         if (!WriteSession(settings, medium, info, plan, staged, out var percent)) return false;
 

@@ -23,10 +23,17 @@ public static class StagingListing
     public static IReadOnlyList<StagedEntry> Scan(string dayDir, CancellationToken cancel = default)
     {
         var entries = new List<StagedEntry>();
-        foreach (var path in Directory.EnumerateFileSystemEntries(dayDir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
+        var pending = new Stack<string>();
+        pending.Push(dayDir);
+        while (pending.Count > 0)
         {
-            var st = Posix.LStat(path, out _);
-            if (st is { } s) entries.Add(new StagedEntry(Path.GetRelativePath(dayDir, path), s.Mode, s.Size, null));
+            // lstat decides: a link to a folder is an entry, never a way into the folder (it may loop or leave the day).
+            foreach (var path in Directory.EnumerateFileSystemEntries(pending.Pop(), "*", new EnumerationOptions { AttributesToSkip = 0 }))
+            {
+                if (Posix.LStat(path, out _) is not { } s) continue;
+                entries.Add(new StagedEntry(Path.GetRelativePath(dayDir, path), s.Mode, s.Size, null));
+                if (s.IsDirectory) pending.Push(path);
+            }
         }
         // Hashing is the expensive part: files are independent, so use every core.
         var hashed = new StagedEntry[entries.Count];

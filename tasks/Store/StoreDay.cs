@@ -50,14 +50,14 @@ public sealed class StoreDay : MediaTask
         var newDisc = decision.NewDisc || info.Blank;
         if (newDisc) Detail("Media.NewDiscReason", info.Blank ? "the medium is blank" : decision.Reason);
 
-        var staged = StagingListing.Scan(choice.Directory, Cancellation);
         var plan = new SessionPlan(newDisc, label, days, []);
-        if (!WriteSession(settings, medium, info, plan, new Dictionary<string, IReadOnlyList<StagedEntry>> { [dayPath] = staged }, out var percent))
-            return false;
+        using var staged = new StagedDays(days, medium, Cancellation);
+        if (!WriteSession(settings, medium, info, plan, staged, out var percent)) return false;
 
         // Written last, once the medium holds the day: it vouches for it.
-        MarkStored(choice.Directory, staged, medium.Name);
-        Progress("Store.Stored", dayPath, staged.Count(e => e.IsRegularFile), Units.Bytes(staged.Where(e => e.IsRegularFile).Sum(e => e.Size)),
+        var files = staged[dayPath];
+        MarkStored(choice.Directory, files, medium.Name);
+        Progress("Store.Stored", dayPath, files.Count(e => e.IsRegularFile), Units.Bytes(files.Where(e => e.IsRegularFile).Sum(e => e.Size)),
             medium.Name, Units.Seconds(clock.Elapsed), percent, settings.Media.Name);
         return true;
     }

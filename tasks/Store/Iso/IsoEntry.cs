@@ -48,6 +48,9 @@ internal sealed class IsoEntry
 
     public string? SourcePath { get; set; }
 
+    /// <summary>SHA-256 of the bytes written for this file, computed while they were copied onto the image.</summary>
+    public byte[]? Sha256 { get; set; }
+
     /// <summary>
     /// A file already on the medium, read from an earlier session: its extents (absolute blocks, byte
     /// lengths), which the new session's directory records point at again instead of copying the data.

@@ -109,6 +109,13 @@ public sealed class IsoImageBuilder
         layout = null;
     }
 
+    /// <summary>
+    /// Everything below <paramref name="isoPath"/> with its path relative to it: what was scanned for it, and after
+    /// <see cref="WriteTo"/> the SHA-256 of each file's data as written. Empty when the path is not on the image.
+    /// </summary>
+    internal IEnumerable<(string RelativePath, IsoEntry Entry)> EntriesBelow(string isoPath) =>
+        IsoFiles.Find(root, isoPath) is { IsDirectory: true } directory ? IsoFiles.Walk(directory) : [];
+
     /// <summary>The exact number of bytes <see cref="WriteTo"/> will write (the session); a multiple of 2048.</summary>
     public long ImageSize => Layout().SessionBlocks * (long)IsoBytes.BlockSize;
 

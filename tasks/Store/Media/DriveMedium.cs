@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using BackupBuild.Tasks.Infrastructure;
 
 namespace BackupBuild.Tasks.Store.Media;
@@ -33,6 +32,8 @@ public sealed class DriveMedium(string device, StoreSettings settings, Xorriso x
     public void Write(SessionPlan plan, IProgress<long> written, CancellationToken cancel) =>
         xorriso.Run(XorrisoCommands.Write(device, plan, settings.Media, settings.DriveSpeed, blank: settings.Media.Rewritable), cancel);
 
+    public IReadOnlyList<StagedEntry>? WrittenEntries(string isoPath) => null;
+
     public void Refresh(CancellationToken cancel)
     {
         if (!settings.Eject) return;
@@ -59,13 +60,8 @@ public sealed class DriveMedium(string device, StoreSettings settings, Xorriso x
                 return null; // the folder is not on the medium
             }
             var hashes = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            foreach (var file in Directory.EnumerateFiles(target, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
-            {
-                if (new FileInfo(file).LinkTarget != null) continue;
-                cancel.ThrowIfCancellationRequested();
-                using var stream = File.OpenRead(file);
-                hashes[Path.GetRelativePath(target, file)] = SHA256.HashData(stream);
-            }
+            foreach (var entry in StagingListing.Scan(target, cancel))
+                if (entry.IsRegularFile) hashes[entry.RelativePath] = entry.Sha256!;
             return hashes;
         }
         finally

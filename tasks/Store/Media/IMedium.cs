@@ -33,6 +33,12 @@ public interface IMedium
     /// <summary>Cedar's refresh after writing: eject and load the medium again so the drive reads the new session.</summary>
     void Refresh(CancellationToken cancel);
 
+    /// <summary>
+    /// The staged entries of a day as written in this run, with the SHA-256 of each file computed while it was
+    /// copied; null when the medium was written by another program (a drive: xorriso), so the day must be hashed apart.
+    /// </summary>
+    IReadOnlyList<StagedEntry>? WrittenEntries(string isoPath);
+
     /// <summary>SHA-256 of every regular file below <paramref name="isoPath"/>, by path relative to it; null when the folder is missing.</summary>
     IReadOnlyDictionary<string, byte[]>? HashFiles(string isoPath, CancellationToken cancel);
 }

@@ -55,6 +55,15 @@ public sealed class ImageFileMedium(string path, DateTimeOffset creationTime) : 
 
     public void Refresh(CancellationToken cancel) { }
 
+    public IReadOnlyList<StagedEntry>? WrittenEntries(string isoPath) =>
+        prepared?.EntriesBelow(isoPath).Select(e => new StagedEntry(e.RelativePath, e.Entry.Mode,
+            e.Entry.Kind switch
+            {
+                IsoEntryKind.File => e.Entry.Size,
+                IsoEntryKind.Symlink => System.Text.Encoding.UTF8.GetByteCount(e.Entry.LinkTarget ?? ""), // lstat's size of a link
+                _ => 0,
+            }, e.Entry.Sha256)).ToList();
+
     public IReadOnlyDictionary<string, byte[]>? HashFiles(string isoPath, CancellationToken cancel) => Read(stream =>
     {
         var state = IsoMedium.Inspect(stream);
