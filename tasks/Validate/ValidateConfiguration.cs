@@ -59,6 +59,7 @@ public sealed class ValidateConfiguration : CollectTaskBase
         if (hasCollectItems) CheckWritable(CollectDir, "CollectDir", problems);
         CheckWritable(StagingDir, "StagingDir", problems);
         if (store is { Device: null }) CheckWritable(Path.GetDirectoryName(store.ImageFile), "StoreImageFile", problems);
+        if (store is { Device: { } device }) Store.Media.DriveCheck.Check(device, store.Xorriso, problems);
         if (collect != null)
             foreach (var s in collect.Sources.Where(s => !s.IsFile))
                 if (!CanRead(s.Path)) problems.Error("Validate.Unreadable", s.ItemType, s.Path);

@@ -15,6 +15,7 @@ public sealed class DriveMedium(string device, StoreSettings settings, Xorriso x
 
     public MediumInfo Inspect()
     {
+        if (MountPoint(device) is { } mountPoint) throw new CodedError("Media.Mounted", device, mountPoint);
         var report = XorrisoReport.Parse(xorriso.Run(XorrisoCommands.Toc(device), CancellationToken.None));
         return new MediumInfo(report.Blank, report.Appendable, report.Blank ? null : report.VolumeId, report.Sessions,
             report.NextWritableBlock ?? 0);
@@ -68,6 +69,19 @@ public sealed class DriveMedium(string device, StoreSettings settings, Xorriso x
         {
             RemoveTree(temp);
         }
+    }
+
+    /// <summary>Where the device is mounted, if it is (Cedar refuses to write a mounted device, and so do we).</summary>
+    public static string? MountPoint(string device)
+    {
+        if (device.StartsWith("stdio:", StringComparison.Ordinal) || !File.Exists("/proc/mounts")) return null;
+        var real = Path.GetFullPath(new FileInfo(device).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? device);
+        foreach (var line in File.ReadLines("/proc/mounts"))
+        {
+            var fields = line.Split(' ');
+            if (fields.Length > 1 && (fields[0] == device || fields[0] == real)) return fields[1].Replace("\\040", " ");
+        }
+        return null;
     }
 
     private static void Wait(int seconds, CancellationToken cancel)

@@ -85,6 +85,10 @@ public class MediaEndToEndTests
         foreach (var code in new[] { "BKP1050", "BKP1051", "BKP1052", "BKP1012", "BKP1054", "BKP1006", "BKP1043" })
             Assert.Contains("error " + code, run.Output);
 
+        var drive = PoolOfOne(t).Property("StoreDevice", t["no/such/sr0"]).Property("StoreXorrisoPath", t["no/xorriso"]).Run("Validate");
+        Assert.Contains("error BKP1056", drive.Output);
+        Assert.Contains("error BKP1057", drive.Output);
+
         var half = PoolOfOne(t).Property("StoreBlankMode", "weekly").Run("Store");
         Assert.Contains("error BKP1053", half.Output);
 
