@@ -27,6 +27,7 @@ stage_day() {  # $1 = YYYY/MM/DD, $2 = seed
 }
 stage_day 2026/11/23 1
 stage_day 2026/11/24 2
+rm -f "$work"/staging/2026/11/2[34]/cback.store # left by an earlier run
 echo "Staging day: $(find "$work/staging/2026/11/23" -type f | wc -l) files, $(du -sb "$work/staging/2026/11/23" | cut -f1) bytes"
 dotnet build "$repo/tasks/BackupBuild.Tasks.csproj" -c Release -nologo -v:q >/dev/null
 dll=$repo/tasks/bin/Release/net8.0/BackupBuild.Tasks.dll

@@ -23,10 +23,7 @@ public sealed class InitializeMedium : MediaTask
         using var storeLock = Lock(settings);
         if (settings.Device == null) AtomicFile.RemoveLeftovers(Path.GetDirectoryName(settings.ImageFile)!);
         var medium = OpenMedium(settings);
-        // Whatever is on the medium is replaced, so a damaged image is no obstacle here.
-        MediumInfo info;
-        try { info = medium.Inspect(); }
-        catch (CodedError e) when (e.ResourceName == "Media.NotAnImage") { info = new MediumInfo(false, true, null, 0, 0); }
+        var info = medium.Inspect(); // whatever is there, even a damaged image, is replaced
 
         var plan = new SessionPlan(true, settings.Label(settings.Clock.Now), [], [MarkerDirectory]);
         using var nothingStaged = new StagedDays([], null, Cancellation);

@@ -95,7 +95,8 @@ public abstract class MediaTask : BackupTask, IStoreProperties
         var days = plan.Days.Count == 0 ? "(none)" : string.Join(", ", plan.Days.Select(d => d.IsoPath));
         if (!plan.NewDisc && !info.Appendable)
         {
-            Log.LogErrorWithCodeFromResources("Media.Closed", medium.Name);
+            if (info.Damage != null) Log.LogErrorWithCodeFromResources("Media.NotAnImage", medium.Name, info.Damage);
+            else Log.LogErrorWithCodeFromResources("Media.Closed", medium.Name);
             return false;
         }
         if (plan.NewDisc && !medium.CanStartNewDisc(info))

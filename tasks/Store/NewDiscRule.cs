@@ -12,8 +12,8 @@ public static class NewDiscRule
     /// <param name="roomAndSession">Bytes left on the medium and bytes the session needs; asked only when the factor decides.</param>
     public static Decision Decide(bool full, bool startOfWeek, BlankBehavior? blank, Func<(long Available, long Required)> roomAndSession)
     {
-        if (full) return new(true, "Full");
-        if (blank == null) return new(startOfWeek, startOfWeek ? "the starting day" : "");
+        if (full) return new(true, "Full=true");
+        if (blank == null) return new(startOfWeek, startOfWeek ? "today is the starting day" : "");
         if (!blank.Daily && !startOfWeek) return new(false, "");
         var (available, required) = roomAndSession();
         var ratio = available / (1.0 + required);

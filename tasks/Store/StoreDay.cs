@@ -46,7 +46,7 @@ public sealed class StoreDay : MediaTask
         var days = new[] { (dayPath, choice.Directory) };
         var decision = NewDiscRule.Decide(settings.Full, settings.Clock.IsStartOfWeek, settings.Blank, () =>
             (MediaCapacity.Available(settings.Media, settings.ImageCapacity, false, info.NextWritableBlock),
-             info.Blank ? 0 : medium.Measure(new SessionPlan(false, label, days, []))));
+             info.Blank || !info.Appendable ? 0 : medium.Measure(new SessionPlan(false, label, days, []))));
         var newDisc = decision.NewDisc || info.Blank;
         if (newDisc) Detail("Media.NewDiscReason", info.Blank ? "the medium is blank" : decision.Reason);
 

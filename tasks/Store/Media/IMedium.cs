@@ -5,7 +5,8 @@ namespace BackupBuild.Tasks.Store.Media;
 /// <param name="Appendable">A session can be added (false for a closed disc).</param>
 /// <param name="Label">The volume id of its newest session; null when blank.</param>
 /// <param name="NextWritableBlock">Where an appended session would start.</param>
-public sealed record MediumInfo(bool Blank, bool Appendable, string? Label, int Sessions, long NextWritableBlock);
+/// <param name="Damage">Why nothing can be appended to what is there (an image BackupBuild cannot read); a new disc replaces it.</param>
+public sealed record MediumInfo(bool Blank, bool Appendable, string? Label, int Sessions, long NextWritableBlock, string? Damage = null);
 
 /// <summary>One session to write: the days (ISO path and staging folder) and empty folders, on a new disc or appended.</summary>
 public sealed record SessionPlan(bool NewDisc, string Label, IReadOnlyList<(string IsoPath, string Source)> Days,

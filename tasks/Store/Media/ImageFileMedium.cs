@@ -20,9 +20,20 @@ public sealed class ImageFileMedium(string path, DateTimeOffset creationTime) : 
     public MediumInfo Inspect()
     {
         if (!File.Exists(path) || new FileInfo(path).Length == 0) return new MediumInfo(true, true, null, 0, IsoMedium.HeadBlocks);
-        var state = Read(stream => IsoMedium.Inspect(stream));
-        if (state.IsBlank) throw new CodedError("Media.NotAnImage", path, "there is no ISO 9660 volume descriptor at block 16");
-        return new MediumInfo(false, true, state.Head!.VolumeId, state.Sessions.Count, state.NextSessionStart);
+        try
+        {
+            var state = Read(stream => IsoMedium.Inspect(stream));
+            return state.IsBlank
+                ? Damaged("there is no ISO 9660 volume descriptor at block 16")
+                : new MediumInfo(false, true, state.Head!.VolumeId, state.Sessions.Count, state.NextSessionStart);
+        }
+        catch (CodedError e) when (e.ResourceName == "Media.NotAnImage")
+        {
+            return Damaged((string)e.Arguments[1]);
+        }
+
+        // Like a disc the drive cannot read: no label, nothing to append to, but a new disc may replace it.
+        static MediumInfo Damaged(string why) => new(false, false, null, 0, 0, why);
     }
 
     public long Measure(SessionPlan plan)
