@@ -47,7 +47,10 @@ public sealed class DriveMedium(string device, StoreSettings settings, Xorriso x
     /// <summary>Extracts the folder from the medium into a temporary folder in WorkingDir and hashes what came out.</summary>
     public IReadOnlyDictionary<string, byte[]>? HashFiles(string isoPath, CancellationToken cancel)
     {
-        var temp = Path.Combine(settings.WorkingDir, AtomicFile.TempPrefix + "check-" + Guid.NewGuid().ToString("N")[..8]);
+        const string Prefix = AtomicFile.TempPrefix + "check-";
+        if (Directory.Exists(settings.WorkingDir))
+            foreach (var leftover in Directory.EnumerateDirectories(settings.WorkingDir, Prefix + "*")) RemoveTree(leftover); // a killed run's
+        var temp = Path.Combine(settings.WorkingDir, Prefix + Guid.NewGuid().ToString("N")[..8]);
         try
         {
             Directory.CreateDirectory(temp);
