@@ -119,8 +119,10 @@ public abstract class MediaTask : BackupTask, IStoreProperties
         else Progress("Media.Appending", info.Sessions + 1, medium.Name, info.NextWritableBlock, Units.Bytes(size), Units.Bytes(available));
 
         long written = 0;
-        using (new ProgressTicker(ProgressInterval, () => Progress("Store.Progress", medium.Name,
-                   Units.Bytes(Interlocked.Read(ref written)), Units.Bytes(size))))
+        // xorriso reports its own progress (its UPDATE lines are in the log); our writer reports through the ticker.
+        using (medium is ImageFileMedium
+                   ? new ProgressTicker(ProgressInterval, () => Progress("Store.Progress", medium.Name, Units.Bytes(Interlocked.Read(ref written)), Units.Bytes(size)))
+                   : null)
             medium.Write(plan, new Progress<long>(n => Interlocked.Exchange(ref written, n)), Cancellation);
 
         try { medium.Refresh(Cancellation); }
