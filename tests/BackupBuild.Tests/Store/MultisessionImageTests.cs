@@ -100,6 +100,28 @@ public class MultisessionImageTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void An_image_written_in_one_piece_by_an_earlier_version_takes_sessions_too()
+    {
+        Tool.Require("bsdtar");
+        using var t = new TempDir();
+        var mon = t.Dir("mon");
+        OddTree.CreateDay2(mon);
+        var tue = t.Dir("tue");
+        OddTree.File(tue, "tue.txt", "tuesday\n");
+        var image = t["backup.iso"];
+        var old = new IsoImageBuilder("CEDAR BACKUP 23-NOV-2026"); // session at block 0, no head of its own
+        old.AddDirectory("2026/11/23", mon);
+        using (var stream = File.Create(image)) old.WriteTo(stream);
+        Assert.Equal(0u, Assert.Single(SessionMedium.Inspect(image).Sessions).Start);
+
+        SessionMedium.Append(image, "CEDAR BACKUP 24-NOV-2026", ("2026/11/24", tue));
+        var byBsdtar = t.Dir("out");
+        Assert.Equal(0, Tool.Run("bsdtar", "-xf", image, "-C", byBsdtar).ExitCode);
+        TreeAssert.SameTree(mon, Path.Combine(byBsdtar, "2026/11/23"), "bsdtar");
+        Assert.Equal("tuesday\n", File.ReadAllText(Path.Combine(byBsdtar, "2026/11/24/tue.txt")));
+    }
+
+    [Fact]
     public void A_killed_append_leaves_the_image_readers_saw_before_and_the_next_append_works()
     {
         Tool.Require("bsdtar");
