@@ -4,38 +4,65 @@ using BackupBuild.Tasks.Infrastructure;
 
 namespace BackupBuild.Tasks.Store;
 
+/// <summary>One entry of a staging day: its path relative to the day, lstat mode and size, and for regular files the SHA-256.</summary>
+public sealed record StagedEntry(string RelativePath, uint Mode, long Size, byte[]? Sha256)
+{
+    public bool IsRegularFile => (Mode & PosixStat.TypeMask) == 0x8000;
+}
+
 /// <summary>
-/// A fingerprint of a staging day (relative path, size and SHA-256 of every file; indicators by
-/// name only), kept in cback.store so a later Store can tell a day that is already stored and
-/// unchanged from one that was staged again with different data. Contents, not times: a
-/// re-collected, identical archive staged again is still the same day.
+/// A staging day read once before Store writes it: every file's SHA-256, which CheckData compares with what the
+/// medium gives back, and a fingerprint of it all (relative path, mode, size and hash of every file; indicators
+/// by name only) kept in cback.store, so a later Store can tell a day that is stored and unchanged from one that
+/// was staged again with different data. Contents, not times: an identical archive staged again is the same day.
 /// </summary>
 public static class StagingListing
 {
     private const string Header = "backupbuild-store 1";
 
-    public static string Fingerprint(string dayDir)
+    public static IReadOnlyList<StagedEntry> Scan(string dayDir, CancellationToken cancel = default)
+    {
+        var entries = new List<StagedEntry>();
+        var pending = new Stack<string>();
+        pending.Push(dayDir);
+        while (pending.Count > 0)
+        {
+            // lstat decides: a link to a folder is an entry, never a way into the folder (it may loop or leave the day).
+            foreach (var path in Directory.EnumerateFileSystemEntries(pending.Pop(), "*", new EnumerationOptions { AttributesToSkip = 0 }))
+            {
+                if (Posix.LStat(path, out _) is not { } s) continue;
+                entries.Add(new StagedEntry(Path.GetRelativePath(dayDir, path), s.Mode, s.Size, null));
+                if (s.IsDirectory) pending.Push(path);
+            }
+        }
+        // Hashing is the expensive part: files are independent, so use every core.
+        var hashed = new StagedEntry[entries.Count];
+        Parallel.For(0, entries.Count, new ParallelOptions { CancellationToken = cancel }, i =>
+            hashed[i] = entries[i].IsRegularFile ? entries[i] with { Sha256 = ContentHash(Path.Combine(dayDir, entries[i].RelativePath)) } : entries[i]);
+        return hashed;
+    }
+
+    public static string Fingerprint(string dayDir) => Fingerprint(Scan(dayDir));
+
+    public static string Fingerprint(IReadOnlyList<StagedEntry> entries)
     {
         var lines = new List<string>();
-        foreach (var path in Directory.EnumerateFileSystemEntries(dayDir, "*", SearchOption.AllDirectories))
+        foreach (var e in entries)
         {
-            var rel = Path.GetRelativePath(dayDir, path);
-            var name = Path.GetFileName(path);
+            var name = Path.GetFileName(e.RelativePath);
             if (name == Indicators.Store) continue;
-            var st = Posix.LStat(path, out _);
-            if (st is not { } s) continue;
-            lines.Add(Indicators.IsIndicator(name) || s.IsDirectory
-                ? $"{rel}\0{s.Mode & PosixStat.TypeMask}"
-                : $"{rel}\0{s.Mode}\0{s.Size}\0{ContentHash(path)}");
+            lines.Add(Indicators.IsIndicator(name) || (e.Mode & PosixStat.TypeMask) == 0x4000
+                ? $"{e.RelativePath}\0{e.Mode & PosixStat.TypeMask}"
+                : $"{e.RelativePath}\0{e.Mode}\0{e.Size}\0{(e.Sha256 == null ? "" : Convert.ToHexString(e.Sha256))}");
         }
         lines.Sort(StringComparer.Ordinal);
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", lines)))).ToLowerInvariant();
     }
 
-    private static string ContentHash(string path)
+    private static byte[] ContentHash(string path)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 20, FileOptions.SequentialScan);
-        return Convert.ToHexString(SHA256.HashData(stream));
+        return SHA256.HashData(stream);
     }
 
     /// <summary>The content of cback.store: Cedar only checks that the file exists; we also keep the fingerprint.</summary>

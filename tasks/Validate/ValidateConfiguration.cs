@@ -21,6 +21,18 @@ public sealed class ValidateConfiguration : CollectTaskBase
     public string? StoreMediaType { get; set; }
     public string? StoreImageCapacity { get; set; }
     public string? StoreWarnMidnight { get; set; }
+    public string? StoreDevice { get; set; }
+    public string? StoreDriveSpeed { get; set; }
+    public string? StoreEject { get; set; }
+    public string? StoreEjectDelay { get; set; }
+    public string? StoreRefreshMediaDelay { get; set; }
+    public string? StoreCheckMedia { get; set; }
+    public string? StoreCheckData { get; set; }
+    public string? StoreMediaLabel { get; set; }
+    public string? StoreBlankMode { get; set; }
+    public string? StoreBlankFactor { get; set; }
+    public string? StoreXorrisoPath { get; set; }
+    public string? StoreDriveTimeoutSeconds { get; set; }
     public string? LockWaitSeconds { get; set; }
 
     protected override bool Run()
@@ -30,8 +42,15 @@ public sealed class ValidateConfiguration : CollectTaskBase
 
         var hasCollectItems = (CollectDirectories?.Length ?? 0) + (CollectFiles?.Length ?? 0) > 0;
         var collect = CollectConfiguration.Parse(this, problems, checkSources: true);
-        var store = StoreSettings.Parse(StagingDir, WorkingDir, StoreImageFile, StoreMediaType, StoreImageCapacity,
-            StoreWarnMidnight, RunDate, StartingDay, Full, problems);
+        var store = StoreSettings.Parse(new StoreProperties
+        {
+            StagingDir = StagingDir, WorkingDir = WorkingDir, ImageFile = StoreImageFile, MediaType = StoreMediaType,
+            ImageCapacity = StoreImageCapacity, WarnMidnight = StoreWarnMidnight, RunDate = RunDate, StartingDay = StartingDay,
+            Full = Full, Device = StoreDevice, DriveSpeed = StoreDriveSpeed, Eject = StoreEject, EjectDelay = StoreEjectDelay,
+            RefreshMediaDelay = StoreRefreshMediaDelay, CheckMedia = StoreCheckMedia, CheckData = StoreCheckData,
+            MediaLabel = StoreMediaLabel, BlankMode = StoreBlankMode, BlankFactor = StoreBlankFactor, Xorriso = StoreXorrisoPath,
+            DriveTimeoutSeconds = StoreDriveTimeoutSeconds,
+        }, problems);
         // A client machine may have no peers of its own to stage; a master without peers is caught by Stage.
         if (Peers is { Length: > 0 }) PeerItems.Read(Peers, (r, a) => problems.Error(r, a));
         foreach (var peer in Peers ?? Array.Empty<ITaskItem>()) Values.UnknownMetadata(peer, "Peer", problems, PeerItems.Metadata);
@@ -40,7 +59,8 @@ public sealed class ValidateConfiguration : CollectTaskBase
         CheckWritable(WorkingDir, "WorkingDir", problems);
         if (hasCollectItems) CheckWritable(CollectDir, "CollectDir", problems);
         CheckWritable(StagingDir, "StagingDir", problems);
-        if (store != null) CheckWritable(Path.GetDirectoryName(store.ImageFile), "StoreImageFile", problems);
+        if (store is { Device: null }) CheckWritable(Path.GetDirectoryName(store.ImageFile), "StoreImageFile", problems);
+        if (store is { Device: { } device }) Store.Media.DriveCheck.Check(device, store.Xorriso, problems);
         if (collect != null)
             foreach (var s in collect.Sources.Where(s => !s.IsFile))
                 if (!CanRead(s.Path)) problems.Error("Validate.Unreadable", s.ItemType, s.Path);

@@ -52,7 +52,13 @@ internal static class DirectoryExtent
             yield return (child.Lba, Size(child), DirectoryRecord.DirectoryFlag);
             yield break;
         }
-        var size = child.Kind == IsoEntryKind.File ? child.Size : 0;
+        if (child.ReusesExtents && child.Existing is { Count: > 0 } existing)
+        {
+            for (var i = 0; i < existing.Count; i++)
+                yield return (existing[i].Lba, existing[i].Length, i < existing.Count - 1 ? DirectoryRecord.MultiExtentFlag : (byte)0);
+            yield break;
+        }
+        var size = child.Kind == IsoEntryKind.File && !child.ReusesExtents ? child.Size : 0;
         if (size == 0)
         {
             yield return (0, 0, 0);

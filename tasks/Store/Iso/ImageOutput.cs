@@ -15,6 +15,7 @@ internal sealed class ImageOutput(Stream output, IProgress<long>? progress, Canc
     private Task pending = Task.CompletedTask;
     private long written;
     private int inFlight;
+    private readonly WriteBehind writeBehind = new(output);
 
     /// <summary>Bytes handed to this writer so far, written or still buffered.</summary>
     public long Position => written + inFlight + filled;
@@ -43,14 +44,18 @@ internal sealed class ImageOutput(Stream output, IProgress<long>? progress, Canc
         }
     }
 
-    /// <summary>Copies up to <paramref name="count"/> bytes straight into the buffer; returns how many the source had.</summary>
-    public long CopyFrom(Stream source, long count)
+    /// <summary>
+    /// Copies up to <paramref name="count"/> bytes straight into the buffer, feeding them to <paramref name="hash"/>
+    /// too while they are in the cache; returns how many the source had.
+    /// </summary>
+    public long CopyFrom(Stream source, long count, System.Security.Cryptography.IncrementalHash? hash = null)
     {
         long done = 0;
         while (done < count)
         {
             var n = source.Read(filling, filled, (int)Math.Min(count - done, ChunkSize - filled));
             if (n == 0) break;
+            hash?.AppendData(filling, filled, n);
             filled += n;
             done += n;
             if (filled == ChunkSize) Submit();
@@ -74,7 +79,11 @@ internal sealed class ImageOutput(Stream output, IProgress<long>? progress, Canc
         var length = filled;
         inFlight = length;
         filled = 0;
-        pending = Task.Run(() => output.Write(buffer, 0, length));
+        pending = Task.Run(() =>
+        {
+            output.Write(buffer, 0, length);
+            writeBehind.Written(length);
+        });
     }
 
     private void Wait()

@@ -47,6 +47,26 @@ internal sealed class IsoEntry
     public bool Synthetic { get; set; }
 
     public string? SourcePath { get; set; }
+
+    /// <summary>SHA-256 of the bytes written for this file, computed while they were copied onto the image.</summary>
+    public byte[]? Sha256 { get; set; }
+
+    /// <summary>
+    /// A file already on the medium, read from an earlier session: its extents (absolute blocks, byte
+    /// lengths), which the new session's directory records point at again instead of copying the data.
+    /// </summary>
+    public IReadOnlyList<(uint Lba, uint Length)>? Existing { get; set; }
+
+    /// <summary>
+    /// Set by layout for a file of an earlier session that must be written again: its Rock Ridge entries need a
+    /// continuation area, which the new session places after the old data, and libarchive (bsdtar) refuses a
+    /// regular file whose continuation area comes after its data. <see cref="SourcePath"/> is then the medium.
+    /// </summary>
+    public bool CopyExisting { get; set; }
+
+    /// <summary>True when this session points at data already on the medium instead of writing it.</summary>
+    public bool ReusesExtents => Existing != null && !CopyExisting;
+
     public long Size { get; set; }
     public string? LinkTarget { get; set; }
 

@@ -8,14 +8,15 @@ internal sealed record VolumeLabels(string VolumeId, string SystemId, string App
 /// <summary>The Primary Volume Descriptor (ECMA-119 8.4) and the Volume Descriptor Set Terminator (8.3).</summary>
 internal static class VolumeDescriptors
 {
-    public static byte[] Primary(IsoLayout layout, VolumeLabels labels, byte[] rootRecord)
+    /// <param name="volumeBlocks">The volume space size to record (see <see cref="IsoImageWriter.HeadDescriptors"/>).</param>
+    public static byte[] Primary(IsoLayout layout, VolumeLabels labels, byte[] rootRecord, uint volumeBlocks)
     {
         var block = new byte[IsoBytes.BlockSize];
         var d = block.AsSpan();
         Header(d, 1);
         IsoBytes.PaddedText(d.Slice(8, 32), labels.SystemId);
         IsoBytes.PaddedText(d.Slice(40, 32), labels.VolumeId);
-        IsoBytes.Both32(d[80..], layout.TotalBlocks);
+        IsoBytes.Both32(d[80..], volumeBlocks);
         IsoBytes.Both16(d[120..], 1); // volume set size
         IsoBytes.Both16(d[124..], 1); // volume sequence number
         IsoBytes.Both16(d[128..], IsoBytes.BlockSize);

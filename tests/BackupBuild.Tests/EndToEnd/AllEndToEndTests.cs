@@ -103,17 +103,4 @@ public class AllEndToEndTests
         Assert.Contains("warning BKP4001", run.Output);
         Assert.True(File.Exists(Path.Combine(p.StagingDir, "2026/11/24/cback.store")));
     }
-
-    [Fact]
-    public void Initialize_and_rebuild_refuse_with_a_coded_error()
-    {
-        using var t = new TempDir();
-        var p = PoolOfOne(t);
-        foreach (var target in new[] { "Initialize", "Rebuild" })
-        {
-            var run = p.Run(target);
-            Assert.Equal(1, run.ExitCode);
-            Assert.Contains("error BKP1003", run.Output);
-        }
-    }
 }

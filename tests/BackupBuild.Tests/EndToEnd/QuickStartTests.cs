@@ -13,7 +13,7 @@ public class QuickStartTests
         var files = Tool.RunIn(Repo.Root, "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard");
         Assert.Equal(0, files.ExitCode);
         var copy = t.Dir("checkout");
-        foreach (var rel in files.Output.Split('\0', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var rel in files.Output.Split('\0', StringSplitOptions.RemoveEmptyEntries).Distinct())
         {
             var from = Path.Combine(Repo.Root, rel);
             var to = Path.Combine(copy, rel);

@@ -1,0 +1,160 @@
+using System.Globalization;
+using BackupBuild.Tasks.Infrastructure;
+using BackupBuild.Tasks.Store.Media;
+
+namespace BackupBuild.Tasks.Store;
+
+/// <summary>
+/// What Store, Rebuild and Initialize share: the store properties, the medium (image file or drive), and
+/// writing one session safely: check the label, check the room left, write, refresh, read back.
+/// </summary>
+public abstract class MediaTask : BackupTask, IStoreProperties
+{
+    /// <summary>The staging root (StagingDir).</summary>
+    public string? StagingDir { get; set; }
+    /// <summary>Where locks and temporary files live (WorkingDir).</summary>
+    public string? WorkingDir { get; set; }
+    /// <summary>The ISO image file that plays the disc when no StoreDevice is set (StoreImageFile).</summary>
+    public string? ImageFile { get; set; }
+    /// <summary>cdr-74, cdrw-74, cdr-80, cdrw-80, dvd+r, dvd+rw or image (StoreMediaType).</summary>
+    public string? MediaType { get; set; }
+    /// <summary>Capacity of the "image" media type, e.g. "4.4 GB" (StoreImageCapacity).</summary>
+    public string? ImageCapacity { get; set; }
+    /// <summary>true: warn when the day stored is yesterday's or tomorrow's (StoreWarnMidnight).</summary>
+    public string? WarnMidnight { get; set; }
+    public string? RunDate { get; set; }
+    public string? StartingDay { get; set; }
+    public string? Full { get; set; }
+    public string? LockWaitSeconds { get; set; }
+    /// <summary>A CD/DVD writer such as /dev/sr0, or stdio:/path; empty: write the image file (StoreDevice).</summary>
+    public string? Device { get; set; }
+    /// <summary>Writing speed factor of the drive, e.g. 4 for 4x; empty: the drive's own (StoreDriveSpeed).</summary>
+    public string? DriveSpeed { get; set; }
+    /// <summary>true: eject and reload the medium after writing, as Cedar refreshes it (StoreEject).</summary>
+    public string? Eject { get; set; }
+    /// <summary>Seconds to wait after ejecting before loading again (StoreEjectDelay).</summary>
+    public string? EjectDelay { get; set; }
+    /// <summary>Seconds to wait after loading before reading the medium (StoreRefreshMediaDelay).</summary>
+    public string? RefreshMediaDelay { get; set; }
+    /// <summary>true: refuse media without our label (StoreCheckMedia).</summary>
+    public string? CheckMedia { get; set; }
+    /// <summary>true: read every file back after writing and compare SHA-256 (StoreCheckData).</summary>
+    public string? CheckData { get; set; }
+    /// <summary>The label prefix, "CEDAR BACKUP" unless configured (StoreMediaLabel).</summary>
+    public string? MediaLabel { get; set; }
+    /// <summary>daily or weekly: when the blank factor may start a new disc (StoreBlankMode).</summary>
+    public string? BlankMode { get; set; }
+    /// <summary>A new disc when room left / (1 + session size) is at most this (StoreBlankFactor).</summary>
+    public string? BlankFactor { get; set; }
+    /// <summary>The xorriso program (StoreXorrisoPath).</summary>
+    public string? Xorriso { get; set; }
+    /// <summary>Longest run of one xorriso command, in seconds (StoreDriveTimeoutSeconds).</summary>
+    public string? DriveTimeoutSeconds { get; set; }
+
+    internal static TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Test seam: runs after a session is written and before it is read back, with the medium's name.</summary>
+    internal Action<string>? AfterWrite { get; set; }
+
+    protected StoreSettings? ParseSettings(Problems problems)
+    {
+        var settings = StoreSettings.Parse(this, problems);
+        problems.LogTo(Log);
+        return settings;
+    }
+
+    protected IMedium OpenMedium(StoreSettings settings) => settings.Device is { } device
+        ? new DriveMedium(device, settings,
+            new Media.Xorriso(settings.Xorriso, TimeSpan.FromSeconds(settings.DriveTimeoutSeconds), line => Detail("Media.ToolLine", line)))
+        : new ImageFileMedium(settings.ImageFile, settings.Clock.Now);
+
+    protected IDisposable Lock(StoreSettings settings) =>
+        ActionLock.Acquire(settings.WorkingDir, "store", Locks.Wait(LockWaitSeconds), Cancellation);
+
+    /// <summary>Cedar's check_media; logs the refusal and returns false.</summary>
+    protected bool LabelAccepted(StoreSettings settings, IMedium medium, MediumInfo info)
+    {
+        if (!settings.CheckMedia) return true;
+        if (MediaLabelCheck.Refusal(info, settings, medium.Name) is { } refusal)
+        {
+            Log.LogErrorWithCodeFromResources(refusal.Resource, refusal.Args);
+            return false;
+        }
+        Detail("Media.LabelAccepted", medium.Name, info.Label ?? "(none: not rewritable, blank)");
+        return true;
+    }
+
+    /// <summary>
+    /// Checks that the session fits what is left, writes it, refreshes the medium and, with CheckData, reads every
+    /// day back. Returns false after logging an error; nothing is written when the session does not fit.
+    /// </summary>
+    protected bool WriteSession(StoreSettings settings, IMedium medium, MediumInfo info, SessionPlan plan,
+        StagedDays staged, out string percentUsed)
+    {
+        percentUsed = "";
+        var days = plan.Days.Count == 0 ? "(none)" : string.Join(", ", plan.Days.Select(d => d.IsoPath));
+        if (!plan.NewDisc && !info.Appendable)
+        {
+            if (info.Damage != null) Log.LogErrorWithCodeFromResources("Media.NotAnImage", medium.Name, info.Damage);
+            else Log.LogErrorWithCodeFromResources("Media.Closed", medium.Name);
+            return false;
+        }
+        if (plan.NewDisc && !medium.CanStartNewDisc(info))
+        {
+            Log.LogErrorWithCodeFromResources("Media.NotBlank", settings.Media.Name, medium.Name, info.Sessions);
+            return false;
+        }
+        var size = medium.Measure(plan);
+        var available = MediaCapacity.Available(settings.Media, settings.ImageCapacity, plan.NewDisc, info.NextWritableBlock);
+        if (size > available)
+        {
+            if (plan.NewDisc)
+                Log.LogErrorWithCodeFromResources("Store.TooBig", days, Units.Bytes(size), settings.Media.Name, Units.Bytes(available), medium.Name);
+            else
+                Log.LogErrorWithCodeFromResources("Media.SessionTooBig", days, size == long.MaxValue ? "more" : Units.Bytes(size),
+                    Units.Bytes(available), medium.Name, info.Sessions, settings.Media.Name);
+            return false;
+        }
+        if (plan.NewDisc) Progress("Media.NewDisc", medium.Name, plan.Label, Units.Bytes(size));
+        else Progress("Media.Appending", info.Sessions + 1, medium.Name, info.NextWritableBlock, Units.Bytes(size), Units.Bytes(available));
+
+        long written = 0;
+        // xorriso reports its own progress (its UPDATE lines are in the log); our writer reports through the ticker.
+        using (medium is ImageFileMedium
+                   ? new ProgressTicker(ProgressInterval, () => Progress("Store.Progress", medium.Name, Units.Bytes(Interlocked.Read(ref written)), Units.Bytes(size)))
+                   : null)
+            medium.Write(plan, new Progress<long>(n => Interlocked.Exchange(ref written, n)), Cancellation);
+
+        try { medium.Refresh(Cancellation); }
+        catch (CodedError e) { Log.LogWarningWithCodeFromResources("Media.RefreshFailed", medium.Name, e.Message); }
+        AfterWrite?.Invoke(medium.Name);
+        percentUsed = Percent(settings, info, plan, size);
+        return !settings.CheckData || DataMatches(settings, medium, plan, staged);
+    }
+
+    private bool DataMatches(StoreSettings settings, IMedium medium, SessionPlan plan, StagedDays staged)
+    {
+        var ok = true;
+        foreach (var (isoPath, source) in plan.Days)
+        {
+            var differences = DataCheck.Compare(isoPath, source, staged[isoPath], medium.HashFiles(isoPath, Cancellation), medium.Name);
+            foreach (var d in differences) Log.LogErrorWithCodeFromResources(d.Resource, d.Args);
+            if (differences.Count == 0)
+                Progress("Media.DataChecked", staged[isoPath].Count(e => e.IsRegularFile), "/" + isoPath, medium.Name);
+            ok &= differences.Count == 0;
+        }
+        return ok;
+    }
+
+    /// <summary>How full the medium is after the session, for the summary line.</summary>
+    private static string Percent(StoreSettings settings, MediumInfo info, SessionPlan plan, long size)
+    {
+        var used = (plan.NewDisc ? 0 : info.NextWritableBlock * Store.MediaType.Sector) + size;
+        var total = MediaCapacity.Total(settings.Media, settings.ImageCapacity);
+        return (100.0 * used / Math.Max(1, total)).ToString("0.0", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Writes cback.store into a stored day: last, once the medium holds the day (and CheckData agreed).</summary>
+    protected static void MarkStored(string dayDir, IReadOnlyList<StagedEntry> staged, string medium) =>
+        AtomicFile.WriteAllBytes(Path.Combine(dayDir, Indicators.Store), StagingListing.IndicatorContent(StagingListing.Fingerprint(staged), medium));
+}
