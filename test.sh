@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 required=(
   "tar:tar" "gzip:gzip" "bzip2:bzip2" "python3:python3"
   "xorriso:xorriso" "isoinfo:genisoimage" "bsdtar:libarchive-tools"
-  "cback3:cedar-backup3" "rsync:rsync" "ssh:openssh-client" "sshd:openssh-server"
+  "cback3:cedar-backup3" "rsync:rsync" "ssh:openssh-client" "sshd:openssh-server" "gpg:gnupg"
 )
 missing=()
 for pair in "${required[@]}"; do
