@@ -24,6 +24,12 @@ public sealed class BackupProject
     public string WorkingDir => Root + "work/";
     public string StagingDir => Root + "staging/";
 
+    /// <summary>Extra environment of the child `dotnet msbuild` (credentials that must not be properties).</summary>
+    public Dictionary<string, string?> Environment { get; } = new();
+
+    /// <summary>Extra command-line switches of the child `dotnet msbuild`, e.g. "-bl:run.binlog".</summary>
+    public List<string> Switches { get; } = new();
+
     public BackupProject Property(string name, string value)
     {
         _properties.Add($"    <{name}>{SecurityElement.Escape(value)}</{name}>");
@@ -70,12 +76,14 @@ public sealed class BackupProject
         Write();
         var args = new List<string> { "msbuild", ProjectPath, "-t:" + targets, "-nologo", "-nodeReuse:false", "-tl:off", "-v:n" };
         args.AddRange(properties.Select(p => "-p:" + p));
+        args.AddRange(Switches);
         var env = new Dictionary<string, string?>
         {
             // The test host may carry these; a child dotnet msbuild must find its own MSBuild.
             ["MSBUILD_EXE_PATH"] = null, ["MSBuildExtensionsPath"] = null, ["MSBuildSDKsPath"] = null,
             ["MSBUILDDISABLENODEREUSE"] = "1", ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0",
         };
+        foreach (var (k, v) in Environment) env[k] = v;
         return Tool.RunWith(Directory, env, TimeSpan.FromMinutes(10), "dotnet", args.ToArray());
     }
 }

@@ -1,0 +1,36 @@
+using Amazon.Runtime;
+using Amazon.S3;
+
+namespace BackupBuild.Tasks.Extensions.AmazonS3;
+
+/// <summary>
+/// The S3 client. Credentials come only from the SDK's default chain (AWS_ACCESS_KEY_ID and
+/// AWS_SECRET_ACCESS_KEY, AWS_PROFILE with ~/.aws/credentials, instance roles), never from MSBuild
+/// properties: binary logs record every property a project reads.
+/// </summary>
+public static class S3Connection
+{
+    public static AmazonS3Client Create(string? endpoint, string? region)
+    {
+        var config = new AmazonS3Config
+        {
+            MaxErrorRetry = 4,
+            Timeout = TimeSpan.FromMinutes(5),
+            // Checksums only where S3 requires them: S3-compatible servers (s3rver, older Ceph) reject
+            // the trailing checksums of aws-chunked uploads. Content-MD5 is sent on every upload instead.
+            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+        };
+        if (!string.IsNullOrWhiteSpace(endpoint))
+        {
+            config.ServiceURL = endpoint.Trim();
+            config.ForcePathStyle = true;
+            config.AuthenticationRegion = string.IsNullOrWhiteSpace(region) ? "us-east-1" : region.Trim();
+        }
+        else if (!string.IsNullOrWhiteSpace(region))
+        {
+            config.RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(region.Trim());
+        }
+        return new AmazonS3Client(config);
+    }
+}

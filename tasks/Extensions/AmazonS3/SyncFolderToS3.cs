@@ -1,0 +1,53 @@
+using BackupBuild.Tasks.Infrastructure;
+using Microsoft.Build.Framework;
+
+namespace BackupBuild.Tasks.Extensions.AmazonS3;
+
+/// <summary>
+/// Cedar's cback3-amazons3-sync: makes s3://bucket/prefix hold exactly the files of a folder
+/// (UploadOnly: without removing extra objects; VerifyOnly: no transfer), then verifies every file's
+/// key, size and checksum.
+/// </summary>
+public sealed class SyncFolderToS3 : BackupTask
+{
+    public string Source { get; set; } = "";
+    public string Target { get; set; } = "";
+    public string? Endpoint { get; set; }
+    public string? Region { get; set; }
+    public string? VerifyOnly { get; set; }
+    public string? UploadOnly { get; set; }
+    public string? PartSize { get; set; }
+    /// <summary>Compare ETags with the local MD5 (off for SSE-KMS buckets, whose ETags are not MD5s).</summary>
+    public string? VerifyChecksum { get; set; }
+
+    protected override bool Run()
+    {
+        var problems = new Problems();
+        var source = Values.AbsolutePath(Source, "SyncSource", problems);
+        if (source != null && !Directory.Exists(source)) problems.Error("S3.SyncSourceMissing", source);
+        var target = Target.Trim().StartsWith("s3://", StringComparison.OrdinalIgnoreCase) ? S3Location.Parse(Target) : null;
+        if (target == null) problems.Error("S3.BadBucket", "SyncTarget", Target);
+        var verifyOnly = Values.Flag(VerifyOnly, "SyncVerifyOnly", problems);
+        var uploadOnly = Values.Flag(UploadOnly, "SyncUploadOnly", problems);
+        if (verifyOnly && uploadOnly) problems.Error("S3.SyncModes");
+        var partSize = S3Settings.PartSize(PartSize, problems);
+        var checksums = Values.Flag(VerifyChecksum, "S3VerifyChecksum", problems, fallback: true);
+        problems.LogTo(Log);
+        if (problems.HasErrors) return false;
+
+        var files = S3Settings.Files(source!, target!.Prefix);
+        using var s3 = S3Connection.Create(Endpoint, Region);
+        var transfer = new S3Transfer(s3, partSize, Cancellation, (name, args) => Detail(name, args));
+        transfer.CheckBucket(target.Bucket);
+        if (!verifyOnly)
+        {
+            var s = transfer.Sync(target, files, removeOthers: !uploadOnly);
+            Progress("S3.Synced", source!, target, files.Count, s.Uploaded, s.Unchanged, s.Removed, s.BytesUploaded);
+        }
+        var verify = transfer.Verify(target, files, checksums);
+        verify.LogTo(Log);
+        if (verify.HasErrors) return false;
+        Progress("S3.Verified", files.Count, source!, target);
+        return true;
+    }
+}

@@ -1,0 +1,119 @@
+using BackupBuild.Tasks.Infrastructure;
+using Microsoft.Build.Framework;
+
+namespace BackupBuild.Tasks.Extensions.AmazonS3;
+
+/// <summary>
+/// Cedar Backup's amazons3 extension: the staged day (today, yesterday or tomorrow with cback.stage and
+/// without cback.amazons3; today only with Full) goes to s3://bucket/prefix/YYYY/MM/DD/, optionally
+/// encrypted first; keys and sizes and checksums are verified; cback.amazons3 is written last.
+/// </summary>
+public sealed class UploadStagedDayToS3 : BackupTask
+{
+    public const string Indicator = "cback.amazons3";
+
+    /// <summary>Bucket, optionally with a prefix: "my-bucket" or "my-bucket/backups".</summary>
+    [Required] public string Bucket { get; set; } = "";
+    /// <summary>Custom endpoint (MinIO, Ceph, s3rver), addressed path-style.</summary>
+    public string? Endpoint { get; set; }
+    public string? Region { get; set; }
+    public string? FullSizeLimit { get; set; }
+    public string? IncrSizeLimit { get; set; }
+    public string? WarnMidnight { get; set; }
+    /// <summary>Command run per file before upload, with ${input} and ${output}; not a shell string.</summary>
+    public string? EncryptCommand { get; set; }
+    public string? PartSize { get; set; }
+    /// <summary>Compare ETags with the local MD5 (off for SSE-KMS buckets, whose ETags are not MD5s).</summary>
+    public string? VerifyChecksum { get; set; }
+    public string? StagingDir { get; set; }
+    public string? WorkingDir { get; set; }
+    public string? RunDate { get; set; }
+    public string? StartingDay { get; set; }
+    public string? Full { get; set; }
+    public string? LockWaitSeconds { get; set; }
+
+    [Output] public string UploadedDay { get; set; } = "";
+
+    protected override bool Run()
+    {
+        var problems = new Problems();
+        var where = S3Location.Parse(Bucket);
+        if (where == null) problems.Error("S3.BadBucket", "S3Bucket", Bucket);
+        var staging = Values.AbsolutePath(StagingDir, "StagingDir", problems);
+        var working = Values.AbsolutePath(WorkingDir, "WorkingDir", problems);
+        var full = Values.Flag(Full, "Full", problems);
+        var warnMidnight = Values.Flag(WarnMidnight, "S3WarnMidnight", problems);
+        var lockWait = Values.Integer(LockWaitSeconds, "BackupLockWaitSeconds", problems, 0, 0);
+        long? fullLimit = Limit(FullSizeLimit, "S3FullSizeLimit", problems), incrLimit = Limit(IncrSizeLimit, "S3IncrSizeLimit", problems);
+        var partSize = S3Settings.PartSize(PartSize, problems);
+        var checksums = Values.Flag(VerifyChecksum, "S3VerifyChecksum", problems, fallback: true);
+        var clock = RunClock.From(RunDate, StartingDay);
+        problems.LogTo(Log);
+        if (problems.HasErrors) return false;
+
+        using var _ = ActionLock.Acquire(working!, "amazons3", TimeSpan.FromSeconds(lockWait), Cancellation);
+        var day = Choose(staging!, clock, full);
+        if (day == null)
+        {
+            Detail("S3.NothingToUpload", staging!);
+            return true;
+        }
+        var dir = Path.Combine(staging!, RunClock.DayPath(day.Value));
+        if (warnMidnight && day.Value != clock.Today) Log.LogWarningWithCodeFromResources("S3.CrossedMidnight", dir);
+
+        var files = S3Settings.Files(dir, "");
+        var total = files.Sum(f => new FileInfo(f.Path).Length);
+        var limit = full || clock.IsStartOfWeek ? fullLimit : incrLimit;
+        if (limit != null && total > limit)
+            throw new CodedError("S3.TooBig", dir, total, full || clock.IsStartOfWeek ? "S3FullSizeLimit" : "S3IncrSizeLimit", limit);
+
+        var target = where!.Under(RunClock.DayPath(day.Value));
+        string? encrypted = null;
+        try
+        {
+            if (!string.IsNullOrWhiteSpace(EncryptCommand))
+            {
+                encrypted = Path.Combine(working!, "amazons3-encrypted");
+                if (Directory.Exists(encrypted)) Directory.Delete(encrypted, true);
+                files = S3Encryption.EncryptAll(EncryptCommand!, dir, encrypted, Cancellation);
+            }
+            var upload = files.Select(f => f with { Key = target.Prefix + f.Key }).ToList();
+            using var s3 = S3Connection.Create(Endpoint, Region);
+            var transfer = new S3Transfer(s3, partSize, Cancellation, (name, args) => Detail(name, args));
+            transfer.CheckBucket(target.Bucket);
+            var summary = transfer.Sync(target, upload, removeOthers: true);
+            var verify = transfer.Verify(target, upload, checksums);
+            if (verify.HasErrors)
+            {
+                verify.LogTo(Log);
+                return false;
+            }
+            Indicators.Write(dir, Indicator);
+            UploadedDay = dir;
+            Progress("S3.DayUploaded", dir, target, upload.Count, summary.Uploaded, summary.Unchanged, summary.Removed, summary.BytesUploaded);
+            return true;
+        }
+        finally
+        {
+            if (encrypted != null && Directory.Exists(encrypted)) Directory.Delete(encrypted, true);
+        }
+    }
+
+    private static long? Limit(string? value, string name, Problems problems)
+    {
+        if (string.IsNullOrWhiteSpace(value)) return null;
+        if (ByteQuantity.TryParse(value, out var n)) return n;
+        problems.Error("S3.BadSizeLimit", name, value);
+        return null;
+    }
+
+    /// <summary>Cedar's choice: Full → today (uploaded again); otherwise today, yesterday, tomorrow not yet uploaded.</summary>
+    internal static DateTime? Choose(string stagingDir, RunClock clock, bool full)
+    {
+        bool Has(DateTime d, string name) => File.Exists(Path.Combine(stagingDir, RunClock.DayPath(d), name));
+        if (full) return Has(clock.Today, Indicators.Stage) ? clock.Today : null;
+        foreach (var d in new[] { clock.Today, clock.Today.AddDays(-1), clock.Today.AddDays(1) })
+            if (Has(d, Indicators.Stage) && !Has(d, Indicator)) return d;
+        return null;
+    }
+}
