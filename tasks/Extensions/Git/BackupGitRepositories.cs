@@ -58,6 +58,10 @@ public sealed class BackupGitRepositories : ModuleTaskBase
             {
                 LogCodedError(e);
             }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Log.LogErrorWithCodeFromResources("Repos.WriteFailed", repository.Source, CollectRoot, e.Message);
+            }
         }
         Bundles = written.ToArray();
         return !Log.HasLoggedErrors;

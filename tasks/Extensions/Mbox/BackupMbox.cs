@@ -59,6 +59,10 @@ public sealed class BackupMbox : ModuleTaskBase
             {
                 LogCodedError(e);
             }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Log.LogErrorWithCodeFromResources("Repos.WriteFailed", mailbox.Path, CollectRoot, e.Message);
+            }
         }
         Extracts = written.ToArray();
         return !Log.HasLoggedErrors;

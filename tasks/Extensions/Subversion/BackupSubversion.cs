@@ -51,6 +51,10 @@ public sealed class BackupSubversion : ModuleTaskBase
             {
                 LogCodedError(e);
             }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Log.LogErrorWithCodeFromResources("Repos.WriteFailed", repository.Path, CollectRoot, e.Message);
+            }
         }
         Dumps = written.ToArray();
         return !Log.HasLoggedErrors;

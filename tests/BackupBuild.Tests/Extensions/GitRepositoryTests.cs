@@ -79,6 +79,20 @@ public sealed class GitRepositoryTests : IDisposable
     }
 
     [Fact]
+    public void Weekly_items_are_bundled_only_at_the_start_of_the_week_and_daily_items_every_run()
+    {
+        var repo = CreateRepository();
+        var bundle = Path.Combine(_rig.CollectDir, $"git-{NormalizedPath.From(repo)}.bundle");
+        Assert.True(Run(repo, ModuleRig.Tuesday, mode: "weekly"), _rig.Engine.AllText);
+        Assert.False(File.Exists(bundle));
+        Assert.True(Run(repo, ModuleRig.Monday, mode: "weekly"), _rig.Engine.AllText);
+        Assert.True(File.Exists(bundle));
+        File.Delete(bundle);
+        Assert.True(Run(repo, ModuleRig.Tuesday, mode: "daily"), _rig.Engine.AllText);
+        Assert.True(File.Exists(bundle)); // daily: bundled although no ref moved
+    }
+
+    [Fact]
     public void A_url_is_mirrored_into_the_working_dir_and_bundled()
     {
         var repo = CreateRepository();
