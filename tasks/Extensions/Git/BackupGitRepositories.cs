@@ -44,7 +44,7 @@ public sealed class BackupGitRepositories : ModuleTaskBase
         var repositories = Load(problems);
         problems.LogTo(Log);
         if (problems.HasErrors) return false;
-        PrepareFolders();
+        using var collectLock = LockAndPrepareFolders();
         var written = new List<ITaskItem>();
         foreach (var repository in repositories)
         {
@@ -114,8 +114,8 @@ public sealed class BackupGitRepositories : ModuleTaskBase
         var temp = AtomicFile.TempPathFor(target);
         try
         {
-            GitOrFail(r, new[] { "-C", local, "bundle", "create", "--quiet", temp, "--all" });
-            GitOrFail(r, new[] { "-C", local, "bundle", "verify", "--quiet", temp });
+            GitOrFail(r, "bundle create", new[] { "-C", local, "bundle", "create", "--quiet", temp, "--all" });
+            GitOrFail(r, "bundle verify", new[] { "-C", local, "bundle", "verify", "--quiet", temp });
             File.Move(temp, target, overwrite: true);
         }
         finally
@@ -130,9 +130,9 @@ public sealed class BackupGitRepositories : ModuleTaskBase
     /// <summary>Every ref with its object, and where HEAD points: what a bundle must reproduce.</summary>
     private string Refs(Repository r, string local)
     {
-        var head = RunGit(new[] { "-C", local, "symbolic-ref", "-q", "HEAD" });
+        var head = RunGit(r, "symbolic-ref", new[] { "-C", local, "symbolic-ref", "-q", "HEAD" });
         if (head.ExitCode > 1) throw NotARepository(r, head);
-        var refs = RunGit(new[] { "-C", local, "for-each-ref", "--format=%(objectname) %(refname)" });
+        var refs = RunGit(r, "for-each-ref", new[] { "-C", local, "for-each-ref", "--format=%(objectname) %(refname)" });
         if (refs.ExitCode != 0) throw NotARepository(r, refs);
         if (refs.Text.Trim().Length == 0) return "";
         return "HEAD " + head.Text.Trim() + "\n" + refs.Text;
@@ -150,13 +150,13 @@ public sealed class BackupGitRepositories : ModuleTaskBase
         var mirror = Path.Combine(mirrors, r.Normalized + ".git");
         if (Directory.Exists(mirror))
         {
-            GitOrFail(r, new[] { "-C", mirror, "remote", "update", "--prune" }, "Repos.GitFetchFailed");
+            GitOrFail(r, "remote update", new[] { "-C", mirror, "remote", "update", "--prune" }, "Repos.GitFetchFailed");
             return mirror;
         }
         var temp = AtomicFile.TempDirectoryFor(mirror);
         try
         {
-            GitOrFail(r, new[] { "clone", "--mirror", "--quiet", r.Source, temp }, "Repos.GitFetchFailed");
+            GitOrFail(r, "clone --mirror", new[] { "clone", "--mirror", "--quiet", r.Source, temp }, "Repos.GitFetchFailed");
             Directory.Move(temp, mirror);
         }
         finally
@@ -166,18 +166,18 @@ public sealed class BackupGitRepositories : ModuleTaskBase
         return mirror;
     }
 
-    private void GitOrFail(Repository r, string[] args, string resource = "Repos.GitBundleFailed")
+    private void GitOrFail(Repository r, string command, string[] args, string resource = "Repos.GitBundleFailed")
     {
-        var result = RunGit(args);
+        var result = RunGit(r, command, args);
         if (result.ExitCode != 0)
-            throw new CodedError(resource, r.Source, args.SkipWhile(a => a == "-C" || a.StartsWith('/')).First(), result.ExitCode, ProgramOutput.Summary(result.Error));
+            throw new CodedError(resource, r.Source, command, result.ExitCode, ProgramOutput.Summary(result.Error));
     }
 
-    private (int ExitCode, string Text, string Error) RunGit(string[] args)
+    private (int ExitCode, string Text, string Error) RunGit(Repository r, string command, string[] args)
     {
         using var output = new MemoryStream();
         var outcome = ProgramOutput.Run(Git, args, Timeout, Cancellation, output, GitEnvironment);
-        if (outcome.TimedOut) throw new CodedError("Repos.GitTimeout", string.Join(' ', args), (int)Timeout.TotalSeconds);
+        if (outcome.TimedOut) throw new CodedError("Repos.GitTimeout", r.Source, command, (int)Timeout.TotalSeconds);
         return (outcome.ExitCode, Encoding.UTF8.GetString(output.ToArray()), outcome.Error);
     }
 }

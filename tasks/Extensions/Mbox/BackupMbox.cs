@@ -45,7 +45,7 @@ public sealed class BackupMbox : ModuleTaskBase
         var mailboxes = Load(problems);
         problems.LogTo(Log);
         if (problems.HasErrors) return false;
-        PrepareFolders();
+        using var collectLock = LockAndPrepareFolders();
         var written = new List<ITaskItem>();
         foreach (var mailbox in mailboxes)
         {

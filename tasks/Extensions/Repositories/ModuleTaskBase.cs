@@ -21,6 +21,8 @@ public abstract class ModuleTaskBase : BackupTask
     public string? DefaultCompressMode { get; set; }
     /// <summary>Longest run time of one program call, in seconds.</summary>
     public string? TimeoutSeconds { get; set; }
+    /// <summary>How long to wait for another Collect run to finish (BackupLockWaitSeconds).</summary>
+    public string? LockWaitSeconds { get; set; }
 
     protected string CollectRoot { get; private set; } = "";
     protected string WorkingRoot { get; private set; } = "";
@@ -50,13 +52,18 @@ public abstract class ModuleTaskBase : BackupTask
         return !problems.HasErrors;
     }
 
-    /// <summary>Creates the output and state folders and removes temporary files a killed run left.</summary>
-    protected void PrepareFolders()
+    /// <summary>
+    /// Takes Collect's lock (the modules are part of Collect, and share its folders), creates the
+    /// output and state folders and removes temporary files a killed run left.
+    /// </summary>
+    protected ActionLock LockAndPrepareFolders()
     {
+        var collectLock = ActionLock.Acquire(WorkingRoot, "collect", Locks.Wait(LockWaitSeconds), Cancellation);
         Directory.CreateDirectory(CollectRoot);
         Directory.CreateDirectory(WorkingRoot);
         AtomicFile.RemoveLeftovers(CollectRoot);
         AtomicFile.RemoveLeftovers(WorkingRoot);
+        return collectLock;
     }
 
     /// <summary>A state file in WorkingDir: read as text, or null when there is none.</summary>

@@ -37,7 +37,7 @@ public sealed class BackupSubversion : ModuleTaskBase
         var repositories = Load(problems);
         problems.LogTo(Log);
         if (problems.HasErrors) return false;
-        PrepareFolders();
+        using var collectLock = LockAndPrepareFolders();
         var written = new List<ITaskItem>();
         foreach (var repository in repositories)
         {
