@@ -10,6 +10,7 @@ required=(
   "tar:tar" "gzip:gzip" "bzip2:bzip2" "python3:python3"
   "xorriso:xorriso" "isoinfo:genisoimage" "bsdtar:libarchive-tools"
   "cback3:cedar-backup3" "rsync:rsync" "ssh:openssh-client" "sshd:openssh-server" "gpg:gnupg"
+  "svnadmin:subversion" "svnlook:subversion" "svnmucc:subversion" "git:git" "grepmail:grepmail"
 )
 missing=()
 for pair in "${required[@]}"; do

@@ -1,0 +1,78 @@
+using BackupBuild.Tasks.Infrastructure;
+
+namespace BackupBuild.Tasks.Extensions.Repositories;
+
+/// <summary>The parameters the Subversion, mbox and Git modules share; docs/extensions/repositories.md describes each.</summary>
+public abstract class ModuleTaskBase : BackupTask
+{
+    /// <summary>Where dumps, mailbox extracts and bundles are written.</summary>
+    public string? CollectDir { get; set; }
+    /// <summary>Where each item's incremental state is kept.</summary>
+    public string? WorkingDir { get; set; }
+    /// <summary>The run's local date and time (BackupRunDate); empty means now.</summary>
+    public string? RunDate { get; set; }
+    /// <summary>The first day of the backup week.</summary>
+    public string? StartingDay { get; set; }
+    /// <summary>true: back up every item in full, ignoring incremental state.</summary>
+    public string? Full { get; set; }
+    /// <summary>The CollectMode of items without one (daily, weekly, incr).</summary>
+    public string? DefaultCollectMode { get; set; }
+    /// <summary>The CompressMode of items without one (none, gzip, bzip2).</summary>
+    public string? DefaultCompressMode { get; set; }
+    /// <summary>Longest run time of one program call, in seconds.</summary>
+    public string? TimeoutSeconds { get; set; }
+    /// <summary>How long to wait for another Collect run to finish (BackupLockWaitSeconds).</summary>
+    public string? LockWaitSeconds { get; set; }
+
+    protected string CollectRoot { get; private set; } = "";
+    protected string WorkingRoot { get; private set; } = "";
+    protected RunClock Clock { get; private set; } = null!;
+    protected bool IsFull { get; private set; }
+    protected ModuleCollectMode DefaultMode { get; private set; }
+    protected DumpCompression DefaultCompression { get; private set; }
+    protected TimeSpan Timeout { get; private set; }
+
+    /// <summary>Reads the shared parameters into <paramref name="problems"/>; false when they cannot be used.</summary>
+    protected bool LoadCommon(Problems problems, string itemType, ModuleCollectMode modeFallback, DumpCompression compressionFallback)
+    {
+        CollectRoot = Values.AbsolutePath(CollectDir, "CollectDir", problems) ?? "";
+        WorkingRoot = Values.AbsolutePath(WorkingDir, "WorkingDir", problems) ?? "";
+        IsFull = Values.Flag(Full, "Full", problems);
+        Timeout = TimeSpan.FromSeconds(Values.Integer(TimeoutSeconds, "TimeoutSeconds", problems, 3600, min: 1));
+        DefaultMode = ModuleSettings.CollectMode(DefaultCollectMode, itemType, "(default)", problems, modeFallback) ?? modeFallback;
+        DefaultCompression = ModuleSettings.Compression(DefaultCompressMode, itemType, "(default)", problems, compressionFallback) ?? compressionFallback;
+        try
+        {
+            Clock = RunClock.From(RunDate, StartingDay);
+        }
+        catch (CodedError e)
+        {
+            problems.Error(e.ResourceName, e.Arguments);
+        }
+        return !problems.HasErrors;
+    }
+
+    /// <summary>
+    /// Takes Collect's lock (the modules are part of Collect, and share its folders), creates the
+    /// output and state folders and removes temporary files a killed run left.
+    /// </summary>
+    protected ActionLock LockAndPrepareFolders()
+    {
+        var collectLock = ActionLock.Acquire(WorkingRoot, "collect", Locks.Wait(LockWaitSeconds), Cancellation);
+        Directory.CreateDirectory(CollectRoot);
+        Directory.CreateDirectory(WorkingRoot);
+        AtomicFile.RemoveLeftovers(CollectRoot);
+        AtomicFile.RemoveLeftovers(WorkingRoot);
+        return collectLock;
+    }
+
+    /// <summary>A state file in WorkingDir: read as text, or null when there is none.</summary>
+    protected string? ReadState(string fileName)
+    {
+        var path = Path.Combine(WorkingRoot, fileName);
+        return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
+    }
+
+    protected void WriteState(string fileName, string value) =>
+        AtomicFile.WriteAllBytes(Path.Combine(WorkingRoot, fileName), System.Text.Encoding.UTF8.GetBytes(value + "\n"));
+}

@@ -1,0 +1,126 @@
+using System.Globalization;
+using BackupBuild.Tasks.Extensions.Repositories;
+using BackupBuild.Tasks.Infrastructure;
+using Microsoft.Build.Framework;
+
+namespace BackupBuild.Tasks.Extensions.Subversion;
+
+/// <summary>
+/// Cedar Backup's subversion extension: each SubversionRepository dumped with
+/// `svnadmin dump --quiet -rS:E --incremental` into CollectDir as svndump-S:E-&lt;normalized path&gt;.txt[.gz|.bz2].
+/// Full (S = 0) for daily and weekly items, at the start of the week and with Full; incr items start
+/// after the last revision dumped, kept in WorkingDir/&lt;normalized path&gt;.svnlast.
+/// </summary>
+public sealed class BackupSubversion : ModuleTaskBase
+{
+    private static readonly string[] Metadata = { "CollectMode", "CompressMode" };
+
+    /// <summary>SubversionRepository items: absolute paths of repositories on this machine.</summary>
+    public ITaskItem[]? Repositories { get; set; }
+    /// <summary>The svnadmin program.</summary>
+    public string? Svnadmin { get; set; }
+    /// <summary>The svnlook program.</summary>
+    public string? Svnlook { get; set; }
+
+    /// <summary>The dump files written by this run.</summary>
+    [Output] public ITaskItem[]? Dumps { get; private set; }
+
+    private sealed record Repository(string Path, ModuleCollectMode Mode, DumpCompression Compression)
+    {
+        public string Normalized => NormalizedPath.From(Path);
+        public string StateFile => Normalized + ".svnlast";
+    }
+
+    protected override bool Run()
+    {
+        var problems = new Problems();
+        var repositories = Load(problems);
+        problems.LogTo(Log);
+        if (problems.HasErrors) return false;
+        using var collectLock = LockAndPrepareFolders();
+        var written = new List<ITaskItem>();
+        foreach (var repository in repositories)
+        {
+            Cancellation.ThrowIfCancellationRequested();
+            try
+            {
+                var dump = Back(repository);
+                if (dump != null) written.Add(new Microsoft.Build.Utilities.TaskItem(dump));
+            }
+            catch (CodedError e)
+            {
+                LogCodedError(e);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Log.LogErrorWithCodeFromResources("Repos.WriteFailed", repository.Path, CollectRoot, e.Message);
+            }
+        }
+        Dumps = written.ToArray();
+        return !Log.HasLoggedErrors;
+    }
+
+    private List<Repository> Load(Problems problems)
+    {
+        var result = new List<Repository>();
+        if (!LoadCommon(problems, "SubversionRepository", ModuleCollectMode.Daily, DumpCompression.None)) return result;
+        foreach (var item in ModuleSettings.Of(Repositories))
+        {
+            Values.UnknownMetadata(item, "SubversionRepository", problems, Metadata);
+            var path = Values.AbsolutePath(item.ItemSpec, "SubversionRepository", problems);
+            var mode = ModuleSettings.CollectMode(item.GetMetadata("CollectMode"), "SubversionRepository", item.ItemSpec, problems, DefaultMode);
+            var compression = ModuleSettings.Compression(item.GetMetadata("CompressMode"), "SubversionRepository", item.ItemSpec, problems, DefaultCompression);
+            if (path == null || mode == null || compression == null) continue;
+            if (result.Any(r => r.Path == path)) problems.Error("Repos.SvnDuplicate", path);
+            else result.Add(new Repository(path, mode.Value, compression.Value));
+        }
+        return result;
+    }
+
+    /// <summary>Dumps one repository; returns the dump's path, or null when nothing was due.</summary>
+    private string? Back(Repository r)
+    {
+        if (!ModuleSettings.CollectsToday(r.Mode, IsFull, Clock))
+        {
+            Detail("Repos.SvnNotToday", r.Path);
+            return null;
+        }
+        if (!Directory.Exists(r.Path)) throw new CodedError("Repos.SvnMissing", r.Path);
+        var youngest = Youngest(r.Path);
+        var full = IsFull || Clock.IsStartOfWeek || r.Mode != ModuleCollectMode.Incr;
+        var start = full ? 0 : LastRevision(r) + 1;
+        if (start > youngest)
+        {
+            Progress("Repos.SvnNothingNew", r.Path, youngest);
+            return null;
+        }
+        var name = $"svndump-{start}:{youngest}-{r.Normalized}.txt{ModuleSettings.Suffix(r.Compression)}";
+        var target = Path.Combine(CollectRoot, name);
+        var args = new[] { "dump", "--quiet", $"-r{start}:{youngest}", "--incremental", r.Path };
+        var outcome = ProgramOutput.ToFile(target, r.Compression, Svnadmin ?? "svnadmin", args, Timeout, Cancellation);
+        if (outcome.TimedOut) throw new CodedError("Repos.SvnTimeout", r.Path, (int)Timeout.TotalSeconds);
+        if (outcome.ExitCode != 0) throw new CodedError("Repos.SvnDumpFailed", r.Path, outcome.ExitCode, ProgramOutput.Summary(outcome.Error));
+        if (r.Mode == ModuleCollectMode.Incr) WriteState(r.StateFile, youngest.ToString(CultureInfo.InvariantCulture));
+        Progress("Repos.SvnDumped", r.Path, start, youngest, target);
+        return target;
+    }
+
+    private long Youngest(string path)
+    {
+        var result = RemoteShell.Run(Svnlook ?? "svnlook", new[] { "youngest", path }, Timeout, Cancellation);
+        if (result.TimedOut) throw new CodedError("Repos.SvnTimeout", path, (int)Timeout.TotalSeconds);
+        if (!result.Succeeded || !long.TryParse(result.Output.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var youngest))
+            throw new CodedError("Repos.SvnNotRepository", path, ProgramOutput.Summary(result.Error + result.Output));
+        return youngest;
+    }
+
+    /// <summary>The last revision an earlier run dumped, or -1 (Cedar's value when there is no state).</summary>
+    private long LastRevision(Repository r)
+    {
+        var text = ReadState(r.StateFile);
+        if (text == null) return -1;
+        if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var last)) return last;
+        Log.LogWarningWithCodeFromResources("Repos.SvnBadState", Path.Combine(WorkingRoot, r.StateFile), text);
+        return -1;
+    }
+}
