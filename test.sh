@@ -10,11 +10,15 @@ required=(
   "tar:tar" "gzip:gzip" "bzip2:bzip2" "python3:python3"
   "xorriso:xorriso" "isoinfo:genisoimage" "bsdtar:libarchive-tools"
   "cback3:cedar-backup3" "rsync:rsync" "ssh:openssh-client" "sshd:openssh-server"
+  "mariadbd:mariadb-server" "mariadb-install-db:mariadb-server" "mariadb:mariadb-client" "mariadb-dump:mariadb-client"
+  "pg_dump:postgresql-client" "runuser:util-linux" "fdisk:fdisk" "dpkg:dpkg"
 )
 missing=()
 for pair in "${required[@]}"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${pair%%:*}" ] || missing+=("${pair##*:}")
 done
+# The PostgreSQL server (initdb, postgres) lives in /usr/lib/postgresql/<version>/bin, not on PATH.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=("postgresql")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}"
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
