@@ -32,6 +32,11 @@ internal static class DumpWriter
             });
         }
         catch (DumpFailedException) { }
+        catch (IOException e)
+        {
+            // The collect folder is full or unwritable: the program was stopped and the temporary file removed.
+            outcome = new Outcome(false, -1, e.Message, false, outcome?.Bytes ?? 0);
+        }
         return outcome!;
     }
 
@@ -70,28 +75,41 @@ internal static class DumpWriter
         var unit = new byte[UnitSize];
         var compressed = new MemoryStream();
         var stdout = process.StandardOutput.BaseStream;
-        while (true)
+        try
         {
-            var filled = Fill(stdout, unit);
-            // An empty output still becomes a valid (empty) compressed file, not a zero-byte one.
-            if (filled == 0 && (bytes > 0 || compressor == null)) break;
-            bytes += filled;
-            if (compressor == null)
-            {
-                file.Write(unit, 0, filled);
-                continue;
-            }
-            compressed.SetLength(0);
-            compressor.Compress(unit, filled, compressed);
-            if (compressed.Length == 0) compressed.Write(DumpCompressions.EmptyFile(compression));
-            file.Write(compressed.GetBuffer(), 0, (int)compressed.Length);
-            if (filled == 0) break;
+            Copy();
+        }
+        catch
+        {
+            Kill(process);
+            throw;
         }
         process.WaitForExit();
         cancel.ThrowIfCancellationRequested();
         string message;
         lock (error) message = error.ToString().Trim();
         return new Outcome((process.ExitCode == 0 || acceptExitCode) && !timedOut, process.ExitCode, message, timedOut, bytes);
+
+        void Copy()
+        {
+            while (true)
+            {
+                var filled = Fill(stdout, unit);
+                // An empty output still becomes a valid (empty) compressed file, not a zero-byte one.
+                if (filled == 0 && (bytes > 0 || compressor == null)) break;
+                bytes += filled;
+                if (compressor == null)
+                {
+                    file.Write(unit, 0, filled);
+                    continue;
+                }
+                compressed.SetLength(0);
+                compressor.Compress(unit, filled, compressed);
+                if (compressed.Length == 0) compressed.Write(DumpCompressions.EmptyFile(compression));
+                file.Write(compressed.GetBuffer(), 0, (int)compressed.Length);
+                if (filled == 0) break;
+            }
+        }
     }
 
     private static int Fill(Stream input, byte[] buffer)
