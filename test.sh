@@ -11,7 +11,7 @@ required=(
   "xorriso:xorriso" "isoinfo:genisoimage" "bsdtar:libarchive-tools"
   "cback3:cedar-backup3" "rsync:rsync" "ssh:openssh-client" "sshd:openssh-server"
   "mariadbd:mariadb-server" "mariadb-install-db:mariadb-server" "mariadb:mariadb-client" "mariadb-dump:mariadb-client"
-  "pg_dump:postgresql-client" "runuser:util-linux" "fdisk:fdisk" "dpkg:dpkg"
+  "pg_dump:postgresql-client" "runuser:util-linux" "fdisk:fdisk" "dpkg:dpkg" "sqlite3:sqlite3"
 )
 missing=()
 for pair in "${required[@]}"; do

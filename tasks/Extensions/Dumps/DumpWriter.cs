@@ -14,13 +14,20 @@ internal static class DumpWriter
 {
     // A bzip2 block is 900 kB; a bigger unit only costs memory.
     private const int UnitSize = 1 << 20;
+    private const int TailSize = 256;
 
-    public sealed record Outcome(bool Succeeded, int ExitCode, string Error, bool TimedOut, long Bytes);
+    public sealed record Outcome(bool Succeeded, int ExitCode, string Error, bool TimedOut, long Bytes)
+    {
+        /// <summary>The last bytes of the uncompressed output (Latin-1), for programs that report errors in it.</summary>
+        public string Tail { get; init; } = "";
+    }
 
     /// <param name="acceptExitCode">Publish the output whatever the exit status (but not after a timeout).</param>
+    /// <param name="acceptTail">Checks the end of the output (e.g. a closing COMMIT) before the file is published.</param>
     /// <param name="environment">Variables to set (value) or remove (null) for the program.</param>
     public static Outcome Write(string finalPath, DumpCompression compression, string program, IEnumerable<string> args,
-        IReadOnlyDictionary<string, string?> environment, TimeSpan timeout, CancellationToken cancel, bool acceptExitCode = false)
+        IReadOnlyDictionary<string, string?> environment, TimeSpan timeout, CancellationToken cancel, bool acceptExitCode = false,
+        Func<string, bool>? acceptTail = null)
     {
         Outcome? outcome = null;
         try
@@ -28,6 +35,8 @@ internal static class DumpWriter
             AtomicFile.Write(finalPath, file =>
             {
                 outcome = Run(file, compression, program, args, environment, timeout, cancel, acceptExitCode);
+                if (outcome.Succeeded && acceptTail != null && !acceptTail(outcome.Tail))
+                    outcome = outcome with { Succeeded = false };
                 if (!outcome.Succeeded) throw new DumpFailedException();
             });
         }
@@ -75,6 +84,8 @@ internal static class DumpWriter
         var unit = new byte[UnitSize];
         var compressed = new MemoryStream();
         var stdout = process.StandardOutput.BaseStream;
+        var tail = new byte[TailSize];
+        var tailLength = 0;
         try
         {
             Copy();
@@ -88,7 +99,10 @@ internal static class DumpWriter
         cancel.ThrowIfCancellationRequested();
         string message;
         lock (error) message = error.ToString().Trim();
-        return new Outcome((process.ExitCode == 0 || acceptExitCode) && !timedOut, process.ExitCode, message, timedOut, bytes);
+        return new Outcome((process.ExitCode == 0 || acceptExitCode) && !timedOut, process.ExitCode, message, timedOut, bytes)
+        {
+            Tail = System.Text.Encoding.Latin1.GetString(tail, 0, tailLength),
+        };
 
         void Copy()
         {
@@ -98,6 +112,7 @@ internal static class DumpWriter
                 // An empty output still becomes a valid (empty) compressed file, not a zero-byte one.
                 if (filled == 0 && (bytes > 0 || compressor == null)) break;
                 bytes += filled;
+                KeepTail(filled);
                 if (compressor == null)
                 {
                     file.Write(unit, 0, filled);
@@ -109,6 +124,20 @@ internal static class DumpWriter
                 file.Write(compressed.GetBuffer(), 0, (int)compressed.Length);
                 if (filled == 0) break;
             }
+        }
+
+        void KeepTail(int filled)
+        {
+            if (filled >= TailSize)
+            {
+                Array.Copy(unit, filled - TailSize, tail, 0, TailSize);
+                tailLength = TailSize;
+                return;
+            }
+            var keep = Math.Min(tailLength, TailSize - filled);
+            Array.Copy(tail, tailLength - keep, tail, 0, keep);
+            Array.Copy(unit, 0, tail, keep, filled);
+            tailLength = keep + filled;
         }
     }
 

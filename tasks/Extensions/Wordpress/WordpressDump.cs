@@ -80,7 +80,7 @@ public sealed class WordpressDump : BackupTask
             }
             if (!outcome.Succeeded)
             {
-                var reason = outcome.TimedOut ? Format("Wordpress.TimedOut", timeout) : DumpPrograms.LastLines(outcome.Error);
+                var reason = outcome.TimedOut ? Format("Dump.TimedOut", timeout, "WordpressTimeoutSeconds") : DumpPrograms.LastLines(outcome.Error);
                 Log.LogErrorWithCodeFromResources("Wordpress.Failed", site, config.Name, Path.GetFileName(program), reason);
                 continue;
             }

@@ -29,6 +29,7 @@ public class DumpWriterTests
         var text = DumpFiles.Text(dir["big.bz2"]);
         Assert.Equal(outcome.Bytes, text.Length);
         Assert.EndsWith("\n399999\n400000\n", text);
+        Assert.EndsWith("\n399999\n400000\n", outcome.Tail);
     }
 
     [Fact]
@@ -39,6 +40,18 @@ public class DumpWriterTests
         Assert.False(outcome.Succeeded);
         Assert.Equal(3, outcome.ExitCode);
         Assert.Contains("broken pipe", outcome.Error);
+        Assert.Empty(DumpFiles.In(dir.Path));
+    }
+
+    [Fact]
+    public void An_output_whose_end_is_not_accepted_is_not_published()
+    {
+        using var dir = new TempDir();
+        var outcome = DumpWriter.Write(dir["dump.sql"], DumpCompression.None, "/bin/sh", new[] { "-c", "echo BEGIN; echo ROLLBACK" },
+            new Dictionary<string, string?>(), TimeSpan.FromSeconds(30), CancellationToken.None,
+            acceptTail: t => t.TrimEnd().EndsWith("COMMIT;"));
+        Assert.False(outcome.Succeeded);
+        Assert.Equal("BEGIN\nROLLBACK\n", outcome.Tail);
         Assert.Empty(DumpFiles.In(dir.Path));
     }
 
