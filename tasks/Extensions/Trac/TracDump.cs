@@ -21,7 +21,7 @@ public sealed class TracDump : BackupTask
     /// <summary>TracCompressMode: none, gzip or bzip2 (default bzip2).</summary>
     public string? CompressMode { get; set; }
 
-    /// <summary>TracSqliteProgram: default sqlite3 from PATH.</summary>
+    /// <summary>SqliteProgram: default sqlite3 from PATH.</summary>
     public string? SqliteProgram { get; set; }
 
     /// <summary>TracTimeoutSeconds: a dump running longer is stopped and fails (default 21600).</summary>
@@ -68,18 +68,10 @@ public sealed class TracDump : BackupTask
         foreach (var (site, database) in sites)
         {
             var path = Path.Combine(collectDir, $"trac-{NormalizedPath.From(site)}.sql" + DumpCompressions.Extension(compression));
-            // -bail: stop at the first error; .timeout waits for Trac's own writes instead of failing on a busy database.
-            var outcome = DumpWriter.Write(path, compression, program,
-                new[] { "-bail", "-readonly", "-cmd", ".timeout 60000", database, ".dump" },
-                new Dictionary<string, string?>(), TimeSpan.FromSeconds(timeout), Cancellation,
-                // sqlite3 reports .dump errors inside the output ("/**** ERROR: … ROLLBACK; -- due to errors")
-                // and exits 0: only a dump that ends with its COMMIT is complete.
-                acceptTail: t => t.TrimEnd().EndsWith("COMMIT;", StringComparison.Ordinal));
+            var outcome = SqliteDump.Write(path, compression, program, database, TimeSpan.FromSeconds(timeout), Cancellation);
             if (!outcome.Succeeded)
             {
-                var reason = outcome.TimedOut ? Format("Dump.TimedOut", timeout, "TracTimeoutSeconds")
-                    : outcome.ExitCode != 0 || outcome.Error.Length > 0 ? DumpPrograms.LastLines(outcome.Error)
-                    : DumpPrograms.LastLines(outcome.Tail);
+                var reason = outcome.TimedOut ? Format("Dump.TimedOut", timeout, "TracTimeoutSeconds") : SqliteDump.Reason(outcome);
                 Log.LogErrorWithCodeFromResources("Trac.Failed", site, database, reason);
                 continue;
             }

@@ -30,8 +30,6 @@ public sealed class WordpressDump : BackupTask
 
     [Output] public ITaskItem[] Dumps { get; private set; } = Array.Empty<ITaskItem>();
 
-    private const string Arguments = "--opt;--single-transaction;--routines;--triggers";
-
     protected override bool Run()
     {
         var problems = new Problems();
@@ -40,7 +38,7 @@ public sealed class WordpressDump : BackupTask
         var timeout = Values.Integer(TimeoutSeconds, "WordpressTimeoutSeconds", problems, 21600, min: 1);
         var program = DumpPrograms.Find(DumpProgram, new[] { "mariadb-dump", "mysqldump" });
         if (program == null) problems.Error("Mysql.NoProgram", string.IsNullOrWhiteSpace(DumpProgram) ? "mariadb-dump, mysqldump" : DumpProgram!);
-        var sites = new List<(string Path, WordpressConfig Config)>();
+        var sites = new List<(string Path, SiteDatabase Config)>();
         foreach (var item in Sites)
         {
             var site = Values.AbsolutePath(item.ItemSpec, "WordpressSite", problems);
@@ -64,20 +62,7 @@ public sealed class WordpressDump : BackupTask
         foreach (var (site, config) in sites)
         {
             var path = Path.Combine(collectDir, $"wordpress-{NormalizedPath.From(site)}.sql" + DumpCompressions.Extension(compression));
-            var optionsFile = WriteOptionsFile(config);
-            DumpWriter.Outcome outcome;
-            try
-            {
-                var args = new List<string> { "--defaults-extra-file=" + optionsFile };
-                args.AddRange(Values.List(Arguments));
-                args.AddRange(new[] { "--databases", config.Name });
-                outcome = DumpWriter.Write(path, compression, program, args, new Dictionary<string, string?>(),
-                    TimeSpan.FromSeconds(timeout), Cancellation);
-            }
-            finally
-            {
-                File.Delete(optionsFile);
-            }
+            var outcome = SiteMysqlDump.Write(path, compression, program, config, TimeSpan.FromSeconds(timeout), Cancellation);
             if (!outcome.Succeeded)
             {
                 var reason = outcome.TimedOut ? Format("Dump.TimedOut", timeout, "WordpressTimeoutSeconds") : DumpPrograms.LastLines(outcome.Error);
@@ -89,16 +74,5 @@ public sealed class WordpressDump : BackupTask
         }
         Dumps = written.ToArray();
         return !Log.HasLoggedErrors;
-    }
-
-    private static string WriteOptionsFile(WordpressConfig config)
-    {
-        var path = Path.Combine(Path.GetTempPath(), "bkp-wordpress-" + Guid.NewGuid().ToString("N") + ".cnf");
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        // Created 0600, so the password is never readable by others, not even for a moment.
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using (var writer = new StreamWriter(path, new System.Text.UTF8Encoding(false), options))
-            writer.Write(config.OptionsFileText());
-        return path;
     }
 }

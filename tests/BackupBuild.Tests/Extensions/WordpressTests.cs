@@ -44,7 +44,7 @@ public class WordpressTests : IClassFixture<MariaDbServer>
         var sql = DumpFiles.Text(dump);
         Assert.Contains("Hello from WordPress", sql);
         Assert.Contains(Directory.GetFiles(project.CollectDir), f => f.Contains("www-blog") && f.Contains(".tar"));
-        Assert.Empty(Directory.GetFiles(Path.GetTempPath(), "bkp-wordpress-*.cnf"));
+        Assert.Empty(Directory.GetFiles(Path.GetTempPath(), "bkp-site-*.cnf"));
 
         // Restore check.
         _server.Sql("DROP DATABASE wp_blog");
