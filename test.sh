@@ -11,11 +11,15 @@ required=(
   "xorriso:xorriso" "isoinfo:genisoimage" "bsdtar:libarchive-tools"
   "cback3:cedar-backup3" "rsync:rsync" "ssh:openssh-client" "sshd:openssh-server" "gpg:gnupg"
   "svnadmin:subversion" "svnlook:subversion" "svnmucc:subversion" "git:git" "grepmail:grepmail"
+  "mariadbd:mariadb-server" "mariadb-install-db:mariadb-server" "mariadb:mariadb-client" "mariadb-dump:mariadb-client"
+  "pg_dump:postgresql-client" "runuser:util-linux" "fdisk:fdisk" "dpkg:dpkg" "sqlite3:sqlite3"
 )
 missing=()
 for pair in "${required[@]}"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${pair%%:*}" ] || missing+=("${pair##*:}")
 done
+# The PostgreSQL server (initdb, postgres) lives in /usr/lib/postgresql/<version>/bin, not on PATH.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=("postgresql")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}"
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"

@@ -1,0 +1,125 @@
+using BackupBuild.Tasks.Extensions.Dumps;
+using BackupBuild.Tasks.Infrastructure;
+using Microsoft.Build.Framework;
+
+namespace BackupBuild.Tasks.Extensions.Mediawiki;
+
+/// <summary>
+/// The database half of the request-queue system's wiki module: for each MediawikiSite, the database
+/// its LocalSettings.php names ($wgDBtype mysql or sqlite), dumped consistently as SQL into
+/// wiki-&lt;normalized site path&gt;.sql[.gz|.bz2] in CollectDir. The original module made an XML page
+/// dump with PHP; an SQL dump also keeps users, settings and history and needs no PHP. The site's
+/// files are collected by Collect (mediawiki.targets adds each site as a CollectDirectory).
+/// </summary>
+public sealed class MediawikiDump : BackupTask
+{
+    /// <summary>MediawikiSite items: the folder that holds LocalSettings.php.</summary>
+    [Required] public ITaskItem[] Sites { get; set; } = Array.Empty<ITaskItem>();
+
+    [Required] public string CollectDir { get; set; } = "";
+
+    /// <summary>MediawikiCompressMode: none, gzip or bzip2 (default bzip2).</summary>
+    public string? CompressMode { get; set; }
+
+    /// <summary>MysqlDumpProgram (for $wgDBtype mysql) and SqliteProgram (for sqlite).</summary>
+    public string? DumpProgram { get; set; }
+    public string? SqliteProgram { get; set; }
+
+    /// <summary>MediawikiTimeoutSeconds: a dump running longer is stopped and fails (default 21600).</summary>
+    public string? TimeoutSeconds { get; set; }
+
+    [Output] public ITaskItem[] Dumps { get; private set; } = Array.Empty<ITaskItem>();
+
+    private sealed record Site(string Path, string Type, SiteDatabase? Mysql, string? SqliteFile);
+
+    protected override bool Run()
+    {
+        var problems = new Problems();
+        var compression = DumpCompressions.Parse(CompressMode, "MediawikiCompressMode", problems, DumpCompression.Bzip2);
+        var collectDir = Values.AbsolutePath(CollectDir, "CollectDir", problems);
+        var timeout = Values.Integer(TimeoutSeconds, "MediawikiTimeoutSeconds", problems, 21600, min: 1);
+        var sites = new List<Site>();
+        foreach (var item in Sites)
+        {
+            var site = Values.AbsolutePath(item.ItemSpec, "MediawikiSite", problems);
+            if (site == null) continue;
+            var settingsFile = Path.Combine(site, "LocalSettings.php");
+            if (!File.Exists(settingsFile))
+            {
+                problems.Error("Mediawiki.NoSettings", site);
+                continue;
+            }
+            var found = Read(site, settingsFile, problems);
+            if (found != null) sites.Add(found);
+        }
+        string? mysqldump = null, sqlite = null;
+        if (sites.Any(s => s.Type == "mysql"))
+        {
+            mysqldump = DumpPrograms.Find(DumpProgram, new[] { "mariadb-dump", "mysqldump" });
+            if (mysqldump == null) problems.Error("Mysql.NoProgram", string.IsNullOrWhiteSpace(DumpProgram) ? "mariadb-dump, mysqldump" : DumpProgram!);
+        }
+        if (sites.Any(s => s.Type == "sqlite"))
+        {
+            sqlite = DumpPrograms.Find(SqliteProgram, new[] { "sqlite3" });
+            if (sqlite == null) problems.Error("Trac.NoSqlite", string.IsNullOrWhiteSpace(SqliteProgram) ? "sqlite3" : SqliteProgram!);
+        }
+        problems.LogTo(Log);
+        if (problems.HasErrors || collectDir == null) return false;
+
+        Directory.CreateDirectory(collectDir);
+        AtomicFile.RemoveLeftovers(collectDir);
+        var written = new List<ITaskItem>();
+        foreach (var site in sites)
+        {
+            var path = Path.Combine(collectDir, $"wiki-{NormalizedPath.From(site.Path)}.sql" + DumpCompressions.Extension(compression));
+            var outcome = site.Type == "mysql"
+                ? SiteMysqlDump.Write(path, compression, mysqldump!, site.Mysql!, TimeSpan.FromSeconds(timeout), Cancellation)
+                : SqliteDump.Write(path, compression, sqlite!, site.SqliteFile!, TimeSpan.FromSeconds(timeout), Cancellation);
+            if (!outcome.Succeeded)
+            {
+                var reason = outcome.TimedOut ? Format("Dump.TimedOut", timeout, "MediawikiTimeoutSeconds")
+                    : site.Type == "sqlite" ? SqliteDump.Reason(outcome) : DumpPrograms.LastLines(outcome.Error);
+                Log.LogErrorWithCodeFromResources("Mediawiki.Failed", site.Path, site.Type, reason);
+                continue;
+            }
+            Progress("Mediawiki.Dumped", site.Path, path, Units.Bytes(outcome.Bytes));
+            written.Add(new Microsoft.Build.Utilities.TaskItem(path));
+        }
+        Dumps = written.ToArray();
+        return !Log.HasLoggedErrors;
+    }
+
+    private static Site? Read(string site, string settingsFile, Problems problems)
+    {
+        var v = PhpSettings.Variables(File.ReadAllText(settingsFile));
+        var type = v.GetValueOrDefault("wgDBtype", "mysql");
+        string[] needed = type switch
+        {
+            "mysql" => new[] { "wgDBname", "wgDBuser", "wgDBpassword" },
+            "sqlite" => new[] { "wgDBname", "wgSQLiteDataDir" },
+            _ => Array.Empty<string>(),
+        };
+        if (type is not ("mysql" or "sqlite"))
+        {
+            problems.Error("Mediawiki.Unsupported", site, type);
+            return null;
+        }
+        var missing = needed.Where(n => !v.ContainsKey(n)).Select(n => "$" + n).ToList();
+        if (missing.Count > 0)
+        {
+            problems.Error("Mediawiki.BadSettings", settingsFile, string.Join(", ", missing));
+            return null;
+        }
+        if (type == "mysql")
+            return new Site(site, type, SiteDatabase.FromHostValue(v["wgDBname"], v["wgDBuser"], v["wgDBpassword"],
+                v.GetValueOrDefault("wgDBserver", "localhost")), null);
+        // MediaWiki keeps an SQLite wiki in $wgSQLiteDataDir/$wgDBname.sqlite.
+        var file = Path.Combine(v["wgSQLiteDataDir"], v["wgDBname"] + ".sqlite");
+        if (!File.Exists(file))
+        {
+            problems.Error("Mediawiki.NoDatabase", site, file);
+            return null;
+        }
+        return new Site(site, type, null, file);
+    }
+}

@@ -1,0 +1,78 @@
+using BackupBuild.Tasks.Extensions.Dumps;
+using BackupBuild.Tasks.Infrastructure;
+using Microsoft.Build.Framework;
+
+namespace BackupBuild.Tasks.Extensions.Wordpress;
+
+/// <summary>
+/// The database half of the request-queue system's wordpress module: for each WordpressSite, the
+/// database named in its wp-config.php, dumped with mariadb-dump (--single-transaction, so the site
+/// can keep running) into wordpress-&lt;normalized site path&gt;.sql[.gz|.bz2] in CollectDir. The site's
+/// files are collected by Collect itself (wordpress.targets adds each site as a CollectDirectory).
+/// The password from wp-config.php reaches the client through a mode-0600 option file that is
+/// removed afterwards, never through the command line.
+/// </summary>
+public sealed class WordpressDump : BackupTask
+{
+    /// <summary>WordpressSite items: the folder that holds wp-config.php.</summary>
+    [Required] public ITaskItem[] Sites { get; set; } = Array.Empty<ITaskItem>();
+
+    [Required] public string CollectDir { get; set; } = "";
+
+    /// <summary>WordpressCompressMode: none, gzip or bzip2 (default bzip2).</summary>
+    public string? CompressMode { get; set; }
+
+    /// <summary>MysqlDumpProgram: the dump program; default mariadb-dump, else mysqldump, from PATH.</summary>
+    public string? DumpProgram { get; set; }
+
+    /// <summary>WordpressTimeoutSeconds: a dump running longer is stopped and fails (default 21600).</summary>
+    public string? TimeoutSeconds { get; set; }
+
+    [Output] public ITaskItem[] Dumps { get; private set; } = Array.Empty<ITaskItem>();
+
+    protected override bool Run()
+    {
+        var problems = new Problems();
+        var compression = DumpCompressions.Parse(CompressMode, "WordpressCompressMode", problems, DumpCompression.Bzip2);
+        var collectDir = Values.AbsolutePath(CollectDir, "CollectDir", problems);
+        var timeout = Values.Integer(TimeoutSeconds, "WordpressTimeoutSeconds", problems, 21600, min: 1);
+        var program = DumpPrograms.Find(DumpProgram, new[] { "mariadb-dump", "mysqldump" });
+        if (program == null) problems.Error("Mysql.NoProgram", string.IsNullOrWhiteSpace(DumpProgram) ? "mariadb-dump, mysqldump" : DumpProgram!);
+        var sites = new List<(string Path, SiteDatabase Config)>();
+        foreach (var item in Sites)
+        {
+            var site = Values.AbsolutePath(item.ItemSpec, "WordpressSite", problems);
+            if (site == null) continue;
+            var configFile = Path.Combine(site, "wp-config.php");
+            if (!File.Exists(configFile))
+            {
+                problems.Error("Wordpress.NoConfig", site);
+                continue;
+            }
+            var (config, missing) = WordpressConfig.Parse(File.ReadAllText(configFile));
+            if (config == null) problems.Error("Wordpress.BadConfig", configFile, string.Join(", ", missing));
+            else sites.Add((site, config));
+        }
+        problems.LogTo(Log);
+        if (problems.HasErrors || collectDir == null || program == null) return false;
+
+        Directory.CreateDirectory(collectDir);
+        AtomicFile.RemoveLeftovers(collectDir);
+        var written = new List<ITaskItem>();
+        foreach (var (site, config) in sites)
+        {
+            var path = Path.Combine(collectDir, $"wordpress-{NormalizedPath.From(site)}.sql" + DumpCompressions.Extension(compression));
+            var outcome = SiteMysqlDump.Write(path, compression, program, config, TimeSpan.FromSeconds(timeout), Cancellation);
+            if (!outcome.Succeeded)
+            {
+                var reason = outcome.TimedOut ? Format("Dump.TimedOut", timeout, "WordpressTimeoutSeconds") : DumpPrograms.LastLines(outcome.Error);
+                Log.LogErrorWithCodeFromResources("Wordpress.Failed", site, config.Name, Path.GetFileName(program), reason);
+                continue;
+            }
+            Progress("Wordpress.Dumped", site, config.Name, path, Units.Bytes(outcome.Bytes));
+            written.Add(new Microsoft.Build.Utilities.TaskItem(path));
+        }
+        Dumps = written.ToArray();
+        return !Log.HasLoggedErrors;
+    }
+}
