@@ -32,8 +32,16 @@ public sealed class CollectArchives : CollectTaskBase
         if (config == null) return false;
         if (config.Sources.Count == 0)
         {
-            Log.LogErrorWithCodeFromResources("Collect.NothingConfigured");
-            return false;
+            // A machine whose only backups are module dumps (databases, repositories): the dumps
+            // are complete (written atomically), so the collect dir is ready for Stage.
+            if (!HoldsModuleOutput(config.CollectDir))
+            {
+                Log.LogErrorWithCodeFromResources("Collect.NothingConfigured");
+                return false;
+            }
+            Indicators.Write(config.CollectDir, Indicators.Collect);
+            Progress("Collect.OnlyModules", Path.Combine(config.CollectDir, Indicators.Collect));
+            return true;
         }
 
         using var _ = ActionLock.Acquire(config.WorkingDir, "collect", Locks.Wait(LockWaitSeconds), Cancellation);
@@ -211,6 +219,10 @@ public sealed class CollectArchives : CollectTaskBase
         foreach (var (path, kind, errno) in cached.Unreadable) Unreadable(path, kind, errno);
         return cached;
     }
+
+    private static bool HoldsModuleOutput(string collectDir) =>
+        Directory.Exists(collectDir) && Directory.EnumerateFiles(collectDir).Select(Path.GetFileName)
+            .Any(n => !Indicators.IsIndicator(n!) && !n!.StartsWith(AtomicFile.TempPrefix, StringComparison.Ordinal));
 
     private static byte[]? HashFile(string path)
     {

@@ -69,3 +69,21 @@ public class CollectArchivesTests
         Assert.Contains(second.Messages, m => m.Message!.StartsWith("Collected " + t["src"] + ": 2 files"));
     }
 }
+
+public class CollectOnlyModulesTests
+{
+    [Fact]
+    public void A_machine_with_only_module_dumps_gets_its_collect_indicator()
+    {
+        using var t = new TempDir();
+        var engine = new FakeBuildEngine();
+        var task = new CollectArchives { BuildEngine = engine, CollectDir = t["collect"], WorkingDir = t["work"] };
+        Assert.False(task.Execute());
+        Assert.Contains("BKP1029", engine.ErrorCodes);
+
+        t.File("collect/mysqldump.txt.bz2", "dump");
+        var again = new FakeBuildEngine();
+        Assert.True(new CollectArchives { BuildEngine = again, CollectDir = t["collect"], WorkingDir = t["work"] }.Execute(), again.AllText);
+        Assert.True(File.Exists(t["collect/cback.collect"]));
+    }
+}
