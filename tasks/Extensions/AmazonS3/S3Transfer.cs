@@ -30,7 +30,7 @@ public sealed class S3Transfer
         _detail = detail;
     }
 
-    /// <summary>Fails with BKP6311 when the bucket is missing, BKP6317 without credentials.</summary>
+    /// <summary>Fails with BKP6311 when the bucket is missing, BKP6313 without credentials.</summary>
     public void CheckBucket(string bucket)
     {
         Call("HeadBucket", $"s3://{bucket}", () => _s3.HeadBucketAsync(new HeadBucketRequest { BucketName = bucket }, _cancel), bucket);

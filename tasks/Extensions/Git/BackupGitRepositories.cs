@@ -40,30 +40,9 @@ public sealed class BackupGitRepositories : ModuleTaskBase
 
     protected override bool Run()
     {
-        var problems = new Problems();
-        var repositories = Load(problems);
-        problems.LogTo(Log);
-        if (problems.HasErrors) return false;
-        using var collectLock = LockAndPrepareFolders();
-        var written = new List<ITaskItem>();
-        foreach (var repository in repositories)
-        {
-            Cancellation.ThrowIfCancellationRequested();
-            try
-            {
-                var bundle = Back(repository);
-                if (bundle != null) written.Add(new Microsoft.Build.Utilities.TaskItem(bundle));
-            }
-            catch (CodedError e)
-            {
-                LogCodedError(e);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                Log.LogErrorWithCodeFromResources("Repos.WriteFailed", repository.Source, CollectRoot, e.Message);
-            }
-        }
-        Bundles = written.ToArray();
+        var written = BackEach(Load, r => r.Source, Back);
+        if (written == null) return false;
+        Bundles = written;
         return !Log.HasLoggedErrors;
     }
 

@@ -41,30 +41,9 @@ public sealed class BackupMbox : ModuleTaskBase
 
     protected override bool Run()
     {
-        var problems = new Problems();
-        var mailboxes = Load(problems);
-        problems.LogTo(Log);
-        if (problems.HasErrors) return false;
-        using var collectLock = LockAndPrepareFolders();
-        var written = new List<ITaskItem>();
-        foreach (var mailbox in mailboxes)
-        {
-            Cancellation.ThrowIfCancellationRequested();
-            try
-            {
-                var output = Back(mailbox);
-                if (output != null) written.Add(new Microsoft.Build.Utilities.TaskItem(output));
-            }
-            catch (CodedError e)
-            {
-                LogCodedError(e);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                Log.LogErrorWithCodeFromResources("Repos.WriteFailed", mailbox.Path, CollectRoot, e.Message);
-            }
-        }
-        Extracts = written.ToArray();
+        var written = BackEach(Load, m => m.Path, Back);
+        if (written == null) return false;
+        Extracts = written;
         return !Log.HasLoggedErrors;
     }
 

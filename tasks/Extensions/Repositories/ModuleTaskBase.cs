@@ -1,3 +1,4 @@
+using Microsoft.Build.Framework;
 using BackupBuild.Tasks.Infrastructure;
 
 namespace BackupBuild.Tasks.Extensions.Repositories;
@@ -56,6 +57,38 @@ public abstract class ModuleTaskBase : BackupTask
     /// Takes Collect's lock (the modules are part of Collect, and share its folders), creates the
     /// output and state folders and removes temporary files a killed run left.
     /// </summary>
+    /// <summary>
+    /// Loads the items (reporting every problem first), then backs up each under Collect's lock:
+    /// one failing item is a coded error naming it and the others are still done.
+    /// Returns the files written, or null when the configuration was wrong.
+    /// </summary>
+    protected ITaskItem[]? BackEach<T>(Func<Problems, List<T>> load, Func<T, string> name, Func<T, string?> back)
+    {
+        var problems = new Problems();
+        var items = load(problems);
+        problems.LogTo(Log);
+        if (problems.HasErrors) return null;
+        using var collectLock = LockAndPrepareFolders();
+        var written = new List<ITaskItem>();
+        foreach (var item in items)
+        {
+            Cancellation.ThrowIfCancellationRequested();
+            try
+            {
+                if (back(item) is { } output) written.Add(new Microsoft.Build.Utilities.TaskItem(output));
+            }
+            catch (CodedError e)
+            {
+                LogCodedError(e);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Log.LogErrorWithCodeFromResources("Repos.WriteFailed", name(item), CollectRoot, e.Message);
+            }
+        }
+        return written.ToArray();
+    }
+
     protected ActionLock LockAndPrepareFolders()
     {
         var collectLock = ActionLock.Acquire(WorkingRoot, "collect", Locks.Wait(LockWaitSeconds), Cancellation);

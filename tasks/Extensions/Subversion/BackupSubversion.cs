@@ -33,30 +33,9 @@ public sealed class BackupSubversion : ModuleTaskBase
 
     protected override bool Run()
     {
-        var problems = new Problems();
-        var repositories = Load(problems);
-        problems.LogTo(Log);
-        if (problems.HasErrors) return false;
-        using var collectLock = LockAndPrepareFolders();
-        var written = new List<ITaskItem>();
-        foreach (var repository in repositories)
-        {
-            Cancellation.ThrowIfCancellationRequested();
-            try
-            {
-                var dump = Back(repository);
-                if (dump != null) written.Add(new Microsoft.Build.Utilities.TaskItem(dump));
-            }
-            catch (CodedError e)
-            {
-                LogCodedError(e);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                Log.LogErrorWithCodeFromResources("Repos.WriteFailed", repository.Path, CollectRoot, e.Message);
-            }
-        }
-        Dumps = written.ToArray();
+        var written = BackEach(Load, r => r.Path, Back);
+        if (written == null) return false;
+        Dumps = written;
         return !Log.HasLoggedErrors;
     }
 
