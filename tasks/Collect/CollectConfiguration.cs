@@ -61,9 +61,7 @@ public sealed class CollectConfiguration
 
     public static CollectConfiguration? Parse(ICollectParameters p, Problems problems, bool checkSources = true)
     {
-        RunClock? clock = null;
-        try { clock = RunClock.From(p.RunDate, p.StartingDay); }
-        catch (CodedError e) { problems.Error(e.ResourceName, e.Arguments); }
+        var clock = RunClock.From(p.RunDate, p.StartingDay, problems);
 
         var collectDir = Values.AbsolutePath(p.CollectDir, "CollectDir", problems);
         var workingDir = Values.AbsolutePath(p.WorkingDir, "WorkingDir", problems);

@@ -42,6 +42,20 @@ public sealed class RunClock
         return new RunClock(now, ParseDay(startingDay));
     }
 
+    /// <summary>Like <see cref="From"/>, but a bad value becomes a problem in the list instead of an exception.</summary>
+    public static RunClock? From(string? runDate, string? startingDay, Problems problems)
+    {
+        try
+        {
+            return From(runDate, startingDay);
+        }
+        catch (CodedError e)
+        {
+            problems.Error(e.ResourceName, e.Arguments);
+            return null;
+        }
+    }
+
     public static DayOfWeek ParseDay(string? name)
     {
         var value = string.IsNullOrEmpty(name) ? "monday" : name;

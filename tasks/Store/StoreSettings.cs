@@ -37,9 +37,7 @@ public sealed record StoreSettings(string StagingDir, string WorkingDir, string 
 
     public static StoreSettings? Parse(IStoreProperties p, Problems problems)
     {
-        RunClock? clock = null;
-        try { clock = RunClock.From(p.RunDate, p.StartingDay); }
-        catch (CodedError e) { problems.Error(e.ResourceName, e.Arguments); }
+        var clock = RunClock.From(p.RunDate, p.StartingDay, problems);
         var staging = Values.AbsolutePath(p.StagingDir, "StagingDir", problems);
         var working = Values.AbsolutePath(p.WorkingDir, "WorkingDir", problems);
         var image = Values.AbsolutePath(p.ImageFile, "StoreImageFile", problems);

@@ -42,14 +42,7 @@ public abstract class ModuleTaskBase : BackupTask
         Timeout = TimeSpan.FromSeconds(Values.Integer(TimeoutSeconds, "TimeoutSeconds", problems, 3600, min: 1));
         DefaultMode = ModuleSettings.CollectMode(DefaultCollectMode, itemType, "(default)", problems, modeFallback) ?? modeFallback;
         DefaultCompression = ModuleSettings.Compression(DefaultCompressMode, itemType, "(default)", problems, compressionFallback) ?? compressionFallback;
-        try
-        {
-            Clock = RunClock.From(RunDate, StartingDay);
-        }
-        catch (CodedError e)
-        {
-            problems.Error(e.ResourceName, e.Arguments);
-        }
+        Clock = RunClock.From(RunDate, StartingDay, problems)!;
         return !problems.HasErrors;
     }
 

@@ -30,7 +30,6 @@ public class SimulatedWeekTests
             .Item("CollectDirectory", t["src/incr"], ("CollectMode", "incr"), ("ArchiveMode", "tar"))
             .Item("CollectFile", t["src/single.conf"], ("CollectMode", "incr"), ("ArchiveMode", "tar"));
         var prefix = Tasks.Infrastructure.NormalizedPath.From(t["src"]);
-        string Archive(string name) => Path.Combine(p.CollectDir, prefix + "-" + name);
         string Member(string rel) => t["src/" + rel].TrimStart('/');
 
         Dictionary<string, List<string>> Day(string date, params string[] extra)
