@@ -126,7 +126,7 @@ public sealed class CedarProjectWriter
             }
             _hookNumber++;
             _thisMachine.Add(Item("ActionHook", $"cedar-{(h.Before ? "pre" : "post")}-{h.Action}-{_hookNumber}",
-                ("Action", h.Action), ("When", h.Before ? "before" : "after"), ("Command", h.Command)));
+                ("Action", h.Action), ("Phase", h.Before ? "before" : "after"), ("Command", h.Command)));
         }
     }
 
@@ -453,7 +453,6 @@ public sealed class CedarProjectWriter
         sb.Append("  -->\n  <PropertyGroup>\n");
         sb.Append("    <!-- The BackupBuild checkout whose targets this project uses. -->\n");
         sb.Append($"    <BackupBuildRoot Condition=\"'$(BackupBuildRoot)' == ''\">{Xml(Escape(backupBuildRoot))}</BackupBuildRoot>\n");
-        sb.Append("    <BackupBuildRoot>$([MSBuild]::EnsureTrailingSlash('$(BackupBuildRoot)'))</BackupBuildRoot>\n");
         foreach (var (name, value, comment) in _properties)
         {
             if (comment != null) sb.Append($"    <!-- {Comment(comment)} -->\n");
@@ -462,9 +461,9 @@ public sealed class CedarProjectWriter
             sb.Append($"    <{name}{condition}>{Xml(v)}</{name}>\n");
         }
         sb.Append("  </PropertyGroup>\n\n");
-        sb.Append("  <Import Project=\"$(BackupBuildRoot)targets/BackupBuild.props\" />\n");
+        sb.Append("  <Import Project=\"$([MSBuild]::EnsureTrailingSlash('$(BackupBuildRoot)'))targets/BackupBuild.props\" />\n");
         sb.Append("  <Import Project=\"peers/*.props\" />\n");
-        sb.Append("  <Import Project=\"$(BackupBuildRoot)targets/BackupBuild.targets\" />\n");
+        sb.Append("  <Import Project=\"$([MSBuild]::EnsureTrailingSlash('$(BackupBuildRoot)'))targets/BackupBuild.targets\" />\n");
         sb.Append("</Project>\n");
         return sb.ToString();
     }
