@@ -50,8 +50,8 @@ public class ImportCedarConfigTests
         Assert.Contains("BKP8554", warnings); // the custom extension "example"
         Assert.Contains("BKP8557", warnings); // the hook for the extension action "subversion"
         Assert.Contains("BKP8556", warnings); // scp arguments
-        Assert.Contains(engine.Warnings, w => w.Message.Contains("cb_config/options/cback_command"));
-        Assert.Contains(engine.Warnings, w => w.Message.Contains("cb_config/options/override[1]") && w.Message.Contains("mkisofs"));
+        Assert.Contains(engine.Warnings, w => w.Message!.Contains("cb_config/options/cback_command"));
+        Assert.Contains(engine.Warnings, w => w.Message!.Contains("cb_config/options/override[1]") && w.Message!.Contains("mkisofs"));
 
         // The generated project is valid MSBuild that evaluates with the repository's targets.
         var r = Tool.RunWith(t["out"], new Dictionary<string, string?> { ["MSBUILDDISABLENODEREUSE"] = "1", ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0",
@@ -140,7 +140,7 @@ public class ImportCedarConfigTests
         using var t = new TempDir();
         var (ok, engine) = Import(Fixture("mutations/007-working_dir-relative.xml"), t["out"]);
         Assert.False(ok);
-        Assert.Contains(engine.Errors, e => e.Code == "BKP8511" && e.Message.Contains("cb_config/options/working_dir"));
+        Assert.Contains(engine.Errors, e => e.Code == "BKP8511" && e.Message!.Contains("cb_config/options/working_dir"));
         Assert.False(Directory.Exists(t["out"]));
     }
 }
