@@ -20,6 +20,7 @@ public sealed class ProcessRequests : RequestServerTask
     public string? TimeoutSeconds { get; set; }
 
     private readonly List<string> _failures = new();
+    private readonly List<string> _failureKeys = new();
 
     protected override bool Run()
     {
@@ -39,7 +40,7 @@ public sealed class ProcessRequests : RequestServerTask
             TakeIn(client, new GitCommand(client.Repository, null, TimeSpan.FromMinutes(5), Cancellation, git));
             Work(client, transfers);
         }
-        if (_failures.Count > 0)
+        if (_failures.Count > 0 && MailThrottle.ShouldSend(Path.Combine(Root, "mailed"), _failureKeys, DateTime.UtcNow))
             Notify($"[{Host}] BackupBuild: errors in backup",
                 $"ProcessRequests on {Host} at {DateTime.Now:yyyy-MM-dd HH:mm:ss}:\n\n" + string.Join("\n", _failures) +
                 "\n\nFailed pulls stay queued and are tried again on the next run.\n");
@@ -89,6 +90,7 @@ public sealed class ProcessRequests : RequestServerTask
                     var path = request?.Path ?? "?";
                     Log.LogErrorWithCodeFromResources("Requests.RequestRefused", client.Name, name, path, why);
                     _failures.Add($"{client.Name}: refused request {name} ({path}): {why}");
+                    _failureKeys.Add($"{client.Name} {name} refused");
                     History(now, client.Name, name, "refused", $"{client.Name}: refused {path}: {why}");
                 }
                 AtomicFile.WriteAllBytes(seenFile, Encoding.UTF8.GetBytes(status + "\n"));
@@ -105,6 +107,7 @@ public sealed class ProcessRequests : RequestServerTask
         {
             Log.LogErrorWithCodeFromResources("Requests.ControlFailed", client.Name, client.Repository, e.Message);
             _failures.Add($"{client.Name}: the control repository {client.Repository} cannot be read: {e.Message}");
+            _failureKeys.Add($"{client.Name} control {e.Message}");
         }
     }
 
@@ -184,6 +187,7 @@ public sealed class ProcessRequests : RequestServerTask
             done.Remove(r.Key);
             Log.LogErrorWithCodeFromResources("Requests.PullFailed", client.Name, r.Module, r.Path, r.Transfer, why, r.Attempts);
             _failures.Add($"{client.Name}: {r.Module} {r.Path} ({r.Transfer}) failed (attempt {r.Attempts}): {why}");
+            _failureKeys.Add($"{client.Name} {id} {why}");
             History(DateTime.UtcNow, client.Name, id + "." + r.Attempts.ToString(CultureInfo.InvariantCulture), "failed",
                 $"{client.Name}: {r.Module} {r.Path} failed: {why}");
         }

@@ -132,7 +132,7 @@ public sealed class SendRequests : RequestClientTask
             foreach (var server in ServerList)
                 SendTo(server, timeout, acknowledged, failures);
             Acknowledged = acknowledged.ToArray();
-            if (failures.Count > 0)
+            if (failures.Count > 0 && MailThrottle.ShouldSend(Path.Combine(Root, "mailed"), failures, DateTime.UtcNow))
                 Notify($"[{Client}] BackupBuild: errors in sending backup requests",
                     $"SendRequests on {Client} at {DateTime.Now:yyyy-MM-dd HH:mm:ss} failed:\n\n" + string.Join("\n", failures) +
                     "\n\nThe requests stay queued and are sent again on the next run.\n");

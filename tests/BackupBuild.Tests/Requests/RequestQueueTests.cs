@@ -234,5 +234,46 @@ public class RequestQueueTests
         Assert.Contains("web1: 3 request(s) received, 3 pulled", mail);
     }
 
+    [Fact]
+    public void Runs_killed_in_any_state_are_recovered_by_the_next_run()
+    {
+        using var pool = new RequestPool();
+        pool.MakeSources();
+        Ok(pool.Client.Run("Request", "Module=trac"));
+        Ok(pool.Client.Run("Request", "Module=directories"));
+        // A -t:Request killed while writing (i), and a SendRequests killed while preparing (P, half a dump,
+        // a temporary archive in the outgoing folder).
+        File.WriteAllText(Path.Combine(pool.Pool, "i20261122T000000000Z-git-0123456789ab"), "id=2026");
+        foreach (var c in Directory.GetFiles(pool.Pool, "C*"))
+            File.Move(c, Path.Combine(pool.Pool, "P" + Path.GetFileName(c)[1..]));
+        var tracId = Path.GetFileName(Directory.GetFiles(pool.Pool, "P*-trac-*").Single())[1..];
+        pool.Dir.File($"web1/requests/prepare/{tracId}/trac-half.sql", "CREATE TAB");
+        pool.Dir.File("web1/requests/outgoing/backup1/.bkp-tmp-prepared.1234abcd", "half an archive");
+
+        var send = pool.Client.Run("SendRequests");
+        Ok(send);
+        Assert.Contains("BKP7030", send.Output);
+        Assert.Contains("2 request(s) delivered", send.Output);
+        var outgoing = Directory.GetFiles(pool.Dir["web1/requests/outgoing/backup1"]);
+        Assert.Single(outgoing);
+        Assert.DoesNotContain("trac-half.sql", Sh("tar", "tzf", outgoing[0]));
+
+        // The server takes them in but cannot reach the client; then a run is killed mid-pull (P left behind).
+        pool.Ssh.Stop();
+        Fails(pool.Server.Run("ProcessRequests"), "BKP7042");
+        var todo = pool.ServerRoot + "TODO/web1";
+        foreach (var c in Directory.GetFiles(todo, "C*"))
+            File.Move(c, Path.Combine(todo, "P" + Path.GetFileName(c)[1..]));
+        pool.Ssh.Start();
+        var resumed = pool.Server.Run("ProcessRequests");
+        Ok(resumed);
+        Assert.Contains("resuming", resumed.Output);
+        Assert.Equal(Tree(pool.Src("www")), Tree(pool.Data + "rsync" + pool.Src("www")));
+        Assert.Single(Directory.GetFiles(pool.Data + "sftp/objects"));
+        Assert.Empty(Directory.GetFiles(todo));
+        Ok(pool.Client.Run("SendRequests"));
+        Assert.Empty(pool.PoolFiles);
+    }
+
     private static void PoolSql(RequestPool pool, string sql) => Sh("sqlite3", pool.Src("trac/db/trac.db"), sql);
 }
