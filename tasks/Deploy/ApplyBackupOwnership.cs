@@ -13,6 +13,8 @@ public sealed class ApplyBackupOwnership : BackupTask
     public ITaskItem[] Paths { get; set; } = [];
     public string? User { get; set; }
     public string? Group { get; set; }
+    /// <summary>Only check that the user and group exist (first thing in a build, before any data is touched).</summary>
+    public bool CheckOnly { get; set; }
 
     protected override bool Run()
     {
@@ -25,6 +27,7 @@ public sealed class ApplyBackupOwnership : BackupTask
             gid = Ownership.GroupId(Group.Trim()) ?? Bad("Deploy.NoSuchGroup", "BackupGroup", Group);
         problems.LogTo(Log);
         if (problems.HasErrors) return false;
+        if (CheckOnly) return true;
 
         var changed = 0;
         var warned = 0;
