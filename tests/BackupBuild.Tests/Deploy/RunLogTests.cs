@@ -53,19 +53,19 @@ public class RunLogTests
     }
 
     [Fact]
-    public void By_default_a_checkout_logs_under_BackupRoot_and_BackupLog_false_logs_nothing()
+    public void By_default_a_checkout_logs_beside_backup_proj_and_BackupLog_false_logs_nothing()
     {
         using var t = new TempDir();
         var p = PoolOfOne(t);
         var run = p.Run("Collect", "BackupRunDate=2026-11-24T01:00");
         Assert.True(run.ExitCode == 0, run.All);
-        Assert.True(File.Exists(Path.Combine(p.Root, "log/backupbuild.log")), run.All);
+        Assert.True(File.Exists(Path.Combine(p.Directory, "logs/backupbuild.log")), run.All);
 
         using var t2 = new TempDir();
         var quiet = PoolOfOne(t2).Property("BackupLog", "false");
         var run2 = quiet.Run("Collect", "BackupRunDate=2026-11-24T01:00");
         Assert.True(run2.ExitCode == 0, run2.All);
-        Assert.False(Directory.Exists(Path.Combine(quiet.Root, "log")));
+        Assert.False(Directory.Exists(Path.Combine(quiet.Directory, "logs")));
     }
 
     [Fact]
