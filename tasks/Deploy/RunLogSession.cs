@@ -82,7 +82,11 @@ public sealed class RunLogSession : IDisposable
                 : "it did not start: a step before it failed";
             Write("ERROR", $"{action}: failed ({why})");
         }
-        var status = failed.Count == 0 ? "succeeded" : "failed (" + string.Join(", ", failed) + ")";
+        var untracked = requested.Where(t => !tracked.Contains(t)).ToList();
+        var status = failed.Count > 0 ? "failed (" + string.Join(", ", failed) + ")"
+            // Targets of other files (extensions, your own) have no outcome lines: say so rather than claim success.
+            : untracked.Count > 0 ? "finished; no logged action failed (" + string.Join(", ", untracked) + " not logged: see the build output)"
+            : "succeeded";
         Write(failed.Count == 0 ? "INFO " : "ERROR", $"run ended: {status} after {Infrastructure.Units.Seconds(clock.Elapsed)}");
         AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
         if (ReferenceEquals(Current, this)) Current = null;
