@@ -80,7 +80,11 @@ public static class Schedule
                 break;
         }
         if (requestClient) entries.Add(new(requestsEvery, "SendRequests"));
-        if (requestServer) entries.Add(new(requestsEvery, "ProcessRequests"));
+        if (requestServer)
+        {
+            entries.Add(new(requestsEvery, "ProcessRequests"));
+            if (times.TryGetValue("RequestSummary", out var summary) && summary.Length > 0) entries.Add(new(summary, "RequestSummary"));
+        }
         return entries;
     }
 

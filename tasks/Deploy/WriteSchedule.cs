@@ -27,6 +27,7 @@ public sealed class WriteSchedule : BackupTask
     public string? StoreTime { get; set; }
     public string? PurgeTime { get; set; }
     public string? AllTime { get; set; }
+    public string? RequestSummaryTime { get; set; }
     public string? RequestsEvery { get; set; }
     public bool Remove { get; set; }
     /// <summary>ScheduleGitPull: each entry first updates the configuration checkout (git pull --ff-only).</summary>
@@ -60,9 +61,10 @@ public sealed class WriteSchedule : BackupTask
                  {
                      ("Collect", "ScheduleCollectTime", CollectTime), ("Stage", "ScheduleStageTime", StageTime),
                      ("Store", "ScheduleStoreTime", StoreTime), ("Purge", "SchedulePurgeTime", PurgeTime),
-                     ("All", "ScheduleAllTime", AllTime),
+                     ("All", "ScheduleAllTime", AllTime), ("RequestSummary", "ScheduleRequestSummaryTime", RequestSummaryTime),
                  })
         {
+            if (name == "RequestSummary" && string.IsNullOrWhiteSpace(value)) continue; // empty: no daily summary line
             var when = Schedule.ParseTime(value);
             if (when == null) problems.Error("Deploy.BadTime", property, value ?? "");
             times[name] = when ?? "";

@@ -63,11 +63,13 @@ public class ScheduleTests
         task.BackupServers = [Items.Of("backup.example.org")];
         task.RequestClients = [Items.Of("laptop")];
         task.RequestsEvery = "10";
+        task.RequestSummaryTime = "07:00";
         Assert.True(task.Execute(), engine.AllText);
         Assert.Equal("client", task.DetectedRole);
         var lines = Lines(file);
         Assert.Contains(lines, l => l.StartsWith("*/10 * * * * root ") && l.Contains(" -t:SendRequests "));
         Assert.Contains(lines, l => l.StartsWith("*/10 * * * * root ") && l.Contains(" -t:ProcessRequests "));
+        Assert.Contains(lines, l => l.StartsWith("00 07 * * * root ") && l.Contains(" -t:RequestSummary "));
         Assert.Contains("MSBUILDDISABLENODEREUSE=1", File.ReadAllLines(file));
     }
 
