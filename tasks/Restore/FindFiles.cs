@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.RegularExpressions;
-using Amazon.S3;
 using BackupBuild.Tasks.Infrastructure;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
@@ -65,7 +64,7 @@ public sealed class FindFiles : StoredDataTask
                     Progress("Find.Version", Day(day), peer, m.Size, full, locations);
                 }
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or AmazonS3Exception)
+            catch (Exception e) when (StoredCatalog.IsReadFailure(e))
             {
                 Log.LogErrorWithCodeFromResources("Restore.ArchiveUnreadable", copies[0].Location, e.Message);
             }

@@ -1,4 +1,3 @@
-using Amazon.S3;
 using BackupBuild.Tasks.Infrastructure;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
@@ -136,7 +135,7 @@ public sealed class RestoreFiles : StoredDataTask
                     else Detail("Restore.Wrote", target, m.Size, Day(archive.Day), copy.Location);
                 }
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or AmazonS3Exception)
+            catch (Exception e) when (StoredCatalog.IsReadFailure(e))
             {
                 Log.LogErrorWithCodeFromResources("Restore.ArchiveUnreadable", copy.Location, e.Message);
             }

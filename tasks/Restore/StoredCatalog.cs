@@ -58,7 +58,7 @@ internal sealed class StoredCatalog : IDisposable
                 found = CollectManifest.Read(s);
                 break;
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or AmazonS3Exception)
+            catch (Exception e) when (IsReadFailure(e))
             {
                 _warn("Restore.ManifestUnreadable", new object[] { copy.Location, e.Message });
             }
@@ -181,6 +181,11 @@ internal sealed class StoredCatalog : IDisposable
                 client.GetObjectAsync(new GetObjectRequest { BucketName = bucket, Key = key }, cancel).GetAwaiter().GetResult().ResponseStream));
         }
     }
+
+    /// <summary>The failures of reading a stored copy: a file, an image, an S3 object (including the SDK's own MD5 check).</summary>
+    public static bool IsReadFailure(Exception e) =>
+        e is IOException or InvalidDataException or UnauthorizedAccessException
+            or Amazon.Runtime.AmazonClientException or Amazon.Runtime.AmazonServiceException;
 
     public void Dispose()
     {

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Amazon.S3;
 using BackupBuild.Tasks.Collect;
 using BackupBuild.Tasks.Infrastructure;
 using BackupBuild.Tasks.Restore;
@@ -136,7 +135,7 @@ public sealed class VerifyStoredArchives : StoredDataTask
             }
             return (Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant(), size, null);
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or AmazonS3Exception)
+        catch (Exception e) when (StoredCatalog.IsReadFailure(e))
         {
             return (null, 0, e.Message);
         }
