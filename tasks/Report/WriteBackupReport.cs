@@ -81,8 +81,21 @@ public sealed class WriteBackupReport : StoredDataTask
                     state.Stored = Max(state.Stored, day);
                 if (day >= from && day <= today)
                     state.Sizes[day] = names.Where(n => !Indicators.IsIndicator(n)).Sum(n => catalog.Copies(day, peer, n)[0].Size);
-                if (day >= from && !collected)
-                    events.Add(new Event(day, peer, "failure", Format("Report.NotCollected")));
+            }
+        }
+
+        // Staged days of the window where a peer was not ready (its folder empty or without cback.collect).
+        if (staging != null && Directory.Exists(staging))
+        {
+            for (var day = from; day <= today; day = day.AddDays(1))
+            {
+                if (!DayHas(day, Indicators.Stage)) continue;
+                foreach (var peer in peers)
+                {
+                    var dir = Path.Combine(staging, RunClock.DayPath(day), peer);
+                    if (Directory.Exists(dir) && !File.Exists(Path.Combine(dir, Indicators.Collect)))
+                        events.Add(new Event(day, peer, "failure", Format("Report.NotCollected")));
+                }
             }
         }
 
