@@ -16,6 +16,8 @@ public sealed class FindFiles : StoredDataTask
     public string? Pattern { get; set; }
     /// <summary>Only this peer; empty: every peer.</summary>
     public string? Peer { get; set; }
+    /// <summary>Empty: every stored version. A day: only the version of each path that Restore gives as of that day.</summary>
+    public string? AsOf { get; set; }
 
     /// <summary>One item per version: the path, with Peer, Day, Size, Kind, Archive and Locations.</summary>
     [Output] public ITaskItem[] Versions { get; private set; } = Array.Empty<ITaskItem>();
@@ -25,6 +27,7 @@ public sealed class FindFiles : StoredDataTask
         var problems = new Problems();
         var media = Media(problems);
         if (string.IsNullOrWhiteSpace(Pattern)) problems.Error("Find.NoPattern");
+        var asOf = Date(AsOf, "FindDate", problems);
         problems.LogTo(Log);
         if (problems.HasErrors) return false;
 
@@ -36,37 +39,47 @@ public sealed class FindFiles : StoredDataTask
         var peers = string.IsNullOrWhiteSpace(Peer) ? catalog.Peers.ToList() : new List<string> { Peer.Trim() };
         var found = new List<ITaskItem>();
         foreach (var peer in peers)
-        foreach (var day in catalog.Days(peer))
-        foreach (var name in catalog.Names(day, peer).Where(ArchiveStreams.IsArchiveName).Order(StringComparer.Ordinal))
         {
-            var copies = catalog.Copies(day, peer, name);
-            var locations = string.Join(", ", copies.Select(c => c.Location));
-            try
+            // Every archive of the peer, or (as of a day) the ones Restore would read, newest first, with the paths present.
+            var archives = asOf == null
+                ? catalog.Days(peer).SelectMany(day => catalog.Names(day, peer).Where(ArchiveStreams.IsArchiveName).Order(StringComparer.Ordinal)
+                    .Select(name => (Archive: new ArchiveVersion(day, peer, name, catalog.Copies(day, peer, name)), Present: (HashSet<string>?)null))).ToList()
+                : RestoreTimeline.AsOf(catalog, peer, asOf.Value, (n, a) => Log.LogWarningWithCodeFromResources(n, a))
+                    .SelectMany(src => src.NewestFirst.Select(a => (Archive: a, src.Present))).ToList();
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (archive, present) in archives)
             {
-                using var raw = copies[0].Open();
-                using var tar = ArchiveStreams.OpenTar(raw);
-                var reader = new TarReader(tar);
-                while (reader.Next() is { } m)
+                var copies = archive.Copies;
+                var locations = string.Join(", ", copies.Select(c => c.Location));
+                try
                 {
-                    Cancellation.ThrowIfCancellationRequested();
-                    if (m.Kind == TarMemberKind.Directory) continue;
-                    var full = "/" + m.Name.TrimStart('/');
-                    var subject = byName ? full[(full.LastIndexOf('/') + 1)..] : full;
-                    if (!regex.IsMatch(subject)) continue;
-                    var item = new TaskItem(full);
-                    item.SetMetadata("Peer", peer);
-                    item.SetMetadata("Day", Day(day));
-                    item.SetMetadata("Size", m.Size.ToString());
-                    item.SetMetadata("Kind", m.Kind.ToString().ToLowerInvariant());
-                    item.SetMetadata("Archive", name);
-                    item.SetMetadata("Locations", locations);
-                    found.Add(item);
-                    Progress("Find.Version", Day(day), peer, m.Size, full, locations);
+                    using var raw = copies[0].Open();
+                    using var tar = ArchiveStreams.OpenTar(raw);
+                    var reader = new TarReader(tar);
+                    while (reader.Next() is { } m)
+                    {
+                        Cancellation.ThrowIfCancellationRequested();
+                        if (m.Kind == TarMemberKind.Directory) continue;
+                        var member = m.Name.TrimStart('/');
+                        var full = "/" + member;
+                        var subject = byName ? full[(full.LastIndexOf('/') + 1)..] : full;
+                        if (!regex.IsMatch(subject)) continue;
+                        if (asOf != null && ((present != null && !present.Contains(member)) || !seen.Add(member))) continue;
+                        var item = new TaskItem(full);
+                        item.SetMetadata("Peer", peer);
+                        item.SetMetadata("Day", Day(archive.Day));
+                        item.SetMetadata("Size", m.Size.ToString());
+                        item.SetMetadata("Kind", m.Kind.ToString().ToLowerInvariant());
+                        item.SetMetadata("Archive", archive.Name);
+                        item.SetMetadata("Locations", locations);
+                        found.Add(item);
+                        Progress("Find.Version", Day(archive.Day), peer, m.Size, full, locations);
+                    }
                 }
-            }
-            catch (Exception e) when (StoredCatalog.IsReadFailure(e))
-            {
-                Log.LogErrorWithCodeFromResources("Restore.ArchiveUnreadable", copies[0].Location, e.Message);
+                catch (Exception e) when (StoredCatalog.IsReadFailure(e))
+                {
+                    Log.LogErrorWithCodeFromResources("Restore.ArchiveUnreadable", copies[0].Location, e.Message);
+                }
             }
         }
         Versions = found.ToArray();

@@ -95,7 +95,34 @@ internal sealed class StoredCatalog : IDisposable
                 warn("Restore.S3Unreachable", new object[] { s3.ToString(), e.Message });
             }
         }
+        catalog.JoinSplitPieces();
         return catalog;
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex Piece = new(@"^(.+)_(\d{5})$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// The split extension replaces a large staged file FILE by FILE_00000, FILE_00001…: on each medium where the
+    /// pieces are and FILE is not, FILE is read as its pieces one after another.
+    /// </summary>
+    private void JoinSplitPieces()
+    {
+        var groups = _files
+            .Select(kv => (kv.Key, Match: Piece.Match(kv.Key.Name), kv.Value))
+            .Where(x => x.Match.Success)
+            .SelectMany(x => x.Value.Select(c => (Whole: new StoredKey(x.Key.Day, x.Key.Peer, x.Match.Groups[1].Value),
+                Index: int.Parse(x.Match.Groups[2].Value, CultureInfo.InvariantCulture), Copy: c)))
+            .GroupBy(x => (x.Whole, x.Copy.Medium))
+            .ToList();
+        foreach (var g in groups)
+        {
+            var pieces = g.OrderBy(x => x.Index).ToList();
+            if (pieces.Where((x, i) => x.Index != i).Any()) continue; // not a complete run from _00000
+            if (Copies(g.Key.Whole.Day, g.Key.Whole.Peer, g.Key.Whole.Name).Any(c => c.Medium == g.Key.Medium)) continue;
+            var parts = pieces.Select(x => x.Copy).ToList();
+            Add(g.Key.Whole.Day, g.Key.Whole.Peer, g.Key.Whole.Name, new StoredCopy(g.Key.Medium,
+                parts[0].Location[..^"_00000".Length] + "_*", parts.Sum(c => c.Size), () => new ConcatenatedStream(parts)));
+        }
     }
 
     private void Add(DateTime day, string peer, string name, StoredCopy copy)
@@ -190,6 +217,48 @@ internal sealed class StoredCatalog : IDisposable
     public void Dispose()
     {
         foreach (var d in _open) d.Dispose();
+    }
+
+    /// <summary>Copies read one after another, each opened when the previous one ends.</summary>
+    private sealed class ConcatenatedStream : Stream
+    {
+        private readonly IReadOnlyList<StoredCopy> _parts;
+        private int _next;
+        private Stream? _current;
+
+        public ConcatenatedStream(IReadOnlyList<StoredCopy> parts) => _parts = parts;
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            while (true)
+            {
+                if (_current == null)
+                {
+                    if (_next >= _parts.Count) return 0;
+                    _current = _parts[_next++].Open();
+                }
+                var n = _current.Read(buffer, offset, count);
+                if (n > 0) return n;
+                _current.Dispose();
+                _current = null;
+            }
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) _current?.Dispose();
+            base.Dispose(disposing);
+        }
     }
 
     /// <summary>A file's data on an image: its extents, one after another.</summary>

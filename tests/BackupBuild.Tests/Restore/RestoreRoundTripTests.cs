@@ -136,6 +136,17 @@ public class RestoreRoundTripTests
         Assert.All(versions, v => Assert.Contains("pool1", v));
         Assert.Contains(versions, v => v.Contains("2026-11-28") && v.Contains("backup.iso:/2026/11/28/pool1/"));
 
+        // As of a day, Find lists what Restore would give: the deleted file up to Wednesday, not from Thursday on.
+        foreach (var (day, listed) in new[] { (2, true), (3, false), (6, false) })
+        {
+            var asOf = p.Run("Find", "FindPattern=**/deleted-on-thursday.txt", "FindDate=" + Week[day]);
+            Assert.True(asOf.ExitCode == 0, asOf.All);
+            Assert.Equal(listed, asOf.Output.Contains("sub/dir/deleted-on-thursday.txt  in "));
+        }
+        var changingAsOf = p.Run("Find", "FindPattern=**/changing.txt", "FindDate=" + Week[4]);
+        Assert.Single(changingAsOf.Output.Split('\n'), l => l.Contains("changing.txt  in "));
+        Assert.Contains("2026-11-24  pool1  14 bytes", changingAsOf.Output);
+
         // With the staging folders gone, the week's image holds it all.
         Directory.Delete(p.StagingDir, true);
         foreach (var day in new[] { 2, 3, 6 }) RestoreAndCompare(day, "image");
