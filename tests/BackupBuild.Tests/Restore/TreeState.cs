@@ -18,7 +18,7 @@ internal static class TreeState
             {
                 var st = Posix.LStat(path, out _)!.Value;
                 var rel = Path.GetRelativePath(root, path);
-                var time = withTimes ? $" mtime={st.MtimeSeconds}" : "";
+                var time = (withTimes ? $" mtime={st.MtimeSeconds}" : "") + $" owner={st.Uid}:{st.Gid}";
                 if (st.IsDirectory) pending.Push(path);
                 else if (st.IsSymlink) result[rel] = $"link -> {new FileInfo(path).LinkTarget}{time}";
                 else if (st.IsRegular)
