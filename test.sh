@@ -14,6 +14,8 @@ required=(
   "mariadbd:mariadb-server" "mariadb-install-db:mariadb-server" "mariadb:mariadb-client" "mariadb-dump:mariadb-client"
   "pg_dump:postgresql-client" "runuser:util-linux" "fdisk:fdisk" "dpkg:dpkg" "sqlite3:sqlite3"
   "chromium:chromium"
+  "sftp:openssh-client" "msmtp:msmtp"
+  "logrotate:logrotate"
 )
 missing=()
 for pair in "${required[@]}"; do
@@ -21,6 +23,8 @@ for pair in "${required[@]}"; do
 done
 # The PostgreSQL server (initdb, postgres) lives in /usr/lib/postgresql/<version>/bin, not on PATH.
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=("postgresql")
+# The request-queue tests' SMTP listener: aiosmtpd for Debian's own Python (not a python3 earlier on PATH).
+/usr/bin/python3 -c "import aiosmtpd" >/dev/null 2>&1 || missing+=("python3-aiosmtpd")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}"
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"

@@ -72,7 +72,8 @@ public static class RemoteShell
     }
 
     /// <summary>Runs a local program with an argument list, capturing its output, killing it after the timeout.</summary>
-    public static Result Run(string program, IEnumerable<string> args, TimeSpan timeout, CancellationToken cancel)
+    public static Result Run(string program, IEnumerable<string> args, TimeSpan timeout, CancellationToken cancel,
+        IReadOnlyDictionary<string, string>? environment = null, string? input = null)
     {
         var info = new ProcessStartInfo(program)
         {
@@ -80,6 +81,8 @@ public static class RemoteShell
         };
         foreach (var a in args) info.ArgumentList.Add(a);
         info.Environment["LC_ALL"] = "C";
+        if (environment != null)
+            foreach (var (k, v) in environment) info.Environment[k] = v;
         using var process = new Process { StartInfo = info };
         var output = new StringBuilder();
         var error = new StringBuilder();
@@ -93,7 +96,11 @@ public static class RemoteShell
         {
             return new Result(127, "", $"{program}: {e.Message}", false);
         }
-        process.StandardInput.Close();
+        if (input != null)
+        {
+            try { process.StandardInput.Write(input); } catch (IOException) { }
+        }
+        try { process.StandardInput.Close(); } catch (IOException) { } // a program that never reads its input may be gone already
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var timedOut = false;

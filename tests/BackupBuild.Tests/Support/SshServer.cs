@@ -35,6 +35,7 @@ public sealed class SshServer : IDisposable
             PasswordAuthentication no
             KbdInteractiveAuthentication no
             PidFile none
+            Subsystem sftp /usr/lib/openssh/sftp-server
             """);
         File.WriteAllText(KnownHosts, $"[127.0.0.1]:{Port} {PublicKey("host")}\n");
         File.WriteAllText(WrongKnownHosts, $"[127.0.0.1]:{Port} {PublicKey("other-host")}\n");
@@ -81,6 +82,23 @@ public sealed class SshServer : IDisposable
         var gate = Path.Combine(Repo.Root, "tools", "backupbuild-ssh-gate");
         var args = collectDir.TrimEnd('/') + (project == null ? "" : " " + project);
         File.WriteAllText(_dir["authorized_keys"], $"command=\"{gate} {args}\",restrict {File.ReadAllText(_dir["client.pub"])}");
+    }
+
+    /// <summary>A new key pair in the server's folder; returns the private key's path.</summary>
+    public string NewKey(string name)
+    {
+        Keygen(name);
+        return _dir[name];
+    }
+
+    /// <summary>
+    /// Replaces authorized_keys: each key (a private key path from <see cref="NewKey"/> or ClientKey) with
+    /// its forced command, or none.
+    /// </summary>
+    public void Authorize(params (string Key, string? Command)[] keys)
+    {
+        var lines = keys.Select(k => (k.Command == null ? "" : $"command=\"{k.Command}\",restrict ") + File.ReadAllText(k.Key + ".pub").Trim());
+        File.WriteAllText(_dir["authorized_keys"], string.Join("\n", lines) + "\n");
     }
 
     public void Start()

@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Globalization;
+using BackupBuild.Tasks.Infrastructure;
+using Microsoft.Build.Framework;
+
+namespace BackupBuild.Tasks.Deploy;
+
+/// <summary>
+/// Cedar's pre_action_hook/post_action_hook: the ActionHook items for one action and moment (Phase=before|after), in
+/// the order they are listed, each Command run by /bin/sh -c (so it is a shell command line, unlike Cedar's split
+/// command). A failing pre-hook stops the action before it touches anything; a failing post-hook fails the run.
+/// </summary>
+public sealed class RunActionHooks : BackupTask
+{
+    public ITaskItem[] Hooks { get; set; } = [];
+    [Required] public string Action { get; set; } = "";
+    [Required] public string Phase { get; set; } = "";
+    public string? WorkingDirectory { get; set; }
+
+    public static readonly string[] Metadata = ["Action", "Phase", "Command", "Timeout"];
+
+    /// <summary>Checks every ActionHook item (all problems, any action): Validate and each hook run call this.</summary>
+    public static void Check(IEnumerable<ITaskItem> hooks, Problems problems)
+    {
+        foreach (var hook in hooks)
+        {
+            Values.UnknownMetadata(hook, "ActionHook", problems, Metadata);
+            if (string.IsNullOrWhiteSpace(hook.GetMetadata("Action"))) problems.Error("Deploy.HookNoAction", hook.ItemSpec);
+            var when = hook.GetMetadata("Phase").Trim().ToLowerInvariant();
+            if (when is not ("before" or "after")) problems.Error("Deploy.HookBadWhen", hook.ItemSpec, hook.GetMetadata("Phase"));
+            if (string.IsNullOrWhiteSpace(hook.GetMetadata("Command"))) problems.Error("Deploy.HookNoCommand", hook.ItemSpec);
+            var timeout = hook.GetMetadata("Timeout");
+            if (!string.IsNullOrWhiteSpace(timeout) && (!int.TryParse(timeout.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var t) || t < 1))
+                problems.Error("Deploy.HookBadTimeout", hook.ItemSpec, timeout);
+        }
+    }
+
+    protected override bool Run()
+    {
+        var problems = new Problems();
+        Check(Hooks, problems);
+        problems.LogTo(Log);
+        if (problems.HasErrors)
+        {
+            RunLogSession.Current?.NoteFailure(Action, "the ActionHook items are not valid");
+            return false;
+        }
+        var before = string.Equals(Phase, "before", StringComparison.OrdinalIgnoreCase);
+        foreach (var hook in Hooks.Where(h => string.Equals(h.GetMetadata("Action").Trim(), Action, StringComparison.OrdinalIgnoreCase)
+                                             && string.Equals(h.GetMetadata("Phase").Trim(), Phase, StringComparison.OrdinalIgnoreCase)))
+        {
+            var timeout = int.TryParse(hook.GetMetadata("Timeout"), out var t) ? t : 3600;
+            var command = hook.GetMetadata("Command");
+            Progress("Deploy.HookRunning", before ? "pre" : "post", hook.ItemSpec, Action, command);
+            var (exit, tail) = Execute(command, timeout);
+            if (exit == 0) continue;
+            var reason = exit == -1 ? BackupTask.Format("Deploy.HookTimedOutText", timeout) : "exit status " + exit;
+            if (before) Log.LogErrorWithCodeFromResources("Deploy.PreHookFailed", hook.ItemSpec, Action, reason, tail);
+            else Log.LogErrorWithCodeFromResources("Deploy.PostHookFailed", hook.ItemSpec, Action, reason, tail);
+            RunLogSession.Current?.NoteFailure(Action, $"{(before ? "pre" : "post")}-action hook \"{hook.ItemSpec}\" failed: {reason}");
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>Runs the command; the exit status (-1 when it timed out and was killed) and the last lines it printed.</summary>
+    private (int Exit, string Tail) Execute(string command, int timeoutSeconds)
+    {
+        var info = new ProcessStartInfo("/bin/sh")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            WorkingDirectory = string.IsNullOrWhiteSpace(WorkingDirectory) ? Environment.CurrentDirectory : WorkingDirectory,
+        };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add(command);
+        info.Environment["BACKUP_ACTION"] = Action;
+        info.Environment["BACKUP_HOOK"] = Phase.ToLowerInvariant();
+        var lines = new Queue<string>();
+        void Keep(string? line)
+        {
+            if (line == null) return;
+            lock (lines)
+            {
+                lines.Enqueue(line);
+                if (lines.Count > 10) lines.Dequeue();
+            }
+            Log.LogMessage(MessageImportance.Normal, "  " + line);
+        }
+        using var p = new Process { StartInfo = info };
+        p.OutputDataReceived += (_, e) => Keep(e.Data);
+        p.ErrorDataReceived += (_, e) => Keep(e.Data);
+        p.Start();
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        using (Cancellation.Register(() => { try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } }))
+        {
+            if (!p.WaitForExit(TimeSpan.FromSeconds(timeoutSeconds)))
+            {
+                try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+                p.WaitForExit();
+                return (-1, Tail());
+            }
+            p.WaitForExit();
+        }
+        Cancellation.ThrowIfCancellationRequested();
+        return (p.ExitCode, Tail());
+
+        string Tail()
+        {
+            lock (lines) return lines.Count == 0 ? "(no output)" : string.Join(" | ", lines);
+        }
+    }
+}

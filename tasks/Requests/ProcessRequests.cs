@@ -1,0 +1,262 @@
+using System.Globalization;
+using System.Text;
+using BackupBuild.Tasks.Infrastructure;
+
+namespace BackupBuild.Tasks.Requests;
+
+/// <summary>
+/// -t:ProcessRequests on a backup server (cron, every few minutes). For every configured client:
+/// takes the requests it pushed into its control repository into its TODO queue (refusing any that
+/// name a transfer, folder or file the client is not allowed), acknowledges them on the acks ref,
+/// then pulls each request's data: git (a mirror that keeps every ref), rsync (a mirror) or sftp
+/// (content-addressed versions, SHA-256 checked before the client's copy is removed). A failed pull
+/// stays queued and is tried again on the next run; failures are mailed at once.
+/// </summary>
+public sealed class ProcessRequests : RequestServerTask
+{
+    public string? GitProgram { get; set; }
+    public string? RsyncProgram { get; set; }
+    public string? SftpProgram { get; set; }
+    public string? TimeoutSeconds { get; set; }
+
+    private readonly List<string> _failures = new();
+    private readonly List<string> _failureKeys = new();
+
+    protected override bool Run()
+    {
+        var problems = new Problems();
+        LoadCommon(problems);
+        var timeout = TimeSpan.FromSeconds(Values.Integer(TimeoutSeconds, "RequestTimeoutSeconds", problems, 21600, 1));
+        problems.LogTo(Log);
+        if (problems.HasErrors) return false;
+
+        Directory.CreateDirectory(Root);
+        using var held = ActionLock.Acquire(Root, "process", LockWait, Cancellation);
+        var transfers = new Transfers(timeout, Cancellation, Program(GitProgram, "git"), Program(RsyncProgram, "rsync"), Program(SftpProgram, "sftp"));
+        var git = Program(GitProgram, "git");
+        foreach (var client in ClientList)
+        {
+            Cancellation.ThrowIfCancellationRequested();
+            TakeIn(client, new GitCommand(client.Repository, null, TimeSpan.FromMinutes(5), Cancellation, git));
+            Work(client, transfers);
+        }
+        if (_failures.Count > 0 && MailThrottle.ShouldSend(Path.Combine(Root, "mailed"), _failureKeys, DateTime.UtcNow))
+            Notify($"[{Host}] BackupBuild: errors in backup",
+                $"ProcessRequests on {Host} at {DateTime.Now:yyyy-MM-dd HH:mm:ss}:\n\n" + string.Join("\n", _failures) +
+                "\n\nFailed pulls stay queued and are tried again on the next run.\n");
+        return !Log.HasLoggedErrors;
+    }
+
+    private static string Program(string? configured, string fallback) => string.IsNullOrWhiteSpace(configured) ? fallback : configured.Trim();
+
+    /// <summary>The control line, server side: new requests into TODO, then the acks ref.</summary>
+    private void TakeIn(RequestClientConfig client, GitCommand git)
+    {
+        var todo = Todo(client.Name);
+        var seenDir = Path.Combine(todo.Directory, ".seen");
+        try
+        {
+            git.EnsureBare();
+            Directory.CreateDirectory(seenDir);
+            AtomicFile.RemoveLeftovers(todo.Directory);
+            AtomicFile.RemoveLeftovers(seenDir);
+            var tip = git.Resolve("refs/heads/requests");
+            var tree = tip == null ? new Dictionary<string, string>() : git.ReadFlatTree(tip);
+            var acks = new Dictionary<string, string>(StringComparer.Ordinal);
+            var now = DateTime.UtcNow;
+            foreach (var (name, text) in tree)
+            {
+                var seenFile = Path.Combine(seenDir, name);
+                if (!RequestRecord.IdPattern.IsMatch(name)) continue;
+                if (File.Exists(seenFile))
+                {
+                    acks[name] = File.ReadAllText(seenFile).Trim();
+                    continue;
+                }
+                var request = RequestRecord.Parse(text, out var why);
+                if (request != null && request.Id != name) { request = null; why = "its id does not match its file name"; }
+                if (request != null) why = Refusal(client, request);
+                string status;
+                if (why.Length == 0)
+                {
+                    todo.Add(request!);
+                    status = "ok";
+                    History(now, client.Name, name, "received", $"{client.Name} asked for {request!.Module} {request.Path} ({request.Transfer})");
+                    Progress("Requests.Received", client.Name, request.Module, request.Path, name);
+                }
+                else
+                {
+                    status = "refused: " + why;
+                    var path = request?.Path ?? "?";
+                    Log.LogErrorWithCodeFromResources("Requests.RequestRefused", client.Name, name, path, why);
+                    _failures.Add($"{client.Name}: refused request {name} ({path}): {why}");
+                    _failureKeys.Add($"{client.Name} {name} refused");
+                    History(now, client.Name, name, "refused", $"{client.Name}: refused {path}: {why}");
+                }
+                AtomicFile.WriteAllBytes(seenFile, Encoding.UTF8.GetBytes(status + "\n"));
+                acks[name] = status;
+            }
+            // Ids the client no longer sends were acknowledged and dropped on its side.
+            foreach (var seen in Directory.EnumerateFiles(seenDir))
+                if (!tree.ContainsKey(Path.GetFileName(seen))) File.Delete(seen);
+            var parent = git.Resolve("refs/heads/acks");
+            var commit = git.CommitFlatTree(new[] { ("acks", Acks.Format(acks)) }, parent, $"acknowledged by {Host}");
+            if (commit != parent) git.Output("update-ref", "refs/heads/acks", commit);
+        }
+        catch (GitFailure e)
+        {
+            Log.LogErrorWithCodeFromResources("Requests.ControlFailed", client.Name, client.Repository, e.Message);
+            _failures.Add($"{client.Name}: the control repository {client.Repository} cannot be read: {e.Message}");
+            _failureKeys.Add($"{client.Name} control {e.Message}");
+        }
+    }
+
+    /// <summary>Why a client may not have what it asks for; empty when it may.</summary>
+    private static string Refusal(RequestClientConfig client, RequestRecord r)
+    {
+        var expected = r.Module switch
+        {
+            "directories" => "rsync", "git" => "git", "wordpress" or "trac" or "wiki" or "databases" => "sftp", _ => null,
+        };
+        if (expected == null) return $"unknown module \"{r.Module}\"";
+        if (r.Transfer != expected) return $"the {r.Module} module is pulled with {expected}, not {r.Transfer}";
+        if (r.Module == "databases")
+        {
+            if (!(r.Path.StartsWith("mysql:", StringComparison.Ordinal) || r.Path.StartsWith("postgresql:", StringComparison.Ordinal)))
+                return $"\"{r.Path}\" is not mysql:<database> or postgresql:<database>";
+        }
+        else if (!client.Allows(r.Path))
+            return $"\"{r.Path}\" is outside the folders this client may back up ({string.Join(", ", client.Folders)})";
+        if (r.Transfer == "sftp")
+        {
+            if (!RequestRecord.ShaPattern.IsMatch(r.Sha256)) return "no valid sha256";
+            var rest = r.File.StartsWith(client.Outgoing + "/", StringComparison.Ordinal) ? r.File[(client.Outgoing.Length + 1)..] : null;
+            var parts = rest?.Split('/');
+            if (parts is not { Length: 2 } || !RequestNames.IsName(parts[0]) || parts[1] != r.Sha256)
+                return $"the file \"{r.File}\" is not a prepared file in the client's outgoing folder {client.Outgoing}";
+        }
+        if (r.Path.Any(c => c is '\n' or '\0' or '"')) return "the path contains a newline or a quote";
+        return "";
+    }
+
+    private void Work(RequestClientConfig client, Transfers transfers)
+    {
+        var todo = Todo(client.Name);
+        if (!Directory.Exists(todo.Directory)) return;
+        foreach (var id in todo.Ids(RequestState.Finished).ToList()) todo.Remove(RequestState.Finished, id);
+        // A killed run left these half done: resume them first, then the waiting ones, oldest first.
+        var work = todo.Ids(RequestState.Processing).Select(id => (id, RequestState.Processing))
+            .Concat(todo.Ids(RequestState.Complete).Select(id => (id, RequestState.Complete))).ToList();
+        var done = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (id, state) in work)
+        {
+            Cancellation.ThrowIfCancellationRequested();
+            var r = todo.Load(state, id);
+            if (r == null)
+            {
+                Log.LogWarningWithCodeFromResources("Requests.Damaged", todo.PathOf(state, id));
+                todo.Move(id, state, RequestState.Finished);
+                todo.Remove(RequestState.Finished, id);
+                continue;
+            }
+            if (state == RequestState.Processing) Progress("Requests.Resuming", client.Name, r.Module, r.Path, id);
+            else todo.Move(id, RequestState.Complete, RequestState.Processing);
+            // A mirror pulled once serves every waiting request for the same source.
+            string? why = null;
+            if (r.Transfer == "sftp" || done.Add(r.Key))
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                why = Pull(client, r, transfers);
+                if (why == null)
+                {
+                    History(DateTime.UtcNow, client.Name, id, "pulled",
+                        $"{client.Name}: pulled {r.Module} {r.Path} with {r.Transfer}" + (r.Transfer == "sftp" ? $" ({Units.Bytes(r.Size)})" : "") +
+                        $" in {clock.Elapsed.TotalSeconds:0.0} s");
+                }
+            }
+            if (why == null)
+            {
+                todo.Move(id, RequestState.Processing, RequestState.Finished);
+                todo.Remove(RequestState.Finished, id);
+                continue;
+            }
+            r.Attempts++;
+            r.Error = why;
+            todo.Update(RequestState.Processing, r);
+            todo.Move(id, RequestState.Processing, RequestState.Complete);
+            done.Remove(r.Key);
+            Log.LogErrorWithCodeFromResources("Requests.PullFailed", client.Name, r.Module, r.Path, r.Transfer, why, r.Attempts);
+            _failures.Add($"{client.Name}: {r.Module} {r.Path} ({r.Transfer}) failed (attempt {r.Attempts}): {why}");
+            _failureKeys.Add($"{client.Name} {id} {why}");
+            History(DateTime.UtcNow, client.Name, id + "." + r.Attempts.ToString(CultureInfo.InvariantCulture), "failed",
+                $"{client.Name}: {r.Module} {r.Path} failed: {why}");
+        }
+    }
+
+    private string? Pull(RequestClientConfig client, RequestRecord r, Transfers transfers)
+    {
+        var data = DataDir(client.Name);
+        switch (r.Transfer)
+        {
+            case "rsync":
+            {
+                var why = transfers.PullRsync(client, r.Path, Path.Combine(data, "rsync") + r.Path);
+                if (why == null) Progress("Requests.Mirrored", client.Name, r.Path, Path.Combine(data, "rsync") + r.Path);
+                return why;
+            }
+            case "git":
+            {
+                var mirror = Path.Combine(data, "git") + r.Path;
+                var why = transfers.PullGit(client, r.Path, mirror, DateTime.UtcNow,
+                    (refName, old, attic) => Log.LogWarningWithCodeFromResources("Requests.RefRewound", client.Name, r.Path, refName, old[..12], attic));
+                if (why == null) Progress("Requests.GitMirrored", client.Name, r.Path, mirror);
+                return why;
+            }
+            default:
+                return PullSftp(client, r, transfers, Path.Combine(data, "sftp"));
+        }
+    }
+
+    /// <summary>
+    /// sftp: download into incomplete/, check the SHA-256 named in the request, file the object under
+    /// objects/&lt;sha256&gt; (once per content), record the version, and only then remove the client's copy.
+    /// </summary>
+    private string? PullSftp(RequestClientConfig client, RequestRecord r, Transfers transfers, string store)
+    {
+        var objects = Path.Combine(store, "objects");
+        var incomplete = Path.Combine(store, "incomplete");
+        Directory.CreateDirectory(objects);
+        Directory.CreateDirectory(incomplete);
+        Directory.CreateDirectory(Path.Combine(store, "versions"));
+        var obj = Path.Combine(objects, r.Sha256);
+        var haveObject = File.Exists(obj) && Sha256Of(obj) == r.Sha256;
+        if (!haveObject)
+        {
+            var part = Path.Combine(incomplete, r.Sha256);
+            if (File.Exists(part)) File.Delete(part);
+            var why = transfers.SftpGet(client, r.File, part);
+            if (why != null) { Delete(part); return why; }
+            var actual = File.Exists(part) ? Sha256Of(part) : "nothing";
+            if (actual != r.Sha256)
+            {
+                Delete(part);
+                return Format("Requests.ChecksumMismatch", r.File, actual, r.Sha256);
+            }
+            using (var f = new FileStream(part, FileMode.Open, FileAccess.ReadWrite)) f.Flush(flushToDisk: true);
+            File.Move(part, obj, overwrite: true);
+        }
+        var version = VersionRecord.From(client.Name, r, DateTime.UtcNow);
+        version.Save(Path.Combine(store, "versions", r.Id + ".version"));
+        Progress("Requests.Stored", client.Name, r.Module, r.Path, r.Sha256[..12], haveObject ? Format("Requests.AlreadyStored") : Units.Bytes(r.Size));
+        // Only now, with our copy verified and filed, may the client's copy go.
+        var removal = transfers.SftpRemove(client, r.File);
+        if (removal != null && !removal.Contains("No such file", StringComparison.OrdinalIgnoreCase))
+            Log.LogWarningWithCodeFromResources("Requests.ClientCopyKept", client.Name, r.File, removal);
+        return null;
+    }
+
+    private static void Delete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { }
+    }
+}

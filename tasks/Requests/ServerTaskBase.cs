@@ -1,0 +1,77 @@
+using System.Security.Cryptography;
+using System.Text;
+using BackupBuild.Tasks.Infrastructure;
+using Microsoft.Build.Framework;
+
+namespace BackupBuild.Tasks.Requests;
+
+/// <summary>
+/// What the server side of the request queue shares. Under RequestServerRoot:
+///   control/&lt;client&gt;.git       the client's control repository (it pushes refs/heads/requests; we write refs/heads/acks)
+///   TODO/&lt;client&gt;/              that client's queue (C/P/F files) and .seen/ (ids already taken in)
+///   data/&lt;client&gt;/git&lt;path&gt;     git mirrors, keeping every ref ever fetched
+///   data/&lt;client&gt;/rsync&lt;path&gt;/  rsync mirrors
+///   data/&lt;client&gt;/sftp/         objects/&lt;sha256&gt; and versions/&lt;id&gt;.version (browsed with -t:Browse)
+///   history/&lt;yyyy-MM-dd&gt;/       one line per request received or pulled, for the daily summary
+/// </summary>
+public abstract class RequestServerTask : BackupTask
+{
+    [Required] public string RequestServerRoot { get; set; } = "";
+    public ITaskItem[]? Clients { get; set; }
+    public string? SshIdentityFile { get; set; }
+    public string? SshKnownHostsFile { get; set; }
+    public string? SshConnectTimeout { get; set; }
+    public string? SshIdleTimeout { get; set; }
+    public string? SshCiphers { get; set; }
+    public string? LockWaitSeconds { get; set; }
+    public string? MailTo { get; set; }
+    public string? MailMethod { get; set; }
+    public string? MailSendmail { get; set; }
+    public string? MailSendmailArguments { get; set; }
+    public string? MailSmtpHost { get; set; }
+    public string? MailSmtpPort { get; set; }
+    public string? MailFrom { get; set; }
+    public string? ServerName { get; set; }
+
+    protected string Root { get; private set; } = "";
+    protected List<RequestClientConfig> ClientList { get; private set; } = new();
+    protected Mailer? Mail { get; private set; }
+    protected TimeSpan LockWait { get; private set; }
+    protected string Host => string.IsNullOrWhiteSpace(ServerName) ? Environment.MachineName : ServerName!.Trim();
+
+    protected bool LoadCommon(Problems problems, bool clientsRequired = true)
+    {
+        Root = Values.AbsolutePath(RequestServerRoot, "RequestServerRoot", problems) ?? "";
+        var ssh = SshDefaults.Read(SshIdentityFile, SshKnownHostsFile, SshConnectTimeout, SshIdleTimeout, SshCiphers, problems);
+        ClientList = RequestClientConfig.Read(Clients, Root, ssh, problems);
+        if (clientsRequired && (Clients == null || Clients.Length == 0)) problems.Error("Requests.NoClients");
+        Mail = Mailer.From_(MailTo, MailMethod, MailSendmail, MailSendmailArguments, MailSmtpHost, MailSmtpPort, MailFrom, problems);
+        LockWait = TimeSpan.FromSeconds(Values.Integer(LockWaitSeconds, "BackupLockWaitSeconds", problems, 60, 0));
+        return !problems.HasErrors;
+    }
+
+    protected RequestQueue Todo(string client) => new(Path.Combine(Root, "TODO", client));
+    protected string DataDir(string client) => Path.Combine(Root, "data", client);
+    protected string HistoryDir(DateTime day) => Path.Combine(Root, "history", day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+
+    protected void Notify(string subject, string body)
+    {
+        if (Mail is not { Configured: true }) return;
+        var failure = Mail.Send(subject, body);
+        if (failure != null) Log.LogWarningWithCodeFromResources("Mail.Failed", string.Join(", ", Mail.To), failure);
+    }
+
+    /// <summary>Appends one line to today's history (a file per event, so a killed run never leaves half a line).</summary>
+    protected void History(DateTime now, string client, string id, string kind, string line)
+    {
+        var dir = HistoryDir(now.ToLocalTime().Date);
+        Directory.CreateDirectory(dir);
+        AtomicFile.WriteAllBytes(Path.Combine(dir, $"{client}.{id}.{kind}"), Encoding.UTF8.GetBytes(line + "\n"));
+    }
+
+    internal static string Sha256Of(string file)
+    {
+        using var s = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+        return Convert.ToHexString(SHA256.HashData(s)).ToLowerInvariant();
+    }
+}

@@ -1,0 +1,136 @@
+using BackupBuild.Tasks.Deploy;
+using BackupBuild.Tests.Support;
+using Microsoft.Build.Framework;
+using Xunit;
+
+namespace BackupBuild.Tests.Deploy;
+
+/// <summary>InstallSchedule / RemoveSchedule: this machine's cron entries, by role, written once.</summary>
+public class ScheduleTests
+{
+    private static (WriteSchedule Task, FakeBuildEngine Engine) Task(string file, params ITaskItem[] peers)
+    {
+        var engine = new FakeBuildEngine();
+        var task = new WriteSchedule
+        {
+            BuildEngine = engine, ScheduleFile = file, ProjectFile = "/etc/backupbuild/backup.proj", ThisPeer = "master",
+            Peers = peers, Dotnet = "/usr/bin/dotnet", User = "root",
+            CollectTime = "00:30", StageTime = "02:30", StoreTime = "04:30", PurgeTime = "06:30", AllTime = "00:30", RequestsEvery = "5",
+        };
+        return (task, engine);
+    }
+
+    private static string[] Lines(string file) =>
+        File.ReadAllLines(file).Where(l => l.Length > 0 && char.IsDigit(l[0]) || l.StartsWith("*/")).ToArray();
+
+    [Fact]
+    public void A_pool_of_one_runs_All_a_master_stages_stores_and_purges_a_client_collects_then_purges()
+    {
+        using var t = new TempDir();
+        var file = t["cron/backupbuild"];
+
+        var (pool, e1) = Task(file, Items.Of("master", ("Type", "local")));
+        Assert.True(pool.Execute(), e1.AllText);
+        Assert.Equal("pool", pool.DetectedRole);
+        Assert.Equal(["30 00 * * * root cd /etc/backupbuild && /usr/bin/dotnet msbuild /etc/backupbuild/backup.proj -t:All -nologo -v:m -tl:off"], Lines(file));
+
+        var (master, e2) = Task(file, Items.Of("master", ("Type", "local")), Items.Of("web", ("Type", "remote")));
+        Assert.True(master.Execute(), e2.AllText);
+        Assert.Equal("master", master.DetectedRole);
+        Assert.Equal(["30 00 * * * root", "30 02 * * * root", "30 04 * * * root", "30 06 * * * root"], Lines(file).Select(l => l[..16]));
+        Assert.Equal(["-t:Collect", "-t:Stage", "-t:Store", "-t:Purge"], Lines(file).Select(l => l.Split(' ').First(w => w.StartsWith("-t:"))));
+
+        // A master that does not back itself up (no Peer for itself, nothing to collect) does not collect.
+        var (remoteOnly, e3) = Task(file, Items.Of("web", ("Type", "remote")));
+        Assert.True(remoteOnly.Execute(), e3.AllText);
+        Assert.Equal(["-t:Stage", "-t:Store", "-t:Purge"], Lines(file).Select(l => l.Split(' ').First(w => w.StartsWith("-t:"))));
+
+        var (client, e4) = Task(file);
+        Assert.True(client.Execute(), e4.AllText);
+        Assert.Equal("client", client.DetectedRole);
+        Assert.Equal(["-t:Collect", "-t:Purge"], Lines(file).Select(l => l.Split(' ').First(w => w.StartsWith("-t:"))));
+        Assert.StartsWith("30 00 ", Lines(file)[0]);
+        Assert.StartsWith("30 06 ", Lines(file)[1]);
+    }
+
+    [Fact]
+    public void Request_queue_entries_follow_the_BackupServer_and_RequestClient_items_and_BackupRole_overrides_detection()
+    {
+        using var t = new TempDir();
+        var file = t["cron/backupbuild"];
+        var (task, engine) = Task(file, Items.Of("master", ("Type", "local")));
+        task.Role = "client";
+        task.BackupServers = [Items.Of("backup.example.org")];
+        task.RequestClients = [Items.Of("laptop")];
+        task.RequestsEvery = "10";
+        Assert.True(task.Execute(), engine.AllText);
+        Assert.Equal("client", task.DetectedRole);
+        var lines = Lines(file);
+        Assert.Contains(lines, l => l.StartsWith("*/10 * * * * root ") && l.Contains(" -t:SendRequests "));
+        Assert.Contains(lines, l => l.StartsWith("*/10 * * * * root ") && l.Contains(" -t:ProcessRequests "));
+        Assert.Contains("MSBUILDDISABLENODEREUSE=1", File.ReadAllLines(file));
+    }
+
+    [Fact]
+    public void Bad_times_roles_users_and_file_names_are_all_reported_with_codes_and_nothing_is_written()
+    {
+        using var t = new TempDir();
+        var file = t["cron/backup.build"];
+        var (task, engine) = Task(file);
+        task.CollectTime = "25:00";
+        task.PurgeTime = "every day";
+        task.Role = "boss";
+        task.User = "no-such-user-bkp";
+        Assert.False(task.Execute());
+        Assert.Equal(["BKP9003", "BKP9001", "BKP9002", "BKP9002", "BKP9006"], engine.ErrorCodes);
+        Assert.Contains("ScheduleCollectTime", engine.AllText);
+        Assert.Contains("SchedulePurgeTime", engine.AllText);
+        Assert.False(File.Exists(file));
+    }
+
+    [Fact]
+    public void Cron_fields_are_accepted_as_they_are_and_git_pull_comes_first_when_asked()
+    {
+        using var t = new TempDir();
+        var file = t["cron/backupbuild"];
+        var (task, engine) = Task(file);
+        task.CollectTime = "15 1 * * 1-5";
+        task.UpdateRepository = "true";
+        Assert.True(task.Execute(), engine.AllText);
+        var collect = Lines(file)[0];
+        Assert.StartsWith("15 1 * * 1-5 root git -C /etc/backupbuild pull --ff-only --quiet || ", collect);
+    }
+
+    [Fact]
+    public void InstallSchedule_twice_through_msbuild_leaves_the_file_untouched_and_RemoveSchedule_removes_it()
+    {
+        using var t = new TempDir();
+        var cron = t["cron.d/backupbuild"];
+        var p = new BackupProject(t.Path)
+            .Property("BackupPeer", "master")
+            .Property("ScheduleFile", cron)
+            .Item("Peer", "master", ("Type", "local"), ("CollectDir", t["var/collect"]))
+            .Item("Peer", "web", ("Type", "remote"), ("CollectDir", "/var/lib/backupbuild/collect"));
+        var first = p.Run("InstallSchedule");
+        Assert.True(first.ExitCode == 0, first.All);
+        var bytes = File.ReadAllBytes(cron);
+        var mtime = File.GetLastWriteTimeUtc(cron);
+        Assert.Contains(" -t:Stage ", File.ReadAllText(cron));
+        Assert.Contains(p.ProjectPath, File.ReadAllText(cron));
+        Assert.Equal(Convert.ToUInt32("644", 8), BackupBuild.Tasks.Infrastructure.Posix.LStat(cron, out _)!.Value.Permissions);
+        Assert.Empty(Directory.GetFiles(t["cron.d"], ".bkp-tmp-*"));
+
+        Thread.Sleep(1100);
+        var second = p.Run("InstallSchedule");
+        Assert.True(second.ExitCode == 0, second.All);
+        Assert.Contains("up to date", second.Output);
+        Assert.Equal(bytes, File.ReadAllBytes(cron));
+        Assert.Equal(mtime, File.GetLastWriteTimeUtc(cron));
+
+        var removed = p.Run("RemoveSchedule");
+        Assert.True(removed.ExitCode == 0, removed.All);
+        Assert.False(File.Exists(cron));
+        var again = p.Run("RemoveSchedule");
+        Assert.True(again.ExitCode == 0, again.All);
+    }
+}

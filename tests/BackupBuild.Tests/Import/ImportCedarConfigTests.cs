@@ -1,0 +1,146 @@
+using BackupBuild.Tasks.Import;
+using BackupBuild.Tests.Support;
+using Xunit;
+
+namespace BackupBuild.Tests.Import;
+
+/// <summary>The ImportCedarConfig task: what it writes, what it warns about, what it refuses.</summary>
+public class ImportCedarConfigTests
+{
+    private static (bool Ok, FakeBuildEngine Engine) Import(string config, string output, bool overwrite = false, string peer = "")
+    {
+        var engine = new FakeBuildEngine();
+        var task = new ImportCedarConfig
+        {
+            BuildEngine = engine, CedarConfig = config, OutputDir = output, Overwrite = overwrite,
+            BackupBuildRoot = Repo.Root, PeerName = peer,
+        };
+        return (task.Execute(), engine);
+    }
+
+    private static string Fixture(string relative) => Path.Combine(CedarFixtureVerdictTests.Fixtures, relative);
+
+    [Fact]
+    public void The_full_upstream_configuration_becomes_a_project_and_a_file_per_peer_with_coded_warnings()
+    {
+        using var t = new TempDir();
+        var (ok, engine) = Import(Fixture("upstream-tests-data/cback.conf.21"), t["out"]);
+        Assert.True(ok, engine.AllText);
+        var files = Directory.GetFiles(t["out"], "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(t["out"], f)).Order().ToList();
+        Assert.Equal(new[] { "backup.proj", "peers/machine1-1.props", "peers/machine1-2.props", "peers/machine2.props",
+            "peers/machine3.props", "peers/machine4.props", "peers/machine5.props" }, files);
+
+        var proj = File.ReadAllText(t["out/backup.proj"]);
+        Assert.Contains("<StartingDay>tuesday</StartingDay>", proj);
+        Assert.Contains("<BackupUser>backup</BackupUser>", proj);
+        Assert.Contains("<BackupGroup>group</BackupGroup>", proj);
+        Assert.Contains("<SvnlookPath>/svnlook</SvnlookPath>", proj);
+        Assert.Contains("targets/BackupBuild.targets\" />", proj);
+        // The master's own peer (its collect dir is the collect section's) holds the collect items and hooks.
+        var master = File.ReadAllText(t["out/peers/machine1-1.props"]);
+        Assert.Contains("Condition=\"'$(BackupPeer)' == 'machine1-1'\"", master);
+        Assert.Contains("<CollectDirectory Include=\"/ken\" LinkDepth=\"1\" Dereference=\"true\" />", master);
+        Assert.Contains("<ActionHook Include=\"cedar-pre-collect-1\" Action=\"collect\" Phase=\"before\" Command=\"ls -l\" />", master);
+        Assert.Contains("RelativeExcludePaths=\"large;backup\"", master);
+        Assert.Contains("<Peer Include=\"machine4\" Type=\"remote\" CollectDir=\"/aa\" User=\"someone\" RemoteCopy=\"scp -O\" RemoteShell=\"ssh\" Managed=\"true\" />",
+            File.ReadAllText(t["out/peers/machine4.props"]));
+
+        var warnings = engine.WarningCodes.ToList();
+        Assert.Contains("BKP8550", warnings); // cback_command, the mkisofs override, scsi id…
+        Assert.Contains("BKP8554", warnings); // the custom extension "example"
+        Assert.Contains("BKP8557", warnings); // the hook for the extension action "subversion"
+        Assert.Contains("BKP8556", warnings); // scp arguments
+        Assert.Contains(engine.Warnings, w => w.Message!.Contains("cb_config/options/cback_command"));
+        Assert.Contains(engine.Warnings, w => w.Message!.Contains("cb_config/options/override[1]") && w.Message!.Contains("mkisofs"));
+
+        // The generated project is valid MSBuild that evaluates with the repository's targets.
+        var r = Tool.RunWith(t["out"], new Dictionary<string, string?> { ["MSBUILDDISABLENODEREUSE"] = "1", ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0",
+            ["MSBUILD_EXE_PATH"] = null, ["MSBuildExtensionsPath"] = null, ["MSBuildSDKsPath"] = null }, TimeSpan.FromMinutes(5),
+            "dotnet", "msbuild", t["out/backup.proj"], "-nologo", "-getItem:CollectDirectory", "-getProperty:StartingDay", "-p:BackupPeer=machine1-1");
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Contains("/var/log", r.Output);
+        Assert.Contains("tuesday", r.Output);
+    }
+
+    [Fact]
+    public void The_sample_maps_every_cedar_extension_and_never_writes_the_mysql_password()
+    {
+        using var t = new TempDir();
+        const string password = "s3cret-Pa55word";
+        var conf = t.File("cback3.conf", File.ReadAllText(Fixture("cback3.conf.sample"))
+            .Replace("<user>mlogin</user>", $"<user>mlogin</user><password>{password}</password>"));
+        var (ok, engine) = Import(conf, t["out"], peer: "master");
+        Assert.True(ok, engine.AllText);
+        var all = string.Concat(Directory.GetFiles(t["out"], "*", SearchOption.AllDirectories).Select(File.ReadAllText));
+        Assert.Contains("<SysinfoEnabled>true</SysinfoEnabled>", all);
+        Assert.Contains("<EncryptRecipient>", all);
+        Assert.Contains("<MysqlDatabase Include=", all);
+        Assert.Contains("BKP8553", engine.WarningCodes);
+        Assert.DoesNotContain(password, all);
+    }
+
+    [Fact]
+    public void Existing_files_are_kept_unless_overwrite_is_set()
+    {
+        using var t = new TempDir();
+        t.File("out/backup.proj", "mine");
+        var (ok, engine) = Import(Fixture("upstream-tests-data/cback.conf.21"), t["out"]);
+        Assert.False(ok);
+        Assert.Contains("BKP8541", engine.ErrorCodes);
+        Assert.Equal("mine", File.ReadAllText(t["out/backup.proj"]));
+        Assert.False(Directory.Exists(t["out/peers"]));
+        (ok, engine) = Import(Fixture("upstream-tests-data/cback.conf.21"), t["out"], overwrite: true);
+        Assert.True(ok, engine.AllText);
+        Assert.StartsWith("<Project", File.ReadAllText(t["out/backup.proj"]));
+        Assert.Empty(Directory.GetFiles(t["out"], ".bkp-tmp-*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void External_entities_and_huge_documents_are_refused_and_nothing_is_run()
+    {
+        using var t = new TempDir();
+        var marker = t["ran"];
+        var conf = t.File("x.conf", $"""
+            <?xml version="1.0"?>
+            <!DOCTYPE cb_config [ <!ENTITY leak SYSTEM "file:///etc/passwd"> ]>
+            <cb_config><options><starting_day>&leak;</starting_day></options></cb_config>
+            """);
+        var (ok, engine) = Import(conf, t["out"]);
+        Assert.False(ok);
+        Assert.Contains("BKP8503", engine.ErrorCodes);
+        Assert.False(Directory.Exists(t["out"]));
+
+        var big = t["big.conf"];
+        using (var w = new StreamWriter(big))
+        {
+            w.Write("<cb_config><reference><description>");
+            for (var i = 0; i < 5_000_000; i++) w.Write("xxxxxxxx");
+            w.Write("</description></reference></cb_config>");
+        }
+        (ok, engine) = Import(big, t["out"]);
+        Assert.False(ok);
+        Assert.Contains("BKP8502", engine.ErrorCodes);
+
+        // Hook commands are copied as text, never run.
+        var hooked = t.File("hook.conf", $"""
+            <cb_config><options><starting_day>monday</starting_day><working_dir>/tmp</working_dir>
+              <backup_user>b</backup_user><backup_group>b</backup_group><rcp_command>/usr/bin/scp -B</rcp_command>
+              <pre_action_hook><action>collect</action><command>touch {marker}</command></pre_action_hook></options>
+              <purge><dir><abs_path>/tmp/x</abs_path><retain_days>1</retain_days></dir></purge></cb_config>
+            """);
+        (ok, engine) = Import(hooked, t["out"], peer: "m");
+        Assert.True(ok, engine.AllText);
+        Assert.False(File.Exists(marker));
+        Assert.Contains($"Command=\"touch {marker}\"", File.ReadAllText(t["out/peers/m.props"]));
+    }
+
+    [Fact]
+    public void A_rejected_file_writes_nothing_and_names_the_element()
+    {
+        using var t = new TempDir();
+        var (ok, engine) = Import(Fixture("mutations/007-working_dir-relative.xml"), t["out"]);
+        Assert.False(ok);
+        Assert.Contains(engine.Errors, e => e.Code == "BKP8511" && e.Message!.Contains("cb_config/options/working_dir"));
+        Assert.False(Directory.Exists(t["out"]));
+    }
+}
