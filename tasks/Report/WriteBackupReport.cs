@@ -29,6 +29,14 @@ public sealed class WriteBackupReport : StoredDataTask
     public string? RunDate { get; set; }
     public string? StartingDay { get; set; }
     public string? WorkingDir { get; set; }
+    /// <summary>Mail settings (docs/request-queue.md): with MailTo the summary is also mailed.</summary>
+    public string? MailTo { get; set; }
+    public string? MailMethod { get; set; }
+    public string? MailSendmail { get; set; }
+    public string? MailSendmailArguments { get; set; }
+    public string? MailSmtpHost { get; set; }
+    public string? MailSmtpPort { get; set; }
+    public string? MailFrom { get; set; }
 
     /// <summary>The plain-text summary (also written to TextFile), for a notification mail.</summary>
     [Output] public string Summary { get; private set; } = "";
@@ -42,6 +50,8 @@ public sealed class WriteBackupReport : StoredDataTask
     }
 
     private static readonly Regex CodedLine = new(@"\b(error|warning) (BKP\d{4}): (.*)$", RegexOptions.CultureInvariant);
+    // The run log (BackupLogFile): "2026-11-24T00:30:09+00:00 [4242] ERROR Stage: failed (…)".
+    private static readonly Regex RunLogLine = new(@"^(\d{4}-\d{2}-\d{2})T\S+ \[\d+\] (ERROR|WARN\w*)\s+(.*)$", RegexOptions.CultureInvariant);
 
     protected override bool Run()
     {
@@ -52,6 +62,7 @@ public sealed class WriteBackupReport : StoredDataTask
         var weeks = Values.Integer(Weeks, "ReportWeeks", problems, 4, 1);
         var clock = RunClock.From(RunDate, StartingDay, problems);
         var logs = Values.List(LogFiles);
+        var mailer = Mailer.From_(MailTo, MailMethod, MailSendmail, MailSendmailArguments, MailSmtpHost, MailSmtpPort, MailFrom, problems);
         problems.LogTo(Log);
         if (problems.HasErrors) return false;
 
@@ -134,10 +145,23 @@ public sealed class WriteBackupReport : StoredDataTask
         {
             try
             {
-                var lines = File.ReadLines(log).Select(l => CodedLine.Match(l)).Where(m => m.Success).TakeLast(50);
-                foreach (var m in lines)
-                    events.Add(new Event(null, Path.GetFileName(log), m.Groups[1].Value == "error" ? "failure" : "warning",
-                        m.Groups[2].Value + ": " + m.Groups[3].Value.Trim()));
+                if (!File.Exists(log)) continue; // no run has written it yet
+                var found = new List<Event>();
+                foreach (var line in File.ReadLines(log))
+                {
+                    if (RunLogLine.Match(line) is { Success: true } r)
+                    {
+                        var day = DateTime.ParseExact(r.Groups[1].Value, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+                        if (day >= from)
+                            found.Add(new Event(day, Path.GetFileName(log), r.Groups[2].Value == "ERROR" ? "failure" : "warning", r.Groups[3].Value.Trim()));
+                    }
+                    else if (CodedLine.Match(line) is { Success: true } m)
+                    {
+                        found.Add(new Event(null, Path.GetFileName(log), m.Groups[1].Value == "error" ? "failure" : "warning",
+                            m.Groups[2].Value + ": " + m.Groups[3].Value.Trim()));
+                    }
+                }
+                events.AddRange(found.TakeLast(50));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -156,6 +180,12 @@ public sealed class WriteBackupReport : StoredDataTask
             AtomicFile.WriteAllBytes(textFile, Encoding.UTF8.GetBytes(text));
         }
         Summary = text;
+        if (mailer!.Configured)
+        {
+            var subject = Format("Report.MailSubject", D(today), events.Count(e => e.Level == "failure"), events.Count(e => e.Level == "warning"));
+            if (mailer.Send(subject, text) is { } error) Log.LogWarningWithCodeFromResources("Mail.Failed", string.Join(", ", mailer.To), error);
+            else Detail("Report.Mailed", string.Join(", ", mailer.To));
+        }
         Detail("Report.Text", text);
         Progress("Report.Written", reportFile!, textFile ?? "", peers.Count, events.Count(e => e.Level == "failure"), events.Count(e => e.Level == "warning"));
         return true;

@@ -40,7 +40,14 @@ public class ReportTests
         // A second restore into the same folder keeps the files it finds there: warnings in the run log.
         Assert.Equal(0, p.Run("Restore", "RestoreTo=" + t["restored"]).ExitCode);
         Assert.Equal(0, p.Run("Restore", "RestoreTo=" + t["restored"]).ExitCode);
-        p.Property("ReportLogFiles", log);
+        // A failed run: the run log (BackupLogFile) records it.
+        Assert.Equal(1, p.Run("Store", "Full=true", "BackupRunDate=2026-11-26T01:00").ExitCode);
+        var runLog = Path.Combine(p.Directory, "logs/backupbuild.log");
+        Assert.Contains("ERROR Store: failed", File.ReadAllText(runLog));
+        p.Property("ReportLogFiles", log + ";" + runLog);
+        using var smtp = new SmtpListener();
+        p.Property("MailTo", "admin@example.org")
+            .Property("MailMethod", "smtp").Property("MailSmtpHost", "127.0.0.1").Property("MailSmtpPort", smtp.Port.ToString());
         var report = p.Run("Report", "BackupRunDate=2026-11-26");
         Assert.True(report.ExitCode == 0, report.All);
 
@@ -51,6 +58,11 @@ public class ReportTests
         Assert.Contains("warning  run.log: BKP8013: ", text); // from the run log
         Assert.Contains("failure  2026-11-24 laptop: staged without cback.collect", text);
         Assert.Contains("backup.iso", text);
+        Assert.Matches(@"failure  \d{4}-\d{2}-\d{2} backupbuild\.log: Store: failed", text); // the run log's own (real) date
+        // The notification mail carries the same summary.
+        var mail = smtp.WaitFor("BackupBuild report 2026-11-26");
+        Assert.NotNull(mail);
+        Assert.Contains("master: collected 2026-11-25, staged 2026-11-25, stored 2026-11-25", mail);
         var page = File.ReadAllText(html);
         Assert.Contains("<svg", page);
         Assert.DoesNotContain("http://", page.Replace("http://www.w3.org/2000/svg", ""));
