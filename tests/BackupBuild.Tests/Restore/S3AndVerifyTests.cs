@@ -69,6 +69,7 @@ public class S3AndVerifyTests
         Assert.Contains($"BKP8103: \"{stagedEtc}\" does not read back as it was written", bad.Output);
         Assert.Contains($"BKP8102: The archive \"{etc}\" that peer pool1 collected on 2026-11-24 is missing on staging {p.StagingDir.TrimEnd('/')}", bad.Output);
         Assert.Contains("2 bad, 1 missing", bad.Output);
+        Assert.Contains("ERROR Verify: failed", File.ReadAllText(Path.Combine(p.Directory, "logs/backupbuild.log")));
 
         // The report shows the findings of the last Verify.
         var report = p.Run("Report", "BackupRunDate=2026-11-24");
