@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.Security.Cryptography;
 using ICSharpCode.SharpZipLib.BZip2;
 
 namespace BackupBuild.Tasks.Restore;
@@ -30,6 +31,64 @@ internal static class ArchiveStreams
         if (head.Length >= 3 && head[0] == (byte)'B' && head[1] == (byte)'Z' && head[2] == (byte)'h')
             return new ConcatenatedBzip2Stream(buffered);
         return buffered;
+    }
+
+    /// <summary>
+    /// Reads <paramref name="raw"/> and, once it is read to its end, checks it against the SHA-256 Collect recorded
+    /// (when there is one): a damaged copy is noticed even where the compression has no checksum of its own.
+    /// </summary>
+    public static HashingStream Checked(Stream raw, string? sha256) => new(raw, sha256);
+
+    internal sealed class HashingStream : Stream
+    {
+        private readonly Stream _inner;
+        private readonly string? _expected;
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        public HashingStream(Stream inner, string? expected)
+        {
+            _inner = inner;
+            _expected = expected;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var n = _inner.Read(buffer, offset, count);
+            _hash.AppendData(buffer, offset, n);
+            return n;
+        }
+
+        /// <summary>Reads what is left (after the tar's end) and compares.</summary>
+        /// <exception cref="InvalidDataException">The copy is not what Collect wrote.</exception>
+        public void Finish(Stream tar)
+        {
+            if (_expected == null) return;
+            tar.CopyTo(Stream.Null);
+            CopyTo(Stream.Null);
+            var actual = Convert.ToHexString(_hash.GetHashAndReset()).ToLowerInvariant();
+            if (!string.Equals(actual, _expected, StringComparison.OrdinalIgnoreCase))
+                throw new InvalidDataException($"its SHA-256 is {actual}, Collect recorded {_expected}");
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _inner.Dispose();
+                _hash.Dispose();
+            }
+            base.Dispose(disposing);
+        }
     }
 
     /// <summary>A forward-only stream whose first bytes can be looked at before reading.</summary>

@@ -59,85 +59,113 @@ public sealed class RestoreFiles : StoredDataTask
         foreach (var archive in source.NewestFirst)
         {
             Cancellation.ThrowIfCancellationRequested();
-            var copy = archive.Copies[0];
-            var writtenHere = new HashSet<string>(StringComparer.Ordinal);
-            try
+            for (var attempt = 0; attempt < archive.Copies.Count; attempt++)
             {
-                using var raw = copy.Open();
-                using var tar = ArchiveStreams.OpenTar(raw);
-                var reader = new TarReader(tar);
-                while (reader.Next() is { } m)
+                var copy = archive.Copies[attempt];
+                var writtenHere = new HashSet<string>(StringComparer.Ordinal);
+                var claimed = new List<string>();   // paths this copy decided (restored, refused or kept)
+                var created = new List<string>();   // paths this copy started to write
+                var itemsHere = new List<ITaskItem>();
+                int refusedHere = 0, keptHere = 0;
+                long bytesHere = 0;
+                try
                 {
-                    Cancellation.ThrowIfCancellationRequested();
-                    if (m.Kind is TarMemberKind.Directory or TarMemberKind.Other) continue;
-                    var rel = SafeExtractor.Relative(m.Name);
-                    if (rel == null)
+                    using var raw = ArchiveStreams.Checked(copy.Open(), archive.Sha256);
+                    using var tar = ArchiveStreams.OpenTar(raw);
+                    var reader = new TarReader(tar);
+                    while (reader.Next() is { } m)
                     {
-                        if (RestoreTimeline.Selected(m.Name.TrimStart('/'), path)) refused++;
-                        Log.LogWarningWithCodeFromResources("Restore.UnsafeName", m.Name, copy.Location);
+                        Cancellation.ThrowIfCancellationRequested();
+                        if (m.Kind is TarMemberKind.Directory or TarMemberKind.Other) continue;
+                        var rel = SafeExtractor.Relative(m.Name);
+                        if (rel == null)
+                        {
+                            if (RestoreTimeline.Selected(m.Name.TrimStart('/'), path)) refusedHere++;
+                            Log.LogWarningWithCodeFromResources("Restore.UnsafeName", m.Name, copy.Location);
+                            continue;
+                        }
+                        if (!RestoreTimeline.Selected(rel, path)) continue;
+                        if (source.Present != null && !source.Present.Contains(rel)) continue;
+                        if (!done.Add(rel)) continue;
+                        claimed.Add(rel);
+
+                        var outcome = extractor.Prepare(rel, dryRun, out var blocker);
+                        switch (outcome)
+                        {
+                            case SafeExtractor.Outcome.ThroughSymlink:
+                                refusedHere++;
+                                Log.LogWarningWithCodeFromResources("Restore.ThroughSymlink", m.Name, copy.Location, blocker);
+                                continue;
+                            case SafeExtractor.Outcome.InTheWay:
+                                refusedHere++;
+                                Log.LogWarningWithCodeFromResources("Restore.InTheWay", m.Name, copy.Location, blocker);
+                                continue;
+                            case SafeExtractor.Outcome.Exists:
+                                keptHere++;
+                                Log.LogWarningWithCodeFromResources("Restore.Exists", blocker);
+                                continue;
+                        }
+                        if (m.Kind == TarMemberKind.HardLink)
+                        {
+                            var linkRel = SafeExtractor.Relative(m.LinkName);
+                            if (linkRel == null || !writtenHere.Contains(linkRel))
+                            {
+                                refusedHere++;
+                                Log.LogWarningWithCodeFromResources("Restore.HardLinkTarget", m.Name, m.LinkName, copy.Location);
+                                continue;
+                            }
+                            created.Add(rel);
+                            if (!dryRun) extractor.WriteCopy(rel, linkRel, m);
+                        }
+                        else if (!dryRun)
+                        {
+                            created.Add(rel);
+                            try
+                            {
+                                if (m.Kind == TarMemberKind.Symlink) extractor.WriteSymlink(rel, m);
+                                else extractor.WriteFile(rel, m, reader.Content);
+                            }
+                            catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not InvalidDataException)
+                            {
+                                Log.LogErrorWithCodeFromResources("Restore.WriteFailed", extractor.Target(rel), e.Message);
+                                continue;
+                            }
+                        }
+                        writtenHere.Add(rel);
+                        bytesHere += m.Size;
+                        var target = extractor.Target(rel);
+                        var item = new TaskItem(target);
+                        item.SetMetadata("Source", "/" + rel);
+                        item.SetMetadata("Day", Day(archive.Day));
+                        item.SetMetadata("Size", m.Size.ToString());
+                        item.SetMetadata("Kind", m.Kind.ToString().ToLowerInvariant());
+                        item.SetMetadata("Archive", copy.Location);
+                        itemsHere.Add(item);
+                        if (dryRun) Progress("Restore.WouldWrite", target, m.Size, Day(archive.Day), copy.Location);
+                        else Detail("Restore.Wrote", target, m.Size, Day(archive.Day), copy.Location);
+                    }
+                    raw.Finish(tar);
+                }
+                catch (Exception e) when (StoredCatalog.IsReadFailure(e))
+                {
+                    // What this copy wrote may hold damaged data read before the damage showed (a gzip member's
+                    // checksum is checked at its end): take it all back and read the archive from the next copy.
+                    foreach (var rel in created)
+                        if (!dryRun && Posix.LStat(extractor.Target(rel), out _) != null) File.Delete(extractor.Target(rel));
+                    foreach (var rel in claimed) done.Remove(rel);
+                    if (attempt + 1 < archive.Copies.Count)
+                    {
+                        Log.LogWarningWithCodeFromResources("Restore.NextCopy", copy.Location, e.Message, archive.Copies[attempt + 1].Location);
                         continue;
                     }
-                    if (!RestoreTimeline.Selected(rel, path)) continue;
-                    if (source.Present != null && !source.Present.Contains(rel)) continue;
-                    if (!done.Add(rel)) continue;
-
-                    var outcome = extractor.Prepare(rel, dryRun, out var blocker);
-                    switch (outcome)
-                    {
-                        case SafeExtractor.Outcome.ThroughSymlink:
-                            refused++;
-                            Log.LogWarningWithCodeFromResources("Restore.ThroughSymlink", m.Name, copy.Location, blocker);
-                            continue;
-                        case SafeExtractor.Outcome.InTheWay:
-                            refused++;
-                            Log.LogWarningWithCodeFromResources("Restore.InTheWay", m.Name, copy.Location, blocker);
-                            continue;
-                        case SafeExtractor.Outcome.Exists:
-                            kept++;
-                            Log.LogWarningWithCodeFromResources("Restore.Exists", blocker);
-                            continue;
-                    }
-                    if (m.Kind == TarMemberKind.HardLink)
-                    {
-                        var linkRel = SafeExtractor.Relative(m.LinkName);
-                        if (linkRel == null || !writtenHere.Contains(linkRel))
-                        {
-                            refused++;
-                            Log.LogWarningWithCodeFromResources("Restore.HardLinkTarget", m.Name, m.LinkName, copy.Location);
-                            continue;
-                        }
-                        if (!dryRun) extractor.WriteCopy(rel, linkRel, m);
-                    }
-                    else if (!dryRun)
-                    {
-                        try
-                        {
-                            if (m.Kind == TarMemberKind.Symlink) extractor.WriteSymlink(rel, m);
-                            else extractor.WriteFile(rel, m, reader.Content);
-                        }
-                        catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not InvalidDataException)
-                        {
-                            Log.LogErrorWithCodeFromResources("Restore.WriteFailed", extractor.Target(rel), e.Message);
-                            continue;
-                        }
-                    }
-                    writtenHere.Add(rel);
-                    bytes += m.Size;
-                    var target = extractor.Target(rel);
-                    var item = new TaskItem(target);
-                    item.SetMetadata("Source", "/" + rel);
-                    item.SetMetadata("Day", Day(archive.Day));
-                    item.SetMetadata("Size", m.Size.ToString());
-                    item.SetMetadata("Kind", m.Kind.ToString().ToLowerInvariant());
-                    item.SetMetadata("Archive", copy.Location);
-                    restored.Add(item);
-                    if (dryRun) Progress("Restore.WouldWrite", target, m.Size, Day(archive.Day), copy.Location);
-                    else Detail("Restore.Wrote", target, m.Size, Day(archive.Day), copy.Location);
+                    Log.LogErrorWithCodeFromResources("Restore.ArchiveUnreadable", copy.Location, e.Message);
+                    break;
                 }
-            }
-            catch (Exception e) when (StoredCatalog.IsReadFailure(e))
-            {
-                Log.LogErrorWithCodeFromResources("Restore.ArchiveUnreadable", copy.Location, e.Message);
+                restored.AddRange(itemsHere);
+                refused += refusedHere;
+                kept += keptHere;
+                bytes += bytesHere;
+                break;
             }
         }
         Restored = restored.ToArray();

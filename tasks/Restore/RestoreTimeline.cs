@@ -2,8 +2,8 @@ using BackupBuild.Tasks.Collect;
 
 namespace BackupBuild.Tasks.Restore;
 
-/// <summary>An archive of a peer's day, with its copies on the media.</summary>
-internal sealed record ArchiveVersion(DateTime Day, string Peer, string Name, IReadOnlyList<StoredCopy> Copies);
+/// <summary>An archive of a peer's day, with its copies on the media and, from the manifest, its SHA-256.</summary>
+internal sealed record ArchiveVersion(DateTime Day, string Peer, string Name, IReadOnlyList<StoredCopy> Copies, string? Sha256 = null);
 
 /// <summary>
 /// Which archives give a peer's files as of a day. For each source (an archive stem), the newest archive
@@ -16,7 +16,7 @@ internal static class RestoreTimeline
 {
     internal sealed record Source(string Stem, IReadOnlyList<ArchiveVersion> NewestFirst, HashSet<string>? Present);
 
-    private sealed record Event(DateTime Day, string? Archive, bool Complete, List<string>? Paths);
+    private sealed record Event(DateTime Day, string? Archive, bool Complete, List<string>? Paths, string? Sha256 = null);
 
     public static List<Source> AsOf(StoredCatalog catalog, string peer, DateTime asOf, Action<string, object[]> warn)
     {
@@ -36,7 +36,7 @@ internal static class RestoreTimeline
                 {
                     if (item.Archive != null && catalog.Copies(day, peer, item.Archive).Count == 0)
                         warn("Restore.ArchiveMissing", new object[] { item.Archive, day.ToString("yyyy-MM-dd"), peer });
-                    AddEvent(item.Stem, new Event(day, item.Archive, item.Complete, item.Paths));
+                    AddEvent(item.Stem, new Event(day, item.Archive, item.Complete, item.Paths, item.Sha256));
                 }
             }
             else
@@ -53,7 +53,7 @@ internal static class RestoreTimeline
             var relevant = list.Skip(Math.Max(start, 0)).ToList();
             var listing = relevant.LastOrDefault(e => e.Paths != null);
             var archives = relevant.Where(e => e.Archive != null)
-                .Select(e => new ArchiveVersion(e.Day, peer, e.Archive!, catalog.Copies(e.Day, peer, e.Archive!)))
+                .Select(e => new ArchiveVersion(e.Day, peer, e.Archive!, catalog.Copies(e.Day, peer, e.Archive!), e.Sha256))
                 .Where(a => a.Copies.Count > 0)
                 .Reverse().ToList();
             result.Add(new Source(stem, archives, listing?.Paths is { } p ? new HashSet<string>(p, StringComparer.Ordinal) : null));

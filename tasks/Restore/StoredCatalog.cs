@@ -209,9 +209,9 @@ internal sealed class StoredCatalog : IDisposable
         }
     }
 
-    /// <summary>The failures of reading a stored copy: a file, an image, an S3 object (including the SDK's own MD5 check).</summary>
+    /// <summary>The failures of reading a stored copy: a file, an image, an S3 object (including the SDK's own MD5 check), a damaged compressed stream.</summary>
     public static bool IsReadFailure(Exception e) =>
-        e is IOException or InvalidDataException or UnauthorizedAccessException
+        e is IOException or InvalidDataException or UnauthorizedAccessException or ICSharpCode.SharpZipLib.SharpZipBaseException
             or Amazon.Runtime.AmazonClientException or Amazon.Runtime.AmazonServiceException;
 
     public void Dispose()

@@ -71,6 +71,14 @@ public class S3AndVerifyTests
         Assert.Contains("2 bad, 1 missing", bad.Output);
         Assert.Contains("ERROR Verify: failed", File.ReadAllText(Path.Combine(p.Directory, "logs/backupbuild.log")));
 
+        // Restore reads the damaged staged copy, notices, takes back what it wrote from it and reads the image's copy.
+        var fallback = t["restore-fallback"];
+        var fromNext = p.Run("Restore", "RestoreDate=2026-11-23", "RestoreTo=" + fallback);
+        Assert.True(fromNext.ExitCode == 0, fromNext.All);
+        Assert.True(fromNext.Output.Contains($"BKP8019: The archive copy \"{stagedEtc}\" could not be read"), fromNext.Output);
+        Assert.Equal("listen 80\n", File.ReadAllText(fallback + t["src/etc/app.conf"]));
+        Assert.Equal("monday\n", File.ReadAllText(fallback + t["src/docs/report.txt"]));
+
         // The report shows the findings of the last Verify.
         var report = p.Run("Report", "BackupRunDate=2026-11-24");
         Assert.True(report.ExitCode == 0, report.All);
