@@ -13,6 +13,7 @@ required=(
   "svnadmin:subversion" "svnlook:subversion" "svnmucc:subversion" "git:git" "grepmail:grepmail"
   "mariadbd:mariadb-server" "mariadb-install-db:mariadb-server" "mariadb:mariadb-client" "mariadb-dump:mariadb-client"
   "pg_dump:postgresql-client" "runuser:util-linux" "fdisk:fdisk" "dpkg:dpkg" "sqlite3:sqlite3"
+  "chromium:chromium"
   "sftp:openssh-client" "msmtp:msmtp"
   "logrotate:logrotate"
 )

@@ -57,6 +57,7 @@ public sealed class CollectArchives : CollectTaskBase
         _states = cached;
         var jobs = cached?.Jobs ?? CollectJob.Plan(config, Unreadable, Cancellation);
         var written = new List<ITaskItem>();
+        var manifest = new CollectManifest { Date = config.Clock.Today.ToString("yyyy-MM-dd") };
         long totalIn = 0, totalOut = 0, totalFiles = 0;
         foreach (var job in jobs)
         {
@@ -67,6 +68,7 @@ public sealed class CollectArchives : CollectTaskBase
             totalOut += result.BytesOut;
             totalFiles += result.Files;
             if (result.Archive != null) written.Add(result.Archive);
+            if (result.Manifest != null) manifest.Items.Add(result.Manifest);
         }
         Archives = written.ToArray();
 
@@ -75,13 +77,27 @@ public sealed class CollectArchives : CollectTaskBase
             Log.LogErrorWithCodeFromResources("Collect.Incomplete", config.CollectDir);
             return false;
         }
+        manifest.Write(Path.Combine(config.CollectDir, CollectManifest.FileName));
         Indicators.Write(config.CollectDir, Indicators.Collect);
         Progress("Collect.Summary", written.Count, totalFiles, Units.Bytes(totalIn), Units.Bytes(totalOut), _warnings,
             Units.Seconds(started.Elapsed), Path.Combine(config.CollectDir, Indicators.Collect));
         return true;
     }
 
-    private sealed record JobResult(ITaskItem? Archive, long Files, long BytesIn, long BytesOut);
+    private sealed record JobResult(ITaskItem? Archive, long Files, long BytesIn, long BytesOut, CollectManifestItem? Manifest = null);
+
+    /// <summary>The manifest's record of a job: what was present, what the archive (if any) holds, its checksum.</summary>
+    private static CollectManifestItem ManifestItem(CollectJob job, string archivePath, bool complete, string? sha256, long size) => new()
+    {
+        Source = job.Path,
+        Stem = NormalizedPath.From(job.Path),
+        Mode = job.Source.Mode.ToString().ToLowerInvariant(),
+        Complete = complete,
+        Archive = sha256 == null ? null : Path.GetFileName(archivePath),
+        Sha256 = sha256,
+        Size = size,
+        Paths = job.Entries.Select(e => e.Path.TrimStart('/')).ToList(),
+    };
 
     private JobResult? Collect(CollectConfiguration config, CollectJob job)
     {
@@ -106,7 +122,7 @@ public sealed class CollectArchives : CollectTaskBase
         {
             plan?.Save(statePath, today);
             Progress(incremental ? "Collect.NoChanges" : "Collect.NothingToArchive", job.Path, job.Entries.Count);
-            return new JobResult(null, 0, 0, 0);
+            return new JobResult(null, 0, 0, 0, ManifestItem(job, archivePath, job.Entries.Count == 0, null, 0));
         }
 
         var clock = Stopwatch.StartNew();
@@ -120,6 +136,7 @@ public sealed class CollectArchives : CollectTaskBase
         });
 
         long bytesIn, bytesOut;
+        string sha256;
         try
         {
             AtomicFile.Write(archivePath, stream =>
@@ -135,6 +152,7 @@ public sealed class CollectArchives : CollectTaskBase
             });
             bytesIn = writer!.BytesIn;
             bytesOut = new FileInfo(archivePath).Length;
+            using (var written = File.OpenRead(archivePath)) sha256 = Convert.ToHexString(SHA256.HashData(written)).ToLowerInvariant();
         }
         catch (IOException e)
         {
@@ -153,7 +171,8 @@ public sealed class CollectArchives : CollectTaskBase
         var item = new TaskItem(archivePath);
         item.SetMetadata("Source", job.Path);
         item.SetMetadata("Files", files.ToString());
-        return new JobResult(item, files, bytesIn, bytesOut);
+        return new JobResult(item, files, bytesIn, bytesOut,
+            ManifestItem(job, archivePath, !incremental || chosen.Count == job.Entries.Count, sha256, bytesOut));
     }
 
     /// <summary>Adds one entry; false when it could not be read (a warning names it).</summary>

@@ -36,7 +36,7 @@ public class EncryptTests
         Assert.True(run.ExitCode == 0, run.All);
         var day = Path.Combine(p.StagingDir, "2026/11/24");
         var staged = DataFiles(day);
-        Assert.Equal(2, staged.Count);
+        Assert.Equal(3, staged.Count); // two archives and Collect's manifest
         Assert.All(staged, f => Assert.EndsWith(".gpg", f));
         Assert.True(File.Exists(Path.Combine(day, "cback.encrypt")));
         Assert.True(File.Exists(Path.Combine(day, "cback.store")));
@@ -88,7 +88,7 @@ public class EncryptTests
         Assert.Contains("error BKP6202", run.Output);
         var day = Path.Combine(p.StagingDir, "2026/11/24");
         var staged = DataFiles(day);
-        Assert.Equal(2, staged.Count);
+        Assert.Equal(3, staged.Count); // two archives and Collect's manifest
         Assert.DoesNotContain(staged, f => f.EndsWith(".gpg"));
         Assert.False(File.Exists(Path.Combine(day, "cback.encrypt")));
     }

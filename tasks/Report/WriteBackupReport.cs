@@ -1,0 +1,338 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using BackupBuild.Tasks.Collect;
+using BackupBuild.Tasks.Infrastructure;
+using BackupBuild.Tasks.Restore;
+using BackupBuild.Tasks.Store.Iso;
+using BackupBuild.Tasks.Verify;
+using Microsoft.Build.Framework;
+
+namespace BackupBuild.Tasks.Report;
+
+/// <summary>
+/// The Report action: one self-contained HTML page (inline CSS and SVG, nothing fetched) with, for each peer,
+/// the last successful collect, stage and store, its stored size per day over the last weeks as a chart, the
+/// failures and warnings of recent runs, and the media in use; and the same summary as plain text for mail.
+/// </summary>
+public sealed class WriteBackupReport : StoredDataTask
+{
+    public string? ReportFile { get; set; }
+    public string? TextFile { get; set; }
+    public string? Weeks { get; set; }
+    /// <summary>MSBuild log files of recent runs (-flp:logfile=…) whose coded errors and warnings are listed.</summary>
+    public string? LogFiles { get; set; }
+    /// <summary>The configured peers: listed even when nothing of theirs is stored.</summary>
+    public ITaskItem[] Peers { get; set; } = Array.Empty<ITaskItem>();
+    public string? RunDate { get; set; }
+    public string? StartingDay { get; set; }
+    public string? WorkingDir { get; set; }
+    /// <summary>Mail settings (docs/request-queue.md): with MailTo the summary is also mailed.</summary>
+    public string? MailTo { get; set; }
+    public string? MailMethod { get; set; }
+    public string? MailSendmail { get; set; }
+    public string? MailSendmailArguments { get; set; }
+    public string? MailSmtpHost { get; set; }
+    public string? MailSmtpPort { get; set; }
+    public string? MailFrom { get; set; }
+
+    /// <summary>The plain-text summary (also written to TextFile), for a notification mail.</summary>
+    [Output] public string Summary { get; private set; } = "";
+
+    private sealed record Event(DateTime? Day, string Peer, string Level, string Text);
+
+    private sealed class PeerState
+    {
+        public DateTime? Collected, Staged, Stored;
+        public SortedDictionary<DateTime, long> Sizes { get; } = new();
+    }
+
+    private static readonly Regex CodedLine = new(@"\b(error|warning) (BKP\d{4}): (.*)$", RegexOptions.CultureInvariant);
+    // The run log (BackupLogFile): "2026-11-24T00:30:09+00:00 [4242] ERROR Stage: failed (…)".
+    private static readonly Regex RunLogLine = new(@"^(\d{4}-\d{2}-\d{2})T\S+ \[\d+\] (ERROR|WARN\w*)\s+(.*)$", RegexOptions.CultureInvariant);
+
+    protected override bool Run()
+    {
+        var problems = new Problems();
+        var media = Media(problems);
+        var reportFile = Values.AbsolutePath(ReportFile, "ReportFile", problems);
+        var textFile = Values.AbsolutePath(TextFile, "ReportTextFile", problems, required: false);
+        var weeks = Values.Integer(Weeks, "ReportWeeks", problems, 4, 1);
+        var clock = RunClock.From(RunDate, StartingDay, problems);
+        var logs = Values.List(LogFiles);
+        var mailer = Mailer.From_(MailTo, MailMethod, MailSendmail, MailSendmailArguments, MailSmtpHost, MailSmtpPort, MailFrom, problems);
+        problems.LogTo(Log);
+        if (problems.HasErrors) return false;
+
+        using var catalog = Catalog(media!);
+        if (catalog == null) return false;
+        var today = clock!.Today;
+        var from = today.AddDays(-7 * weeks + 1);
+        var peers = Peers.Select(p => p.ItemSpec).Concat(catalog.Peers).Distinct().Order(StringComparer.Ordinal).ToList();
+        var states = new Dictionary<string, PeerState>();
+        var events = new List<Event>();
+        string? staging = media!.Staging;
+        bool DayHas(DateTime day, string indicator) =>
+            staging != null && File.Exists(Path.Combine(staging, RunClock.DayPath(day), indicator));
+
+        foreach (var peer in peers)
+        {
+            var state = states[peer] = new PeerState();
+            foreach (var day in catalog.Days(peer))
+            {
+                var names = catalog.Names(day, peer);
+                var copies = names.SelectMany(n => catalog.Copies(day, peer, n)).ToList();
+                var collected = names.Contains(Indicators.Collect) || names.Contains(CollectManifest.FileName);
+                var offStaging = copies.Any(c => !c.Medium.StartsWith("staging ", StringComparison.Ordinal));
+                if (collected) state.Collected = Max(state.Collected, day);
+                if (collected && (DayHas(day, Indicators.Stage) || offStaging)) state.Staged = Max(state.Staged, day);
+                if (collected && (DayHas(day, Indicators.Store) || copies.Any(c => c.Medium.StartsWith("image ", StringComparison.Ordinal))))
+                    state.Stored = Max(state.Stored, day);
+                if (day >= from && day <= today)
+                    state.Sizes[day] = names.Where(n => !Indicators.IsIndicator(n)).Sum(n => catalog.Copies(day, peer, n)[0].Size);
+            }
+        }
+
+        // Staged days of the window where a peer was not ready (its folder empty or without cback.collect).
+        if (staging != null && Directory.Exists(staging))
+        {
+            for (var day = from; day <= today; day = day.AddDays(1))
+            {
+                if (!DayHas(day, Indicators.Stage)) continue;
+                foreach (var peer in peers)
+                {
+                    var dir = Path.Combine(staging, RunClock.DayPath(day), peer);
+                    if (Directory.Exists(dir) && !File.Exists(Path.Combine(dir, Indicators.Collect)))
+                        events.Add(new Event(day, peer, "failure", Format("Report.NotCollected")));
+                }
+            }
+        }
+
+        // Staged days of the window that are on no medium yet.
+        if (staging != null && Directory.Exists(staging))
+        {
+            for (var day = from; day < today; day = day.AddDays(1))
+            {
+                if (!DayHas(day, Indicators.Stage) || DayHas(day, Indicators.Store)) continue;
+                var onImage = peers.Any(p => catalog.Names(day, p).Any(n => catalog.Copies(day, p, n).Any(c => c.Medium.StartsWith("image ", StringComparison.Ordinal))));
+                if (!onImage) events.Add(new Event(day, "", "warning", Format("Report.NotStored")));
+            }
+        }
+
+        // The last Verify.
+        var verifyPath = WorkingDir == null ? null : Path.Combine(WorkingDir, VerifyStoredArchives.ResultFile);
+        string verifyLine = Format("Report.NeverVerified");
+        if (verifyPath != null && File.Exists(verifyPath))
+        {
+            try
+            {
+                var v = JsonSerializer.Deserialize<VerifyStoredArchives.Result>(File.ReadAllBytes(verifyPath))!;
+                verifyLine = Format("Report.Verified", v.Date, v.Checked, v.Findings.Count);
+                foreach (var f in v.Findings)
+                    events.Add(new Event(DateTime.ParseExact(v.Date, "yyyy-MM-dd", CultureInfo.InvariantCulture), "", "failure",
+                        $"Verify: {f.Kind} {f.Location} {f.Detail}".Trim()));
+            }
+            catch (Exception e) when (e is JsonException or IOException or FormatException or NullReferenceException)
+            {
+                verifyLine = Format("Report.NeverVerified");
+            }
+        }
+
+        // Coded errors and warnings of recent runs, from their log files.
+        foreach (var log in logs)
+        {
+            try
+            {
+                if (!File.Exists(log)) continue; // no run has written it yet
+                var found = new List<Event>();
+                foreach (var line in File.ReadLines(log))
+                {
+                    if (RunLogLine.Match(line) is { Success: true } r)
+                    {
+                        var day = DateTime.ParseExact(r.Groups[1].Value, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+                        if (day >= from)
+                            found.Add(new Event(day, Path.GetFileName(log), r.Groups[2].Value == "ERROR" ? "failure" : "warning", r.Groups[3].Value.Trim()));
+                    }
+                    else if (CodedLine.Match(line) is { Success: true } m)
+                    {
+                        found.Add(new Event(null, Path.GetFileName(log), m.Groups[1].Value == "error" ? "failure" : "warning",
+                            m.Groups[2].Value + ": " + m.Groups[3].Value.Trim()));
+                    }
+                }
+                events.AddRange(found.TakeLast(50));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Log.LogWarningWithCodeFromResources("Report.LogUnreadable", log, e.Message);
+            }
+        }
+
+        var mediaLines = MediaLines(catalog, media);
+        var text = Text(today, peers, states, events, mediaLines, verifyLine);
+        var html = Html(today, from, peers, states, events, mediaLines, verifyLine);
+        Directory.CreateDirectory(Path.GetDirectoryName(reportFile!)!);
+        AtomicFile.WriteAllBytes(reportFile!, Encoding.UTF8.GetBytes(html));
+        if (textFile != null)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(textFile)!);
+            AtomicFile.WriteAllBytes(textFile, Encoding.UTF8.GetBytes(text));
+        }
+        Summary = text;
+        if (mailer!.Configured)
+        {
+            var subject = Format("Report.MailSubject", D(today), events.Count(e => e.Level == "failure"), events.Count(e => e.Level == "warning"));
+            if (mailer.Send(subject, text) is { } error) Log.LogWarningWithCodeFromResources("Mail.Failed", string.Join(", ", mailer.To), error);
+            else Detail("Report.Mailed", string.Join(", ", mailer.To));
+        }
+        Detail("Report.Text", text);
+        Progress("Report.Written", reportFile!, textFile ?? "", peers.Count, events.Count(e => e.Level == "failure"), events.Count(e => e.Level == "warning"));
+        return true;
+    }
+
+    private static DateTime? Max(DateTime? a, DateTime b) => a == null || b > a ? b : a;
+
+    private static List<string> MediaLines(StoredCatalog catalog, MediaSettings media)
+    {
+        var lines = new List<string>();
+        foreach (var m in catalog.Media)
+        {
+            if (m.StartsWith("image ", StringComparison.Ordinal))
+            {
+                var path = m["image ".Length..];
+                try
+                {
+                    using var s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                    var state = IsoMedium.Inspect(s);
+                    lines.Add(Format("Report.ImageMedium", path, state.Head?.VolumeId ?? "", state.Sessions.Count, Units.Bytes(s.Length)));
+                }
+                catch (Exception e) when (e is IOException or InvalidDataException)
+                {
+                    lines.Add(m + ": " + e.Message);
+                }
+            }
+            else
+            {
+                var copies = catalog.All.SelectMany(kv => kv.Value).Where(c => c.Medium == m).ToList();
+                lines.Add(Format("Report.OtherMedium", m, copies.Count, Units.Bytes(copies.Sum(c => c.Size))));
+            }
+        }
+        foreach (var image in media.Images.Where(i => !File.Exists(i)))
+            lines.Add(Format("Report.ImageAbsent", image));
+        return lines;
+    }
+
+    private static string D(DateTime? d) => d?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "never";
+
+    private static string Text(DateTime today, List<string> peers, Dictionary<string, PeerState> states, List<Event> events,
+        List<string> mediaLines, string verifyLine)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine(Format("Report.Title", D(today)));
+        sb.AppendLine();
+        foreach (var p in peers)
+        {
+            var s = states[p];
+            sb.AppendLine($"{p}: collected {D(s.Collected)}, staged {D(s.Staged)}, stored {D(s.Stored)}, " +
+                          $"{Units.Bytes(s.Sizes.Values.Sum())} in the last {s.Sizes.Count} stored days");
+        }
+        sb.AppendLine();
+        var failures = events.Count(e => e.Level == "failure");
+        var warnings = events.Count(e => e.Level == "warning");
+        sb.AppendLine($"{failures} failures, {warnings} warnings");
+        foreach (var e in events.OrderByDescending(e => e.Day ?? DateTime.MaxValue).Take(40))
+            sb.AppendLine($"  {e.Level,-8} {(e.Day == null ? "" : D(e.Day) + " ")}{(e.Peer.Length > 0 ? e.Peer + ": " : "")}{e.Text}");
+        sb.AppendLine();
+        sb.AppendLine(verifyLine);
+        sb.AppendLine("Media:");
+        foreach (var m in mediaLines) sb.AppendLine("  " + m);
+        return sb.ToString();
+    }
+
+    private static string Html(DateTime today, DateTime from, List<string> peers, Dictionary<string, PeerState> states,
+        List<Event> events, List<string> mediaLines, string verifyLine)
+    {
+        static string E(string s) => WebUtility.HtmlEncode(s);
+        var failures = events.Count(e => e.Level == "failure");
+        var warnings = events.Count(e => e.Level == "warning");
+        var sb = new StringBuilder();
+        sb.Append($$"""
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>{{E(Format("Report.Title", D(today)))}}</title>
+            <style>
+            body{font-family:sans-serif;margin:2em;color:#222;background:#fafafa}
+            h1{font-size:1.5em} h2{font-size:1.2em;margin-top:1.5em}
+            table{border-collapse:collapse;margin:.5em 0} td,th{border:1px solid #ccc;padding:.3em .7em;text-align:left}
+            th{background:#eee} .ok{color:#1a7f37} .old{color:#b35900} .failure{color:#c62828} .warning{color:#b35900}
+            .status{display:inline-block;padding:.2em .6em;border-radius:.3em;color:#fff}
+            .good{background:#1a7f37} .bad{background:#c62828} .meh{background:#b35900}
+            svg{background:#fff;border:1px solid #ddd}
+            </style></head><body>
+            <h1>{{E(Format("Report.Title", D(today)))}}</h1>
+            <p><span class="status {{(failures > 0 ? "bad" : warnings > 0 ? "meh" : "good")}}">{{failures}} failures, {{warnings}} warnings</span>
+            &nbsp;{{E(verifyLine)}}</p>
+            <h2>Peers</h2>
+            <table><tr><th>peer</th><th>last collect</th><th>last stage</th><th>last store</th><th>stored, last {{(today - from).Days + 1}} days</th></tr>
+
+            """);
+        foreach (var p in peers)
+        {
+            var s = states[p];
+            string Cell(DateTime? d) => $"<td class=\"{(d != null && (today - d.Value).TotalDays <= 1 ? "ok" : "old")}\">{D(d)}</td>";
+            sb.Append($"<tr><td>{E(p)}</td>{Cell(s.Collected)}{Cell(s.Staged)}{Cell(s.Stored)}<td>{E(Units.Bytes(s.Sizes.Values.Sum()))}</td></tr>\n");
+        }
+        sb.Append("</table>\n<h2>Size per day</h2>\n");
+        foreach (var p in peers)
+        {
+            sb.Append($"<h3>{E(p)}</h3>\n");
+            sb.Append(Chart(from, today, states[p].Sizes));
+        }
+        sb.Append("<h2>Failures and warnings</h2>\n");
+        if (events.Count == 0) sb.Append("<p class=\"ok\">None.</p>\n");
+        else
+        {
+            sb.Append("<table><tr><th>day</th><th>where</th><th>level</th><th>what</th></tr>\n");
+            foreach (var e in events.OrderByDescending(e => e.Day ?? DateTime.MaxValue).Take(200))
+                sb.Append($"<tr><td>{(e.Day == null ? "" : D(e.Day))}</td><td>{E(e.Peer)}</td><td class=\"{e.Level}\">{e.Level}</td><td>{E(e.Text)}</td></tr>\n");
+            sb.Append("</table>\n");
+        }
+        sb.Append("<h2>Media</h2>\n<ul>\n");
+        foreach (var m in mediaLines) sb.Append($"<li>{E(m)}</li>\n");
+        sb.Append("</ul>\n</body></html>\n");
+        return sb.ToString();
+    }
+
+    /// <summary>An inline SVG bar chart: one bar per day of the window, height by size.</summary>
+    private static string Chart(DateTime from, DateTime to, SortedDictionary<DateTime, long> sizes)
+    {
+        var days = (to - from).Days + 1;
+        const int barWidth = 14, height = 120, left = 60, bottom = 30;
+        var width = left + days * (barWidth + 4) + 10;
+        var max = Math.Max(1, sizes.Values.DefaultIfEmpty(0).Max());
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height + bottom + 10}\" role=\"img\">\n");
+        sb.Append(CultureInfo.InvariantCulture, $"<text x=\"4\" y=\"16\" font-size=\"11\">{WebUtility.HtmlEncode(Units.Bytes(max))}</text>\n");
+        sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{left - 4}\" y1=\"{height + 5}\" x2=\"{width - 5}\" y2=\"{height + 5}\" stroke=\"#999\"/>\n");
+        for (var i = 0; i < days; i++)
+        {
+            var day = from.AddDays(i);
+            var x = left + i * (barWidth + 4);
+            if (sizes.TryGetValue(day, out var size))
+            {
+                var h = Math.Max(2, (int)Math.Round((double)size / max * (height - 10)));
+                sb.Append(CultureInfo.InvariantCulture,
+                    $"<rect x=\"{x}\" y=\"{height + 5 - h}\" width=\"{barWidth}\" height=\"{h}\" fill=\"#3b7dd8\"><title>{day:yyyy-MM-dd}: {WebUtility.HtmlEncode(Units.Bytes(size))}</title></rect>\n");
+            }
+            else
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"<rect x=\"{x}\" y=\"{height + 2}\" width=\"{barWidth}\" height=\"3\" fill=\"#ddd\"><title>{day:yyyy-MM-dd}: nothing stored</title></rect>\n");
+            }
+            if (day.DayOfWeek == DayOfWeek.Monday || i == 0)
+                sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{x}\" y=\"{height + 22}\" font-size=\"10\">{day:MM-dd}</text>\n");
+        }
+        sb.Append("</svg>\n");
+        return sb.ToString();
+    }
+
+}

@@ -1,0 +1,205 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using ICSharpCode.SharpZipLib.BZip2;
+
+namespace BackupBuild.Tasks.Restore;
+
+/// <summary>
+/// Opens the tar stream inside an archive file by its first bytes, not its name: gzip (one or many
+/// members, as Collect writes them), bzip2 (one or many concatenated streams) or plain tar.
+/// </summary>
+internal static class ArchiveStreams
+{
+    public static bool IsArchiveName(string name) =>
+        name.EndsWith(".tar", StringComparison.Ordinal) || name.EndsWith(".tar.gz", StringComparison.Ordinal) ||
+        name.EndsWith(".tgz", StringComparison.Ordinal) || name.EndsWith(".tar.bz2", StringComparison.Ordinal);
+
+    /// <summary>The archive name without its extension: what names the same source across days.</summary>
+    public static string Stem(string name)
+    {
+        foreach (var ext in new[] { ".tar.gz", ".tar.bz2", ".tgz", ".tar" })
+            if (name.EndsWith(ext, StringComparison.Ordinal)) return name[..^ext.Length];
+        return name;
+    }
+
+    public static Stream OpenTar(Stream raw)
+    {
+        var buffered = new PeekStream(raw);
+        var head = buffered.Peek(3);
+        if (head.Length >= 2 && head[0] == 0x1f && head[1] == 0x8b)
+            return new GZipStream(buffered, CompressionMode.Decompress); // .NET reads concatenated members
+        if (head.Length >= 3 && head[0] == (byte)'B' && head[1] == (byte)'Z' && head[2] == (byte)'h')
+            return new ConcatenatedBzip2Stream(buffered);
+        return buffered;
+    }
+
+    /// <summary>
+    /// Reads <paramref name="raw"/> and, once it is read to its end, checks it against the SHA-256 Collect recorded
+    /// (when there is one): a damaged copy is noticed even where the compression has no checksum of its own.
+    /// </summary>
+    public static HashingStream Checked(Stream raw, string? sha256) => new(raw, sha256);
+
+    internal sealed class HashingStream : Stream
+    {
+        private readonly Stream _inner;
+        private readonly string? _expected;
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        public HashingStream(Stream inner, string? expected)
+        {
+            _inner = inner;
+            _expected = expected;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var n = _inner.Read(buffer, offset, count);
+            _hash.AppendData(buffer, offset, n);
+            return n;
+        }
+
+        /// <summary>Reads what is left (after the tar's end) and compares.</summary>
+        /// <exception cref="InvalidDataException">The copy is not what Collect wrote.</exception>
+        public void Finish(Stream tar)
+        {
+            if (_expected == null) return;
+            tar.CopyTo(Stream.Null);
+            CopyTo(Stream.Null);
+            var actual = Convert.ToHexString(_hash.GetHashAndReset()).ToLowerInvariant();
+            if (!string.Equals(actual, _expected, StringComparison.OrdinalIgnoreCase))
+                throw new InvalidDataException($"its SHA-256 is {actual}, Collect recorded {_expected}");
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _inner.Dispose();
+                _hash.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>A forward-only stream whose first bytes can be looked at before reading.</summary>
+    private sealed class PeekStream : Stream
+    {
+        private readonly Stream _inner;
+        private byte[] _pending = Array.Empty<byte>();
+        private int _at;
+
+        public PeekStream(Stream inner) => _inner = inner;
+
+        public byte[] Peek(int count)
+        {
+            var buffer = new byte[count];
+            var got = 0;
+            while (got < count)
+            {
+                var n = _inner.Read(buffer, got, count - got);
+                if (n == 0) break;
+                got += n;
+            }
+            _pending = buffer[..got];
+            _at = 0;
+            return _pending;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (_at < _pending.Length)
+            {
+                var n = Math.Min(count, _pending.Length - _at);
+                Array.Copy(_pending, _at, buffer, offset, n);
+                _at += n;
+                return n;
+            }
+            return _inner.Read(buffer, offset, count);
+        }
+
+        public override int ReadByte()
+        {
+            if (_at < _pending.Length) return _pending[_at++];
+            return _inner.ReadByte();
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) _inner.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>
+    /// bzip2 streams one after another (Collect writes one per chunk). SharpZipLib's reader stops at the end of
+    /// the first stream, having read its input a byte at a time, so the next stream starts where it stopped.
+    /// </summary>
+    private sealed class ConcatenatedBzip2Stream : Stream
+    {
+        private readonly PeekStream _inner;
+        private BZip2InputStream? _current;
+
+        public ConcatenatedBzip2Stream(PeekStream inner)
+        {
+            _inner = inner;
+            _current = new BZip2InputStream(inner) { IsStreamOwner = false };
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            while (_current != null)
+            {
+                var n = _current.Read(buffer, offset, count);
+                if (n > 0) return n;
+                _current.Dispose();
+                _current = null;
+                var head = _inner.Peek(3);
+                if (head.Length == 3 && head[0] == (byte)'B' && head[1] == (byte)'Z' && head[2] == (byte)'h')
+                    _current = new BZip2InputStream(_inner) { IsStreamOwner = false };
+                else if (head.Length > 0 && head.Any(b => b != 0))
+                    throw new InvalidDataException("Unexpected data after a bzip2 stream.");
+            }
+            return 0;
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _current?.Dispose();
+                _inner.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+}

@@ -1,0 +1,107 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using BackupBuild.Tasks.Infrastructure;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace BackupBuild.Tasks.Restore;
+
+/// <summary>
+/// The Find action: every stored version of the paths that match a pattern, with its day, peer, size and
+/// every place it is stored. A pattern with a '/' matches whole absolute paths ('*' within a folder name,
+/// '**' across folders, '?' one character); without one it matches file names.
+/// </summary>
+public sealed class FindFiles : StoredDataTask
+{
+    public string? Pattern { get; set; }
+    /// <summary>Only this peer; empty: every peer.</summary>
+    public string? Peer { get; set; }
+    /// <summary>Empty: every stored version. A day: only the version of each path that Restore gives as of that day.</summary>
+    public string? AsOf { get; set; }
+
+    /// <summary>One item per version: the path, with Peer, Day, Size, Kind, Archive and Locations.</summary>
+    [Output] public ITaskItem[] Versions { get; private set; } = Array.Empty<ITaskItem>();
+
+    protected override bool Run()
+    {
+        var problems = new Problems();
+        var media = Media(problems);
+        if (string.IsNullOrWhiteSpace(Pattern)) problems.Error("Find.NoPattern");
+        var asOf = Date(AsOf, "FindDate", problems);
+        problems.LogTo(Log);
+        if (problems.HasErrors) return false;
+
+        var pattern = Pattern!.Trim();
+        var regex = Glob(pattern);
+        var byName = !pattern.Contains('/');
+        using var catalog = Catalog(media!);
+        if (catalog == null) return false;
+        var peers = string.IsNullOrWhiteSpace(Peer) ? catalog.Peers.ToList() : new List<string> { Peer.Trim() };
+        var found = new List<ITaskItem>();
+        foreach (var peer in peers)
+        {
+            // Every archive of the peer, or (as of a day) the ones Restore would read, newest first, with the paths present.
+            var archives = asOf == null
+                ? catalog.Days(peer).SelectMany(day => catalog.Names(day, peer).Where(ArchiveStreams.IsArchiveName).Order(StringComparer.Ordinal)
+                    .Select(name => (Archive: new ArchiveVersion(day, peer, name, catalog.Copies(day, peer, name)), Present: (HashSet<string>?)null))).ToList()
+                : RestoreTimeline.AsOf(catalog, peer, asOf.Value, (n, a) => Log.LogWarningWithCodeFromResources(n, a))
+                    .SelectMany(src => src.NewestFirst.Select(a => (Archive: a, src.Present))).ToList();
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (archive, present) in archives)
+            {
+                var copies = archive.Copies;
+                var locations = string.Join(", ", copies.Select(c => c.Location));
+                try
+                {
+                    using var raw = copies[0].Open();
+                    using var tar = ArchiveStreams.OpenTar(raw);
+                    var reader = new TarReader(tar);
+                    while (reader.Next() is { } m)
+                    {
+                        Cancellation.ThrowIfCancellationRequested();
+                        if (m.Kind == TarMemberKind.Directory) continue;
+                        var member = m.Name.TrimStart('/');
+                        var full = "/" + member;
+                        var subject = byName ? full[(full.LastIndexOf('/') + 1)..] : full;
+                        if (!regex.IsMatch(subject)) continue;
+                        if (asOf != null && ((present != null && !present.Contains(member)) || !seen.Add(member))) continue;
+                        var item = new TaskItem(full);
+                        item.SetMetadata("Peer", peer);
+                        item.SetMetadata("Day", Day(archive.Day));
+                        item.SetMetadata("Size", m.Size.ToString());
+                        item.SetMetadata("Kind", m.Kind.ToString().ToLowerInvariant());
+                        item.SetMetadata("Archive", archive.Name);
+                        item.SetMetadata("Locations", locations);
+                        found.Add(item);
+                        Progress("Find.Version", Day(archive.Day), peer, m.Size, full, locations);
+                    }
+                }
+                catch (Exception e) when (StoredCatalog.IsReadFailure(e))
+                {
+                    Log.LogErrorWithCodeFromResources("Restore.ArchiveUnreadable", copies[0].Location, e.Message);
+                }
+            }
+        }
+        Versions = found.ToArray();
+        Progress("Find.Summary", found.Count, pattern, string.Join(", ", catalog.Media));
+        return !Log.HasLoggedErrors;
+    }
+
+    internal static Regex Glob(string pattern)
+    {
+        var sb = new StringBuilder("^");
+        for (var i = 0; i < pattern.Length; i++)
+        {
+            var c = pattern[i];
+            if (c == '*' && i + 1 < pattern.Length && pattern[i + 1] == '*')
+            {
+                sb.Append(".*");
+                i++;
+            }
+            else if (c == '*') sb.Append("[^/]*");
+            else if (c == '?') sb.Append("[^/]");
+            else sb.Append(Regex.Escape(c.ToString()));
+        }
+        return new Regex(sb.Append('$').ToString(), RegexOptions.CultureInvariant);
+    }
+}

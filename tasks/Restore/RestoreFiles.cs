@@ -1,0 +1,178 @@
+using BackupBuild.Tasks.Infrastructure;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace BackupBuild.Tasks.Restore;
+
+/// <summary>
+/// The Restore action: a peer's file or folder as of a day, from the archives on whichever media hold them,
+/// into a destination folder, with modes, mtimes, symlinks and (as root) owners. Nothing is written outside
+/// the destination; existing files are kept unless Overwrite.
+/// </summary>
+public sealed class RestoreFiles : StoredDataTask
+{
+    public string? Peer { get; set; }
+    /// <summary>An absolute path on the peer: a file or a folder; "/" (the default) is everything.</summary>
+    public string? RestorePath { get; set; }
+    /// <summary>Restore as of this day (yyyy-MM-dd); empty: the newest stored day.</summary>
+    public string? AsOf { get; set; }
+    public string? Destination { get; set; }
+    public string? Overwrite { get; set; }
+    public string? DryRun { get; set; }
+
+    /// <summary>What was (or, in a dry run, would be) written: the path under Destination, with Source, Day, Size, Kind, Archive.</summary>
+    [Output] public ITaskItem[] Restored { get; private set; } = Array.Empty<ITaskItem>();
+
+    protected override bool Run()
+    {
+        var problems = new Problems();
+        var media = Media(problems);
+        var destination = Values.AbsolutePath(Destination, "RestoreTo", problems);
+        var path = string.IsNullOrWhiteSpace(RestorePath) ? "/" : RestorePath.Trim();
+        if (!path.StartsWith('/')) problems.Error("Restore.BadPath", path);
+        if (string.IsNullOrWhiteSpace(Peer)) problems.Error("Restore.NoPeer");
+        var asOf = Date(AsOf, "RestoreDate", problems);
+        var overwrite = Values.Flag(Overwrite, "RestoreOverwrite", problems);
+        var dryRun = Values.Flag(DryRun, "RestoreDryRun", problems);
+        problems.LogTo(Log);
+        if (problems.HasErrors) return false;
+
+        using var catalog = Catalog(media!);
+        if (catalog == null) return false;
+        var peer = Peer!.Trim();
+        var days = catalog.Days(peer).ToList();
+        if (days.Count == 0)
+        {
+            Log.LogErrorWithCodeFromResources("Restore.UnknownPeer", peer, string.Join(", ", catalog.Media), string.Join(", ", catalog.Peers));
+            return false;
+        }
+        var day = asOf ?? days[^1];
+        var sources = RestoreTimeline.AsOf(catalog, peer, day, (n, a) => Log.LogWarningWithCodeFromResources(n, a));
+
+        if (!dryRun) Directory.CreateDirectory(destination!);
+        var extractor = new SafeExtractor(destination!, overwrite);
+        var done = new HashSet<string>(StringComparer.Ordinal);
+        var restored = new List<ITaskItem>();
+        int refused = 0, kept = 0;
+        long bytes = 0;
+        foreach (var source in sources)
+        foreach (var archive in source.NewestFirst)
+        {
+            Cancellation.ThrowIfCancellationRequested();
+            for (var attempt = 0; attempt < archive.Copies.Count; attempt++)
+            {
+                var copy = archive.Copies[attempt];
+                var writtenHere = new HashSet<string>(StringComparer.Ordinal);
+                var claimed = new List<string>();   // paths this copy decided (restored, refused or kept)
+                var created = new List<string>();   // paths this copy started to write
+                var itemsHere = new List<ITaskItem>();
+                int refusedHere = 0, keptHere = 0;
+                long bytesHere = 0;
+                try
+                {
+                    using var raw = ArchiveStreams.Checked(copy.Open(), archive.Sha256);
+                    using var tar = ArchiveStreams.OpenTar(raw);
+                    var reader = new TarReader(tar);
+                    while (reader.Next() is { } m)
+                    {
+                        Cancellation.ThrowIfCancellationRequested();
+                        if (m.Kind is TarMemberKind.Directory or TarMemberKind.Other) continue;
+                        var rel = SafeExtractor.Relative(m.Name);
+                        if (rel == null)
+                        {
+                            if (RestoreTimeline.Selected(m.Name.TrimStart('/'), path)) refusedHere++;
+                            Log.LogWarningWithCodeFromResources("Restore.UnsafeName", m.Name, copy.Location);
+                            continue;
+                        }
+                        if (!RestoreTimeline.Selected(rel, path)) continue;
+                        if (source.Present != null && !source.Present.Contains(rel)) continue;
+                        if (!done.Add(rel)) continue;
+                        claimed.Add(rel);
+
+                        var outcome = extractor.Prepare(rel, dryRun, out var blocker);
+                        switch (outcome)
+                        {
+                            case SafeExtractor.Outcome.ThroughSymlink:
+                                refusedHere++;
+                                Log.LogWarningWithCodeFromResources("Restore.ThroughSymlink", m.Name, copy.Location, blocker);
+                                continue;
+                            case SafeExtractor.Outcome.InTheWay:
+                                refusedHere++;
+                                Log.LogWarningWithCodeFromResources("Restore.InTheWay", m.Name, copy.Location, blocker);
+                                continue;
+                            case SafeExtractor.Outcome.Exists:
+                                keptHere++;
+                                Log.LogWarningWithCodeFromResources("Restore.Exists", blocker);
+                                continue;
+                        }
+                        if (m.Kind == TarMemberKind.HardLink)
+                        {
+                            var linkRel = SafeExtractor.Relative(m.LinkName);
+                            if (linkRel == null || !writtenHere.Contains(linkRel))
+                            {
+                                refusedHere++;
+                                Log.LogWarningWithCodeFromResources("Restore.HardLinkTarget", m.Name, m.LinkName, copy.Location);
+                                continue;
+                            }
+                            created.Add(rel);
+                            if (!dryRun) extractor.WriteCopy(rel, linkRel, m);
+                        }
+                        else if (!dryRun)
+                        {
+                            created.Add(rel);
+                            try
+                            {
+                                if (m.Kind == TarMemberKind.Symlink) extractor.WriteSymlink(rel, m);
+                                else extractor.WriteFile(rel, m, reader.Content);
+                            }
+                            catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not InvalidDataException)
+                            {
+                                Log.LogErrorWithCodeFromResources("Restore.WriteFailed", extractor.Target(rel), e.Message);
+                                continue;
+                            }
+                        }
+                        writtenHere.Add(rel);
+                        bytesHere += m.Size;
+                        var target = extractor.Target(rel);
+                        var item = new TaskItem(target);
+                        item.SetMetadata("Source", "/" + rel);
+                        item.SetMetadata("Day", Day(archive.Day));
+                        item.SetMetadata("Size", m.Size.ToString());
+                        item.SetMetadata("Kind", m.Kind.ToString().ToLowerInvariant());
+                        item.SetMetadata("Archive", copy.Location);
+                        itemsHere.Add(item);
+                        if (dryRun) Progress("Restore.WouldWrite", target, m.Size, Day(archive.Day), copy.Location);
+                        else Detail("Restore.Wrote", target, m.Size, Day(archive.Day), copy.Location);
+                    }
+                    raw.Finish(tar);
+                }
+                catch (Exception e) when (StoredCatalog.IsReadFailure(e))
+                {
+                    // What this copy wrote may hold damaged data read before the damage showed (a gzip member's
+                    // checksum is checked at its end): take it all back and read the archive from the next copy.
+                    foreach (var rel in created)
+                        if (!dryRun && Posix.LStat(extractor.Target(rel), out _) != null) File.Delete(extractor.Target(rel));
+                    foreach (var rel in claimed) done.Remove(rel);
+                    if (attempt + 1 < archive.Copies.Count)
+                    {
+                        Log.LogWarningWithCodeFromResources("Restore.NextCopy", copy.Location, e.Message, archive.Copies[attempt + 1].Location);
+                        continue;
+                    }
+                    Log.LogErrorWithCodeFromResources("Restore.ArchiveUnreadable", copy.Location, e.Message);
+                    break;
+                }
+                restored.AddRange(itemsHere);
+                refused += refusedHere;
+                kept += keptHere;
+                bytes += bytesHere;
+                break;
+            }
+        }
+        Restored = restored.ToArray();
+        if (restored.Count == 0 && refused == 0 && kept == 0)
+            Log.LogWarningWithCodeFromResources("Restore.NothingMatched", peer, path, Day(day));
+        Progress(dryRun ? "Restore.DrySummary" : "Restore.Summary", restored.Count, Units.Bytes(bytes), peer, path, Day(day),
+            destination!, refused, kept);
+        return !Log.HasLoggedErrors;
+    }
+}

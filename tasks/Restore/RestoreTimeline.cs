@@ -1,0 +1,71 @@
+using BackupBuild.Tasks.Collect;
+
+namespace BackupBuild.Tasks.Restore;
+
+/// <summary>An archive of a peer's day, with its copies on the media and, from the manifest, its SHA-256.</summary>
+internal sealed record ArchiveVersion(DateTime Day, string Peer, string Name, IReadOnlyList<StoredCopy> Copies, string? Sha256 = null);
+
+/// <summary>
+/// Which archives give a peer's files as of a day. For each source (an archive stem), the newest archive
+/// that holds every file (daily and weekly archives, an incremental one on the starting day or with Full)
+/// up to that day, and the incremental archives after it; read newest first, the first version of a path
+/// wins. The newest manifest up to that day lists what was present: a path deleted since is left out.
+/// Days without a manifest (a Cedar Backup peer) count every archive of the source, oldest to newest.
+/// </summary>
+internal static class RestoreTimeline
+{
+    internal sealed record Source(string Stem, IReadOnlyList<ArchiveVersion> NewestFirst, HashSet<string>? Present);
+
+    private sealed record Event(DateTime Day, string? Archive, bool Complete, List<string>? Paths, string? Sha256 = null);
+
+    public static List<Source> AsOf(StoredCatalog catalog, string peer, DateTime asOf, Action<string, object[]> warn)
+    {
+        var events = new Dictionary<string, List<Event>>(StringComparer.Ordinal);
+        void AddEvent(string stem, Event e)
+        {
+            if (!events.TryGetValue(stem, out var list)) events[stem] = list = new List<Event>();
+            list.Add(e);
+        }
+
+        foreach (var day in catalog.Days(peer).Where(d => d <= asOf))
+        {
+            var manifest = catalog.Manifest(day, peer);
+            if (manifest != null)
+            {
+                foreach (var item in manifest.Items)
+                {
+                    if (item.Archive != null && catalog.Copies(day, peer, item.Archive).Count == 0)
+                        warn("Restore.ArchiveMissing", new object[] { item.Archive, day.ToString("yyyy-MM-dd"), peer });
+                    AddEvent(item.Stem, new Event(day, item.Archive, item.Complete, item.Paths, item.Sha256));
+                }
+            }
+            else
+            {
+                foreach (var name in catalog.Names(day, peer).Where(ArchiveStreams.IsArchiveName))
+                    AddEvent(ArchiveStreams.Stem(name), new Event(day, name, false, null));
+            }
+        }
+
+        var result = new List<Source>();
+        foreach (var (stem, list) in events.OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            var start = list.FindLastIndex(e => e.Complete);
+            var relevant = list.Skip(Math.Max(start, 0)).ToList();
+            var listing = relevant.LastOrDefault(e => e.Paths != null);
+            var archives = relevant.Where(e => e.Archive != null)
+                .Select(e => new ArchiveVersion(e.Day, peer, e.Archive!, catalog.Copies(e.Day, peer, e.Archive!), e.Sha256))
+                .Where(a => a.Copies.Count > 0)
+                .Reverse().ToList();
+            result.Add(new Source(stem, archives, listing?.Paths is { } p ? new HashSet<string>(p, StringComparer.Ordinal) : null));
+        }
+        return result;
+    }
+
+    /// <summary>Member name (no leading '/') selected by a restore path: "/" selects all, a folder everything below it.</summary>
+    public static bool Selected(string member, string restorePath)
+    {
+        var prefix = restorePath.Trim('/');
+        if (prefix.Length == 0) return true;
+        return member == prefix || member.StartsWith(prefix + "/", StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,315 @@
+using System.Globalization;
+using Amazon.S3;
+using GetObjectRequest = Amazon.S3.Model.GetObjectRequest;
+using BackupBuild.Tasks.Collect;
+using BackupBuild.Tasks.Extensions.AmazonS3;
+using BackupBuild.Tasks.Infrastructure;
+using BackupBuild.Tasks.Store.Iso;
+
+namespace BackupBuild.Tasks.Restore;
+
+/// <summary>One copy of a stored file on one medium (named as in <see cref="StoredCatalog.Media"/>): where it is, and how to read it.</summary>
+internal sealed record StoredCopy(string Medium, string Location, long Size, Func<Stream> Open);
+
+/// <summary>A file of a peer's staged day (an archive, the manifest, an indicator), by day, peer and name.</summary>
+internal readonly record struct StoredKey(DateTime Day, string Peer, string Name);
+
+/// <summary>
+/// Everything stored, on every medium that can be reached: staging folders (StagingDir/YYYY/MM/DD/peer/),
+/// image files (the newest tree of a multisession image holds the week) and S3 (bucket/prefix/YYYY/MM/DD/peer/).
+/// Copies of the same file are listed in that order of preference.
+/// </summary>
+internal sealed class StoredCatalog : IDisposable
+{
+    private readonly Dictionary<StoredKey, List<StoredCopy>> _files = new();
+    private readonly Dictionary<(DateTime, string), List<string>> _names = new();
+    private readonly Dictionary<(DateTime, string), CollectManifest?> _manifests = new();
+    private readonly List<IDisposable> _open = new();
+    private readonly Action<string, object[]> _warn;
+
+    private StoredCatalog(Action<string, object[]> warn) => _warn = warn;
+
+    /// <summary>Media that were read: "staging /x", "image /y.iso", "s3://b/p/".</summary>
+    public List<string> Media { get; } = new();
+
+    public IEnumerable<string> Peers => _names.Keys.Select(k => k.Item2).Distinct().Order(StringComparer.Ordinal);
+
+    public IEnumerable<DateTime> Days(string peer) =>
+        _names.Keys.Where(k => k.Item2 == peer).Select(k => k.Item1).Distinct().Order();
+
+    public IReadOnlyList<string> Names(DateTime day, string peer) =>
+        _names.TryGetValue((day, peer), out var n) ? n : Array.Empty<string>();
+
+    public IReadOnlyList<StoredCopy> Copies(DateTime day, string peer, string name) =>
+        _files.TryGetValue(new StoredKey(day, peer, name), out var c) ? c : Array.Empty<StoredCopy>();
+
+    public IEnumerable<KeyValuePair<StoredKey, List<StoredCopy>>> All => _files;
+
+    /// <summary>The day's manifest for the peer (the first copy that reads), or null (none: a Cedar peer, an older collect).</summary>
+    public CollectManifest? Manifest(DateTime day, string peer)
+    {
+        if (_manifests.TryGetValue((day, peer), out var cached)) return cached;
+        CollectManifest? found = null;
+        foreach (var copy in Copies(day, peer, CollectManifest.FileName))
+        {
+            try
+            {
+                using var s = copy.Open();
+                found = CollectManifest.Read(s);
+                break;
+            }
+            catch (Exception e) when (IsReadFailure(e))
+            {
+                _warn("Restore.ManifestUnreadable", new object[] { copy.Location, e.Message });
+            }
+        }
+        _manifests[(day, peer)] = found;
+        return found;
+    }
+
+    public static StoredCatalog Build(string? stagingDir, IEnumerable<string> imageFiles, S3Location? s3, string? s3Endpoint,
+        string? s3Region, Action<string, object[]> warn, CancellationToken cancel)
+    {
+        var catalog = new StoredCatalog(warn);
+        if (stagingDir != null && Directory.Exists(stagingDir)) catalog.AddStaging(stagingDir);
+        foreach (var image in imageFiles.Distinct())
+        {
+            if (!File.Exists(image)) continue;
+            try
+            {
+                catalog.AddImage(image);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+            {
+                warn("Restore.ImageUnreadable", new object[] { image, e.Message });
+            }
+        }
+        if (s3 != null)
+        {
+            try
+            {
+                catalog.AddS3(s3, s3Endpoint, s3Region, cancel);
+            }
+            catch (Exception e) when (e is AmazonS3Exception or CodedError or HttpRequestException or Amazon.Runtime.AmazonClientException)
+            {
+                warn("Restore.S3Unreachable", new object[] { s3.ToString(), e.Message });
+            }
+        }
+        catalog.JoinSplitPieces();
+        return catalog;
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex Piece = new(@"^(.+)_(\d{5})$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// The split extension replaces a large staged file FILE by FILE_00000, FILE_00001…: on each medium where the
+    /// pieces are and FILE is not, FILE is read as its pieces one after another.
+    /// </summary>
+    private void JoinSplitPieces()
+    {
+        var groups = _files
+            .Select(kv => (kv.Key, Match: Piece.Match(kv.Key.Name), kv.Value))
+            .Where(x => x.Match.Success)
+            .SelectMany(x => x.Value.Select(c => (Whole: new StoredKey(x.Key.Day, x.Key.Peer, x.Match.Groups[1].Value),
+                Index: int.Parse(x.Match.Groups[2].Value, CultureInfo.InvariantCulture), Copy: c)))
+            .GroupBy(x => (x.Whole, x.Copy.Medium))
+            .ToList();
+        foreach (var g in groups)
+        {
+            var pieces = g.OrderBy(x => x.Index).ToList();
+            if (pieces.Where((x, i) => x.Index != i).Any()) continue; // not a complete run from _00000
+            if (Copies(g.Key.Whole.Day, g.Key.Whole.Peer, g.Key.Whole.Name).Any(c => c.Medium == g.Key.Medium)) continue;
+            var parts = pieces.Select(x => x.Copy).ToList();
+            Add(g.Key.Whole.Day, g.Key.Whole.Peer, g.Key.Whole.Name, new StoredCopy(g.Key.Medium,
+                parts[0].Location[..^"_00000".Length] + "_*", parts.Sum(c => c.Size), () => new ConcatenatedStream(parts)));
+        }
+    }
+
+    private void Add(DateTime day, string peer, string name, StoredCopy copy)
+    {
+        var key = new StoredKey(day, peer, name);
+        if (!_files.TryGetValue(key, out var list))
+        {
+            _files[key] = list = new List<StoredCopy>();
+            if (!_names.TryGetValue((day, peer), out var names)) _names[(day, peer)] = names = new List<string>();
+            names.Add(name);
+        }
+        list.Add(copy);
+    }
+
+    /// <summary>A day from the three folder names YYYY, MM, DD, or null.</summary>
+    public static DateTime? Day(string y, string m, string d) =>
+        y.Length == 4 && m.Length == 2 && d.Length == 2 &&
+        DateTime.TryParseExact($"{y}-{m}-{d}", "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day)
+            ? day : null;
+
+    private void AddStaging(string root)
+    {
+        Media.Add("staging " + root);
+        foreach (var y in Directory.EnumerateDirectories(root))
+        foreach (var m in Directory.EnumerateDirectories(y))
+        foreach (var d in Directory.EnumerateDirectories(m))
+        {
+            if (Day(Path.GetFileName(y), Path.GetFileName(m), Path.GetFileName(d)) is not { } day) continue;
+            foreach (var peerDir in Directory.EnumerateDirectories(d))
+            {
+                if (Posix.LStat(peerDir, out _) is not { IsDirectory: true }) continue;
+                var peer = Path.GetFileName(peerDir);
+                foreach (var file in Directory.EnumerateFiles(peerDir))
+                {
+                    var name = Path.GetFileName(file);
+                    if (name.StartsWith(AtomicFile.TempPrefix, StringComparison.Ordinal)) continue;
+                    if (Posix.LStat(file, out _) is not { IsRegular: true } st) continue;
+                    Add(day, peer, name, new StoredCopy("staging " + root, file, st.Size,
+                        () => new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan)));
+                }
+            }
+        }
+    }
+
+    private void AddImage(string image)
+    {
+        using var medium = new FileStream(image, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var state = IsoMedium.Inspect(medium);
+        if (state.IsBlank) return;
+        var root = IsoMedium.ReadTree(medium, state.Head!);
+        Media.Add("image " + image);
+        foreach (var y in Dirs(root))
+        foreach (var m in Dirs(y))
+        foreach (var d in Dirs(m))
+        {
+            if (Day(y.Name, m.Name, d.Name) is not { } day) continue;
+            foreach (var peer in Dirs(d))
+            foreach (var file in peer.Children.Values.Where(c => c.Kind == IsoEntryKind.File))
+            {
+                var extents = file.Existing ?? new List<(uint, uint)>();
+                var size = file.Size;
+                Add(day, peer.Name, file.Name, new StoredCopy("image " + image, $"{image}:{file.IsoPath}", size,
+                    () => new ExtentStream(new FileStream(image, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16), extents)));
+            }
+        }
+    }
+
+    private static IEnumerable<IsoEntry> Dirs(IsoEntry e) => e.Children.Values.Where(c => c.IsDirectory);
+
+    private void AddS3(S3Location where, string? endpoint, string? region, CancellationToken cancel)
+    {
+        var client = S3Connection.Create(endpoint, region);
+        _open.Add(client);
+        var transfer = new S3Transfer(client, S3Settings.DefaultPartSize, cancel, (_, _) => { });
+        var objects = transfer.List(where);
+        Media.Add(where.ToString());
+        foreach (var (key, obj) in objects)
+        {
+            var parts = key[where.Prefix.Length..].Split('/');
+            if (parts.Length != 5 || Day(parts[0], parts[1], parts[2]) is not { } day) continue;
+            var bucket = where.Bucket;
+            Add(day, parts[3], parts[4], new StoredCopy(where.ToString(), $"s3://{bucket}/{key}", obj.Size ?? 0, () =>
+                client.GetObjectAsync(new GetObjectRequest { BucketName = bucket, Key = key }, cancel).GetAwaiter().GetResult().ResponseStream));
+        }
+    }
+
+    /// <summary>The failures of reading a stored copy: a file, an image, an S3 object (including the SDK's own MD5 check), a damaged compressed stream.</summary>
+    public static bool IsReadFailure(Exception e) =>
+        e is IOException or InvalidDataException or UnauthorizedAccessException or ICSharpCode.SharpZipLib.SharpZipBaseException
+            or Amazon.Runtime.AmazonClientException or Amazon.Runtime.AmazonServiceException;
+
+    public void Dispose()
+    {
+        foreach (var d in _open) d.Dispose();
+    }
+
+    /// <summary>Copies read one after another, each opened when the previous one ends.</summary>
+    private sealed class ConcatenatedStream : Stream
+    {
+        private readonly IReadOnlyList<StoredCopy> _parts;
+        private int _next;
+        private Stream? _current;
+
+        public ConcatenatedStream(IReadOnlyList<StoredCopy> parts) => _parts = parts;
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            while (true)
+            {
+                if (_current == null)
+                {
+                    if (_next >= _parts.Count) return 0;
+                    _current = _parts[_next++].Open();
+                }
+                var n = _current.Read(buffer, offset, count);
+                if (n > 0) return n;
+                _current.Dispose();
+                _current = null;
+            }
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) _current?.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>A file's data on an image: its extents, one after another.</summary>
+    private sealed class ExtentStream : Stream
+    {
+        private readonly FileStream _image;
+        private readonly IReadOnlyList<(uint Lba, uint Length)> _extents;
+        private int _index;
+        private long _inExtent;
+
+        public ExtentStream(FileStream image, IReadOnlyList<(uint, uint)> extents)
+        {
+            _image = image;
+            _extents = extents;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            while (_index < _extents.Count)
+            {
+                var (lba, length) = _extents[_index];
+                var left = length - _inExtent;
+                if (left <= 0)
+                {
+                    _index++;
+                    _inExtent = 0;
+                    continue;
+                }
+                _image.Position = lba * (long)IsoBytes.BlockSize + _inExtent;
+                var n = _image.Read(buffer, offset, (int)Math.Min(count, left));
+                if (n == 0) throw new InvalidDataException("The image ends inside a file's data: it is truncated.");
+                _inExtent += n;
+                return n;
+            }
+            return 0;
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) _image.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+}

@@ -1,0 +1,63 @@
+using System.Globalization;
+using BackupBuild.Tasks.Extensions.AmazonS3;
+using BackupBuild.Tasks.Infrastructure;
+
+namespace BackupBuild.Tasks.Restore;
+
+/// <summary>
+/// Base of Restore, Find, Verify and Report: the media to read (staging folders, image files, S3) and the
+/// catalog of what they hold.
+/// </summary>
+public abstract class StoredDataTask : BackupTask
+{
+    public string? StagingDir { get; set; }
+    /// <summary>Image files to read (semicolon-separated): StoreImageFile and copies of earlier weeks' images.</summary>
+    public string? ImageFiles { get; set; }
+    /// <summary>S3 bucket (and prefix) the amazons3 extension uploads to; empty: S3 is not read.</summary>
+    public string? S3Bucket { get; set; }
+    public string? S3Endpoint { get; set; }
+    public string? S3Region { get; set; }
+
+    private protected sealed record MediaSettings(string? Staging, string[] Images, S3Location? S3);
+
+    private protected MediaSettings? Media(Problems problems)
+    {
+        var staging = Values.AbsolutePath(StagingDir, "StagingDir", problems, required: false);
+        var images = Values.List(ImageFiles);
+        foreach (var image in images.Where(i => !i.StartsWith('/')))
+            problems.Error("Config.RelativePath", "RestoreImageFiles", image);
+        S3Location? s3 = null;
+        if (!string.IsNullOrWhiteSpace(S3Bucket))
+        {
+            s3 = S3Location.Parse(S3Bucket);
+            if (s3 == null) problems.Error("S3.BadBucket", "S3Bucket", S3Bucket);
+        }
+        return new MediaSettings(staging, images.Where(i => i.StartsWith('/')).ToArray(), s3);
+    }
+
+    private protected StoredCatalog? Catalog(MediaSettings media)
+    {
+        var catalog = StoredCatalog.Build(media.Staging, media.Images, media.S3, S3Endpoint, S3Region,
+            (name, args) => Log.LogWarningWithCodeFromResources(name, args), Cancellation);
+        if (catalog.Media.Count == 0)
+        {
+            catalog.Dispose();
+            Log.LogErrorWithCodeFromResources("Restore.NoMedia", media.Staging ?? "", string.Join(", ", media.Images),
+                media.S3?.ToString() ?? "");
+            return null;
+        }
+        return catalog;
+    }
+
+    /// <summary>A date (yyyy-MM-dd, or with a time: its day), or null (empty value); a bad value is a problem.</summary>
+    private protected static DateTime? Date(string? value, string name, Problems problems)
+    {
+        if (string.IsNullOrWhiteSpace(value)) return null;
+        var formats = new[] { "yyyy-MM-dd", "yyyy-MM-ddTHH:mm", "yyyy-MM-ddTHH:mm:ss", "yyyy-MM-dd HH:mm", "yyyy-MM-dd HH:mm:ss" };
+        if (DateTime.TryParseExact(value.Trim(), formats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var d)) return d.Date;
+        problems.Error("Restore.BadDate", name, value);
+        return null;
+    }
+
+    internal static string Day(DateTime d) => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+}
