@@ -30,7 +30,7 @@ public sealed class CollectKillTests : IDisposable
     public void Dispose() => _t.Dispose();
 
     [Fact]
-    public void Collect_killed_at_22_points_leaves_old_or_new_archives_never_state_ahead_and_the_rerun_matches()
+    public void Collect_killed_at_20_points_leaves_old_or_new_archives_never_state_ahead_and_the_rerun_matches()
     {
         Tool.Require("python3");
         var sources = new[] { "a", "b", "c" }.Select(n => _t.Dir("src/" + n)).ToArray();
@@ -113,7 +113,7 @@ public sealed class StageKillTests : IDisposable
     public void Dispose() => _t.Dispose();
 
     [Fact]
-    public void Stage_killed_at_22_points_leaves_no_partial_file_no_false_indicator_and_the_rerun_matches()
+    public void Stage_killed_at_20_points_leaves_no_partial_file_no_false_indicator_and_the_rerun_matches()
     {
         var project = new BackupProject(_t.Path);
         var peers = new[] { "alpha", "beta", "gamma" };
@@ -173,7 +173,7 @@ public sealed class StoreKillTests : IDisposable
     public void Dispose() => _t.Dispose();
 
     [Fact]
-    public void Store_killed_at_22_points_leaves_the_image_showing_old_or_new_never_a_false_cback_store_and_the_rerun_matches()
+    public void Store_killed_at_20_points_leaves_the_image_showing_old_or_new_never_a_false_cback_store_and_the_rerun_matches()
     {
         Tool.Require("bsdtar");
         Tool.Require("xorriso");
@@ -241,7 +241,7 @@ public sealed class PurgeKillTests : IDisposable
     public void Dispose() => _t.Dispose();
 
     [Fact]
-    public void Purge_killed_at_22_points_never_removes_a_retained_file_and_the_rerun_matches()
+    public void Purge_killed_at_20_points_never_removes_a_retained_file_and_the_rerun_matches()
     {
         var template = _t.Dir("template");
         var old = new DateTime(2026, 10, 1, 0, 0, 0, DateTimeKind.Utc);
