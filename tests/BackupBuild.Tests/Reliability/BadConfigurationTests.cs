@@ -88,8 +88,8 @@ public sealed class BadConfigurationTests : IDisposable
         Assert.Equal(1, r.ExitCode);
         Assert.True(r.Output.Contains("error " + code), $"expected error {code}:\n{r.Output}");
         // Nothing was touched: no archive, no staging, the old file a purge would remove is still there.
-        Assert.True(!Directory.Exists(p.CollectDir) || !Directory.EnumerateFileSystemEntries(p.CollectDir).Any(),
-            "the collect dir is not empty: " + string.Join(", ", Directory.EnumerateFileSystemEntries(p.CollectDir)));
+        var collected = Directory.Exists(p.CollectDir) ? Directory.EnumerateFileSystemEntries(p.CollectDir).ToList() : new List<string>();
+        Assert.True(collected.Count == 0, "the collect dir is not empty: " + string.Join(", ", collected));
         Assert.False(Directory.Exists(p.StagingDir));
         Assert.True(File.Exists(old));
     }
