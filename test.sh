@@ -14,6 +14,7 @@ required=(
   "mariadbd:mariadb-server" "mariadb-install-db:mariadb-server" "mariadb:mariadb-client" "mariadb-dump:mariadb-client"
   "pg_dump:postgresql-client" "runuser:util-linux" "fdisk:fdisk" "dpkg:dpkg" "sqlite3:sqlite3"
   "sftp:openssh-client" "msmtp:msmtp"
+  "mount:mount" "mkfs.ext4:e2fsprogs" "truncate:coreutils" "mkfifo:coreutils"
 )
 missing=()
 for pair in "${required[@]}"; do
