@@ -162,13 +162,21 @@ public abstract class MediaTask : BackupTask, IStoreProperties
     /// </summary>
     protected bool HasNoStagingLeftovers(string dayDir)
     {
-        // Store's own leftover first: a run killed while writing cback.store leaves its temporary file in the day.
-        foreach (var own in Directory.EnumerateFiles(dayDir, AtomicFile.TempPrefix + Indicators.Store + ".*"))
+        List<string> leftovers;
+        try
         {
-            try { File.Delete(own); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            // Store's own leftover first: a run killed while writing cback.store leaves its temporary file in the day.
+            foreach (var own in Directory.EnumerateFiles(dayDir, AtomicFile.TempPrefix + Indicators.Store + ".*").ToList())
+            {
+                try { File.Delete(own); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            }
+            leftovers = Directory.EnumerateFileSystemEntries(dayDir, AtomicFile.TempPrefix + "*",
+                new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }).Order(StringComparer.Ordinal).ToList();
         }
-        var leftovers = Directory.EnumerateFileSystemEntries(dayDir, AtomicFile.TempPrefix + "*",
-            new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }).Order(StringComparer.Ordinal).ToList();
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return true; // an unreadable day is reported with its own code when the session is built
+        }
         foreach (var leftover in leftovers) Log.LogErrorWithCodeFromResources("Store.StagingLeftover", leftover, dayDir);
         return leftovers.Count == 0;
     }

@@ -23,7 +23,7 @@ public sealed class RebuildMedium : MediaTask
             return false;
         }
         if (settings.Device == null) AtomicFile.RemoveLeftovers(Path.GetDirectoryName(settings.ImageFile)!);
-        if (!window.All(d => HasNoStagingLeftovers(d.Directory))) return false;
+        if (window.Select(d => HasNoStagingLeftovers(d.Directory)).ToList().Contains(false)) return false;
 
         var medium = OpenMedium(settings);
         var info = medium.Inspect();

@@ -53,7 +53,7 @@ public sealed class KillHarness
             TaskDuration = (ended == TimeSpan.Zero ? clock.Elapsed : ended) - started;
         }
         var expected = Expected = Outcome();
-        Assert.True(TaskDuration > TimeSpan.FromMilliseconds(150),
+        Assert.True(TaskDuration > TimeSpan.FromMilliseconds(100),
             $"the {Target} task lasted only {TaskDuration.TotalMilliseconds} ms: too short to kill inside it; make the data bigger.");
 
         // Points 0 … Points−1 spread over 85% of the work, each killed, checked and re-run. Runs vary (a busy
