@@ -51,12 +51,14 @@ public sealed class CollectKillTests : IDisposable
         var mondayArchives = Archives(project.CollectDir);
         var mondayStates = States(project.WorkingDir);
 
+        var since = DateTime.UtcNow;
         KillHarness? harness = null;
         harness = new KillHarness
         {
             Project = project,
             Target = "Collect",
-            Done = _ => File.Exists(project.CollectDir + "cback.collect"),
+            // Monday's cback.collect is restored by Reset (Collect removes it first): Done is a new one.
+            Done = _ => File.Exists(project.CollectDir + "cback.collect") && File.GetLastWriteTimeUtc(project.CollectDir + "cback.collect") > since,
             Properties = new[] { "BackupRunDate=2026-11-24T01:00" },
             Reset = () =>
             {
