@@ -16,6 +16,7 @@ required=(
   "chromium:chromium"
   "sftp:openssh-client" "msmtp:msmtp"
   "logrotate:logrotate"
+  "mount:mount" "mkfs.ext4:e2fsprogs" "truncate:coreutils" "mkfifo:coreutils"
 )
 missing=()
 for pair in "${required[@]}"; do

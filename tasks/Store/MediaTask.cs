@@ -154,6 +154,33 @@ public abstract class MediaTask : BackupTask, IStoreProperties
         return (100.0 * used / Math.Max(1, total)).ToString("0.0", CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// Removes the temporary cback.store a killed Store left in the day (it would go onto the medium), then
+    /// refuses a day holding a temporary file of an unfinished Stage (killed while staging the day again, after
+    /// its cback.stage was written the first time): the half-copied file would go onto the medium under a name
+    /// that looks like data. Logs one coded error per leftover and returns false.
+    /// </summary>
+    protected bool HasNoStagingLeftovers(string dayDir)
+    {
+        List<string> leftovers;
+        try
+        {
+            // Store's own leftover first: a run killed while writing cback.store leaves its temporary file in the day.
+            foreach (var own in Directory.EnumerateFiles(dayDir, AtomicFile.TempPrefix + Indicators.Store + ".*").ToList())
+            {
+                try { File.Delete(own); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            }
+            leftovers = Directory.EnumerateFileSystemEntries(dayDir, AtomicFile.TempPrefix + "*",
+                new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }).Order(StringComparer.Ordinal).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return true; // an unreadable day is reported with its own code when the session is built
+        }
+        foreach (var leftover in leftovers) Log.LogErrorWithCodeFromResources("Store.StagingLeftover", leftover, dayDir);
+        return leftovers.Count == 0;
+    }
+
     /// <summary>Writes cback.store into a stored day: last, once the medium holds the day (and CheckData agreed).</summary>
     protected static void MarkStored(string dayDir, IReadOnlyList<StagedEntry> staged, string medium) =>
         AtomicFile.WriteAllBytes(Path.Combine(dayDir, Indicators.Store), StagingListing.IndicatorContent(StagingListing.Fingerprint(staged), medium));

@@ -23,6 +23,7 @@ public sealed class RebuildMedium : MediaTask
             return false;
         }
         if (settings.Device == null) AtomicFile.RemoveLeftovers(Path.GetDirectoryName(settings.ImageFile)!);
+        if (window.Select(d => HasNoStagingLeftovers(d.Directory)).ToList().Contains(false)) return false;
 
         var medium = OpenMedium(settings);
         var info = medium.Inspect();

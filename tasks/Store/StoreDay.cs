@@ -35,6 +35,7 @@ public sealed class StoreDay : MediaTask
             else Detail("Store.CrossedMidnightInfo", dayPath);
         }
         if (choice.Restore) Progress("Store.StoringAgain", dayPath);
+        if (!HasNoStagingLeftovers(choice.Directory)) return false;
         if (settings.Device == null) AtomicFile.RemoveLeftovers(Path.GetDirectoryName(settings.ImageFile)!);
 
         var clock = Stopwatch.StartNew();

@@ -73,6 +73,37 @@ public sealed class BackupProject
     /// <summary>Runs `dotnet msbuild backup.proj -t:targets` with extra -p: properties.</summary>
     public Tool.Result Run(string targets, params string[] properties)
     {
+        var (args, env) = CommandLine(targets, properties);
+        return Tool.RunWith(Directory, env, TimeSpan.FromMinutes(10), "dotnet", args.ToArray());
+    }
+
+    /// <summary>
+    /// Starts `dotnet msbuild` like <see cref="Run"/> without waiting, its output drained into
+    /// <paramref name="output"/>: for tests that kill it (Process.Kill(entireProcessTree: true) sends SIGKILL).
+    /// </summary>
+    public System.Diagnostics.Process Start(System.Text.StringBuilder output, string targets, params string[] properties)
+    {
+        var (args, env) = CommandLine(targets, properties);
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Directory,
+        };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        foreach (var (k, v) in env)
+        {
+            if (v == null) info.Environment.Remove(k); else info.Environment[k] = v;
+        }
+        var p = new System.Diagnostics.Process { StartInfo = info };
+        p.OutputDataReceived += (_, e) => { if (e.Data != null) lock (output) output.AppendLine(e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (output) output.AppendLine(e.Data); };
+        p.Start();
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
+    private (List<string> Args, Dictionary<string, string?> Env) CommandLine(string targets, string[] properties)
+    {
         Write();
         var args = new List<string> { "msbuild", ProjectPath, "-t:" + targets, "-nologo", "-nodeReuse:false", "-tl:off", "-v:n" };
         args.AddRange(properties.Select(p => "-p:" + p));
@@ -84,6 +115,6 @@ public sealed class BackupProject
             ["MSBUILDDISABLENODEREUSE"] = "1", ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0",
         };
         foreach (var (k, v) in Environment) env[k] = v;
-        return Tool.RunWith(Directory, env, TimeSpan.FromMinutes(10), "dotnet", args.ToArray());
+        return (args, env);
     }
 }

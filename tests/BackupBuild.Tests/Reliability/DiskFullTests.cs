@@ -1,0 +1,144 @@
+using BackupBuild.Tests.Support;
+using Xunit;
+
+namespace BackupBuild.Tests.Reliability;
+
+/// <summary>
+/// A small file system made by the test (tmpfs; a loop-mounted ext4 image if tmpfs cannot be mounted): the
+/// action's output fills it. The run fails with a coded error naming the path (no stack trace), the previous
+/// state is intact, and the next run succeeds once a filler file is removed.
+/// </summary>
+public sealed class DiskFullTests : IDisposable
+{
+    private readonly TempDir _t = new();
+    private readonly List<string> _mounts = new();
+
+    public void Dispose()
+    {
+        foreach (var m in _mounts) Tool.Run("umount", "-l", m);
+        _t.Dispose();
+    }
+
+    /// <summary>Mounts a file system of <paramref name="megabytes"/> MB at a new folder; fails the test when it cannot.</summary>
+    private string SmallDisk(string name, int megabytes)
+    {
+        var dir = _t.Dir(name);
+        var tmpfs = Tool.Run("mount", "-t", "tmpfs", "-o", $"size={megabytes}m", "tmpfs", dir);
+        if (tmpfs.ExitCode == 0)
+        {
+            _mounts.Add(dir);
+            return dir;
+        }
+        var image = _t[name + ".img"];
+        var mk = Tool.Run("truncate", "-s", $"{megabytes}M", image);
+        var fs = Tool.Run("mkfs.ext4", "-q", "-F", image);
+        var loop = Tool.Run("mount", "-o", "loop", image, dir);
+        Assert.True(mk.ExitCode == 0 && fs.ExitCode == 0 && loop.ExitCode == 0,
+            $"cannot make a small file system (run the tests as root): tmpfs: {tmpfs.All} loop: {fs.All}{loop.All}");
+        _mounts.Add(dir);
+        return dir;
+    }
+
+    private static void Filler(string dir, int megabytes) =>
+        File.WriteAllBytes(Path.Combine(dir, "filler"), new byte[megabytes * 1024 * 1024]);
+
+    private static void AssertCodedFailure(Tool.Result r, string code, string path)
+    {
+        Assert.Equal(1, r.ExitCode);
+        var line = r.Output.Split('\n').FirstOrDefault(l => l.Contains("error " + code));
+        Assert.True(line != null, $"no error {code}:\n{r.All}");
+        Assert.Contains(path, line);
+        Assert.Contains("No space left on device", line);
+        Assert.DoesNotContain("   at ", r.Output); // a coded error, not a stack trace
+    }
+
+    [Fact]
+    public void Collect_onto_a_full_disk_fails_with_BKP2103_naming_the_archive_keeps_the_old_archive_and_state_and_succeeds_later()
+    {
+        var disk = SmallDisk("collectdisk", 8);
+        var src = _t.Dir("src");
+        KillData.Files(src, "a", 1, 100 * 1024, 1);
+        var p = new BackupProject(_t.Path).Property("CollectDir", disk + "/")
+            .Item("CollectDirectory", src, ("CollectMode", "incr"), ("ArchiveMode", "tar"));
+        var monday = p.Run("Collect", "BackupRunDate=2026-11-23T01:00");
+        Assert.True(monday.ExitCode == 0, monday.All);
+        var archive = Directory.GetFiles(disk, "*.tar").Single();
+        var oldArchive = File.ReadAllBytes(archive);
+        var state = Directory.GetFiles(p.WorkingDir, "*.state").Single();
+        var oldState = File.ReadAllBytes(state);
+
+        KillData.Files(src, "b", 4, 1024 * 1024, 2);
+        Filler(disk, 5);
+        var full = p.Run("Collect", "BackupRunDate=2026-11-24T01:00");
+        AssertCodedFailure(full, "BKP2103", archive);
+        Assert.Equal(oldArchive, File.ReadAllBytes(archive));
+        Assert.Equal(oldState, File.ReadAllBytes(state)); // the state did not run ahead of the archive
+        Assert.False(File.Exists(Path.Combine(disk, "cback.collect")));
+        Assert.Empty(Directory.GetFiles(disk, ".bkp-tmp-*"));
+
+        File.Delete(Path.Combine(disk, "filler"));
+        var later = p.Run("Collect", "BackupRunDate=2026-11-24T01:00");
+        Assert.True(later.ExitCode == 0, later.All);
+        Assert.Equal(4, TarListing.Names(archive).Count(n => n.EndsWith(".bin")));
+        Assert.True(File.Exists(Path.Combine(disk, "cback.collect")));
+    }
+
+    [Fact]
+    public void Stage_onto_a_full_disk_fails_with_BKP3027_naming_the_file_keeps_the_staged_day_and_succeeds_later()
+    {
+        var disk = SmallDisk("stagedisk", 8);
+        var peer = _t.Dir("peer");
+        File.WriteAllText(Path.Combine(peer, "cback.collect"), "");
+        KillData.Files(peer, "small", 1, 10 * 1024, 1);
+        var p = new BackupProject(_t.Path).Property("StagingDir", disk + "/")
+            .Item("Peer", "master", ("Type", "local"), ("CollectDir", peer));
+        var monday = p.Run("Stage", "BackupRunDate=2026-11-23T01:00");
+        Assert.True(monday.ExitCode == 0, monday.All);
+        var mondayTree = KillHarness.Tree(Path.Combine(disk, "2026/11/23"));
+
+        File.Delete(Path.Combine(peer, "cback.stage"));
+        KillData.Files(peer, "big", 3, 1024 * 1024, 2);
+        Filler(disk, 6);
+        var full = p.Run("Stage", "BackupRunDate=2026-11-24T01:00");
+        AssertCodedFailure(full, "BKP3027", peer);
+        Assert.Equal(mondayTree, KillHarness.Tree(Path.Combine(disk, "2026/11/23")));
+        Assert.False(File.Exists(Path.Combine(peer, "cback.stage")), "the peer was marked staged");
+        Assert.Empty(Directory.GetFiles(Path.Combine(disk, "2026/11/24/master"), ".bkp-tmp-*"));
+
+        File.Delete(Path.Combine(disk, "filler"));
+        var later = p.Run("Stage", "BackupRunDate=2026-11-24T01:00");
+        Assert.True(later.ExitCode == 0, later.All);
+        Assert.True(File.Exists(Path.Combine(disk, "2026/11/24/master/big002.bin")));
+        Assert.True(File.Exists(Path.Combine(peer, "cback.stage")));
+    }
+
+    [Fact]
+    public void Store_onto_a_full_disk_fails_with_a_coded_error_naming_the_image_keeps_what_it_showed_and_succeeds_later()
+    {
+        Tool.Require("bsdtar");
+        var disk = SmallDisk("mediadisk", 8);
+        var image = Path.Combine(disk, "backup.iso");
+        var p = new BackupProject(_t.Path).Property("StoreMediaType", "image").Property("StoreImageFile", image);
+        var monday = Path.Combine(p.StagingDir, "2026/11/23");
+        var tuesday = Path.Combine(p.StagingDir, "2026/11/24");
+        KillData.Files(Path.Combine(monday, "master"), "m", 1, 10 * 1024, 1);
+        File.WriteAllText(Path.Combine(monday, "cback.stage"), "");
+        var first = p.Run("Store", "BackupRunDate=2026-11-23T02:00");
+        Assert.True(first.ExitCode == 0, first.All);
+        var mondayList = Tool.Run("bsdtar", "-tvf", image).Output;
+
+        KillData.Files(Path.Combine(tuesday, "master"), "t", 4, 1024 * 1024, 2);
+        File.WriteAllText(Path.Combine(tuesday, "cback.stage"), "");
+        Filler(disk, 5);
+        var full = p.Run("Store", "BackupRunDate=2026-11-24T02:00");
+        AssertCodedFailure(full, "BKP4120", image);
+        Assert.Equal(mondayList, Tool.Run("bsdtar", "-tvf", image).Output);
+        Assert.False(File.Exists(Path.Combine(tuesday, "cback.store")));
+
+        File.Delete(Path.Combine(disk, "filler"));
+        var later = p.Run("Store", "BackupRunDate=2026-11-24T02:00");
+        Assert.True(later.ExitCode == 0, later.All);
+        Assert.Contains("2026/11/24/master/t003.bin", Tool.Run("bsdtar", "-tf", image).Output);
+        Assert.True(File.Exists(Path.Combine(tuesday, "cback.store")));
+    }
+}
