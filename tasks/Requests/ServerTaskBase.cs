@@ -14,52 +14,28 @@ namespace BackupBuild.Tasks.Requests;
 ///   data/&lt;client&gt;/sftp/         objects/&lt;sha256&gt; and versions/&lt;id&gt;.version (browsed with -t:Browse)
 ///   history/&lt;yyyy-MM-dd&gt;/       one line per request received or pulled, for the daily summary
 /// </summary>
-public abstract class RequestServerTask : BackupTask
+public abstract class RequestServerTask : RequestTask
 {
     [Required] public string RequestServerRoot { get; set; } = "";
     public ITaskItem[]? Clients { get; set; }
-    public string? SshIdentityFile { get; set; }
-    public string? SshKnownHostsFile { get; set; }
-    public string? SshConnectTimeout { get; set; }
-    public string? SshIdleTimeout { get; set; }
-    public string? SshCiphers { get; set; }
-    public string? LockWaitSeconds { get; set; }
-    public string? MailTo { get; set; }
-    public string? MailMethod { get; set; }
-    public string? MailSendmail { get; set; }
-    public string? MailSendmailArguments { get; set; }
-    public string? MailSmtpHost { get; set; }
-    public string? MailSmtpPort { get; set; }
-    public string? MailFrom { get; set; }
     public string? ServerName { get; set; }
 
     protected string Root { get; private set; } = "";
     protected List<RequestClientConfig> ClientList { get; private set; } = new();
-    protected Mailer? Mail { get; private set; }
-    protected TimeSpan LockWait { get; private set; }
     protected string Host => string.IsNullOrWhiteSpace(ServerName) ? Environment.MachineName : ServerName!.Trim();
 
     protected bool LoadCommon(Problems problems, bool clientsRequired = true)
     {
         Root = Values.AbsolutePath(RequestServerRoot, "RequestServerRoot", problems) ?? "";
-        var ssh = SshDefaults.Read(SshIdentityFile, SshKnownHostsFile, SshConnectTimeout, SshIdleTimeout, SshCiphers, problems);
+        var ssh = LoadShared(problems);
         ClientList = RequestClientConfig.Read(Clients, Root, ssh, problems);
         if (clientsRequired && (Clients == null || Clients.Length == 0)) problems.Error("Requests.NoClients");
-        Mail = Mailer.From_(MailTo, MailMethod, MailSendmail, MailSendmailArguments, MailSmtpHost, MailSmtpPort, MailFrom, problems);
-        LockWait = TimeSpan.FromSeconds(Values.Integer(LockWaitSeconds, "BackupLockWaitSeconds", problems, 60, 0));
         return !problems.HasErrors;
     }
 
     protected RequestQueue Todo(string client) => new(Path.Combine(Root, "TODO", client));
     protected string DataDir(string client) => Path.Combine(Root, "data", client);
     protected string HistoryDir(DateTime day) => Path.Combine(Root, "history", day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
-
-    protected void Notify(string subject, string body)
-    {
-        if (Mail is not { Configured: true }) return;
-        var failure = Mail.Send(subject, body);
-        if (failure != null) Log.LogWarningWithCodeFromResources("Mail.Failed", string.Join(", ", Mail.To), failure);
-    }
 
     /// <summary>Appends one line to today's history (a file per event, so a killed run never leaves half a line).</summary>
     protected void History(DateTime now, string client, string id, string kind, string line)

@@ -1,0 +1,40 @@
+using BackupBuild.Tasks.Infrastructure;
+
+namespace BackupBuild.Tasks.Requests;
+
+/// <summary>What both sides of the request queue read: the Ssh* properties, the lock wait and the Mail* properties.</summary>
+public abstract class RequestTask : BackupTask
+{
+    public string? SshIdentityFile { get; set; }
+    public string? SshKnownHostsFile { get; set; }
+    public string? SshConnectTimeout { get; set; }
+    public string? SshIdleTimeout { get; set; }
+    public string? SshCiphers { get; set; }
+    public string? LockWaitSeconds { get; set; }
+    public string? MailTo { get; set; }
+    public string? MailMethod { get; set; }
+    public string? MailSendmail { get; set; }
+    public string? MailSendmailArguments { get; set; }
+    public string? MailSmtpHost { get; set; }
+    public string? MailSmtpPort { get; set; }
+    public string? MailFrom { get; set; }
+
+    protected Mailer? Mail { get; private set; }
+    protected TimeSpan LockWait { get; private set; }
+
+    /// <summary>Reads the shared settings into <paramref name="problems"/> and returns the ssh defaults.</summary>
+    protected SshDefaults LoadShared(Problems problems)
+    {
+        Mail = Mailer.From_(MailTo, MailMethod, MailSendmail, MailSendmailArguments, MailSmtpHost, MailSmtpPort, MailFrom, problems);
+        LockWait = TimeSpan.FromSeconds(Values.Integer(LockWaitSeconds, "BackupLockWaitSeconds", problems, 60, 0));
+        return SshDefaults.Read(SshIdentityFile, SshKnownHostsFile, SshConnectTimeout, SshIdleTimeout, SshCiphers, problems);
+    }
+
+    /// <summary>Mails the administrators; a mail that cannot be sent is a warning, never the reason a run fails.</summary>
+    protected void Notify(string subject, string body)
+    {
+        if (Mail is not { Configured: true }) return;
+        var failure = Mail.Send(subject, body);
+        if (failure != null) Log.LogWarningWithCodeFromResources("Mail.Failed", string.Join(", ", Mail.To), failure);
+    }
+}
