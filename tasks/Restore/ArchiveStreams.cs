@@ -39,7 +39,7 @@ internal static class ArchiveStreams
     /// </summary>
     public static HashingStream Checked(Stream raw, string? sha256) => new(raw, sha256);
 
-    internal sealed class HashingStream : Stream
+    internal sealed class HashingStream : ReadOnlyStream
     {
         private readonly Stream _inner;
         private readonly string? _expected;
@@ -70,16 +70,6 @@ internal static class ArchiveStreams
                 throw new InvalidDataException($"its SHA-256 is {actual}, Collect recorded {_expected}");
         }
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
         protected override void Dispose(bool disposing)
         {
             if (disposing)
@@ -92,7 +82,7 @@ internal static class ArchiveStreams
     }
 
     /// <summary>A forward-only stream whose first bytes can be looked at before reading.</summary>
-    private sealed class PeekStream : Stream
+    private sealed class PeekStream : ReadOnlyStream
     {
         private readonly Stream _inner;
         private byte[] _pending = Array.Empty<byte>();
@@ -133,16 +123,6 @@ internal static class ArchiveStreams
             return _inner.ReadByte();
         }
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
         protected override void Dispose(bool disposing)
         {
             if (disposing) _inner.Dispose();
@@ -154,7 +134,7 @@ internal static class ArchiveStreams
     /// bzip2 streams one after another (Collect writes one per chunk). SharpZipLib's reader stops at the end of
     /// the first stream, having read its input a byte at a time, so the next stream starts where it stopped.
     /// </summary>
-    private sealed class ConcatenatedBzip2Stream : Stream
+    private sealed class ConcatenatedBzip2Stream : ReadOnlyStream
     {
         private readonly PeekStream _inner;
         private BZip2InputStream? _current;
@@ -181,16 +161,6 @@ internal static class ArchiveStreams
             }
             return 0;
         }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

@@ -220,7 +220,7 @@ internal sealed class StoredCatalog : IDisposable
     }
 
     /// <summary>Copies read one after another, each opened when the previous one ends.</summary>
-    private sealed class ConcatenatedStream : Stream
+    private sealed class ConcatenatedStream : ReadOnlyStream
     {
         private readonly IReadOnlyList<StoredCopy> _parts;
         private int _next;
@@ -244,16 +244,6 @@ internal sealed class StoredCatalog : IDisposable
             }
         }
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
         protected override void Dispose(bool disposing)
         {
             if (disposing) _current?.Dispose();
@@ -262,7 +252,7 @@ internal sealed class StoredCatalog : IDisposable
     }
 
     /// <summary>A file's data on an image: its extents, one after another.</summary>
-    private sealed class ExtentStream : Stream
+    private sealed class ExtentStream : ReadOnlyStream
     {
         private readonly FileStream _image;
         private readonly IReadOnlyList<(uint Lba, uint Length)> _extents;
@@ -295,16 +285,6 @@ internal sealed class StoredCatalog : IDisposable
             }
             return 0;
         }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

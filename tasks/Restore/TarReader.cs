@@ -194,7 +194,7 @@ internal sealed class TarReader
         }
     }
 
-    private sealed class MemberContent : Stream
+    private sealed class MemberContent : ReadOnlyStream
     {
         private readonly TarReader _reader;
         public MemberContent(TarReader reader) => _reader = reader;
@@ -207,15 +207,5 @@ internal sealed class TarReader
             _reader._remaining -= n;
             return n;
         }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
