@@ -22,7 +22,7 @@ public readonly record struct PosixStat(
 }
 
 /// <summary>Thin calls into the C library for lstat/stat and user and group names.</summary>
-public static unsafe class Posix
+public static unsafe partial class Posix
 {
     [DllImport("libc", EntryPoint = "fstatat", SetLastError = true)]
     private static extern int fstatat_native(int dirfd, byte* path, byte* buf, int flags);
@@ -64,10 +64,7 @@ public static unsafe class Posix
     /// </summary>
     public static int OpenDirectory(string path)
     {
-        var max = System.Text.Encoding.UTF8.GetMaxByteCount(path.Length) + 1;
-        Span<byte> bytes = max <= 4096 ? stackalloc byte[max] : new byte[max];
-        bytes[System.Text.Encoding.UTF8.GetBytes(path, bytes)] = 0;
-        fixed (byte* p = bytes) return open_native(p, OpenDirectoryFlags);
+        fixed (byte* p = PosixPath.Encode(path, nulTerminated: true)) return open_native(p, OpenDirectoryFlags);
     }
 
     public static void CloseDirectory(int fd)
@@ -82,9 +79,10 @@ public static unsafe class Posix
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static PosixStat? StatAt(int dirFd, string name, int flags, out int errno)
     {
-        var max = System.Text.Encoding.UTF8.GetMaxByteCount(name.Length) + 1;
-        Span<byte> bytes = max <= 4096 ? stackalloc byte[max] : new byte[max];
-        bytes[System.Text.Encoding.UTF8.GetBytes(name, bytes)] = 0;
+        Span<byte> small = stackalloc byte[1024];
+        var n = PosixPath.Encode(name, small[..^1]);
+        Span<byte> bytes = n >= 0 ? small[..(n + 1)] : PosixPath.Encode(name, nulTerminated: true);
+        if (n >= 0) bytes[n] = 0;
         byte* buf = stackalloc byte[256];
         int rc;
         fixed (byte* p = bytes) rc = fstatat_native(dirFd, p, buf, flags);
@@ -94,8 +92,11 @@ public static unsafe class Posix
             return null;
         }
         errno = 0;
-        return RuntimeInformation.ProcessArchitecture == Architecture.X64 ? FromX64(buf) : FromGeneric(buf);
+        return FromBuffer(buf);
     }
+
+    private static PosixStat FromBuffer(byte* buf) =>
+        RuntimeInformation.ProcessArchitecture == Architecture.X64 ? FromX64(buf) : FromGeneric(buf);
 
     public static string ErrorText(int errno) => Marshal.GetPInvokeErrorMessage(errno);
 
