@@ -59,4 +59,14 @@ public sealed class CollectManifestItem
     [JsonPropertyName("size")] public long Size { get; set; }
     /// <summary>Member names (absolute paths without the leading '/') of every file present at the collect.</summary>
     [JsonPropertyName("paths")] public List<string> Paths { get; set; } = new();
+
+    /// <summary>
+    /// The member names that are not valid UTF-8 (JSON strings cannot hold them), each as the base64 of its
+    /// exact bytes. Absent when there are none.
+    /// </summary>
+    [JsonPropertyName("rawPaths")] public List<string>? RawPaths { get; set; }
+
+    /// <summary>Every member name, the raw ones decoded as <see cref="Infrastructure.PosixPath"/> names.</summary>
+    public IEnumerable<string> AllPaths() =>
+        RawPaths == null ? Paths : Paths.Concat(RawPaths.Select(b => Infrastructure.PosixPath.Decode(Convert.FromBase64String(b))));
 }
