@@ -54,39 +54,60 @@ public sealed class CollectArchives : CollectTaskBase
 
         var started = Stopwatch.StartNew();
         var cached = CachedPlan();
-        _states = cached;
-        var jobs = cached?.Jobs ?? CollectJob.Plan(config, Unreadable, Cancellation);
+        var spool = cached?.SpoolPath is { } spoolPath ? WalkSpoolReader.Open(spoolPath) : null;
+        var jobs = spool != null ? cached!.Jobs : CollectJob.Plan(config, Unreadable, Cancellation);
+        // What the stamp's walk could not read is reported once: from its list with its spool, else by the walk below.
+        if (spool != null)
+            foreach (var (path, kind, errno) in cached!.Unreadable) Unreadable(path, kind, errno);
         var written = new List<ITaskItem>();
-        var manifest = new CollectManifest { Date = config.Clock.Today.ToString("yyyy-MM-dd") };
         long totalIn = 0, totalOut = 0, totalFiles = 0;
-        foreach (var job in jobs)
+        try
         {
-            Cancellation.ThrowIfCancellationRequested();
-            var result = Collect(config, job);
-            if (result == null) continue;
-            totalIn += result.BytesIn;
-            totalOut += result.BytesOut;
-            totalFiles += result.Files;
-            if (result.Archive != null) written.Add(result.Archive);
-            if (result.Manifest != null) manifest.Items.Add(result.Manifest);
-        }
-        Archives = written.ToArray();
+            using var manifest = new CollectManifestWriter(Path.Combine(config.CollectDir, CollectManifest.FileName),
+                config.Clock.Today.ToString("yyyy-MM-dd"));
+            foreach (var job in jobs)
+            {
+                Cancellation.ThrowIfCancellationRequested();
+                // The stamp's spool when this build has it, else a walk of the tree now: the same entries in the same order.
+                Action<Action<WalkEntry>> entries = spool != null
+                    ? emit => { foreach (var e in spool.ReadJob()) emit(e); }
+                    : emit => job.Walk(emit, Unreadable, Cancellation);
+                var result = Collect(config, job, entries, manifest);
+                if (result == null) continue;
+                totalIn += result.BytesIn;
+                totalOut += result.BytesOut;
+                totalFiles += result.Files;
+                if (result.Archive != null) written.Add(result.Archive);
+            }
+            Archives = written.ToArray();
 
-        if (Log.HasLoggedErrors)
+            if (Log.HasLoggedErrors)
+            {
+                Log.LogErrorWithCodeFromResources("Collect.Incomplete", config.CollectDir);
+                return false;
+            }
+            manifest.Commit();
+        }
+        catch (IOException e)
         {
+            Log.LogErrorWithCodeFromResources("Collect.WriteFailed", Path.Combine(config.CollectDir, CollectManifest.FileName), config.CollectDir, e.Message);
             Log.LogErrorWithCodeFromResources("Collect.Incomplete", config.CollectDir);
             return false;
         }
-        manifest.Write(Path.Combine(config.CollectDir, CollectManifest.FileName));
+        finally
+        {
+            spool?.Dispose();
+            if (cached?.SpoolPath is { } used) WalkSpoolWriter.Delete(used);
+        }
         Indicators.Write(config.CollectDir, Indicators.Collect);
         Progress("Collect.Summary", written.Count, totalFiles, Units.Bytes(totalIn), Units.Bytes(totalOut), _warnings,
             Units.Seconds(started.Elapsed), Path.Combine(config.CollectDir, Indicators.Collect));
         return true;
     }
 
-    private sealed record JobResult(ITaskItem? Archive, long Files, long BytesIn, long BytesOut, CollectManifestItem? Manifest = null);
+    private sealed record JobResult(ITaskItem? Archive, long Files, long BytesIn, long BytesOut);
 
-    /// <summary>The manifest's record of a job: what was present, what the archive (if any) holds, its checksum.</summary>
+    /// <summary>The manifest's record of a job: what the archive (if any) holds and its checksum (the paths were streamed).</summary>
     private static CollectManifestItem ManifestItem(CollectJob job, string archivePath, bool complete, string? sha256, long size) => new()
     {
         Source = job.Path,
@@ -96,63 +117,62 @@ public sealed class CollectArchives : CollectTaskBase
         Archive = sha256 == null ? null : Path.GetFileName(archivePath),
         Sha256 = sha256,
         Size = size,
-        Paths = job.Entries.Select(e => e.Path.TrimStart('/')).ToList(),
     };
 
-    private JobResult? Collect(CollectConfiguration config, CollectJob job)
+    /// <summary>
+    /// One job, streamed: each entry the walk gives is listed in the manifest, decided on against the
+    /// incremental state read alongside, and if chosen added to the archive at once. The archive file is
+    /// started with the first chosen entry, so a job with nothing to archive writes none.
+    /// </summary>
+    private JobResult? Collect(CollectConfiguration config, CollectJob job, Action<Action<WalkEntry>> entries, CollectManifestWriter manifest)
     {
         var archivePath = config.ArchivePath(job.Path, job.Source.Format);
         var incremental = job.Source.Mode == CollectMode.Incr;
         var today = config.Clock.Today.ToString("yyyy-MM-dd");
         var statePath = config.StatePath(job.Path);
-        var plan = incremental
+        using var plan = incremental
             ? IncrementalPlan.Load(statePath, today, config.ResetIncremental, config.RehashAll,
-                damaged => Warn("Collect.DamagedState", damaged, job.Path), _states == null ? null : _states.Read)
+                damaged => Warn("Collect.DamagedState", damaged, job.Path))
             : null;
 
-        var chosen = new List<(WalkEntry Entry, bool Hash)>();
-        foreach (var e in job.Entries)
-        {
-            var decision = plan?.Decide(e, HashFile) ?? IncrementalPlan.Decision.Archive;
-            if (decision != IncrementalPlan.Decision.Skip)
-                chosen.Add((e, decision == IncrementalPlan.Decision.ArchiveAndHash));
-        }
-
-        if (chosen.Count == 0)
-        {
-            plan?.Save(statePath, today);
-            Progress(incremental ? "Collect.NoChanges" : "Collect.NothingToArchive", job.Path, job.Entries.Count);
-            return new JobResult(null, 0, 0, 0, ManifestItem(job, archivePath, job.Entries.Count == 0, null, 0));
-        }
-
         var clock = Stopwatch.StartNew();
-        long files = 0;
+        long seen = 0, chosen = 0, files = 0;
+        AtomicFile.Pending? file = null;
         TarArchiveWriter? writer = null;
         using var progress = new ProgressTicker(ProgressInterval, () =>
-        {
-            if (writer is { } w)
-                Progress("Collect.Progress", job.Path, Interlocked.Read(ref files), chosen.Count, Units.Bytes(w.BytesIn),
-                    Units.Rate(w.BytesIn, clock.Elapsed));
-        });
+            Progress("Collect.Progress", job.Path, Interlocked.Read(ref seen), Interlocked.Read(ref files),
+                Units.Bytes(writer?.BytesIn ?? 0), Units.Rate(writer?.BytesIn ?? 0, clock.Elapsed)));
 
-        long bytesIn, bytesOut;
-        string sha256;
+        manifest.BeginItem();
+        long bytesIn = 0, bytesOut = 0;
+        string? sha256 = null;
         try
         {
-            AtomicFile.Write(archivePath, stream =>
+            entries(e =>
             {
-                using var w = new TarArchiveWriter(stream, job.Source.Format, config.Level, config.Threads);
-                writer = w;
-                foreach (var (entry, hash) in chosen)
+                Cancellation.ThrowIfCancellationRequested();
+                Interlocked.Increment(ref seen);
+                manifest.AddPath(e.PathBytes);
+                var decision = plan?.Decide(e, HashFile) ?? IncrementalPlan.Decision.Archive;
+                if (decision == IncrementalPlan.Decision.Skip) return;
+                chosen++;
+                if (writer == null)
                 {
-                    Cancellation.ThrowIfCancellationRequested();
-                    if (Add(w, entry, hash, plan)) Interlocked.Increment(ref files);
+                    file = AtomicFile.Begin(archivePath);
+                    writer = new TarArchiveWriter(file.Stream, job.Source.Format, config.Level, config.Threads);
                 }
-                w.Finish();
+                if (Add(writer, e, decision == IncrementalPlan.Decision.ArchiveAndHash, plan)) Interlocked.Increment(ref files);
             });
-            bytesIn = writer!.BytesIn;
-            bytesOut = new FileInfo(archivePath).Length;
-            using (var written = File.OpenRead(archivePath)) sha256 = Convert.ToHexString(SHA256.HashData(written)).ToLowerInvariant();
+            if (writer != null)
+            {
+                writer.Finish();
+                bytesIn = writer.BytesIn;
+                writer.Dispose();
+                file!.Commit();
+                bytesOut = new FileInfo(archivePath).Length;
+                using var archive = File.OpenRead(archivePath);
+                sha256 = Convert.ToHexString(SHA256.HashData(archive)).ToLowerInvariant();
+            }
         }
         catch (IOException e)
         {
@@ -161,81 +181,86 @@ public sealed class CollectArchives : CollectTaskBase
         }
         finally
         {
-            writer = null;
+            writer?.Dispose();
+            file?.Dispose();
         }
 
         // The state never runs ahead of the archives: it is saved only once the archive is in place.
-        plan?.Save(statePath, today);
+        try
+        {
+            plan?.Save();
+        }
+        catch (IOException e)
+        {
+            Log.LogErrorWithCodeFromResources("Collect.WriteFailed", statePath, job.Path, e.Message);
+            return null;
+        }
+        if (chosen == 0)
+        {
+            manifest.EndItem(ManifestItem(job, archivePath, seen == 0, null, 0));
+            Progress(incremental ? "Collect.NoChanges" : "Collect.NothingToArchive", job.Path, seen);
+            return new JobResult(null, 0, 0, 0);
+        }
+        manifest.EndItem(ManifestItem(job, archivePath, !incremental || chosen == seen, sha256, bytesOut));
         Progress("Collect.Archived", job.Path, files, Units.Bytes(bytesIn), Units.Bytes(bytesOut),
             Units.Rate(bytesIn, clock.Elapsed), Path.GetFileName(archivePath));
         var item = new TaskItem(archivePath);
         item.SetMetadata("Source", job.Path);
         item.SetMetadata("Files", files.ToString());
-        return new JobResult(item, files, bytesIn, bytesOut,
-            ManifestItem(job, archivePath, !incremental || chosen.Count == job.Entries.Count, sha256, bytesOut));
+        return new JobResult(item, files, bytesIn, bytesOut);
     }
 
     /// <summary>Adds one entry; false when it could not be read (a warning names it).</summary>
-    private bool Add(TarArchiveWriter writer, WalkEntry entry, bool hash, IncrementalPlan? plan)
+    private bool Add(TarArchiveWriter writer, in WalkEntry entry, bool hash, IncrementalPlan? plan)
     {
-        var name = entry.Path.TrimStart('/');
+        var path = entry.Path;
+        var name = path.TrimStart('/');
         if (entry.Stat.IsSymlink)
         {
-            string? target;
-            try { target = new FileInfo(entry.Path).LinkTarget; }
-            catch (IOException) { target = null; }
+            var target = Posix.ReadLink(path, out _);
             if (target == null)
             {
-                Warn("Collect.Vanished", entry.Path);
+                Warn("Collect.Vanished", PosixPath.Display(path));
                 return false;
             }
             writer.AddSymlink(name, entry.Stat, target);
             return true;
         }
 
-        FileStream stream;
-        try
+        var handle = Posix.OpenRead(path, out var errno);
+        if (handle == null)
         {
-            stream = new FileStream(entry.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
-                bufferSize: 1, FileOptions.SequentialScan);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            Warn("Collect.Vanished", entry.Path);
+            // Gone, or replaced by a link or something else since the walk (O_NOFOLLOW refuses a link).
+            if (errno is Errno.NoEntry or Errno.NotDirectory or Errno.Loop) Warn("Collect.Vanished", PosixPath.Display(path));
+            else Warn("Collect.UnreadableFile", PosixPath.Display(path), Posix.ErrorText(errno));
             return false;
         }
-        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 1);
+        // Take the header's facts from the file as opened, not from the earlier walk.
+        if (Posix.FStat(handle, out _) is not { IsRegular: true } stat)
         {
-            Warn("Collect.UnreadableFile", entry.Path, e.Message);
+            Warn("Collect.Vanished", PosixPath.Display(path));
             return false;
         }
-        using (stream)
+        using var sha = hash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+        var result = writer.AddFile(name, stat, stream, sha, Cancellation);
+        var after = Posix.FStat(handle, out _);
+        if (result != FileAddResult.Complete || after is not { } a ||
+            a.MtimeSeconds != stat.MtimeSeconds || a.MtimeNanos != stat.MtimeNanos || a.Size != stat.Size)
         {
-            // Take the header's facts from the file as opened, not from the earlier walk.
-            var stat = Posix.LStat(entry.Path, out _) ?? entry.Stat;
-            using var sha = hash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
-            var result = writer.AddFile(name, stat, stream, sha, Cancellation);
-            var after = Posix.LStat(entry.Path, out _);
-            if (result != FileAddResult.Complete || after is not { } a ||
-                a.MtimeSeconds != stat.MtimeSeconds || a.MtimeNanos != stat.MtimeNanos || a.Size != stat.Size)
-            {
-                Warn("Collect.ChangedWhileRead", entry.Path);
-            }
-            if (sha != null) plan?.Archived(entry.Path, stat, sha.GetHashAndReset());
+            Warn("Collect.ChangedWhileRead", PosixPath.Display(path));
         }
+        if (sha != null) plan?.Archived(entry.PathBytes, stat, sha.GetHashAndReset());
         return true;
     }
 
     /// <summary>The walk ComputeCollectStamp did moments ago in this build, when the stamp file is still its.</summary>
-    private CollectPlanCache? _states;
-
     private CollectPlanCache? CachedPlan()
     {
         if (string.IsNullOrEmpty(StampFile) || !File.Exists(StampFile)) return null;
         var key = CollectPlanCache.Key(File.ReadAllText(StampFile));
         if (BuildEngine4?.GetRegisteredTaskObject(key, RegisteredTaskObjectLifetime.Build) is not CollectPlanCache cached) return null;
         BuildEngine4.UnregisterTaskObject(key, RegisteredTaskObjectLifetime.Build);
-        foreach (var (path, kind, errno) in cached.Unreadable) Unreadable(path, kind, errno);
         return cached;
     }
 
@@ -243,13 +268,12 @@ public sealed class CollectArchives : CollectTaskBase
         Directory.Exists(collectDir) && Directory.EnumerateFiles(collectDir).Select(Path.GetFileName)
             .Any(n => !Indicators.IsIndicator(n!) && !n!.StartsWith(AtomicFile.TempPrefix, StringComparison.Ordinal));
 
-    private static byte[]? HashFile(string path)
+    private static byte[]? HashFile(WalkEntry entry)
     {
         try
         {
-            using var s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
-                bufferSize: 1 << 16, FileOptions.SequentialScan);
-            return SHA256.HashData(s);
+            using var s = Posix.OpenReadStream(entry.Path, out _, bufferSize: 1 << 16);
+            return s == null ? null : SHA256.HashData(s);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -258,7 +282,7 @@ public sealed class CollectArchives : CollectTaskBase
     }
 
     private void Unreadable(string path, string kind, int errno) =>
-        Warn(kind == "directory" ? "Collect.UnreadableDirectory" : "Collect.UnreadableFile", path, Posix.ErrorText(errno));
+        Warn(kind == "directory" ? "Collect.UnreadableDirectory" : "Collect.UnreadableFile", PosixPath.Display(path), Posix.ErrorText(errno));
 
     private void Warn(string resource, params object[] args)
     {

@@ -4,9 +4,10 @@ namespace BackupBuild.Tasks.Collect;
 
 /// <summary>
 /// One archive to write today: the source it comes from, the path it is named after (a
-/// subdirectory when RecursionLevel splits a folder) and the entries that go in.
+/// subdirectory when RecursionLevel splits a folder) and the paths left out of it. Its entries are
+/// walked when needed (<see cref="Walk"/>), not kept.
 /// </summary>
-public sealed record CollectJob(CollectSource Source, string Path, IReadOnlyList<WalkEntry> Entries)
+public sealed record CollectJob(CollectSource Source, string Path, IReadOnlyList<string> Excludes)
 {
     /// <summary>
     /// Plans today's archives: which items collect today and, for each, what it contains.
@@ -19,18 +20,18 @@ public sealed record CollectJob(CollectSource Source, string Path, IReadOnlyList
         var jobs = new List<CollectJob>();
         foreach (var source in config.Sources.Where(config.CollectsToday))
         {
-            if (source.IsFile)
-            {
-                var walker = NewWalker(source, source.ExcludePaths, unreadable, cancel);
-                walker.AddFile(source.Path);
-                jobs.Add(new CollectJob(source, source.Path, walker.Entries));
-            }
-            else
-            {
-                PlanDirectory(source, source.Path, source.RecursionLevel, new List<string>(source.ExcludePaths), jobs, unreadable, cancel);
-            }
+            if (source.IsFile) jobs.Add(new CollectJob(source, source.Path, source.ExcludePaths.ToList()));
+            else PlanDirectory(source, source.Path, source.RecursionLevel, new List<string>(source.ExcludePaths), jobs, unreadable, cancel);
         }
         return jobs;
+    }
+
+    /// <summary>Hands each entry of this job to <paramref name="emit"/> in walk order.</summary>
+    public void Walk(Action<WalkEntry> emit, Action<string, string, int> unreadable, CancellationToken cancel)
+    {
+        var walker = new CollectWalker(Source.IgnoreFile, Excludes, Source.ExcludePatterns, unreadable, cancel);
+        if (Source.IsFile) walker.AddFile(Source.Path, emit);
+        else walker.AddDirectory(Path, Source.LinkDepth, Source.Dereference, emit);
     }
 
     private static void PlanDirectory(CollectSource source, string path, int level, List<string> excludes,
@@ -38,19 +39,13 @@ public sealed record CollectJob(CollectSource Source, string Path, IReadOnlyList
     {
         if (level > 0)
         {
-            var lister = NewWalker(source, excludes, unreadable, cancel);
+            var lister = new CollectWalker(source.IgnoreFile, excludes, source.ExcludePatterns, unreadable, cancel);
             foreach (var sub in lister.SubdirectoriesOf(path).ToList())
             {
                 PlanDirectory(source, sub, level - 1, excludes, jobs, unreadable, cancel);
                 excludes.Add(sub);
             }
         }
-        var walker = NewWalker(source, excludes, unreadable, cancel);
-        walker.AddDirectory(path, source.LinkDepth, source.Dereference);
-        jobs.Add(new CollectJob(source, path, walker.Entries));
+        jobs.Add(new CollectJob(source, path, excludes.ToList()));
     }
-
-    private static CollectWalker NewWalker(CollectSource s, IEnumerable<string> excludes,
-        Action<string, string, int> unreadable, CancellationToken cancel) =>
-        new(s.IgnoreFile, excludes, s.ExcludePatterns, unreadable, cancel);
 }

@@ -25,20 +25,27 @@ public sealed class ComputeCollectStamp : CollectTaskBase
         var config = LoadConfiguration();
         if (config == null) return false;
 
-        var (stamp, plan) = Compute(config);
-        // Collect runs right after in the same build: hand it the walk instead of walking twice.
-        BuildEngine4?.RegisterTaskObject(CollectPlanCache.Key(stamp), plan, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: true);
+        var spoolPath = StampFile + ".walk";
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(spoolPath))!);
+        var (stamp, plan) = Compute(config, spoolPath);
         var existing = File.Exists(StampFile) ? File.ReadAllText(StampFile!) : null;
         Changed = existing != stamp;
         if (Changed)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(StampFile!))!);
             AtomicFile.WriteAllBytes(StampFile!, Encoding.ASCII.GetBytes(stamp));
-            return true;
         }
         var indicator = Path.Combine(config.CollectDir, Indicators.Collect);
-        if (File.Exists(indicator) && File.GetLastWriteTimeUtc(indicator) >= File.GetLastWriteTimeUtc(StampFile!))
+        var upToDate = !Changed && File.Exists(indicator) && File.GetLastWriteTimeUtc(indicator) >= File.GetLastWriteTimeUtc(StampFile!);
+        if (upToDate)
+        {
+            // Collect will not run: the spool is not needed.
+            if (plan.SpoolPath != null) WalkSpoolWriter.Delete(plan.SpoolPath);
             Progress("Collect.UpToDate", config.Clock.Today.ToString("yyyy-MM-dd"), indicator);
+            return true;
+        }
+        // Collect runs right after in the same build: hand it the walk instead of walking twice.
+        BuildEngine4?.RegisterTaskObject(CollectPlanCache.Key(stamp), plan, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: true);
         return true;
     }
 
@@ -49,9 +56,10 @@ public sealed class ComputeCollectStamp : CollectTaskBase
     {
         Span<byte> buffer = stackalloc byte[1024];
         var st = e.Stat;
-        var pathBytes = Encoding.UTF8.GetByteCount(e.Path);
-        var b = pathBytes + 64 <= buffer.Length ? buffer : new byte[pathBytes + 64];
-        var n = Encoding.UTF8.GetBytes(e.Path, b);
+        var path = e.PathBytes;
+        var b = path.Length + 64 <= buffer.Length ? buffer : new byte[path.Length + 64];
+        path.CopyTo(b);
+        var n = path.Length;
         var aligned = (n + 8) & ~7;
         b[n..aligned].Clear();
         var fields = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(b.Slice(aligned, 56));
@@ -60,26 +68,32 @@ public sealed class ComputeCollectStamp : CollectTaskBase
         hash.AppendData(b[..(aligned + 56)]);
     }
 
-    private (string Stamp, CollectPlanCache Plan) Compute(CollectConfiguration config)
+    private (string Stamp, CollectPlanCache Plan) Compute(CollectConfiguration config, string spoolPath)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        void Add(string s) => hash.AppendData(Encoding.UTF8.GetBytes(s + "\n"));
+        void Add(string s) => hash.AppendData(PosixPath.Encode(s + "\n"));
 
-        Add("collect-stamp 1");
+        Add("collect-stamp 2");
         Add(config.Clock.Today.ToString("yyyy-MM-dd"));
         Add($"start-of-week={config.Clock.IsStartOfWeek} full={config.Full} rehash={config.RehashAll} level={config.Level}");
         Add(config.CollectDir);
         foreach (var s in config.Sources) Add(s.Fingerprint);
-        var states = CollectPlanCache.Preload(config);
         var unreadable = new List<(string Path, string Kind, int Errno)>();
-        var jobs = CollectJob.Plan(config, (path, kind, errno) => unreadable.Add((path, kind, errno)), Cancellation);
+        void Unreadable(string path, string kind, int errno) => unreadable.Add((path, kind, errno));
+        var jobs = CollectJob.Plan(config, Unreadable, Cancellation);
+        using var spool = new WalkSpoolWriter(spoolPath);
         foreach (var job in jobs)
         {
             Add("job " + job.Path);
-            foreach (var e in job.Entries) AddEntry(hash, e);
+            job.Walk(e =>
+            {
+                AddEntry(hash, e);
+                spool.Add(e);
+            }, Unreadable, Cancellation);
+            spool.EndJob();
         }
         foreach (var u in unreadable) Add($"unreadable {u.Kind}:{u.Path}:{u.Errno}");
         var stamp = Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant() + "\n";
-        return (stamp, new CollectPlanCache(jobs, unreadable, states));
+        return (stamp, new CollectPlanCache(jobs, unreadable, spool.Finish() ? spoolPath : null));
     }
 }

@@ -14,22 +14,33 @@ namespace BackupBuild.Tasks.Collect;
 /// A file whose size, mtime, ctime and inode match a known state is not read; one that differs
 /// is hashed (SHA-256) and archived only if its content changed. With RehashAll every file is
 /// hashed, as Cedar does.
+///
+/// Entries must be decided in walk order: the states are read alongside (see <see cref="StateReader"/>)
+/// and the next state is written as the walk goes, so memory does not grow with the number of files.
 /// </summary>
-public sealed class IncrementalPlan
+public sealed class IncrementalPlan : IDisposable
 {
-    private readonly Dictionary<string, FileState> _latest;
-    private readonly Dictionary<string, FileState> _baseline;
+    private readonly StateReader _latest;
+    private readonly StateReader _baseline;
     private readonly bool _rehashAll;
+    private readonly StateWriter _next;
+    private readonly string _statePath;
+    private readonly string _today;
+    private readonly bool _reset;
+    private bool _baselineIsTodays;
+    private bool _nextDiffers;
 
-    public IncrementalPlan(Dictionary<string, FileState> latest, Dictionary<string, FileState> baseline, bool rehashAll)
+    private IncrementalPlan(StateReader latest, StateReader baseline, bool rehashAll, string statePath, string today, bool reset)
     {
         _latest = latest;
         _baseline = baseline;
         _rehashAll = rehashAll;
+        _statePath = statePath;
+        _today = today;
+        _reset = reset;
+        _next = new StateWriter(statePath, today);
+        _nextDiffers = latest.Day == "";
     }
-
-    /// <summary>The state to save after the archive is written: every regular file present now.</summary>
-    public Dictionary<string, FileState> Next { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Files hashed to decide (their content was read once before archiving).</summary>
     public int Hashed { get; private set; }
@@ -39,88 +50,93 @@ public sealed class IncrementalPlan
     /// <summary>What to do with one walk entry. Symlinks are always archived (as Cedar does).</summary>
     // Runs once per file: compile optimized at once instead of starting from unoptimized tier-0 code.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public Decision Decide(in WalkEntry e, Func<string, byte[]?> hash)
+    public Decision Decide(in WalkEntry e, Func<WalkEntry, byte[]?> hash)
     {
         if (!e.Stat.IsRegular) return Decision.Archive;
-        if (!_baseline.TryGetValue(e.Path, out var before)) return Decision.ArchiveAndHash;
+        if (!_baseline.TryFind(e.PathBytes, out var before)) return Decision.ArchiveAndHash;
 
         byte[]? now = null;
         if (!_rehashAll)
         {
             if (before.SameStat(e.Stat)) now = before.Sha256;
-            else if (_latest.TryGetValue(e.Path, out var last) && last.SameStat(e.Stat)) now = last.Sha256;
+            else if (!ReferenceEquals(_latest, _baseline) && _latest.TryFind(e.PathBytes, out var last) && last.SameStat(e.Stat)) now = last.Sha256;
         }
         if (now == null)
         {
-            now = hash(e.Path);
+            now = hash(e);
             Hashed++;
             if (now == null) return Decision.ArchiveAndHash;
         }
-        Next[e.Path] = FileState.From(e.Stat, now);
+        Record(e.PathBytes, FileState.From(e.Stat, now));
         return now.AsSpan().SequenceEqual(before.Sha256) ? Decision.Skip : Decision.Archive;
     }
 
     /// <summary>Records a file's hash taken while archiving it.</summary>
-    public void Archived(string path, in PosixStat stat, byte[] sha256) => Next[path] = FileState.From(stat, sha256);
+    public void Archived(byte[] path, in PosixStat stat, byte[] sha256) => Record(path, FileState.From(stat, sha256));
+
+    private void Record(byte[] path, FileState state)
+    {
+        _next.Add(path, state);
+        if (!_nextDiffers && !(_latest.TryFind(path, out var last) && last.Same(state))) _nextDiffers = true;
+    }
 
     /// <summary>Loads the latest state and today's baseline; reports a damaged state through <paramref name="damaged"/>.</summary>
-    public static IncrementalPlan Load(string statePath, string today, bool reset, bool rehashAll, Action<string> damaged,
-        Func<string, LoadedState>? read = null)
+    public static IncrementalPlan Load(string statePath, string today, bool reset, bool rehashAll, Action<string> damaged)
     {
-        read ??= LoadedState.Read;
-        var latest = LoadOrEmpty(read(statePath), out var latestDay, damaged);
-        var latestMissing = latestDay == "";
-        Dictionary<string, FileState> baseline;
+        var latest = Checked(IncrementalState.Open(statePath), damaged);
+        StateReader baseline;
         var baselineIsTodays = false;
-        if (reset) baseline = new(StringComparer.Ordinal);
-        else if (latestDay != today) baseline = latest;
+        if (reset) baseline = StateReader.Empty(BaselinePath(statePath), IncrementalState.LoadResult.Missing);
+        else if (latest.Day != today) baseline = latest;
         else
         {
-            baseline = LoadOrEmpty(read(BaselinePath(statePath)), out var baseDay, damaged);
-            if (baseDay != today) baseline = new(StringComparer.Ordinal);
+            baseline = Checked(IncrementalState.Open(BaselinePath(statePath)), damaged);
+            if (baseline.Day != today)
+            {
+                baseline.Dispose();
+                baseline = StateReader.Empty(BaselinePath(statePath), IncrementalState.LoadResult.Missing);
+            }
             else baselineIsTodays = true;
         }
-        return new IncrementalPlan(latest, baseline, rehashAll)
-        {
-            BaselineToSave = baseline, BaselineIsTodays = baselineIsTodays, _latestMissing = latestMissing,
-        };
+        return new IncrementalPlan(latest, baseline, rehashAll, statePath, today, reset) { _baselineIsTodays = baselineIsTodays };
     }
 
     /// <summary>Saves today's baseline (if it is new) and the latest state, after the archive is complete.</summary>
-    public void Save(string statePath, string today)
+    public void Save()
     {
         // Nothing changed since the latest state: it still serves as today's baseline, so a no-change run writes nothing.
-        if (!_latestMissing && Next.Count == _latest.Count && Next.All(e => _latest.TryGetValue(e.Key, out var l) && Same(l, e.Value)))
+        if (!_nextDiffers && _next.Count == _latest.Count)
+        {
+            _next.Dispose();
             return;
-        if (!BaselineIsTodays) IncrementalState.Save(BaselinePath(statePath), today, BaselineToSave);
-        IncrementalState.Save(statePath, today, Next);
+        }
+        if (!_baselineIsTodays)
+        {
+            // Today's baseline is the latest state as it was before today's first change (or nothing, when reset).
+            using var writer = new StateWriter(BaselinePath(_statePath), _today);
+            if (!_reset && _latest.Day != _today && _latest.Day != "")
+            {
+                using var copy = IncrementalState.Open(_statePath);
+                foreach (var (key, state) in copy.All()) writer.Add(key, state);
+            }
+            writer.Commit();
+        }
+        _next.Commit();
     }
 
-    private static bool Same(FileState a, FileState b) =>
-        a.Size == b.Size && a.MtimeSeconds == b.MtimeSeconds && a.MtimeNanos == b.MtimeNanos && a.CtimeSeconds == b.CtimeSeconds &&
-        a.CtimeNanos == b.CtimeNanos && a.Inode == b.Inode && a.Sha256.AsSpan().SequenceEqual(b.Sha256);
-
-    private Dictionary<string, FileState> BaselineToSave { get; init; } = new();
-    private bool BaselineIsTodays { get; init; }
-    private bool _latestMissing;
+    public void Dispose()
+    {
+        _next.Dispose();
+        _latest.Dispose();
+        if (!ReferenceEquals(_latest, _baseline)) _baseline.Dispose();
+    }
 
     public static string BaselinePath(string statePath) =>
         System.IO.Path.ChangeExtension(statePath, ".baseline");
 
-    private static Dictionary<string, FileState> LoadOrEmpty(LoadedState loaded, out string day, Action<string> damaged)
+    private static StateReader Checked(StateReader reader, Action<string> damaged)
     {
-        if (loaded.Result == IncrementalState.LoadResult.Damaged) damaged(loaded.Path);
-        day = loaded.Day;
-        return loaded.State;
-    }
-}
-
-/// <summary>A state file as read from disk (or found missing or damaged).</summary>
-public sealed record LoadedState(string Path, IncrementalState.LoadResult Result, string Day, Dictionary<string, FileState> State)
-{
-    public static LoadedState Read(string path)
-    {
-        var result = IncrementalState.TryLoad(path, out var day, out var state);
-        return new LoadedState(path, result, day, state);
+        if (reader.Result == IncrementalState.LoadResult.Damaged) damaged(reader.Path);
+        return reader;
     }
 }

@@ -35,6 +35,43 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>Starts a file written over time; it appears under <paramref name="finalPath"/> only on <see cref="Pending.Commit"/>.</summary>
+    public static Pending Begin(string finalPath) => new(finalPath);
+
+    /// <summary>A file being written under its temporary name; disposing it uncommitted removes it.</summary>
+    public sealed class Pending : IDisposable
+    {
+        private readonly string _final;
+        private readonly string _temp;
+        private bool _done;
+
+        internal Pending(string finalPath)
+        {
+            _final = finalPath;
+            _temp = TempPathFor(finalPath);
+            Stream = new FileStream(_temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
+        }
+
+        public FileStream Stream { get; }
+
+        /// <summary>Flushes the file to disk and renames it over the final name.</summary>
+        public void Commit()
+        {
+            Stream.Flush(flushToDisk: true);
+            Stream.Dispose();
+            File.Move(_temp, _final, overwrite: true);
+            _done = true;
+        }
+
+        public void Dispose()
+        {
+            if (_done) return;
+            _done = true;
+            try { Stream.Dispose(); } catch (IOException) { }
+            TryDelete(_temp);
+        }
+    }
+
     public static void WriteAllBytes(string finalPath, byte[] bytes) =>
         Write(finalPath, s => s.Write(bytes));
 

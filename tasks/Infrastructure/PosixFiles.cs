@@ -24,6 +24,12 @@ public static unsafe partial class Posix
     [DllImport("libc", EntryPoint = "readlink", SetLastError = true)]
     private static extern nint readlink_native(byte* path, byte* buf, nint size);
 
+    [DllImport("libc", EntryPoint = "realpath", SetLastError = true)]
+    private static extern IntPtr realpath_native(byte* path, IntPtr resolved);
+
+    [DllImport("libc", EntryPoint = "free")]
+    private static extern void free_native(IntPtr p);
+
     private const int ReadOnly = 0;
     private const int NoFollow = 0x20000;   // O_NOFOLLOW
     private const int NonBlocking = 0x800;  // O_NONBLOCK: a fifo swapped in after the lstat does not hang the run
@@ -36,7 +42,47 @@ public static unsafe partial class Posix
     /// </summary>
     public static List<byte[]>? ReadDirectory(string path, out int errno)
     {
-        var fd = OpenDirectory(path);
+        using var listing = ListDirectory(PosixPath.Encode(path, nulTerminated: true), out errno);
+        return listing?.Names.Select(n => n[..^1]).ToList();
+    }
+
+    /// <summary>
+    /// A folder opened for listing and for stating its entries relative to it (one path lookup per file
+    /// instead of a full one). Names are NUL-terminated byte arrays in byte order.
+    /// </summary>
+    public sealed class DirectoryListing : IDisposable
+    {
+        private IntPtr _dir;
+        private readonly int _fd;
+
+        internal DirectoryListing(IntPtr dir, int fd, List<byte[]> names)
+        {
+            _dir = dir;
+            _fd = fd;
+            Names = names;
+        }
+
+        /// <summary>The entries' names, each ending in a NUL byte, sorted by their bytes.</summary>
+        public List<byte[]> Names { get; }
+
+        /// <summary>lstat of an entry (its NUL-terminated name).</summary>
+        public PosixStat? LStat(byte[] nameZ, out int errno) => StatAt(_fd, nameZ, AtSymlinkNoFollow, out errno);
+
+        /// <summary>stat of an entry, following a symlink.</summary>
+        public PosixStat? Stat(byte[] nameZ, out int errno) => StatAt(_fd, nameZ, 0, out errno);
+
+        public void Dispose()
+        {
+            if (_dir != IntPtr.Zero) closedir_native(_dir);
+            _dir = IntPtr.Zero;
+        }
+    }
+
+    /// <summary>Opens and lists a folder by its NUL-terminated bytes; null with the errno when it cannot be opened or read.</summary>
+    public static DirectoryListing? ListDirectory(byte[] pathZ, out int errno)
+    {
+        int fd;
+        fixed (byte* p = pathZ) fd = open_native(p, OpenDirectoryFlags);
         if (fd < 0)
         {
             errno = Marshal.GetLastPInvokeError();
@@ -50,41 +96,74 @@ public static unsafe partial class Posix
             return null;
         }
         var names = new List<byte[]>();
-        try
+        while (true)
         {
-            while (true)
+            Marshal.SetLastPInvokeError(0);
+            var entry = readdir_native(dir);
+            if (entry == IntPtr.Zero)
             {
-                Marshal.SetLastPInvokeError(0);
-                var entry = readdir_native(dir);
-                if (entry == IntPtr.Zero)
-                {
-                    errno = Marshal.GetLastPInvokeError();
-                    if (errno != 0) return null;
-                    break;
-                }
-                var name = new ReadOnlySpan<byte>((byte*)entry + NameOffset, 256);
-                name = name[..name.IndexOf((byte)0)];
-                if (name.SequenceEqual("."u8) || name.SequenceEqual(".."u8)) continue;
-                names.Add(name.ToArray());
+                errno = Marshal.GetLastPInvokeError();
+                if (errno == 0) break;
+                closedir_native(dir);
+                return null;
             }
-        }
-        finally
-        {
-            closedir_native(dir);
+            var name = new ReadOnlySpan<byte>((byte*)entry + NameOffset, 256);
+            var length = name.IndexOf((byte)0);
+            if (length == 1 && name[0] == (byte)'.' || length == 2 && name[0] == (byte)'.' && name[1] == (byte)'.') continue;
+            names.Add(name[..(length + 1)].ToArray());
         }
         names.Sort((a, b) => a.AsSpan().SequenceCompareTo(b));
         errno = 0;
-        return names;
+        return new DirectoryListing(dir, fd, names);
+    }
+
+    /// <summary>lstat by NUL-terminated bytes.</summary>
+    public static PosixStat? LStat(byte[] pathZ, out int errno) => StatAt(AtCurrentDirectory, pathZ, AtSymlinkNoFollow, out errno);
+
+    /// <summary>stat by NUL-terminated bytes (follows links).</summary>
+    public static PosixStat? Stat(byte[] pathZ, out int errno) => StatAt(AtCurrentDirectory, pathZ, 0, out errno);
+
+    private static PosixStat? StatAt(int dirFd, byte[] nameZ, int flags, out int errno)
+    {
+        byte* buf = stackalloc byte[256];
+        int rc;
+        fixed (byte* p = nameZ) rc = fstatat_native(dirFd, p, buf, flags);
+        if (rc != 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return null;
+        }
+        errno = 0;
+        return FromBuffer(buf);
+    }
+
+    /// <summary>The canonical path (every link resolved) of NUL-terminated bytes, without the NUL; null when it cannot be resolved.</summary>
+    public static byte[]? RealPath(byte[] pathZ)
+    {
+        IntPtr resolved;
+        fixed (byte* p = pathZ) resolved = realpath_native(p, IntPtr.Zero);
+        if (resolved == IntPtr.Zero) return null;
+        try
+        {
+            return MemoryMarshal.CreateReadOnlySpanFromNullTerminated((byte*)resolved).ToArray();
+        }
+        finally
+        {
+            free_native(resolved);
+        }
     }
 
     /// <summary>
     /// Opens a file for reading without following a symlink in its last component and without blocking on
     /// a fifo. Null with the errno on failure.
     /// </summary>
-    public static SafeFileHandle? OpenRead(string path, out int errno)
+    public static SafeFileHandle? OpenRead(string path, out int errno) => OpenRead(PosixPath.Encode(path, nulTerminated: true), out errno);
+
+    /// <summary><see cref="OpenRead(string, out int)"/> by NUL-terminated bytes.</summary>
+    public static SafeFileHandle? OpenRead(byte[] pathZ, out int errno)
     {
         int fd;
-        fixed (byte* p = PosixPath.Encode(path, nulTerminated: true))
+        fixed (byte* p = pathZ)
             fd = openat_native(AtCurrentDirectory, p, ReadOnly | NoFollow | NonBlocking | CloseOnExec, 0);
         if (fd < 0)
         {
@@ -147,4 +226,16 @@ public static unsafe partial class Posix
             }
         }
     }
+}
+
+/// <summary>The errno values the tasks tell apart (Linux numbering).</summary>
+public static class Errno
+{
+    public const int NoEntry = 2;         // ENOENT
+    public const int AccessDenied = 13;   // EACCES
+    public const int Exists = 17;         // EEXIST
+    public const int NotDirectory = 20;   // ENOTDIR
+    public const int IsDirectory = 21;    // EISDIR
+    public const int NoSpace = 28;        // ENOSPC
+    public const int Loop = 40;           // ELOOP
 }

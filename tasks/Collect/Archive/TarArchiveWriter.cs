@@ -101,7 +101,7 @@ public sealed class TarArchiveWriter : IDisposable
         EnsureOpen();
         try
         {
-            WriteHeaders(entryName, stat, TarHeader.Symlink, size: 0, TarHeader.Utf8(target));
+            WriteHeaders(entryName, stat, TarHeader.Symlink, size: 0, TarHeader.Bytes(target));
         }
         catch
         {
@@ -150,7 +150,7 @@ public sealed class TarArchiveWriter : IDisposable
     /// <summary>The long-link and long-name entries the names need, then the entry's own header.</summary>
     private void WriteHeaders(string entryName, in PosixStat stat, byte type, long size, byte[]? link)
     {
-        var name = TarHeader.Utf8(entryName);
+        var name = TarHeader.Bytes(entryName);
         // Same order as GNU tar and Python: the long link target first, then the long name.
         if (link is not null) WriteLongEntry(TarHeader.GnuLongLink, link);
         WriteLongEntry(TarHeader.GnuLongName, name);
@@ -188,7 +188,7 @@ public sealed class TarArchiveWriter : IDisposable
     private static byte[] Cached(Dictionary<uint, byte[]> cache, uint id, Func<uint, string> lookUp)
     {
         if (!cache.TryGetValue(id, out var name))
-            cache[id] = name = TarHeader.Utf8(lookUp(id));
+            cache[id] = name = TarHeader.Bytes(lookUp(id));
         return name;
     }
 }

@@ -80,7 +80,8 @@ internal static class TarHeader
     public static void WriteLongEntryHeader(Span<byte> block, byte type, int dataSize) =>
         Write(block, new Fields { Name = LongLinkName, Type = type, Size = dataSize });
 
-    public static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s);
+    /// <summary>The exact bytes of a name or link target (escaped non-UTF-8 bytes restored, see PosixPath).</summary>
+    public static byte[] Bytes(string s) => Infrastructure.PosixPath.Encode(s);
 
     private static void Text(Span<byte> field, ReadOnlySpan<byte> value) =>
         value[..Math.Min(value.Length, field.Length)].CopyTo(field);

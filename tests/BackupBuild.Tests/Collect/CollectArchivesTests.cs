@@ -41,7 +41,7 @@ public class CollectArchivesTests
         {
             CollectArchives.ProgressInterval = saved;
         }
-        Assert.True(engine.Messages.Any(m => m.Message!.StartsWith("Collect " + t["src"] + ":") && m.Message.Contains(" of 300 files")), engine.AllText);
+        Assert.True(engine.Messages.Any(m => m.Message!.StartsWith("Collect " + t["src"] + ":") && m.Message.Contains(" files checked, ")), engine.AllText);
         Assert.Contains(engine.Messages, m => m.Message!.StartsWith("Collected " + t["src"] + ": 300 files"));
     }
 

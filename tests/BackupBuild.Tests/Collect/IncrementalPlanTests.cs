@@ -38,16 +38,17 @@ public class IncrementalPlanTests
         foreach (var f in new[] { a, b })
         {
             Assert.Equal(IncrementalPlan.Decision.ArchiveAndHash, first.Decide(Entry(f), _ => throw new Exception("not hashed first")));
-            first.Archived(f, Entry(f).Stat, System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f)));
+            first.Archived(Entry(f).PathBytes, Entry(f).Stat, System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f)));
         }
-        first.Save(statePath, "2026-11-23");
+        first.Save();
+        first.Dispose();
 
         // Next day: b rewritten with the same content (new mtime) and a untouched.
         File.WriteAllText(b, "two");
         File.SetLastWriteTime(b, DateTime.Now.AddMinutes(5));
         var hashed = new List<string>();
         var next = IncrementalPlan.Load(statePath, "2026-11-24", reset: false, rehashAll: false, _ => { });
-        byte[] Hash(string p) { hashed.Add(p); return System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(p)); }
+        byte[] Hash(WalkEntry e) { hashed.Add(e.Path); return System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(e.Path)); }
         Assert.Equal(IncrementalPlan.Decision.Skip, next.Decide(Entry(a), Hash));
         Assert.Equal(IncrementalPlan.Decision.Skip, next.Decide(Entry(b), Hash));
         Assert.Equal(new[] { b }, hashed);
@@ -59,17 +60,19 @@ public class IncrementalPlanTests
         using var t = new TempDir();
         var a = t.File("a", "v1");
         var statePath = t["x.state"];
-        byte[] Hash(string p) => System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(p));
+        byte[] Hash(WalkEntry e) => System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(e.Path));
 
         var monday = IncrementalPlan.Load(statePath, "2026-11-23", reset: true, rehashAll: false, _ => { });
         monday.Decide(Entry(a), Hash);
-        monday.Archived(a, Entry(a).Stat, Hash(a));
-        monday.Save(statePath, "2026-11-23");
+        monday.Archived(Entry(a).PathBytes, Entry(a).Stat, Hash(Entry(a)));
+        monday.Save();
+        monday.Dispose();
 
         File.WriteAllText(a, "v2 changed");
         var tuesday1 = IncrementalPlan.Load(statePath, "2026-11-24", reset: false, rehashAll: false, _ => { });
         Assert.Equal(IncrementalPlan.Decision.Archive, tuesday1.Decide(Entry(a), Hash));
-        tuesday1.Save(statePath, "2026-11-24");
+        tuesday1.Save();
+        tuesday1.Dispose();
 
         // Nothing changed since the first Tuesday run, but its archive is replaced in staging by this one:
         // Cedar would archive nothing here; we archive the day's change again.

@@ -143,7 +143,7 @@ public class CollectEndToEndTests
         Assert.Contains(t["src/data/locked"], run.Output);
         Assert.Contains("warning BKP2001", run.Output);
         Assert.Contains(t["src/data/private.txt"], run.Output);
-        Assert.Contains("2 warnings", run.Output);
+        Assert.True(run.Output.Contains("2 warnings"), run.Output);
         Assert.True(File.Exists(Path.Combine(p.CollectDir, "cback.collect")));
     }
 }
