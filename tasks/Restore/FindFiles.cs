@@ -63,8 +63,11 @@ public sealed class FindFiles : StoredDataTask
                         var member = m.Name.TrimStart('/');
                         var full = "/" + member;
                         var subject = byName ? full[(full.LastIndexOf('/') + 1)..] : full;
-                        if (!regex.IsMatch(subject)) continue;
+                        // A name that is not UTF-8 matches as it is or as shown (its odd bytes as \xNN), and is shown so.
+                        var odd = PosixPath.HasEscapes(subject);
+                        if (!regex.IsMatch(subject) && !(odd && regex.IsMatch(PosixPath.Display(subject)))) continue;
                         if (asOf != null && ((present != null && !present.Contains(member)) || !seen.Add(member))) continue;
+                        full = PosixPath.Display(full);
                         var item = new TaskItem(full);
                         item.SetMetadata("Peer", peer);
                         item.SetMetadata("Day", Day(archive.Day));

@@ -36,7 +36,7 @@ internal static class RestoreTimeline
                 {
                     if (item.Archive != null && catalog.Copies(day, peer, item.Archive).Count == 0)
                         warn("Restore.ArchiveMissing", new object[] { item.Archive, day.ToString("yyyy-MM-dd"), peer });
-                    AddEvent(item.Stem, new Event(day, item.Archive, item.Complete, item.Paths, item.Sha256));
+                    AddEvent(item.Stem, new Event(day, item.Archive, item.Complete, item.AllPaths().ToList(), item.Sha256));
                 }
             }
             else
@@ -61,11 +61,17 @@ internal static class RestoreTimeline
         return result;
     }
 
-    /// <summary>Member name (no leading '/') selected by a restore path: "/" selects all, a folder everything below it.</summary>
+    /// <summary>
+    /// Member name (no leading '/') selected by a restore path: "/" selects all, a folder everything below it.
+    /// A name that is not UTF-8 is also selected by its displayed form (its odd bytes written as \xNN).
+    /// </summary>
     public static bool Selected(string member, string restorePath)
     {
         var prefix = restorePath.Trim('/');
         if (prefix.Length == 0) return true;
-        return member == prefix || member.StartsWith(prefix + "/", StringComparison.Ordinal);
+        return Below(member, prefix) || (Infrastructure.PosixPath.HasEscapes(member) && Below(Infrastructure.PosixPath.Display(member), prefix));
     }
+
+    private static bool Below(string member, string prefix) =>
+        member == prefix || member.StartsWith(prefix + "/", StringComparison.Ordinal);
 }
