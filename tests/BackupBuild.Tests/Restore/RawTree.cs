@@ -59,11 +59,14 @@ public static class RawTree
                 result[key] = "link -> " + Show(Posix.ReadLink(path, out _) ?? "?");
             else
             {
-                var data = Read(path);
-                result[key] = $"file {Convert.ToString(st.Permissions, 8)} {data.Length} {st.MtimeSeconds} {Convert.ToHexString(SHA256.HashData(data))[..16]}";
+                result[key] = File(st.Permissions, Read(path), st.MtimeSeconds);
             }
         }
     }
+
+    /// <summary>How <see cref="Of"/> describes a file.</summary>
+    public static string File(uint mode, byte[] data, long mtime) =>
+        $"file {Convert.ToString(mode, 8)} {data.Length} {mtime} {Convert.ToHexString(SHA256.HashData(data))[..16]}";
 
     public static string Diff(IDictionary<string, string> expected, IDictionary<string, string> actual)
     {
