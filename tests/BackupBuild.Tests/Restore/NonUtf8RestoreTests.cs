@@ -101,4 +101,39 @@ public class NonUtf8RestoreTests
         Assert.True(byShown.Output.Contains(@"/srv/d\xe9/link\xfe  in "), byShown.Output);
         Assert.DoesNotContain("\uFFFD", find.Output + byShown.Output);
     }
+
+    [Fact]
+    public void The_safety_rules_hold_for_odd_names_and_messages_show_them_as_escapes()
+    {
+        var python = Tool.Require("python3");
+        using var t = new TempDir();
+        var outside = t.Dir("outside");
+        var peerDir = t.Dir("staging/2026/11/24/evil");
+        File.WriteAllText(t["make.py"], """
+            import io, os, sys, tarfile
+            with tarfile.open(sys.argv[1], 'w', format=tarfile.GNU_FORMAT, encoding='utf-8', errors='surrogateescape') as tar:
+                for name in [b'srv/ok\xe9.txt', b'../up\xff.txt', b'srv/d\xe9/through.txt']:
+                    info = tarfile.TarInfo(os.fsdecode(name)); info.size = 2; info.mtime = 1780000000
+                    tar.addfile(info, io.BytesIO(b'hi'))
+            """);
+        var made = Tool.Run(python, t["make.py"], Path.Combine(peerDir, "srv.tar"));
+        Assert.True(made.ExitCode == 0, made.All);
+        var to = t.Dir("restore");
+        Directory.CreateDirectory(Path.Combine(to, "srv"));
+        // A link with an odd name, already in the destination, leading outside: nothing is written through it.
+        Assert.True(Posix.Symlink(outside, to + "/" + PosixPath.Decode(B(@"srv/d\xe9")), out var errno), Posix.ErrorText(errno));
+
+        var engine = new FakeBuildEngine();
+        var task = new Tasks.Restore.RestoreFiles { BuildEngine = engine, Peer = "evil", Destination = to, StagingDir = t["staging"] };
+        Assert.True(task.Execute(), engine.AllText);
+
+        Assert.Empty(Directory.EnumerateFileSystemEntries(outside));
+        Assert.Equal("hi"u8.ToArray(), RawTree.Read(to + "/" + PosixPath.Decode(B(@"srv/ok\xe9.txt"))));
+        Assert.Contains("BKP8010", engine.WarningCodes);
+        Assert.Contains("BKP8011", engine.WarningCodes);
+        Assert.Contains(@"../up\xff.txt", engine.AllText);
+        Assert.Contains(@"srv/d\xe9/through.txt", engine.AllText);
+        Assert.Contains(@"/srv/d\xe9""", engine.AllText);
+        Assert.DoesNotContain("\uFFFD", engine.AllText);
+    }
 }
