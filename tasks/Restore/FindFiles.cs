@@ -32,7 +32,7 @@ public sealed class FindFiles : StoredDataTask
         if (problems.HasErrors) return false;
 
         var pattern = Pattern!.Trim();
-        var regex = Glob(pattern);
+        var regexes = RestoreTimeline.Given(pattern).Select(Glob).ToList();
         var byName = !pattern.Contains('/');
         using var catalog = Catalog(media!);
         if (catalog == null) return false;
@@ -63,8 +63,10 @@ public sealed class FindFiles : StoredDataTask
                         var member = m.Name.TrimStart('/');
                         var full = "/" + member;
                         var subject = byName ? full[(full.LastIndexOf('/') + 1)..] : full;
-                        if (!regex.IsMatch(subject)) continue;
+                        // A name that is not UTF-8 matches as it is or as shown (its odd bytes as \xNN), and is listed as shown.
+                        if (!RestoreTimeline.Forms(subject).Any(f => regexes.Any(r => r.IsMatch(f)))) continue;
                         if (asOf != null && ((present != null && !present.Contains(member)) || !seen.Add(member))) continue;
+                        full = PosixPath.Display(full);
                         var item = new TaskItem(full);
                         item.SetMetadata("Peer", peer);
                         item.SetMetadata("Day", Day(archive.Day));

@@ -81,7 +81,7 @@ public sealed class RestoreFiles : StoredDataTask
                         if (rel == null)
                         {
                             if (RestoreTimeline.Selected(m.Name.TrimStart('/'), path)) refusedHere++;
-                            Log.LogWarningWithCodeFromResources("Restore.UnsafeName", m.Name, copy.Location);
+                            Log.LogWarningWithCodeFromResources("Restore.UnsafeName", PosixPath.Display(m.Name), copy.Location);
                             continue;
                         }
                         if (!RestoreTimeline.Selected(rel, path)) continue;
@@ -94,15 +94,15 @@ public sealed class RestoreFiles : StoredDataTask
                         {
                             case SafeExtractor.Outcome.ThroughSymlink:
                                 refusedHere++;
-                                Log.LogWarningWithCodeFromResources("Restore.ThroughSymlink", m.Name, copy.Location, blocker);
+                                Log.LogWarningWithCodeFromResources("Restore.ThroughSymlink", PosixPath.Display(m.Name), copy.Location, PosixPath.Display(blocker));
                                 continue;
                             case SafeExtractor.Outcome.InTheWay:
                                 refusedHere++;
-                                Log.LogWarningWithCodeFromResources("Restore.InTheWay", m.Name, copy.Location, blocker);
+                                Log.LogWarningWithCodeFromResources("Restore.InTheWay", PosixPath.Display(m.Name), copy.Location, PosixPath.Display(blocker));
                                 continue;
                             case SafeExtractor.Outcome.Exists:
                                 keptHere++;
-                                Log.LogWarningWithCodeFromResources("Restore.Exists", blocker);
+                                Log.LogWarningWithCodeFromResources("Restore.Exists", PosixPath.Display(blocker));
                                 continue;
                         }
                         if (m.Kind == TarMemberKind.HardLink)
@@ -111,7 +111,7 @@ public sealed class RestoreFiles : StoredDataTask
                             if (linkRel == null || !writtenHere.Contains(linkRel))
                             {
                                 refusedHere++;
-                                Log.LogWarningWithCodeFromResources("Restore.HardLinkTarget", m.Name, m.LinkName, copy.Location);
+                                Log.LogWarningWithCodeFromResources("Restore.HardLinkTarget", PosixPath.Display(m.Name), PosixPath.Display(m.LinkName), copy.Location);
                                 continue;
                             }
                             created.Add(rel);
@@ -127,15 +127,16 @@ public sealed class RestoreFiles : StoredDataTask
                             }
                             catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not InvalidDataException)
                             {
-                                Log.LogErrorWithCodeFromResources("Restore.WriteFailed", extractor.Target(rel), e.Message);
+                                Log.LogErrorWithCodeFromResources("Restore.WriteFailed", PosixPath.Display(extractor.Target(rel)), e.Message);
                                 continue;
                             }
                         }
                         writtenHere.Add(rel);
                         bytesHere += m.Size;
-                        var target = extractor.Target(rel);
+                        // Items and messages name a path that is not UTF-8 with its bytes shown as \xNN.
+                        var target = PosixPath.Display(extractor.Target(rel));
                         var item = new TaskItem(target);
-                        item.SetMetadata("Source", "/" + rel);
+                        item.SetMetadata("Source", "/" + PosixPath.Display(rel));
                         item.SetMetadata("Day", Day(archive.Day));
                         item.SetMetadata("Size", m.Size.ToString());
                         item.SetMetadata("Kind", m.Kind.ToString().ToLowerInvariant());
@@ -151,7 +152,7 @@ public sealed class RestoreFiles : StoredDataTask
                     // What this copy wrote may hold damaged data read before the damage showed (a gzip member's
                     // checksum is checked at its end): take it all back and read the archive from the next copy.
                     foreach (var rel in created)
-                        if (!dryRun && Posix.LStat(extractor.Target(rel), out _) != null) File.Delete(extractor.Target(rel));
+                        if (!dryRun) extractor.Remove(rel);
                     foreach (var rel in claimed) done.Remove(rel);
                     if (attempt + 1 < archive.Copies.Count)
                     {

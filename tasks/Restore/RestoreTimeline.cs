@@ -36,7 +36,7 @@ internal static class RestoreTimeline
                 {
                     if (item.Archive != null && catalog.Copies(day, peer, item.Archive).Count == 0)
                         warn("Restore.ArchiveMissing", new object[] { item.Archive, day.ToString("yyyy-MM-dd"), peer });
-                    AddEvent(item.Stem, new Event(day, item.Archive, item.Complete, item.Paths, item.Sha256));
+                    AddEvent(item.Stem, new Event(day, item.Archive, item.Complete, item.AllPaths().ToList(), item.Sha256));
                 }
             }
             else
@@ -61,11 +61,41 @@ internal static class RestoreTimeline
         return result;
     }
 
-    /// <summary>Member name (no leading '/') selected by a restore path: "/" selects all, a folder everything below it.</summary>
+    /// <summary>
+    /// Member name (no leading '/') selected by a restore path: "/" selects all, a folder everything below it.
+    /// A name that is not UTF-8 is also selected by its displayed form (see <see cref="Forms"/> and <see cref="Given"/>).
+    /// </summary>
     public static bool Selected(string member, string restorePath)
     {
-        var prefix = restorePath.Trim('/');
-        if (prefix.Length == 0) return true;
-        return member == prefix || member.StartsWith(prefix + "/", StringComparison.Ordinal);
+        foreach (var given in Given(restorePath))
+        {
+            var prefix = given.Trim('/');
+            if (prefix.Length == 0) return true;
+            foreach (var form in Forms(member))
+                if (form == prefix || form.StartsWith(prefix + "/", StringComparison.Ordinal)) return true;
+        }
+        return false;
     }
+
+    /// <summary>The forms a name can be given in: itself and, when it is not UTF-8, its bytes as \xNN (as messages and Find show it).</summary>
+    public static IEnumerable<string> Forms(string member)
+    {
+        yield return member;
+        if (Infrastructure.PosixPath.HasEscapes(member)) yield return Infrastructure.PosixPath.Display(member);
+    }
+
+    /// <summary>
+    /// A path or pattern as the user gave it and, when it holds "/xNN", the same with "\xNN" there: MSBuild on
+    /// Linux turns the backslashes of a parameter that looks like a path (its first folder exists) into slashes,
+    /// so -p:RestorePath=/srv/d\xe9 reaches the task as "/srv/d/xe9".
+    /// </summary>
+    public static IEnumerable<string> Given(string text)
+    {
+        yield return text;
+        var back = MangledEscape.Replace(text, @"\x$1");
+        if (back != text) yield return back;
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex MangledEscape =
+        new("/x([0-9a-fA-F]{2})", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using BackupBuild.Tasks.Infrastructure;
 
 namespace BackupBuild.Tasks.Restore;
@@ -8,21 +7,11 @@ namespace BackupBuild.Tasks.Restore;
 /// every folder on the way is checked with lstat (a symbolic link on the way is refused, whatever it points at),
 /// and the member itself is created with O_CREAT|O_EXCL, which never follows a link. An existing file is
 /// replaced only with <c>overwrite</c>. Modes and mtimes are restored, owners when running as root.
+/// Names may be any bytes (<see cref="PosixPath"/>): every call on the file system goes through
+/// <see cref="Posix"/> with the exact bytes, never through .NET's file APIs.
 /// </summary>
-internal sealed unsafe class SafeExtractor
+internal sealed class SafeExtractor
 {
-    [DllImport("libc", EntryPoint = "lchown", SetLastError = true)]
-    private static extern int lchown(byte* path, uint owner, uint group);
-
-    [DllImport("libc", EntryPoint = "chmod", SetLastError = true)]
-    private static extern int chmod(byte* path, uint mode);
-
-    [DllImport("libc", EntryPoint = "utimensat", SetLastError = true)]
-    private static extern int utimensat(int dirfd, byte* path, long* times, int flags);
-
-    private const int AtCurrentDirectory = -100;
-    private const int AtSymlinkNoFollow = 0x100;
-
     private readonly string _root;
     private readonly bool _overwrite;
     private readonly bool _asRoot;
@@ -54,6 +43,7 @@ internal sealed unsafe class SafeExtractor
     public string Target(string relative) => _root == "/" ? "/" + relative : _root + "/" + relative;
 
     /// <summary>Checks the way to a member and prepares its place; <paramref name="blocker"/> names what stands in the way.</summary>
+    /// <exception cref="IOException">A folder on the way could not be created or a file in the way not removed.</exception>
     public Outcome Prepare(string relative, bool dryRun, out string blocker)
     {
         blocker = "";
@@ -65,8 +55,10 @@ internal sealed unsafe class SafeExtractor
             var st = Posix.LStat(current, out _);
             if (st == null)
             {
-                if (!dryRun) Directory.CreateDirectory(current);
-                continue;
+                if (dryRun) continue;
+                if (Posix.MakeDirectory(current, 0x1FF /* 0777, less the umask */, out var errno)) continue;
+                st = Posix.LStat(current, out _); // made meanwhile by someone else: check what it is
+                if (st == null) throw Failure("mkdir", current, errno);
             }
             if (st.Value.IsSymlink)
             {
@@ -86,70 +78,54 @@ internal sealed unsafe class SafeExtractor
             blocker = target;
             if (existing.Value.IsDirectory) return Outcome.InTheWay;
             if (!_overwrite) return Outcome.Exists;
-            if (!dryRun) File.Delete(target); // removes a link itself, never what it points at
+            // Removes a link itself, never what it points at.
+            if (!dryRun && !Posix.Unlink(target, out var errno) && errno != NoSuchFile) throw Failure("unlink", target, errno);
         }
         return Outcome.Written;
     }
 
+    /// <summary>A new file (O_CREAT|O_EXCL|O_NOFOLLOW: never through a link, never over an existing file) with the member's content, owner, mode and time.</summary>
     public void WriteFile(string relative, TarMember m, Stream content)
     {
         var target = Target(relative);
-        using (var output = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-        {
-            content.CopyTo(output, 1 << 20);
-            output.Flush();
-        }
-        Owner(target, m);
-        Mode(target, m.Mode & 0xFFF);
-        Times(target, m.Mtime);
+        using var output = Posix.CreateNewStream(target, 0x180 /* 0600 until the member's mode is set */, out var errno)
+            ?? throw Failure("open", target, errno);
+        content.CopyTo(output, 1 << 20);
+        output.Flush();
+        var handle = output.SafeFileHandle;
+        if (_asRoot && !Posix.FChown(handle, m.Uid, m.Gid, out errno)) throw Failure("fchown", target, errno);
+        if (!Posix.FChmod(handle, m.Mode & 0xFFF, out errno)) throw Failure("fchmod", target, errno);
+        if (!Posix.FSetTimes(handle, m.Mtime, 0, out errno)) throw Failure("futimens", target, errno);
     }
 
+    /// <summary>A symbolic link holding exactly the member's target bytes, with its owner (as root) and time.</summary>
     public void WriteSymlink(string relative, TarMember m)
     {
         var target = Target(relative);
-        File.CreateSymbolicLink(target, m.LinkName);
-        Owner(target, m);
-        Times(target, m.Mtime);
+        if (!Posix.Symlink(m.LinkName, target, out var errno)) throw Failure("symlink", target, errno);
+        if (_asRoot && !Posix.LChown(target, m.Uid, m.Gid, out errno)) throw Failure("lchown", target, errno);
+        if (!Posix.SetTimes(target, m.Mtime, 0, out errno)) throw Failure("utimensat", target, errno);
     }
 
     /// <summary>A hard-link member: a copy of the file restored earlier in this run under <paramref name="sourceRelative"/>.</summary>
     public void WriteCopy(string relative, string sourceRelative, TarMember m)
     {
         var source = Target(sourceRelative);
-        using var input = new FileStream(source, FileMode.Open, FileAccess.Read);
-        var mode = Posix.LStat(source, out _)?.Permissions ?? 0x1A4;
-        WriteFile(relative, m with { Mode = mode, Mtime = new DateTimeOffset(File.GetLastWriteTimeUtc(source)).ToUnixTimeSeconds() }, input);
+        using var input = Posix.OpenReadStream(source, out var errno, 1 << 16) ?? throw Failure("open", source, errno);
+        var st = Posix.FStat(input.SafeFileHandle, out errno) ?? throw Failure("fstat", source, errno);
+        WriteFile(relative, m with { Mode = st.Permissions, Mtime = st.MtimeSeconds }, input);
     }
 
-    private void Owner(string path, TarMember m)
+    /// <summary>Removes what this run wrote at <paramref name="relative"/> (a file or a link), if it is there.</summary>
+    public void Remove(string relative)
     {
-        if (!_asRoot) return;
-        var bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
-        fixed (byte* p = bytes)
-        {
-            if (lchown(p, m.Uid, m.Gid) != 0) throw new IOException($"lchown: {Posix.ErrorText(Marshal.GetLastPInvokeError())}");
-        }
+        var target = Target(relative);
+        if (Posix.LStat(target, out _) is { IsDirectory: false } && !Posix.Unlink(target, out var errno) && errno != NoSuchFile)
+            throw Failure("unlink", target, errno);
     }
 
-    private static void Mode(string path, uint mode)
-    {
-        var bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
-        fixed (byte* p = bytes)
-        {
-            if (chmod(p, mode) != 0) throw new IOException($"chmod: {Posix.ErrorText(Marshal.GetLastPInvokeError())}");
-        }
-    }
+    private const int NoSuchFile = 2; // ENOENT
 
-    private static void Times(string path, long mtime)
-    {
-        var bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
-        var times = stackalloc long[4];
-        times[0] = mtime; times[1] = 0; // atime: as mtime
-        times[2] = mtime; times[3] = 0;
-        fixed (byte* p = bytes)
-        {
-            if (utimensat(AtCurrentDirectory, p, times, AtSymlinkNoFollow) != 0)
-                throw new IOException($"utimensat: {Posix.ErrorText(Marshal.GetLastPInvokeError())}");
-        }
-    }
+    private static IOException Failure(string call, string path, int errno) =>
+        new($"{call} {PosixPath.Display(path)}: {Posix.ErrorText(errno)}");
 }

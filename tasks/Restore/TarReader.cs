@@ -1,4 +1,5 @@
 using System.Text;
+using BackupBuild.Tasks.Infrastructure;
 
 namespace BackupBuild.Tasks.Restore;
 
@@ -48,14 +49,14 @@ internal sealed class TarReader
                 var data = new byte[size];
                 ReadExactly(data);
                 Skip(Pad(size));
-                if (type == (byte)'L') longName = CString(data);
-                else if (type == (byte)'K') longLink = CString(data);
+                if (type == (byte)'L') longName = Name(data);
+                else if (type == (byte)'K') longLink = Name(data);
                 else if (type == (byte)'x') pax = ParsePax(data);
                 continue;
             }
 
             var name = longName ?? UstarName(_header);
-            var link = longLink ?? CString(_header.AsSpan(157, 100));
+            var link = longLink ?? Name(_header.AsSpan(157, 100));
             var mtime = Number(_header.AsSpan(136, 12));
             if (pax != null)
             {
@@ -88,11 +89,18 @@ internal sealed class TarReader
 
     private static string UstarName(byte[] h)
     {
-        var name = CString(h.AsSpan(0, 100));
+        var name = Name(h.AsSpan(0, 100));
         // POSIX ustar keeps a prefix at 345; GNU headers ("ustar  \0") use that area for other things.
         var posix = h.AsSpan(257, 6).SequenceEqual("ustar\0"u8);
-        if (posix && h[345] != 0) name = CString(h.AsSpan(345, 155)) + "/" + name;
+        if (posix && h[345] != 0) name = Name(h.AsSpan(345, 155)) + "/" + name;
         return name;
+    }
+
+    /// <summary>A file name field: its exact bytes up to the first NUL, as a <see cref="PosixPath"/> name (not necessarily UTF-8).</summary>
+    private static string Name(ReadOnlySpan<byte> field)
+    {
+        var end = field.IndexOf((byte)0);
+        return PosixPath.Decode(end < 0 ? field : field[..end]);
     }
 
     private static string CString(ReadOnlySpan<byte> field)
@@ -146,10 +154,12 @@ internal sealed class TarReader
         {
             var space = Array.IndexOf(data, (byte)' ', at);
             if (space < 0) break;
-            if (!int.TryParse(Encoding.ASCII.GetString(data, at, space - at), out var length) || length <= 0 || at + length > data.Length) break;
-            var record = Encoding.UTF8.GetString(data, space + 1, at + length - space - 2);
-            var eq = record.IndexOf('=');
-            if (eq > 0) result[record[..eq]] = record[(eq + 1)..];
+            if (!int.TryParse(Encoding.ASCII.GetString(data, at, space - at), out var length) || length <= 0 || at + length > data.Length
+                || space + 1 > at + length - 1) break;
+            // Values are UTF-8, or any bytes after hdrcharset=BINARY (GNU tar's choice for names that are not UTF-8).
+            var record = data.AsSpan(space + 1, at + length - space - 2);
+            var eq = record.IndexOf((byte)'=');
+            if (eq > 0) result[Encoding.UTF8.GetString(record[..eq])] = PosixPath.Decode(record[(eq + 1)..]);
             at += length;
         }
         return result;

@@ -1,4 +1,5 @@
 using BackupBuild.Tasks.Collect.Archive;
+using BackupBuild.Tasks.Infrastructure;
 using BackupBuild.Tasks.Restore;
 using BackupBuild.Tests.Collect;
 using BackupBuild.Tests.Support;
@@ -89,6 +90,103 @@ public class TarReaderTests
         Assert.Equal(1780000123, read["srv/ünïcode name.txt"].Mtime);
         Assert.Equal("deep"u8.ToArray(), read[$"srv/{longDir}/file.txt"].Data);
         Assert.Equal("ünïcode name.txt", read["srv/link"].Link);
+    }
+
+    /// <summary>Names that are not UTF-8, in every place a tar keeps a name, as Python's tarfile writes them.</summary>
+    internal const string OddNamesScript = """
+        import io, os, sys, tarfile
+        LONG = b'srv/' + b'\xe9' * 60 + b'/' + b'n\xff' * 40 + b'.txt'
+        FILES = [(b'srv/caf\xe9.txt', b'latin-1 name'), (b'srv/\xff\xfe', b'two bad bytes'), (LONG, b'long and odd'),
+                 (b'srv/new\nline\xe9', b'newline'), ('srv/ünï.txt'.encode(), b'valid utf-8')]
+        def main(archive, mode, fmt):
+            with tarfile.open(archive, mode, format=getattr(tarfile, fmt), encoding='utf-8', errors='surrogateescape') as tar:
+                d = tarfile.TarInfo(os.fsdecode(b'srv/d\xe9')); d.type = tarfile.DIRTYPE; d.mode = 0o755; d.mtime = 1780000000
+                tar.addfile(d)
+                for name, data in FILES:
+                    info = tarfile.TarInfo(os.fsdecode(name)); info.size = len(data); info.mtime = 1780000123; info.mode = 0o640
+                    tar.addfile(info, io.BytesIO(data))
+                info = tarfile.TarInfo(os.fsdecode(b'srv/d\xe9/link\xfe')); info.type = tarfile.SYMTYPE
+                info.linkname = os.fsdecode(b'../caf\xe9.txt\x80'); info.mtime = 1780000123
+                tar.addfile(info)
+                if fmt == 'USTAR_FORMAT': return  # ustar has no room for a link target over 100 bytes
+                info = tarfile.TarInfo(os.fsdecode(b'srv/d\xe9/long-link')); info.type = tarfile.SYMTYPE
+                info.linkname = os.fsdecode(b'../' + LONG[4:]); info.mtime = 1780000123
+                tar.addfile(info)
+        main(sys.argv[1], sys.argv[2], sys.argv[3])
+        """;
+
+    internal static readonly byte[] LongOddName =
+        "srv/"u8.ToArray().Concat(Enumerable.Repeat((byte)0xe9, 60)).Append((byte)'/')
+            .Concat(Enumerable.Range(0, 40).SelectMany(_ => new byte[] { (byte)'n', 0xff })).Concat(".txt"u8.ToArray()).ToArray();
+
+    internal static readonly (byte[] Name, byte[] Data)[] OddFiles =
+    {
+        (Bytes(@"srv/caf\xe9.txt"), "latin-1 name"u8.ToArray()),
+        (Bytes(@"srv/\xff\xfe"), "two bad bytes"u8.ToArray()),
+        (LongOddName, "long and odd"u8.ToArray()),
+        (Bytes(@"srv/new\x0aline\xe9"), "newline"u8.ToArray()),
+        ("srv/ünï.txt"u8.ToArray(), "valid utf-8"u8.ToArray()),
+    };
+
+    /// <summary>The bytes of a name written as ASCII with \xNN for any byte (the form <see cref="RawTree.Show(ReadOnlySpan{byte})"/> gives).</summary>
+    internal static byte[] Bytes(string shown)
+    {
+        var bytes = new List<byte>();
+        for (var i = 0; i < shown.Length; i++)
+        {
+            if (shown[i] == '\\' && i + 3 < shown.Length && shown[i + 1] == 'x')
+            {
+                bytes.Add(Convert.ToByte(shown.Substring(i + 2, 2), 16));
+                i += 3;
+            }
+            else bytes.AddRange(System.Text.Encoding.UTF8.GetBytes(shown[i].ToString()));
+        }
+        return bytes.ToArray();
+    }
+
+    [Theory]
+    [InlineData("GNU_FORMAT", "w")]
+    [InlineData("PAX_FORMAT", "w:gz")]
+    [InlineData("USTAR_FORMAT", "w:bz2")]
+    public void Names_and_link_targets_that_are_not_utf8_are_read_as_their_exact_bytes(string format, string mode)
+    {
+        var python = Tool.Require("python3");
+        using var t = new TempDir();
+        File.WriteAllText(t["make.py"], OddNamesScript);
+        var archive = t["odd.tar"];
+        var made = Tool.Run(python, t["make.py"], archive, mode, format);
+        Assert.True(made.ExitCode == 0, made.All);
+
+        var members = new List<(byte[] Name, TarMemberKind Kind, byte[] Data, byte[] Link)>();
+        using (var raw = File.OpenRead(archive))
+        using (var tar = ArchiveStreams.OpenTar(raw))
+        {
+            var reader = new TarReader(tar);
+            while (reader.Next() is { } m)
+            {
+                using var data = new MemoryStream();
+                if (m.Kind == TarMemberKind.File) reader.Content.CopyTo(data);
+                members.Add((PosixPath.Encode(m.Name), m.Kind, data.ToArray(), PosixPath.Encode(m.LinkName)));
+            }
+        }
+        string Show(byte[] b) => RawTree.Show(b);
+        var listing = string.Join("\n", members.Select(m => Show(m.Name)));
+        var ustar = format == "USTAR_FORMAT";
+        Assert.Equal(OddFiles.Length + (ustar ? 2 : 3), members.Count);
+        foreach (var (name, data) in OddFiles)
+        {
+            var m = members.SingleOrDefault(x => x.Name.SequenceEqual(name));
+            Assert.True(m.Name != null, $"{Show(name)} not among:\n{listing}");
+            Assert.Equal(TarMemberKind.File, m.Kind);
+            Assert.Equal(data, m.Data);
+        }
+        Assert.Contains(members, m => m.Kind == TarMemberKind.Directory && Show(m.Name).TrimEnd('/') == "srv/d\\xe9");
+        var link = members.Single(m => Show(m.Name) == "srv/d\\xe9/link\\xfe");
+        Assert.Equal(TarMemberKind.Symlink, link.Kind);
+        Assert.Equal("../caf\\xe9.txt\\x80", Show(link.Link));
+        if (ustar) return;
+        var longLink = members.Single(m => Show(m.Name) == "srv/d\\xe9/long-link");
+        Assert.Equal("../"u8.ToArray().Concat(LongOddName[4..]).ToArray(), longLink.Link);
     }
 
     [Fact]
