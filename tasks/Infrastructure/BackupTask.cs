@@ -38,6 +38,14 @@ public abstract class BackupTask : Microsoft.Build.Utilities.Task, ICancelableTa
             LogCodedError(e);
             return false;
         }
+        catch (OutOfMemoryException)
+        {
+            // Files are published only when complete (AtomicFile), so what was being written is simply not there.
+            GC.Collect();
+            Log.LogErrorWithCodeFromResources("Common.OutOfMemory", GetType().Name,
+                GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024));
+            return false;
+        }
     }
 
     /// <summary>The task's work; return false only after logging an error.</summary>

@@ -10,6 +10,39 @@ public sealed class OddInputTests : IDisposable
     public void Dispose() => _t.Dispose();
 
     [Fact]
+    public void Files_that_vanish_or_are_replaced_between_the_walk_and_the_read_are_warnings_and_no_link_is_followed()
+    {
+        // Deterministic race: a target of the test's own runs after the stamp's walk and before Collect reads.
+        var src = _t.Dir("src");
+        _t.File("src/stays.txt", "stays");
+        _t.File("src/vanishes.txt", "gone soon");
+        _t.File("src/to-fifo.txt", "becomes a fifo");
+        _t.File("src/to-link.txt", "becomes a link to a secret");
+        var secret = _t.File("secret.txt", "SECRET CONTENT");
+        var p = new BackupProject(_t.Path)
+            .Item("CollectDirectory", src, ("ArchiveMode", "tar"))
+            .Targets($"""
+                <Target Name="MeddleAfterWalk" AfterTargets="_BackupCollectStamp">
+                  <Delete Files="{src}/vanishes.txt;{src}/to-fifo.txt;{src}/to-link.txt" />
+                  <Exec Command="mkfifo '{src}/to-fifo.txt' &amp;&amp; ln -s '{secret}' '{src}/to-link.txt'" />
+                </Target>
+                """);
+
+        var r = p.Run("Collect", "BackupRunDate=2026-11-24T01:00");
+
+        Assert.True(r.ExitCode == 0, r.All);
+        var warnings = r.Output.Split('\n').Where(l => l.Contains("warning BKP2004")).Distinct().ToList();
+        foreach (var name in new[] { "vanishes.txt", "to-fifo.txt", "to-link.txt" })
+            Assert.Contains(warnings, l => l.Contains(src + "/" + name));
+        var archive = Directory.GetFiles(p.CollectDir, "*.tar").Single();
+        var names = TarListing.Names(archive);
+        Assert.Contains(names, n => n.EndsWith("/src/stays.txt"));
+        Assert.DoesNotContain(names, n => n.EndsWith("/vanishes.txt") || n.EndsWith("/to-fifo.txt") || n.EndsWith("/to-link.txt"));
+        Assert.DoesNotContain("SECRET CONTENT", System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(archive)));
+        Assert.True(File.Exists(Path.Combine(p.CollectDir, "cback.collect")));
+    }
+
+    [Fact]
     public void Symlink_loops_fifos_and_sockets_neither_hang_nor_fail_Collect_and_are_left_out_or_stored_as_links()
     {
         var src = _t.Dir("src");

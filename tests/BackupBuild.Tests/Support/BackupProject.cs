@@ -50,6 +50,15 @@ public sealed class BackupProject
         return this;
     }
 
+    /// <summary>Adds XML after the targets import (a test's own targets, hooked in with AfterTargets).</summary>
+    public BackupProject Targets(string xml)
+    {
+        _targets.Add(xml);
+        return this;
+    }
+
+    private readonly List<string> _targets = new();
+
     public void Write()
     {
         var xml = $"""
@@ -65,6 +74,7 @@ public sealed class BackupProject
             {string.Join("\n", _items)}
               </ItemGroup>
               <Import Project="{Repo.Targets}/BackupBuild.targets" />
+            {string.Join("\n", _targets)}
             </Project>
             """;
         File.WriteAllText(ProjectPath, xml);
