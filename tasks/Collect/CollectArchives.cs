@@ -54,7 +54,7 @@ public sealed class CollectArchives : CollectTaskBase
 
         var started = Stopwatch.StartNew();
         var cached = CachedPlan();
-        var spool = cached?.SpoolPath is { } spoolPath ? WalkSpoolReader.Open(spoolPath) : null;
+        var spool = cached?.Spool is { } spoolStream ? new WalkSpoolReader(spoolStream) : null;
         var jobs = spool != null ? cached!.Jobs : CollectJob.Plan(config, Unreadable, Cancellation);
         // What the stamp's walk could not read is reported once: from its list with its spool, else by the walk below.
         if (spool != null)
@@ -97,7 +97,6 @@ public sealed class CollectArchives : CollectTaskBase
         finally
         {
             spool?.Dispose();
-            if (cached?.SpoolPath is { } used) WalkSpoolWriter.Delete(used);
         }
         Indicators.Write(config.CollectDir, Indicators.Collect);
         Progress("Collect.Summary", written.Count, totalFiles, Units.Bytes(totalIn), Units.Bytes(totalOut), _warnings,

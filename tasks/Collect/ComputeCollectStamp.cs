@@ -25,9 +25,9 @@ public sealed class ComputeCollectStamp : CollectTaskBase
         var config = LoadConfiguration();
         if (config == null) return false;
 
-        var spoolPath = StampFile + ".walk";
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(spoolPath))!);
-        var (stamp, plan) = Compute(config, spoolPath);
+        var folder = Path.GetDirectoryName(Path.GetFullPath(StampFile!))!;
+        Directory.CreateDirectory(folder);
+        var (stamp, plan) = Compute(config, folder);
         var existing = File.Exists(StampFile) ? File.ReadAllText(StampFile!) : null;
         Changed = existing != stamp;
         if (Changed)
@@ -40,7 +40,7 @@ public sealed class ComputeCollectStamp : CollectTaskBase
         if (upToDate)
         {
             // Collect will not run: the spool is not needed.
-            if (plan.SpoolPath != null) WalkSpoolWriter.Delete(plan.SpoolPath);
+            plan.Spool?.Dispose();
             Progress("Collect.UpToDate", config.Clock.Today.ToString("yyyy-MM-dd"), indicator);
             return true;
         }
@@ -68,7 +68,7 @@ public sealed class ComputeCollectStamp : CollectTaskBase
         hash.AppendData(b[..(aligned + 56)]);
     }
 
-    private (string Stamp, CollectPlanCache Plan) Compute(CollectConfiguration config, string spoolPath)
+    private (string Stamp, CollectPlanCache Plan) Compute(CollectConfiguration config, string spoolFolder)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         void Add(string s) => hash.AppendData(PosixPath.Encode(s + "\n"));
@@ -81,7 +81,7 @@ public sealed class ComputeCollectStamp : CollectTaskBase
         var unreadable = new List<(string Path, string Kind, int Errno)>();
         void Unreadable(string path, string kind, int errno) => unreadable.Add((path, kind, errno));
         var jobs = CollectJob.Plan(config, Unreadable, Cancellation);
-        using var spool = new WalkSpoolWriter(spoolPath);
+        using var spool = new WalkSpoolWriter(spoolFolder);
         foreach (var job in jobs)
         {
             Add("job " + job.Path);
@@ -94,6 +94,6 @@ public sealed class ComputeCollectStamp : CollectTaskBase
         }
         foreach (var u in unreadable) Add($"unreadable {u.Kind}:{u.Path}:{u.Errno}");
         var stamp = Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant() + "\n";
-        return (stamp, new CollectPlanCache(jobs, unreadable, spool.Finish() ? spoolPath : null));
+        return (stamp, new CollectPlanCache(jobs, unreadable, spool.Finish()));
     }
 }

@@ -8,21 +8,25 @@ namespace BackupBuild.Tasks.Collect;
 /// after in the same build, reads the entries back in order instead of walking the tree a second
 /// time, and neither task holds a million entries in memory. Each job's entries (a 7-bit-encoded
 /// path length, the path bytes, the lstat) end with a zero length.
+///
+/// The file is removed from its folder as soon as it is created and lives on only as the open stream
+/// handed from one task to the other: it cannot be left behind, and two builds at once (the second
+/// waits for the first's lock in Collect) never read each other's spool.
 /// </summary>
 public sealed class WalkSpoolWriter : IDisposable
 {
-    private readonly string _path;
     private FileStream? _stream;
     private BinaryWriter? _writer;
 
-    /// <summary>Starts a spool; if the file cannot be written (a full disk), the spool is dropped and Collect walks again.</summary>
-    public WalkSpoolWriter(string path)
+    /// <summary>Starts a spool in <paramref name="folder"/>; if it cannot be written (a full disk), it is dropped and Collect walks again.</summary>
+    public WalkSpoolWriter(string folder)
     {
-        _path = path;
         try
         {
-            _stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
-            _writer = new BinaryWriter(_stream);
+            var path = Path.Combine(folder, ".collect-walk-" + Guid.NewGuid().ToString("N"));
+            _stream = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20);
+            File.Delete(path);
+            _writer = new BinaryWriter(_stream, System.Text.Encoding.UTF8, leaveOpen: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -56,22 +60,23 @@ public sealed class WalkSpoolWriter : IDisposable
         catch (IOException) { Drop(); }
     }
 
-    /// <summary>Closes the spool; false (and nothing left behind) when it could not be written whole.</summary>
-    public bool Finish()
+    /// <summary>The finished spool, to be read with <see cref="WalkSpoolReader"/>; null when it could not be written whole.</summary>
+    public FileStream? Finish()
     {
-        if (_writer == null) return false;
+        if (_writer == null) return null;
         try
         {
             _writer.Flush();
-            _stream!.Dispose();
+            _stream!.Flush();
+            var done = _stream;
             _writer = null;
             _stream = null;
-            return true;
+            return done;
         }
         catch (IOException)
         {
             Drop();
-            return false;
+            return null;
         }
     }
 
@@ -80,12 +85,6 @@ public sealed class WalkSpoolWriter : IDisposable
         try { _stream?.Dispose(); } catch (IOException) { }
         _writer = null;
         _stream = null;
-        Delete(_path);
-    }
-
-    public static void Delete(string path)
-    {
-        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     public void Dispose()
@@ -100,22 +99,12 @@ public sealed class WalkSpoolReader : IDisposable
     private readonly FileStream _stream;
     private readonly BinaryReader _reader;
 
-    private WalkSpoolReader(FileStream stream)
+    /// <summary>Reads a finished spool from its start; disposing the reader closes (and so frees) it.</summary>
+    public WalkSpoolReader(FileStream stream)
     {
         _stream = stream;
+        _stream.Position = 0;
         _reader = new BinaryReader(stream);
-    }
-
-    public static WalkSpoolReader? Open(string path)
-    {
-        try
-        {
-            return new WalkSpoolReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
     }
 
     /// <summary>The next job's entries.</summary>

@@ -72,25 +72,27 @@ internal static class PreparedArchive
         if (stat is not { } s) { unreadable(path, "errno " + errno); return false; }
         if (s.IsSymlink)
         {
-            var target = new FileInfo(path).LinkTarget;
+            var target = Posix.ReadLink(path, out _);
             if (target == null) return false;
             writer.AddSymlink(name, s, target);
             return true;
         }
         if (!s.IsRegular) return false;
-        FileStream content;
-        try
+        // By the name's exact bytes (a name that is not UTF-8 too), never through a link swapped in since the lstat.
+        var content = Posix.OpenReadStream(path, out var openErrno);
+        if (content == null)
         {
-            content = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            unreadable(path, e.Message);
+            unreadable(PosixPath.Display(path), Posix.ErrorText(openErrno));
             return false;
         }
         using (content)
         {
-            var now = Posix.LStat(path, out _) ?? s;
+            var now = Posix.FStat(content.SafeFileHandle, out _) ?? s;
+            if (!now.IsRegular)
+            {
+                unreadable(PosixPath.Display(path), "no longer a regular file");
+                return false;
+            }
             if (mtime is { } m) now = now with { MtimeSeconds = m, MtimeNanos = 0 };
             try
             {

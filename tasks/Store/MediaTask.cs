@@ -178,7 +178,62 @@ public abstract class MediaTask : BackupTask, IStoreProperties
             return true; // an unreadable day is reported with its own code when the session is built
         }
         foreach (var leftover in leftovers) Log.LogErrorWithCodeFromResources("Store.StagingLeftover", leftover, dayDir);
-        return leftovers.Count == 0;
+        return leftovers.Count == 0 && StagedArchivesMatchTheirManifests(dayDir);
+    }
+
+    /// <summary>
+    /// Reads every staged archive a peer's collect manifest names and compares its size and SHA-256 with what
+    /// the collect recorded: an archive damaged in the staging folder (a disk error, a stray write) is refused
+    /// with a coded error before anything is written, instead of being stored as if it were good. Archives
+    /// the manifest names but the day no longer holds under that name (encrypted or split by an extension)
+    /// are not checked here.
+    /// </summary>
+    private bool StagedArchivesMatchTheirManifests(string dayDir)
+    {
+        var sound = true;
+        foreach (var manifestPath in Directory.EnumerateFiles(dayDir, Collect.CollectManifest.FileName, SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            Collect.CollectManifest manifest;
+            try
+            {
+                using var stream = File.OpenRead(manifestPath);
+                manifest = Collect.CollectManifest.Read(stream);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or FormatException)
+            {
+                Log.LogErrorWithCodeFromResources("Store.DamagedManifest", manifestPath, e.Message);
+                sound = false;
+                continue;
+            }
+            var peerDir = Path.GetDirectoryName(manifestPath)!;
+            foreach (var item in manifest.Items.Where(i => i.Archive != null && i.Sha256 != null))
+            {
+                Cancellation.ThrowIfCancellationRequested();
+                var archive = Path.Combine(peerDir, item.Archive!);
+                if (!File.Exists(archive)) continue;
+                string actual;
+                long size;
+                try
+                {
+                    using var stream = new FileStream(archive, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+                    size = stream.Length;
+                    actual = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream)).ToLowerInvariant();
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    Log.LogErrorWithCodeFromResources("Store.DamagedStagedArchive", archive, manifestPath, e.Message);
+                    sound = false;
+                    continue;
+                }
+                if (size != item.Size || actual != item.Sha256)
+                {
+                    Log.LogErrorWithCodeFromResources("Store.DamagedStagedArchive", archive, manifestPath,
+                        size != item.Size ? $"{size} bytes, the collect wrote {item.Size}" : $"SHA-256 {actual}, the collect wrote {item.Sha256}");
+                    sound = false;
+                }
+            }
+        }
+        return sound;
     }
 
     /// <summary>Writes cback.store into a stored day: last, once the medium holds the day (and CheckData agreed).</summary>
