@@ -43,7 +43,7 @@ public sealed class OddInputTests : IDisposable
     }
 
     [Fact]
-    public void Symlink_loops_fifos_and_sockets_neither_hang_nor_fail_Collect_and_are_left_out_or_stored_as_links()
+    public void Symlink_loops_fifos_sockets_and_devices_neither_hang_nor_fail_Collect_and_are_left_out_or_stored_as_links()
     {
         var src = _t.Dir("src");
         _t.File("src/data.txt", "data");
@@ -52,6 +52,9 @@ public sealed class OddInputTests : IDisposable
         _t.Dir("src/sub");
         Directory.CreateSymbolicLink(_t["src/sub/up"], src); // a folder link back to the top: a cycle
         Assert.Equal(0, Tool.Run("mkfifo", _t["src/pipe"]).ExitCode);
+        // Device nodes: tests run as root (CI does); mknod needs it.
+        var dev = Tool.Run("mknod", _t["src/null-device"], "c", "1", "3");
+        Assert.True(dev.ExitCode == 0, dev.All);
         var sock = Tool.Run("/usr/bin/python3", "-c", "import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", _t["src/sock"]);
         Assert.True(sock.ExitCode == 0, sock.All);
         var p = new BackupProject(_t.Path)
@@ -62,7 +65,7 @@ public sealed class OddInputTests : IDisposable
         Assert.True(r.ExitCode == 0, r.All);
         var names = TarListing.Names(Directory.GetFiles(p.CollectDir, "*.tar").Single());
         Assert.Contains(names, n => n.EndsWith("/src/data.txt"));
-        Assert.DoesNotContain(names, n => n.EndsWith("/pipe") || n.EndsWith("/sock"));
+        Assert.DoesNotContain(names, n => n.EndsWith("/pipe") || n.EndsWith("/sock") || n.EndsWith("/null-device"));
         Assert.True(names.Count < 50, "the folder cycle was followed without end: " + names.Count + " entries");
     }
 }
