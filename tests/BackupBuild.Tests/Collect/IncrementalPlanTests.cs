@@ -79,4 +79,62 @@ public class IncrementalPlanTests
         var tuesday2 = IncrementalPlan.Load(statePath, "2026-11-24", reset: false, rehashAll: false, _ => { });
         Assert.Equal(IncrementalPlan.Decision.Archive, tuesday2.Decide(Entry(a), Hash));
     }
+
+    [Fact]
+    public void A_state_in_the_first_format_is_still_read_so_an_upgrade_archives_nothing_twice()
+    {
+        using var t = new TempDir();
+        var b = t.File("b", "two");
+        var a = t.File("a", "one");
+        var path = t["old.state"];
+        var body = new MemoryStream();
+        using (var w = new BinaryWriter(body, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write("BKPSTATE"u8.ToArray());
+            w.Write(1);
+            w.Write("2026-11-23");
+            w.Write(2L);
+            foreach (var f in new[] { b, a }) // version 1 was sorted by UTF-16 text; the reader sorts again
+            {
+                var st = Posix.LStat(f, out _)!.Value;
+                w.Write(f);
+                w.Write(st.Size); w.Write(st.MtimeSeconds); w.Write(st.MtimeNanos); w.Write(st.CtimeSeconds); w.Write(st.CtimeNanos); w.Write(st.Inode);
+                w.Write(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f)));
+            }
+        }
+        File.WriteAllBytes(path, body.ToArray().Concat(System.Security.Cryptography.SHA256.HashData(body.ToArray())).ToArray());
+
+        var plan = IncrementalPlan.Load(path, "2026-11-24", reset: false, rehashAll: false, _ => throw new Exception("damaged"));
+        Assert.Equal(IncrementalPlan.Decision.Skip, plan.Decide(Entry(a), _ => throw new Exception("not hashed")));
+        Assert.Equal(IncrementalPlan.Decision.Skip, plan.Decide(Entry(b), _ => throw new Exception("not hashed")));
+        plan.Save();
+        plan.Dispose();
+        Assert.Equal(IncrementalState.LoadResult.Loaded, IncrementalState.TryLoad(path, out var day, out var state));
+        Assert.Equal("2026-11-23", day); // nothing changed: the old file still serves
+        Assert.Equal(2, state.Count);
+    }
+
+    [Fact]
+    public void Entries_out_of_walk_order_as_dereferenced_targets_come_are_found_again_next_day()
+    {
+        using var t = new TempDir();
+        var z = t.File("z", "last");
+        var a = t.File("a", "first, but given after z as a followed link's target is");
+        var statePath = t["d.state"];
+        byte[] Hash(WalkEntry e) => System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(e.Path));
+
+        var monday = IncrementalPlan.Load(statePath, "2026-11-23", reset: true, rehashAll: false, _ => { });
+        foreach (var f in new[] { z, a })
+        {
+            Assert.Equal(IncrementalPlan.Decision.ArchiveAndHash, monday.Decide(Entry(f), Hash));
+            monday.Archived(Entry(f).PathBytes, Entry(f).Stat, Hash(Entry(f)));
+        }
+        monday.Save();
+        monday.Dispose();
+
+        var tuesday = IncrementalPlan.Load(statePath, "2026-11-24", reset: false, rehashAll: false, _ => { });
+        Assert.Equal(IncrementalPlan.Decision.Skip, tuesday.Decide(Entry(z), _ => throw new Exception("not hashed")));
+        Assert.Equal(IncrementalPlan.Decision.Skip, tuesday.Decide(Entry(a), _ => throw new Exception("not hashed")));
+        tuesday.Dispose();
+    }
 }
