@@ -58,42 +58,8 @@ public static unsafe partial class Posix
     /// <summary>stat: follows symlinks. Null with the errno when it fails (for example a broken link).</summary>
     public static PosixStat? Stat(string path, out int errno) => StatAt(AtCurrentDirectory, path, 0, out errno);
 
-    /// <summary>
-    /// Opens a folder for <see cref="LStatAt"/>: stating entries relative to their folder spares the
-    /// kernel a full path lookup per file, which is most of the cost of a no-change run. -1 on failure.
-    /// </summary>
-    public static int OpenDirectory(string path)
-    {
-        fixed (byte* p = PosixPath.Encode(path, nulTerminated: true)) return open_native(p, OpenDirectoryFlags);
-    }
-
-    public static void CloseDirectory(int fd)
-    {
-        if (fd >= 0) close_native(fd);
-    }
-
-    /// <summary>lstat of <paramref name="name"/> inside the folder opened as <paramref name="dirFd"/>.</summary>
-    public static PosixStat? LStatAt(int dirFd, string name, out int errno) => StatAt(dirFd, name, AtSymlinkNoFollow, out errno);
-
-    // Runs once per file: compile optimized at once instead of starting from unoptimized tier-0 code.
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static PosixStat? StatAt(int dirFd, string name, int flags, out int errno)
-    {
-        Span<byte> small = stackalloc byte[1024];
-        var n = PosixPath.Encode(name, small[..^1]);
-        Span<byte> bytes = n >= 0 ? small[..(n + 1)] : PosixPath.Encode(name, nulTerminated: true);
-        if (n >= 0) bytes[n] = 0;
-        byte* buf = stackalloc byte[256];
-        int rc;
-        fixed (byte* p = bytes) rc = fstatat_native(dirFd, p, buf, flags);
-        if (rc != 0)
-        {
-            errno = Marshal.GetLastPInvokeError();
-            return null;
-        }
-        errno = 0;
-        return FromBuffer(buf);
-    }
+    private static PosixStat? StatAt(int dirFd, string name, int flags, out int errno) =>
+        StatAt(dirFd, PosixPath.Encode(name, nulTerminated: true), flags, out errno);
 
     private static PosixStat FromBuffer(byte* buf) =>
         RuntimeInformation.ProcessArchitecture == Architecture.X64 ? FromX64(buf) : FromGeneric(buf);

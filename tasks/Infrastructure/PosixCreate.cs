@@ -19,9 +19,6 @@ public static unsafe partial class Posix
     [DllImport("libc", EntryPoint = "rmdir", SetLastError = true)]
     private static extern int create_rmdir(byte* path);
 
-    [DllImport("libc", EntryPoint = "openat", SetLastError = true)]
-    private static extern int create_openat(int dirfd, byte* path, int flags, uint mode);
-
     [DllImport("libc", EntryPoint = "symlink", SetLastError = true)]
     private static extern int create_symlink(byte* target, byte* path);
 
@@ -77,7 +74,7 @@ public static unsafe partial class Posix
     {
         int fd;
         fixed (byte* p = PosixPath.Encode(path, nulTerminated: true))
-            fd = create_openat(CreateAtCwd, p, CreateNewFlags, mode);
+            fd = openat_native(CreateAtCwd, p, CreateNewFlags, mode);
         if (fd < 0)
         {
             errno = Marshal.GetLastPInvokeError();

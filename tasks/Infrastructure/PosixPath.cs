@@ -75,17 +75,6 @@ public static class PosixPath
         return bytes.ToArray();
     }
 
-    /// <summary>Writes the bytes of <paramref name="name"/> into <paramref name="buffer"/> if they fit; the count, or -1.</summary>
-    public static int Encode(string name, Span<byte> buffer)
-    {
-        if (!HasEscapes(name))
-            return Encoding.UTF8.GetByteCount(name) <= buffer.Length ? Encoding.UTF8.GetBytes(name, buffer) : -1;
-        var bytes = Encode(name);
-        if (bytes.Length > buffer.Length) return -1;
-        bytes.CopyTo(buffer);
-        return bytes.Length;
-    }
-
     /// <summary>The name for messages: escaped bytes shown as \xNN, so a log line stays valid text.</summary>
     public static string Display(string name)
     {
@@ -106,9 +95,6 @@ public static class PosixPath
         }
         return text.ToString();
     }
-
-    /// <summary>Orders names as their bytes do (what `ls` with LC_ALL=C and the tar member order show).</summary>
-    public static int CompareBytes(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b) => a.SequenceCompareTo(b);
 
     private static bool IsWellFormed(string s)
     {

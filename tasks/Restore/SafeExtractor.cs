@@ -79,7 +79,7 @@ internal sealed class SafeExtractor
             if (existing.Value.IsDirectory) return Outcome.InTheWay;
             if (!_overwrite) return Outcome.Exists;
             // Removes a link itself, never what it points at.
-            if (!dryRun && !Posix.Unlink(target, out var errno) && errno != NoSuchFile) throw Failure("unlink", target, errno);
+            if (!dryRun && !Posix.Unlink(target, out var errno) && errno != Errno.NoEntry) throw Failure("unlink", target, errno);
         }
         return Outcome.Written;
     }
@@ -120,11 +120,9 @@ internal sealed class SafeExtractor
     public void Remove(string relative)
     {
         var target = Target(relative);
-        if (Posix.LStat(target, out _) is { IsDirectory: false } && !Posix.Unlink(target, out var errno) && errno != NoSuchFile)
+        if (Posix.LStat(target, out _) is { IsDirectory: false } && !Posix.Unlink(target, out var errno) && errno != Errno.NoEntry)
             throw Failure("unlink", target, errno);
     }
-
-    private const int NoSuchFile = 2; // ENOENT
 
     private static IOException Failure(string call, string path, int errno) =>
         new($"{call} {PosixPath.Display(path)}: {Posix.ErrorText(errno)}");
