@@ -169,8 +169,7 @@ public sealed class CollectArchives : CollectTaskBase
                 writer.Dispose();
                 file!.Commit();
                 bytesOut = new FileInfo(archivePath).Length;
-                using var archive = File.OpenRead(archivePath);
-                sha256 = Convert.ToHexString(SHA256.HashData(archive)).ToLowerInvariant();
+                sha256 = FileHash.Sha256(archivePath);
             }
         }
         catch (IOException e)

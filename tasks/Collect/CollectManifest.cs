@@ -23,13 +23,6 @@ public sealed class CollectManifest
 
     private static readonly JsonSerializerOptions Options = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
-    public void Write(string path) =>
-        AtomicFile.Write(path, stream =>
-        {
-            using var gz = new GZipStream(stream, CompressionLevel.Optimal, leaveOpen: true);
-            JsonSerializer.Serialize(gz, this, Options);
-        });
-
     /// <exception cref="InvalidDataException">Not a manifest.</exception>
     public static CollectManifest Read(Stream stream)
     {

@@ -34,9 +34,6 @@ public sealed class WalkSpoolWriter : IDisposable
         }
     }
 
-    /// <summary>Whether the spool is still being written (false once dropped).</summary>
-    public bool Active => _writer != null;
-
     public void Add(in WalkEntry e)
     {
         if (_writer == null) return;

@@ -69,13 +69,13 @@ public sealed class WriteRunLog : BackupTask
         RunLogSession.Current?.End(); // a build that never ended (should not happen): close it first
         var requested = RequestedTargets(Environment.GetCommandLineArgs());
         var session2 = new RunLogSession(file!, requested, Values.List(TrackedActions));
+        // Without an engine that keeps objects (an out-of-process task host), the end is written when the process exits.
         try
         {
-            BuildEngine4.RegisterTaskObject(SessionKey + ":" + Guid.NewGuid(), session2, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
+            BuildEngine4?.RegisterTaskObject(SessionKey + ":" + Guid.NewGuid(), session2, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
         }
-        catch (Exception e) when (e is NotImplementedException or NotSupportedException or InvalidCastException or NullReferenceException)
+        catch (Exception e) when (e is NotImplementedException or NotSupportedException or InvalidCastException)
         {
-            // Out-of-process task hosts do not keep objects: the end is then written when the process exits.
         }
         var targets = requested.Count == 0 ? "(default targets)" : "-t:" + string.Join(';', requested);
         session2.Start($"{Path.GetFileName(ProjectFile ?? "")} {targets} on {ThisPeer} as {Environment.UserName}");

@@ -232,10 +232,6 @@ public static unsafe partial class Posix
 public static class Errno
 {
     public const int NoEntry = 2;         // ENOENT
-    public const int AccessDenied = 13;   // EACCES
-    public const int Exists = 17;         // EEXIST
     public const int NotDirectory = 20;   // ENOTDIR
-    public const int IsDirectory = 21;    // EISDIR
-    public const int NoSpace = 28;        // ENOSPC
     public const int Loop = 40;           // ELOOP
 }

@@ -133,7 +133,7 @@ public sealed class BrowseVersions : RequestServerTask
             Cancellation.ThrowIfCancellationRequested();
             var obj = Path.Combine(store, "objects", v.Sha256);
             if (!checkedObjects.TryGetValue(v.Sha256, out var actual))
-                checkedObjects[v.Sha256] = actual = File.Exists(obj) ? Sha256Of(obj) : "missing";
+                checkedObjects[v.Sha256] = actual = File.Exists(obj) ? FileHash.Sha256(obj) : "missing";
             if (actual == v.Sha256) good++;
             else
             {
@@ -150,7 +150,7 @@ public sealed class BrowseVersions : RequestServerTask
         foreach (var v in versions)
         {
             var obj = Path.Combine(store, "objects", v.Sha256);
-            var actual = File.Exists(obj) ? Sha256Of(obj) : "missing";
+            var actual = File.Exists(obj) ? FileHash.Sha256(obj) : "missing";
             if (actual != v.Sha256)
             {
                 Log.LogErrorWithCodeFromResources("Browse.Corrupted", v.Id, v.Path, obj, actual);

@@ -53,7 +53,7 @@ internal static class PreparedArchive
                 stream.Flush(flushToDisk: true);
             }
             string sha;
-            using (var read = File.OpenRead(temp)) sha = Convert.ToHexString(SHA256.HashData(read)).ToLowerInvariant();
+            sha = FileHash.Sha256(temp);
             var final = Path.Combine(outgoingDir, sha);
             File.Move(temp, final, overwrite: true);
             return new Result(final, sha, new FileInfo(final).Length, files);

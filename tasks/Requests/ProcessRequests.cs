@@ -229,14 +229,14 @@ public sealed class ProcessRequests : RequestServerTask
         Directory.CreateDirectory(incomplete);
         Directory.CreateDirectory(Path.Combine(store, "versions"));
         var obj = Path.Combine(objects, r.Sha256);
-        var haveObject = File.Exists(obj) && Sha256Of(obj) == r.Sha256;
+        var haveObject = File.Exists(obj) && FileHash.Sha256(obj) == r.Sha256;
         if (!haveObject)
         {
             var part = Path.Combine(incomplete, r.Sha256);
             if (File.Exists(part)) File.Delete(part);
             var why = transfers.SftpGet(client, r.File, part);
             if (why != null) { Delete(part); return why; }
-            var actual = File.Exists(part) ? Sha256Of(part) : "nothing";
+            var actual = File.Exists(part) ? FileHash.Sha256(part) : "nothing";
             if (actual != r.Sha256)
             {
                 Delete(part);

@@ -45,9 +45,4 @@ public abstract class RequestServerTask : RequestTask
         AtomicFile.WriteAllBytes(Path.Combine(dir, $"{client}.{id}.{kind}"), Encoding.UTF8.GetBytes(line + "\n"));
     }
 
-    internal static string Sha256Of(string file)
-    {
-        using var s = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
-        return Convert.ToHexString(SHA256.HashData(s)).ToLowerInvariant();
-    }
 }

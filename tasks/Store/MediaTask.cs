@@ -215,9 +215,8 @@ public abstract class MediaTask : BackupTask, IStoreProperties
                 long size;
                 try
                 {
-                    using var stream = new FileStream(archive, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
-                    size = stream.Length;
-                    actual = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream)).ToLowerInvariant();
+                    size = new FileInfo(archive).Length;
+                    actual = FileHash.Sha256(archive);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
