@@ -23,6 +23,9 @@ public sealed class RestoreFiles : StoredDataTask
     /// <summary>What was (or, in a dry run, would be) written: the path under Destination, with Source, Day, Size, Kind, Archive.</summary>
     [Output] public ITaskItem[] Restored { get; private set; } = Array.Empty<ITaskItem>();
 
+    /// <summary>Tests: called for each member between finding its place and writing it (the window a swapped folder aims at).</summary>
+    internal Action<string>? BeforeWrite { get; set; }
+
     protected override bool Run()
     {
         var problems = new Problems();
@@ -50,10 +53,20 @@ public sealed class RestoreFiles : StoredDataTask
         var sources = RestoreTimeline.AsOf(catalog, peer, day, (n, a) => Log.LogWarningWithCodeFromResources(n, a));
 
         if (!dryRun) Directory.CreateDirectory(destination!);
-        var extractor = new SafeExtractor(destination!, overwrite);
+        SafeExtractor extractor;
+        try
+        {
+            extractor = new SafeExtractor(destination!, overwrite, dryRun);
+        }
+        catch (ExtractFailure e)
+        {
+            Log.LogErrorWithCodeFromResources("Restore.WriteFailed", destination!, e.Message);
+            return false;
+        }
+        using var _ = extractor;
         var done = new HashSet<string>(StringComparer.Ordinal);
         var restored = new List<ITaskItem>();
-        int refused = 0, kept = 0;
+        int refused = 0, kept = 0, identical = 0;
         long bytes = 0;
         foreach (var source in sources)
         foreach (var archive in source.NewestFirst)
@@ -62,11 +75,11 @@ public sealed class RestoreFiles : StoredDataTask
             for (var attempt = 0; attempt < archive.Copies.Count; attempt++)
             {
                 var copy = archive.Copies[attempt];
-                var writtenHere = new HashSet<string>(StringComparer.Ordinal);
+                var writtenHere = new Dictionary<string, TarMemberKind>(StringComparer.Ordinal); // restored (or already in place) from this copy
                 var claimed = new List<string>();   // paths this copy decided (restored, refused or kept)
                 var created = new List<string>();   // paths this copy started to write
                 var itemsHere = new List<ITaskItem>();
-                int refusedHere = 0, keptHere = 0;
+                int refusedHere = 0, keptHere = 0, identicalHere = 0;
                 long bytesHere = 0;
                 try
                 {
@@ -89,49 +102,89 @@ public sealed class RestoreFiles : StoredDataTask
                         if (!done.Add(rel)) continue;
                         claimed.Add(rel);
 
-                        var outcome = extractor.Prepare(rel, dryRun, out var blocker);
-                        switch (outcome)
+                        // Odd members are a warning naming them, before anything is touched; the rest of the archive is restored.
+                        if (SafeExtractor.TooLongComponent(rel) is { } longPart)
                         {
-                            case SafeExtractor.Outcome.ThroughSymlink:
-                                refusedHere++;
-                                Log.LogWarningWithCodeFromResources("Restore.ThroughSymlink", PosixPath.Display(m.Name), copy.Location, PosixPath.Display(blocker));
-                                continue;
-                            case SafeExtractor.Outcome.InTheWay:
-                                refusedHere++;
-                                Log.LogWarningWithCodeFromResources("Restore.InTheWay", PosixPath.Display(m.Name), copy.Location, PosixPath.Display(blocker));
-                                continue;
-                            case SafeExtractor.Outcome.Exists:
-                                keptHere++;
-                                Log.LogWarningWithCodeFromResources("Restore.Exists", PosixPath.Display(blocker));
-                                continue;
+                            refusedHere++;
+                            Log.LogWarningWithCodeFromResources("Restore.NameTooLong", PosixPath.Display(m.Name), copy.Location,
+                                PosixPath.Encode(longPart).Length, SafeExtractor.NameMax);
+                            continue;
                         }
+                        string? linkRel = null;
                         if (m.Kind == TarMemberKind.HardLink)
                         {
-                            var linkRel = SafeExtractor.Relative(m.LinkName);
-                            if (linkRel == null || !writtenHere.Contains(linkRel))
+                            linkRel = SafeExtractor.Relative(m.LinkName);
+                            if (linkRel == null || !writtenHere.TryGetValue(linkRel, out var linkedKind))
                             {
                                 refusedHere++;
                                 Log.LogWarningWithCodeFromResources("Restore.HardLinkTarget", PosixPath.Display(m.Name), PosixPath.Display(m.LinkName), copy.Location);
                                 continue;
                             }
-                            created.Add(rel);
-                            if (!dryRun) extractor.WriteCopy(rel, linkRel, m);
-                        }
-                        else if (!dryRun)
-                        {
-                            created.Add(rel);
-                            try
+                            if (linkedKind != TarMemberKind.File)
                             {
-                                if (m.Kind == TarMemberKind.Symlink) extractor.WriteSymlink(rel, m);
-                                else extractor.WriteFile(rel, m, reader.Content);
-                            }
-                            catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not InvalidDataException)
-                            {
-                                Log.LogErrorWithCodeFromResources("Restore.WriteFailed", PosixPath.Display(extractor.Target(rel)), e.Message);
+                                refusedHere++;
+                                Log.LogWarningWithCodeFromResources("Restore.HardLinkToSymlink", PosixPath.Display(m.Name), copy.Location, PosixPath.Display(m.LinkName));
                                 continue;
                             }
                         }
-                        writtenHere.Add(rel);
+
+                        SafeExtractor.Place? place = null;
+                        try
+                        {
+                            var outcome = extractor.Prepare(rel, out place, out var blocker);
+                            BeforeWrite?.Invoke(rel);
+                            foreach (var leftover in extractor.RemovedLeftovers) Detail("Restore.LeftoverRemoved", PosixPath.Display(leftover));
+                            extractor.RemovedLeftovers.Clear();
+                            switch (outcome)
+                            {
+                                case SafeExtractor.Outcome.ThroughSymlink:
+                                    refusedHere++;
+                                    Log.LogWarningWithCodeFromResources("Restore.ThroughSymlink", PosixPath.Display(m.Name), copy.Location, PosixPath.Display(blocker));
+                                    continue;
+                                case SafeExtractor.Outcome.InTheWay:
+                                    refusedHere++;
+                                    Log.LogWarningWithCodeFromResources("Restore.InTheWay", PosixPath.Display(m.Name), copy.Location, PosixPath.Display(blocker));
+                                    continue;
+                                case SafeExtractor.Outcome.Exists:
+                                    // What an interrupted run (or an earlier restore) finished is the member itself: not a conflict.
+                                    var same = m.Kind == TarMemberKind.HardLink
+                                        ? extractor.SameAsCopy(place!, linkRel!, m)
+                                        : extractor.SameAs(place!, m, m.Kind == TarMemberKind.File ? reader.Content : null);
+                                    if (same)
+                                    {
+                                        identicalHere++;
+                                        writtenHere[rel] = m.Kind == TarMemberKind.Symlink ? TarMemberKind.Symlink : TarMemberKind.File;
+                                        Detail("Restore.Identical", PosixPath.Display(blocker));
+                                        continue;
+                                    }
+                                    keptHere++;
+                                    Log.LogWarningWithCodeFromResources("Restore.Exists", PosixPath.Display(blocker));
+                                    continue;
+                            }
+                            if (!dryRun)
+                            {
+                                created.Add(rel);
+                                if (m.Kind == TarMemberKind.HardLink) extractor.WriteCopy(place!, linkRel!, m);
+                                else if (m.Kind == TarMemberKind.Symlink) extractor.WriteSymlink(place!, m);
+                                else extractor.WriteFile(place!, m, reader.Content);
+                            }
+                        }
+                        catch (ExtractFailure e) when (e.MemberSpecific)
+                        {
+                            refusedHere++;
+                            Log.LogWarningWithCodeFromResources("Restore.MemberFailed", PosixPath.Display(m.Name), copy.Location, e.Message);
+                            continue;
+                        }
+                        catch (ExtractFailure e)
+                        {
+                            Log.LogErrorWithCodeFromResources("Restore.WriteFailed", PosixPath.Display(extractor.Target(rel)), e.Message);
+                            continue;
+                        }
+                        finally
+                        {
+                            place?.Dispose();
+                        }
+                        writtenHere[rel] = m.Kind == TarMemberKind.Symlink ? TarMemberKind.Symlink : TarMemberKind.File;
                         bytesHere += m.Size;
                         // Items and messages name a path that is not UTF-8 with its bytes shown as \xNN.
                         var target = PosixPath.Display(extractor.Target(rel));
@@ -152,7 +205,7 @@ public sealed class RestoreFiles : StoredDataTask
                     // What this copy wrote may hold damaged data read before the damage showed (a gzip member's
                     // checksum is checked at its end): take it all back and read the archive from the next copy.
                     foreach (var rel in created)
-                        if (!dryRun) extractor.Remove(rel);
+                        if (!dryRun) RemoveAgain(extractor, rel);
                     foreach (var rel in claimed) done.Remove(rel);
                     if (attempt + 1 < archive.Copies.Count)
                     {
@@ -165,15 +218,28 @@ public sealed class RestoreFiles : StoredDataTask
                 restored.AddRange(itemsHere);
                 refused += refusedHere;
                 kept += keptHere;
+                identical += identicalHere;
                 bytes += bytesHere;
                 break;
             }
         }
         Restored = restored.ToArray();
-        if (restored.Count == 0 && refused == 0 && kept == 0)
+        if (restored.Count == 0 && refused == 0 && kept == 0 && identical == 0)
             Log.LogWarningWithCodeFromResources("Restore.NothingMatched", peer, path, Day(day));
         Progress(dryRun ? "Restore.DrySummary" : "Restore.Summary", restored.Count, Units.Bytes(bytes), peer, path, Day(day),
-            destination!, refused, kept);
+            destination!, refused, kept, identical);
         return !Log.HasLoggedErrors;
+    }
+
+    private void RemoveAgain(SafeExtractor extractor, string rel)
+    {
+        try
+        {
+            extractor.Remove(rel);
+        }
+        catch (ExtractFailure e)
+        {
+            Log.LogErrorWithCodeFromResources("Restore.WriteFailed", PosixPath.Display(extractor.Target(rel)), e.Message);
+        }
     }
 }

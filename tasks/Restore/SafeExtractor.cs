@@ -1,30 +1,76 @@
 using BackupBuild.Tasks.Infrastructure;
+using Microsoft.Win32.SafeHandles;
 
 namespace BackupBuild.Tasks.Restore;
 
 /// <summary>
-/// Writes archive members under one destination folder and nowhere else: absolute names and ".." are refused,
-/// every folder on the way is checked with lstat (a symbolic link on the way is refused, whatever it points at),
-/// and the member itself is created with O_CREAT|O_EXCL, which never follows a link. An existing file is
-/// replaced only with <c>overwrite</c>. Modes and mtimes are restored, owners when running as root.
-/// Names may be any bytes (<see cref="PosixPath"/>): every call on the file system goes through
-/// <see cref="Posix"/> with the exact bytes, never through .NET's file APIs.
+/// Writes archive members under one destination folder and nowhere else. The destination is opened once and
+/// held; every folder on the way to a member is resolved beneath it without following a symbolic link
+/// (<see cref="Beneath.OpenFolder"/>: openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, or openat O_NOFOLLOW one
+/// component at a time), and the member is created relative to the folder so found (*at calls), so a folder
+/// swapped for a link while the restore runs cannot send a file elsewhere. Absolute names and ".." are refused
+/// before that (<see cref="Relative"/>).
+/// <para>A file is written under a temporary name (<see cref="Beneath.TempPrefix"/>), given its owner (as root),
+/// mode and time, and only then renamed to its final name: a final name always holds a complete file. An
+/// existing file is replaced only with <c>overwrite</c>; one identical to the member (what an interrupted run
+/// finished) is recognised as already restored. Temporary names an interrupted run left are removed from each
+/// folder the next run opens.</para>
+/// <para>Modes: as root, the archived mode with setuid, setgid and sticky bits, after the archived owner
+/// (numeric ids) is set; otherwise the restoring user owns the file and setuid and setgid are cleared.</para>
+/// Names may be any bytes (<see cref="PosixPath"/>): every call on the file system takes the exact bytes.
 /// </summary>
-internal sealed class SafeExtractor
+internal sealed class SafeExtractor : IDisposable
 {
+    /// <summary>The longest name component Linux file systems take (NAME_MAX).</summary>
+    public const int NameMax = 255;
+
+    private const uint SetIdBits = 0xC00; // S_ISUID | S_ISGID
+
     private readonly string _root;
     private readonly bool _overwrite;
     private readonly bool _asRoot;
+    private readonly bool _dryRun;
+    private readonly int _rootFd; // -1 only in a dry run into a folder that does not exist yet
+    private readonly HashSet<string> _swept = new(StringComparer.Ordinal);
+    private readonly byte[] _buffer = new byte[1 << 20];
+    private readonly byte[] _compare = new byte[1 << 20];
 
-    public SafeExtractor(string destination, bool overwrite)
+    /// <exception cref="ExtractFailure">The destination cannot be opened.</exception>
+    public SafeExtractor(string destination, bool overwrite, bool dryRun = false)
     {
         _root = Path.GetFullPath(destination).TrimEnd('/');
         if (_root.Length == 0) _root = "/";
         _overwrite = overwrite;
+        _dryRun = dryRun;
         _asRoot = Posix.IsRoot;
+        _rootFd = Beneath.OpenRoot(_root, out var errno);
+        if (_rootFd < 0 && !(dryRun && errno == Beneath.ENOENT)) throw new ExtractFailure("open", _root, errno);
     }
 
-    public enum Outcome { Written, Unsafe, ThroughSymlink, Exists, InTheWay }
+    public enum Outcome { Written, ThroughSymlink, Exists, InTheWay }
+
+    /// <summary>Where a member goes: its folder, held open (null in a dry run when the folder does not exist yet), and its name in it.</summary>
+    public sealed class Place : IDisposable
+    {
+        internal Place(HeldFolder? folder, string name, string target)
+        {
+            Folder = folder;
+            Name = name;
+            Target = target;
+        }
+
+        public HeldFolder? Folder { get; }
+        public string Name { get; }
+        /// <summary>The full path, for messages.</summary>
+        public string Target { get; }
+        /// <summary>What has the member's name already (lstat), or null.</summary>
+        public PosixStat? Existing { get; internal set; }
+
+        public void Dispose() => Folder?.Dispose();
+    }
+
+    /// <summary>Messages of leftovers removed (temporary names of an interrupted run), for the caller to log.</summary>
+    public List<string> RemovedLeftovers { get; } = new();
 
     /// <summary>The member's relative path (segments joined by '/'), or null when the name climbs out or is absolute.</summary>
     public static string? Relative(string memberName)
@@ -40,90 +86,255 @@ internal sealed class SafeExtractor
         return parts.Count == 0 ? null : string.Join('/', parts);
     }
 
+    /// <summary>The first component of <paramref name="relative"/> longer than <see cref="NameMax"/> bytes, or null.</summary>
+    public static string? TooLongComponent(string relative) =>
+        relative.Split('/').FirstOrDefault(p => PosixPath.Encode(p).Length > NameMax);
+
     public string Target(string relative) => _root == "/" ? "/" + relative : _root + "/" + relative;
 
-    /// <summary>Checks the way to a member and prepares its place; <paramref name="blocker"/> names what stands in the way.</summary>
-    /// <exception cref="IOException">A folder on the way could not be created or a file in the way not removed.</exception>
-    public Outcome Prepare(string relative, bool dryRun, out string blocker)
+    /// <summary>The mode a restored file gets: setuid and setgid only when restoring as root (with the owner).</summary>
+    public uint ModeFor(uint archived) => _asRoot ? archived & 0xFFF : archived & 0xFFF & ~SetIdBits;
+
+    /// <summary>
+    /// Finds (and, unless a dry run, makes) the folder of a member beneath the destination and looks at what has
+    /// its name. <paramref name="blocker"/> names what stands in the way.
+    /// </summary>
+    /// <exception cref="ExtractFailure">A folder on the way could not be created or opened.</exception>
+    public Outcome Prepare(string relative, out Place? place, out string blocker)
     {
+        place = null;
+        var slash = relative.LastIndexOf('/');
+        var outcome = OpenFolder(slash < 0 ? "" : relative[..slash], create: !_dryRun, out var folder, out blocker);
+        if (outcome != Outcome.Written) return outcome;
+        place = new Place(folder, relative[(slash + 1)..], Target(relative));
+        if (folder == null) return Outcome.Written;
+        var existing = Beneath.LStat(folder.Fd, place.Name, out _);
+        if (existing == null) return Outcome.Written;
+        place.Existing = existing;
+        blocker = place.Target;
+        if (existing.Value.IsDirectory) return Outcome.InTheWay;
+        return _overwrite ? Outcome.Written : Outcome.Exists;
+    }
+
+    /// <summary>The folder <paramref name="folderRelative"/> beneath the destination, opened without following a link.</summary>
+    private Outcome OpenFolder(string folderRelative, bool create, out HeldFolder? folder, out string blocker)
+    {
+        folder = null;
         blocker = "";
-        var parts = relative.Split('/');
-        var current = _root;
-        for (var i = 0; i < parts.Length - 1; i++)
+        if (_rootFd < 0) return Outcome.Written; // a dry run into a destination to be made
+        int fd, errno;
+        if (folderRelative.Length == 0)
         {
-            current = current == "/" ? "/" + parts[i] : current + "/" + parts[i];
-            var st = Posix.LStat(current, out _);
-            if (st == null)
+            fd = Beneath.Dup(_rootFd, out errno);
+            if (fd < 0) throw new ExtractFailure("dup", _root, errno);
+            folder = Held(fd, _root, folderRelative);
+            return Outcome.Written;
+        }
+        if (Beneath.UseOpenat2)
+        {
+            // The whole way in one call when it exists; anything else (missing, a link, a file) is walked below.
+            fd = Beneath.OpenFolder(_rootFd, folderRelative, out errno);
+            if (fd >= 0)
             {
-                if (dryRun) continue;
-                if (Posix.MakeDirectory(current, 0x1FF /* 0777, less the umask */, out var errno)) continue;
-                st = Posix.LStat(current, out _); // made meanwhile by someone else: check what it is
-                if (st == null) throw Failure("mkdir", current, errno);
-            }
-            if (st.Value.IsSymlink)
-            {
-                blocker = current;
-                return Outcome.ThroughSymlink;
-            }
-            if (!st.Value.IsDirectory)
-            {
-                blocker = current;
-                return Outcome.InTheWay;
+                folder = Held(fd, Target(folderRelative), folderRelative);
+                return Outcome.Written;
             }
         }
-        var target = Target(relative);
-        var existing = Posix.LStat(target, out _);
-        if (existing != null)
+        var current = Beneath.Dup(_rootFd, out errno);
+        if (current < 0) throw new ExtractFailure("dup", _root, errno);
+        var path = _root == "/" ? "" : _root;
+        foreach (var part in folderRelative.Split('/'))
         {
-            blocker = target;
-            if (existing.Value.IsDirectory) return Outcome.InTheWay;
-            if (!_overwrite) return Outcome.Exists;
-            // Removes a link itself, never what it points at.
-            if (!dryRun && !Posix.Unlink(target, out var errno) && errno != Errno.NoEntry) throw Failure("unlink", target, errno);
+            path += "/" + part;
+            fd = Beneath.OpenFolder(current, part, out errno);
+            // Missing: made, then opened (again, a few times, when something else removes or makes it meanwhile).
+            for (var attempt = 0; fd < 0 && errno == Beneath.ENOENT && attempt < 10; attempt++)
+            {
+                if (!create)
+                {
+                    Beneath.Close(current);
+                    return Outcome.Written;
+                }
+                if (!Beneath.MakeFolder(current, part, out var made) && made != Beneath.EEXIST)
+                {
+                    Beneath.Close(current);
+                    throw new ExtractFailure("mkdir", path, made);
+                }
+                fd = Beneath.OpenFolder(current, part, out errno);
+            }
+            if (fd < 0)
+            {
+                var st = Beneath.LStat(current, part, out _);
+                Beneath.Close(current);
+                blocker = path;
+                if (errno == Beneath.ELOOP || st is { IsSymlink: true }) return Outcome.ThroughSymlink;
+                if (errno == Beneath.ENOTDIR || st is { IsDirectory: false }) return Outcome.InTheWay;
+                throw new ExtractFailure("open", path, errno);
+            }
+            Beneath.Close(current);
+            current = fd;
         }
+        folder = Held(current, path, folderRelative);
         return Outcome.Written;
     }
 
-    /// <summary>A new file (O_CREAT|O_EXCL|O_NOFOLLOW: never through a link, never over an existing file) with the member's content, owner, mode and time.</summary>
-    public void WriteFile(string relative, TarMember m, Stream content)
+    private HeldFolder Held(int fd, string path, string folderRelative)
     {
-        var target = Target(relative);
-        using var output = Posix.CreateNewStream(target, 0x180 /* 0600 until the member's mode is set */, out var errno)
-            ?? throw Failure("open", target, errno);
-        content.CopyTo(output, 1 << 20);
-        output.Flush();
-        var handle = output.SafeFileHandle;
-        if (_asRoot && !Posix.FChown(handle, m.Uid, m.Gid, out errno)) throw Failure("fchown", target, errno);
-        if (!Posix.FChmod(handle, m.Mode & 0xFFF, out errno)) throw Failure("fchmod", target, errno);
-        if (!Posix.FSetTimes(handle, m.Mtime, 0, out errno)) throw Failure("futimens", target, errno);
+        // Once per folder and run: what an interrupted run left under a temporary name goes.
+        if (!_dryRun && _swept.Add(folderRelative))
+            foreach (var name in Beneath.RemoveLeftovers(fd))
+                RemovedLeftovers.Add((path == "/" ? "" : path) + "/" + name);
+        return new HeldFolder(fd, path);
     }
 
-    /// <summary>A symbolic link holding exactly the member's target bytes, with its owner (as root) and time.</summary>
-    public void WriteSymlink(string relative, TarMember m)
+    /// <summary>
+    /// The member's content under a temporary name (O_CREAT|O_EXCL|O_NOFOLLOW, 0600), then owner (as root),
+    /// mode and time, then renamed to its name: over what is there only with overwrite.
+    /// </summary>
+    /// <exception cref="ExtractFailure">A system call failed; the temporary name is gone.</exception>
+    public void WriteFile(Place place, TarMember m, Stream content) => WriteFile(place, m, content, fromArchive: true);
+
+    private void WriteFile(Place place, TarMember m, Stream content, bool fromArchive)
     {
-        var target = Target(relative);
-        if (!Posix.Symlink(m.LinkName, target, out var errno)) throw Failure("symlink", target, errno);
-        if (_asRoot && !Posix.LChown(target, m.Uid, m.Gid, out errno)) throw Failure("lchown", target, errno);
-        if (!Posix.SetTimes(target, m.Mtime, 0, out errno)) throw Failure("utimensat", target, errno);
+        var dir = place.Folder ?? throw new InvalidOperationException("dry run");
+        var temp = Beneath.TempName(place.Name);
+        Beneath.Unlink(dir.Fd, temp, out _); // this name's leftover from an interrupted run
+        var fd = Beneath.CreateFile(dir.Fd, temp, out var errno);
+        if (fd < 0) throw new ExtractFailure("open", dir.Path + "/" + temp, errno);
+        var published = false;
+        try
+        {
+            using (var handle = new SafeFileHandle(fd, ownsHandle: true))
+            {
+                while (true)
+                {
+                    int n;
+                    try
+                    {
+                        n = content.Read(_buffer, 0, _buffer.Length);
+                    }
+                    catch (IOException e) when (!fromArchive)
+                    {
+                        throw new ExtractFailure("read", e.Message, Beneath.EINVAL);
+                    }
+                    if (n == 0) break;
+                    if (!Beneath.WriteAll(fd, _buffer.AsSpan(0, n), out errno)) throw new ExtractFailure("write", place.Target, errno);
+                }
+                if (_asRoot && !Posix.FChown(handle, m.Uid, m.Gid, out errno)) throw new ExtractFailure("fchown", place.Target, errno);
+                if (!Posix.FChmod(handle, ModeFor(m.Mode), out errno)) throw new ExtractFailure("fchmod", place.Target, errno);
+                if (!Posix.FSetTimes(handle, m.Mtime, 0, out errno)) throw new ExtractFailure("futimens", place.Target, errno);
+            }
+            Publish(dir, temp, place);
+            published = true;
+        }
+        finally
+        {
+            if (!published) Beneath.Unlink(dir.Fd, temp, out _);
+        }
     }
 
-    /// <summary>A hard-link member: a copy of the file restored earlier in this run under <paramref name="sourceRelative"/>.</summary>
-    public void WriteCopy(string relative, string sourceRelative, TarMember m)
+    private void Publish(HeldFolder dir, string temp, Place place)
     {
-        var source = Target(sourceRelative);
-        using var input = Posix.OpenReadStream(source, out var errno, 1 << 16) ?? throw Failure("open", source, errno);
-        var st = Posix.FStat(input.SafeFileHandle, out errno) ?? throw Failure("fstat", source, errno);
-        WriteFile(relative, m with { Mode = st.Permissions, Mtime = st.MtimeSeconds }, input);
+        if (!Beneath.Rename(dir.Fd, temp, place.Name, _overwrite, out var errno)) throw new ExtractFailure("rename", place.Target, errno);
+    }
+
+    /// <summary>A symbolic link holding exactly the member's target bytes, with its owner (as root) and time, made under a temporary name and renamed.</summary>
+    public void WriteSymlink(Place place, TarMember m)
+    {
+        var dir = place.Folder ?? throw new InvalidOperationException("dry run");
+        var temp = Beneath.TempName(place.Name);
+        Beneath.Unlink(dir.Fd, temp, out _);
+        if (!Beneath.Symlink(m.LinkName, dir.Fd, temp, out var errno)) throw new ExtractFailure("symlink", place.Target, errno);
+        var published = false;
+        try
+        {
+            if (_asRoot && !Beneath.LChown(dir.Fd, temp, m.Uid, m.Gid, out errno)) throw new ExtractFailure("lchown", place.Target, errno);
+            if (!Beneath.LSetTimes(dir.Fd, temp, m.Mtime, out errno)) throw new ExtractFailure("utimensat", place.Target, errno);
+            Publish(dir, temp, place);
+            published = true;
+        }
+        finally
+        {
+            if (!published) Beneath.Unlink(dir.Fd, temp, out _);
+        }
+    }
+
+    /// <summary>Opens a regular file restored earlier beneath the destination; null when it is not there or not a regular file.</summary>
+    private FileStream? OpenRestored(string relative, out PosixStat stat)
+    {
+        stat = default;
+        var slash = relative.LastIndexOf('/');
+        if (OpenFolder(slash < 0 ? "" : relative[..slash], create: false, out var folder, out _) != Outcome.Written || folder == null)
+            return null;
+        using (folder)
+        {
+            var fd = Beneath.OpenFileRead(folder.Fd, relative[(slash + 1)..], out _);
+            if (fd < 0) return null;
+            var handle = new SafeFileHandle(fd, ownsHandle: true);
+            if (Posix.FStat(handle, out _) is not { IsRegular: true } st)
+            {
+                handle.Dispose();
+                return null;
+            }
+            stat = st;
+            return new FileStream(handle, FileAccess.Read, 1);
+        }
+    }
+
+    /// <summary>A hard-link member: a copy of the regular file restored earlier in this run under <paramref name="sourceRelative"/>.</summary>
+    public void WriteCopy(Place place, string sourceRelative, TarMember m)
+    {
+        using var input = OpenRestored(sourceRelative, out var st)
+            ?? throw new ExtractFailure("open", Target(sourceRelative), Beneath.ELOOP);
+        WriteFile(place, m with { Mode = st.Permissions, Mtime = st.MtimeSeconds, Size = st.Size }, input, fromArchive: false);
+    }
+
+    /// <summary>
+    /// True when what has the member's name is already the member, as an interrupted run (or an earlier restore)
+    /// left it: a link with the same target, or a regular file with the same size, time, mode (and owner, as
+    /// root) and the same bytes. Reads <paramref name="content"/>.
+    /// </summary>
+    public bool SameAs(Place place, TarMember m, Stream? content)
+    {
+        if (place.Folder == null || place.Existing is not { } e) return false;
+        if (_asRoot && (e.Uid != m.Uid || e.Gid != m.Gid)) return false;
+        if (m.Kind == TarMemberKind.Symlink) return e.IsSymlink && Beneath.ReadLink(place.Folder.Fd, place.Name) == m.LinkName;
+        if (!e.IsRegular || e.Size != m.Size || e.MtimeSeconds != m.Mtime || e.Permissions != ModeFor(m.Mode) || content == null) return false;
+        var fd = Beneath.OpenFileRead(place.Folder.Fd, place.Name, out _);
+        if (fd < 0) return false;
+        using var existing = new FileStream(new SafeFileHandle(fd, ownsHandle: true), FileAccess.Read, 1);
+        if (Posix.FStat(existing.SafeFileHandle, out _) is not { IsRegular: true } opened || opened.Inode != e.Inode) return false;
+        while (true)
+        {
+            var n = content.ReadAtLeast(_buffer, _buffer.Length, throwOnEndOfStream: false);
+            var k = existing.ReadAtLeast(_compare, _compare.Length, throwOnEndOfStream: false);
+            if (n != k || !_buffer.AsSpan(0, n).SequenceEqual(_compare.AsSpan(0, k))) return false;
+            if (n == 0) return true;
+        }
+    }
+
+    /// <summary><see cref="SameAs"/> for a hard-link member: the same as the file restored under <paramref name="sourceRelative"/>.</summary>
+    public bool SameAsCopy(Place place, string sourceRelative, TarMember m)
+    {
+        using var input = OpenRestored(sourceRelative, out var st);
+        return input != null && SameAs(place, m with { Kind = TarMemberKind.File, Mode = st.Permissions, Mtime = st.MtimeSeconds, Size = st.Size }, input);
     }
 
     /// <summary>Removes what this run wrote at <paramref name="relative"/> (a file or a link), if it is there.</summary>
     public void Remove(string relative)
     {
-        var target = Target(relative);
-        if (Posix.LStat(target, out _) is { IsDirectory: false } && !Posix.Unlink(target, out var errno) && errno != Errno.NoEntry)
-            throw Failure("unlink", target, errno);
+        var slash = relative.LastIndexOf('/');
+        if (OpenFolder(slash < 0 ? "" : relative[..slash], create: false, out var folder, out _) != Outcome.Written || folder == null) return;
+        using (folder)
+        {
+            var name = relative[(slash + 1)..];
+            if (Beneath.LStat(folder.Fd, name, out _) is { IsDirectory: false } && !Beneath.Unlink(folder.Fd, name, out var errno) && errno != Beneath.ENOENT)
+                throw new ExtractFailure("unlink", Target(relative), errno);
+        }
     }
 
-    private static IOException Failure(string call, string path, int errno) =>
-        new($"{call} {PosixPath.Display(path)}: {Posix.ErrorText(errno)}");
+    public void Dispose()
+    {
+        if (_rootFd >= 0) Beneath.Close(_rootFd);
+    }
 }

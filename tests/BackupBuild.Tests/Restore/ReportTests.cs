@@ -37,8 +37,9 @@ public class ReportTests
             var run = p.Run("Collect;Stage;Store", "BackupRunDate=" + date + "T01:00");
             Assert.True(run.ExitCode == 0, run.All);
         }
-        // A second restore into the same folder keeps the files it finds there: warnings in the run log.
+        // A second restore into the same folder keeps the files it finds there changed: warnings in the run log.
         Assert.Equal(0, p.Run("Restore", "RestoreTo=" + t["restored"]).ExitCode);
+        foreach (var f in Directory.GetFiles(t["restored"], "*", SearchOption.AllDirectories)) File.AppendAllText(f, "changed");
         Assert.Equal(0, p.Run("Restore", "RestoreTo=" + t["restored"]).ExitCode);
         // A failed run: the run log (BackupLogFile) records it.
         Assert.Equal(1, p.Run("Store", "Full=true", "BackupRunDate=2026-11-26T01:00").ExitCode);
