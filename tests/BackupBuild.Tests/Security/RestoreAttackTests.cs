@@ -129,10 +129,10 @@ public sealed class RestoreAttackTests : IDisposable
             stop.Cancel();
             swapper.Join();
         }
+        Assert.Equal(before, Snapshot(canary));
         Assert.True(ok, engine.AllText);
         Assert.True(swaps >= 20, $"only {swaps} swaps happened");
         Assert.Contains("BKP8011", engine.WarningCodes); // swaps landed while the restore ran: members refused
-        Assert.Equal(before, Snapshot(canary));
         Assert.DoesNotContain("BKP8016", engine.AllText);
         // Whatever was restored is inside the destination and whole.
         foreach (var file in Directory.EnumerateFiles(to, "*.txt", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
