@@ -306,8 +306,16 @@ internal sealed class SafeExtractor : IDisposable
         if (Posix.FStat(existing.SafeFileHandle, out _) is not { IsRegular: true } opened || opened.Inode != e.Inode) return false;
         while (true)
         {
-            var n = content.ReadAtLeast(_buffer, _buffer.Length, throwOnEndOfStream: false);
-            var k = existing.ReadAtLeast(_compare, _compare.Length, throwOnEndOfStream: false);
+            var n = content.ReadAtLeast(_buffer, _buffer.Length, throwOnEndOfStream: false); // the archive: its errors go up
+            int k;
+            try
+            {
+                k = existing.ReadAtLeast(_compare, _compare.Length, throwOnEndOfStream: false);
+            }
+            catch (IOException)
+            {
+                return false; // the existing file does not read: not the member (and not the archive's fault)
+            }
             if (n != k || !_buffer.AsSpan(0, n).SequenceEqual(_compare.AsSpan(0, k))) return false;
             if (n == 0) return true;
         }
