@@ -83,9 +83,7 @@ public static class Ownership
         void One(string p)
         {
             var error = Change(p, uid, gid);
-            if (error == null && gid != Unchanged && Posix.LStat(p, out _) is { IsSymlink: false } s
-                && PrivateFiles.GroupReadable(s.Permissions) != s.Permissions)
-                error = SetMode(p, PrivateFiles.GroupReadable(s.Permissions));
+            if (error == null && gid != Unchanged) error = PrivateFiles.ChangeModeNoFollow(p, PrivateFiles.GroupReadable);
             if (error == null) count++; else failed(p, error);
         }
         One(path);

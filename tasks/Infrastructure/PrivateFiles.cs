@@ -114,17 +114,31 @@ public static class PrivateFiles
         {
             var stat = Posix.LStat(p, out var errno);
             if (stat == null) { failures.Add((p, Posix.ErrorText(errno))); return; }
-            var s = stat.Value;
-            if (s.IsSymlink) return;
-            if ((s.Permissions & 0xFFF & ~0x1C0u) != 0 && !Posix.ChangeMode(p, s.Permissions & 0x1C0, out errno))
-                failures.Add((p, Posix.ErrorText(errno)));
-            if (!s.IsDirectory) return;
+            if (ChangeModeNoFollow(p, mode => mode & 0x1C0) is { } error) failures.Add((p, error));
+            if (!stat.Value.IsDirectory) return;
             var names = Posix.ReadDirectory(p, out errno);
             if (names == null) { failures.Add((p, Posix.ErrorText(errno))); return; }
             foreach (var name in names) One(Path.Combine(p, PosixPath.Decode(name)));
         }
         One(path);
         return failures;
+    }
+
+    /// <summary>
+    /// Sets the mode of a regular file or folder to <paramref name="change"/>(its mode) through the file itself: opened
+    /// without following a symlink, its type and mode taken from the opened file (fstat), then fchmod. Symlinks and special
+    /// files are left alone (never opened). Null on success, else the error text.
+    /// </summary>
+    public static string? ChangeModeNoFollow(string path, Func<uint, uint> change)
+    {
+        if (Posix.LStat(path, out var errno) is not { } before) return Posix.ErrorText(errno);
+        if (!before.IsRegular && !before.IsDirectory) return null;
+        using var handle = Posix.OpenRead(path, out errno);
+        if (handle == null) return errno == Errno.Loop ? null : Posix.ErrorText(errno); // swapped for a symlink: not ours to change
+        if (Posix.FStat(handle, out errno) is not { } s) return Posix.ErrorText(errno);
+        if (!s.IsRegular && !s.IsDirectory) return null;
+        var mode = change(s.Permissions);
+        return mode == s.Permissions || Posix.FChmod(handle, mode, out errno) ? null : Posix.ErrorText(errno);
     }
 
     /// <summary>The mode for what BackupGroup may read: the owner's read (and enter/execute) bits also for the group, nothing for others.</summary>
