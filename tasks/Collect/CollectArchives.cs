@@ -45,7 +45,7 @@ public sealed class CollectArchives : CollectTaskBase
         }
 
         using var _ = ActionLock.Acquire(config.WorkingDir, "collect", Locks.Wait(LockWaitSeconds), Cancellation);
-        Directory.CreateDirectory(config.CollectDir);
+        PrivateFiles.CreateRoot(config.CollectDir);
         AtomicFile.RemoveLeftovers(config.CollectDir);
         // From here until the new indicator is written the folder holds a mix of old and new
         // archives: an old cback.collect must not tell Stage it is complete.

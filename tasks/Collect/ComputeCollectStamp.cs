@@ -26,7 +26,7 @@ public sealed class ComputeCollectStamp : CollectTaskBase
         if (config == null) return false;
 
         var folder = Path.GetDirectoryName(Path.GetFullPath(StampFile!))!;
-        Directory.CreateDirectory(folder);
+        PrivateFiles.CreateRoot(folder);
         var (stamp, plan) = Compute(config, folder);
         var existing = File.Exists(StampFile) ? File.ReadAllText(StampFile!) : null;
         Changed = existing != stamp;

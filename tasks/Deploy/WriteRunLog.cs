@@ -48,7 +48,7 @@ public sealed class WriteRunLog : BackupTask
 
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            PrivateFiles.CreateRoot(Path.GetDirectoryName(file)!);
             if (!File.Exists(file))
             {
                 var options = new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite };

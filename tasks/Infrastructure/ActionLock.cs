@@ -13,7 +13,7 @@ public sealed class ActionLock : IDisposable
 
     public static ActionLock Acquire(string workingDir, string action, TimeSpan wait, CancellationToken cancel)
     {
-        Directory.CreateDirectory(workingDir);
+        PrivateFiles.CreateRoot(workingDir);
         var path = Path.Combine(workingDir, action.ToLowerInvariant() + ".lock");
         var deadline = DateTime.UtcNow + wait;
         while (true)

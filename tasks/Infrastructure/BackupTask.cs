@@ -24,6 +24,8 @@ public abstract class BackupTask : Microsoft.Build.Utilities.Task, ICancelableTa
 
     public sealed override bool Execute()
     {
+        // Everything a task writes, and every program it starts, is owner-only whatever the run's umask (PrivateFiles).
+        using var ownerOnly = PrivateFiles.RestrictUmask();
         try
         {
             return Run() && !Log.HasLoggedErrors;

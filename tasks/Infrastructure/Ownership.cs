@@ -73,7 +73,9 @@ public static class Ownership
 
     /// <summary>
     /// Gives <paramref name="path"/> and, for a folder, everything below it (symlinks not followed) to uid:gid;
-    /// each failure goes to <paramref name="failed"/> and the walk continues, as Cedar logs and goes on.
+    /// each failure goes to <paramref name="failed"/> and the walk continues, as Cedar logs and goes on. When a group is
+    /// given, each file and folder given to it becomes readable (and enterable) by that group and nothing for others
+    /// (<see cref="PrivateFiles.GroupReadable"/>): BackupGroup reads what BackupBuild wrote, no one else does.
     /// </summary>
     public static int ChangeTree(string path, uint uid, uint gid, Action<string, string> failed)
     {
@@ -81,6 +83,7 @@ public static class Ownership
         void One(string p)
         {
             var error = Change(p, uid, gid);
+            if (error == null && gid != Unchanged) error = PrivateFiles.ChangeModeNoFollow(p, PrivateFiles.GroupReadable);
             if (error == null) count++; else failed(p, error);
         }
         One(path);

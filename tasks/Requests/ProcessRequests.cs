@@ -30,7 +30,7 @@ public sealed class ProcessRequests : RequestServerTask
         problems.LogTo(Log);
         if (problems.HasErrors) return false;
 
-        Directory.CreateDirectory(Root);
+        PrivateFiles.CreateRoot(Root);
         using var held = ActionLock.Acquire(Root, "process", LockWait, Cancellation);
         var transfers = new Transfers(timeout, Cancellation, Program(GitProgram, "git"), Program(RsyncProgram, "rsync"), Program(SftpProgram, "sftp"));
         var git = Program(GitProgram, "git");

@@ -60,7 +60,7 @@ public sealed class QueueRequests : RequestClientTask
 
         var now = DateTime.UtcNow;
         var pool = Pool(server.Name);
-        Directory.CreateDirectory(pool.Directory);
+        PrivateFiles.CreateRoot(pool.Directory);
         using var queueLock = ActionLock.Acquire(pool.Directory, "queue", LockWait, Cancellation);
         var waiting = pool.Ids(RequestState.Complete).Select(id => pool.Load(RequestState.Complete, id))
             .Where(r => r != null).Select(r => r!.Key).ToHashSet(StringComparer.Ordinal);

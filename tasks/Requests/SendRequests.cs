@@ -25,7 +25,7 @@ public sealed class BeginSendRequests : RequestClientTask
         problems.LogTo(Log);
         if (problems.HasErrors) return false;
 
-        Directory.CreateDirectory(Root);
+        PrivateFiles.CreateRoot(Root);
         var held = ActionLock.Acquire(Root, "send", LockWait, Cancellation);
         BuildEngine4.RegisterTaskObject(LockKey + Root, held, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
 

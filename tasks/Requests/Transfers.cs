@@ -28,7 +28,7 @@ internal sealed class Transfers
         Directory.CreateDirectory(destination);
         var args = new List<string>
         {
-            "-a", "--delete", "--numeric-ids", "--delay-updates", "-e", client.Ssh.ShellCommandLine,
+            "-a", "--chmod=go=", "--delete", "--numeric-ids", "--delay-updates", "-e", client.Ssh.ShellCommandLine,
             client.Ssh.Target + ":" + path.TrimEnd('/') + "/", destination.TrimEnd('/') + "/",
         };
         var r = RemoteShell.Run(Rsync, args, _timeout, _cancel);

@@ -90,7 +90,7 @@ public sealed class SpanStagedData : BackupTask
         Progress("Span.Planned", files.Count, Units.Bytes(files.Sum(f => f.Size)), days.Count, media, Units.Bytes(room));
 
         var imageDir = Path.GetDirectoryName(imagePaths[0])!;
-        Directory.CreateDirectory(imageDir);
+        PrivateFiles.CreateRoot(imageDir);
         AtomicFile.RemoveLeftovers(imageDir);
         var indexTemp = AtomicFile.TempDirectoryFor(Path.Combine(imageDir, "span-index"));
         Directory.CreateDirectory(indexTemp);

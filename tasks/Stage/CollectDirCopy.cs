@@ -8,12 +8,12 @@ public sealed record CopyResult(int Files, int Copied, int Unchanged, long Bytes
 /// <summary>
 /// Copies the regular files of a local peer's collect dir (not recursive, indicators included, as
 /// Cedar Backup does) into its staging folder. Each copy is atomic, keeps the source's mtime and
-/// permissions, and is skipped when the staged file already has the same size and mtime, so
+/// its owner's permissions (nothing for group and others), and is skipped when the staged file already has the same size and mtime, so
 /// staging the same day twice rewrites nothing.
 /// </summary>
 public sealed class CollectDirCopy
 {
-    private const UnixFileMode PermissionBits = (UnixFileMode)0x1FF; // rwxrwxrwx
+    private const UnixFileMode PermissionBits = (UnixFileMode)0x1C0; // rwx------: staged copies are owner-only whatever the source allows (PrivateFiles)
 
     private readonly string _peer;
     private readonly Action<string, object[]> _error;

@@ -72,6 +72,8 @@ public sealed class RemotePeerStage
         var temp = AtomicFile.TempDirectoryFor(peerDir);
         Directory.CreateDirectory(temp);
         var copy = Copy(temp, peerDir);
+        if (copy.Succeeded && PrivateFiles.RestrictTree(temp) is [var (bad, why), ..]) // scp -p copies the peer's modes: owner-only before it is published
+        { TryDelete(temp); _log.Failure(_forgiven, "Stage.NotPrivate", _peer.Name, bad, why); return Done(PeerOutcome.Failed); }
         if (!copy.Succeeded || !Complete(entries, temp))
         {
             TryDelete(temp);
@@ -120,7 +122,7 @@ public sealed class RemotePeerStage
         if (Path.GetFileName(program) == "rsync")
         {
             // Unchanged archives are hard-linked from the previous staging of the day instead of copied again.
-            args.AddRange(new[] { "-a", "-e", _ssh.ShellCommandLine });
+            args.AddRange(new[] { "-a", "--chmod=go=", "-e", _ssh.ShellCommandLine }); // owner-only, whatever the peer's modes
             if (Directory.Exists(previous)) args.Add("--link-dest=" + previous);
             args.Add($"{_ssh.Target}:{source}/");
             args.Add(temp + "/");

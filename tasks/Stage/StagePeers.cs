@@ -139,7 +139,7 @@ public sealed class StagePeers : RemotePeerTask
         try
         {
             var existed = Directory.Exists(day);
-            Directory.CreateDirectory(day);
+            PrivateFiles.CreateRoot(day);
             AtomicFile.RemoveLeftovers(day);
             Detail(existed ? "Stage.DayFolderReused" : "Stage.DayFolderCreated", day);
             return true;

@@ -85,7 +85,7 @@ public abstract class ModuleTaskBase : BackupTask
     protected ActionLock LockAndPrepareFolders()
     {
         var collectLock = ActionLock.Acquire(WorkingRoot, "collect", Locks.Wait(LockWaitSeconds), Cancellation);
-        Directory.CreateDirectory(CollectRoot);
+        PrivateFiles.CreateRoot(CollectRoot);
         Directory.CreateDirectory(WorkingRoot);
         AtomicFile.RemoveLeftovers(CollectRoot);
         AtomicFile.RemoveLeftovers(WorkingRoot);

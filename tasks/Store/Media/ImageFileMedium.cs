@@ -49,7 +49,7 @@ public sealed class ImageFileMedium(string path, DateTimeOffset creationTime) : 
         {
             if (plan.NewDisc)
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                PrivateFiles.CreateRoot(Path.GetDirectoryName(path)!);
                 AtomicFile.Write(path, stream => IsoMedium.WriteNew(stream, builder, written, cancel));
             }
             else

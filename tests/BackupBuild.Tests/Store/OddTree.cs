@@ -44,7 +44,7 @@ internal static class OddTree
         var random = new byte[(4 << 20) + 12345]; // crosses the writer's 4 MiB buffers
         new Random(42).NextBytes(random);
         System.IO.File.WriteAllBytes(Path.Combine(root, "random.bin"), random);
-        File(root, "owned.txt", "owned by someone else\n");
+        File(root, "owned.txt", "owned by someone else\n", "644");
         if (Posix.IsRoot) Tool.Run("chown", "1234:5678", Path.Combine(root, "owned.txt"));
 
         Link(root, "rel", "../x");

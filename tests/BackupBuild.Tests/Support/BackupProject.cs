@@ -30,6 +30,11 @@ public sealed class BackupProject
     /// <summary>Extra command-line switches of the child `dotnet msbuild`, e.g. "-bl:run.binlog".</summary>
     public List<string> Switches { get; } = new();
 
+    /// <summary>The umask the child `dotnet msbuild` starts with ("022"), set by /bin/sh; null: the one the test process has.</summary>
+    public string? Umask { get; set; }
+
+    private string Program => Umask == null ? "dotnet" : "/bin/sh";
+
     public BackupProject Property(string name, string value)
     {
         _properties.Add($"    <{name}>{SecurityElement.Escape(value)}</{name}>");
@@ -84,7 +89,7 @@ public sealed class BackupProject
     public Tool.Result Run(string targets, params string[] properties)
     {
         var (args, env) = CommandLine(targets, properties);
-        return Tool.RunWith(Directory, env, TimeSpan.FromMinutes(10), "dotnet", args.ToArray());
+        return Tool.RunWith(Directory, env, TimeSpan.FromMinutes(10), Program, args.ToArray());
     }
 
     /// <summary>
@@ -94,7 +99,7 @@ public sealed class BackupProject
     public System.Diagnostics.Process Start(System.Text.StringBuilder output, string targets, params string[] properties)
     {
         var (args, env) = CommandLine(targets, properties);
-        var info = new System.Diagnostics.ProcessStartInfo("dotnet")
+        var info = new System.Diagnostics.ProcessStartInfo(Program)
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Directory,
         };
@@ -118,6 +123,7 @@ public sealed class BackupProject
         var args = new List<string> { "msbuild", ProjectPath, "-t:" + targets, "-nologo", "-nodeReuse:false", "-tl:off", "-v:n" };
         args.AddRange(properties.Select(p => "-p:" + p));
         args.AddRange(Switches);
+        if (Umask != null) args.InsertRange(0, new[] { "-c", $"umask {Umask} && exec dotnet \"$@\"", "sh" });
         var env = new Dictionary<string, string?>
         {
             // The test host may carry these; a child dotnet msbuild must find its own MSBuild.
