@@ -23,6 +23,18 @@ public sealed class PurgeFiles : BackupTask
     /// <summary>Seconds to wait for another Purge run to finish.</summary>
     public string? LockWaitSeconds { get; set; }
 
+    /// <summary>The project's folder ($(MSBuildProjectDirectory)): no PurgeDirectory may hold it.</summary>
+    public string? ProjectDirectory { get; set; }
+
+    /// <summary>BackupBuild's checkout (the folder of targets/ and tasks/): no PurgeDirectory may hold it.</summary>
+    public string? CheckoutDirectory { get; set; }
+
+    /// <summary>This machine's CollectDirectory items: no PurgeDirectory may hold one.</summary>
+    public ITaskItem[]? CollectDirectories { get; set; }
+
+    /// <summary>The staging dir: its newest day is never purged, whatever the run date says.</summary>
+    public string? StagingDir { get; set; }
+
     protected override bool Run()
     {
         var problems = 0;
@@ -57,7 +69,18 @@ public sealed class PurgeFiles : BackupTask
             problems++;
         }
 
+        // Refused folders fail the whole run before anything is listed or removed.
+        var guard = Guard();
+        var checkedDirs = new Dictionary<string, PosixStat>(StringComparer.Ordinal);
+        foreach (var target in targets)
+        {
+            PurgeGuard.Check(target.Path, target.Path, guard, Problem);
+            if (Posix.LStat(target.Path, out _) is { } seen) checkedDirs[target.Path] = seen;
+        }
+
         if (problems > 0 || clock == null) return false;
+        if (RunDateCheck.AheadOfSystemClock(RunDate, clock) is { } systemNow)
+            Log.LogWarningWithCodeFromResources("Purge.RunDateAhead", RunDate!.Trim(), systemNow);
         if (targets.Count == 0)
         {
             Detail("Purge.NothingConfigured");
@@ -66,16 +89,30 @@ public sealed class PurgeFiles : BackupTask
 
         using var purgeLock = ActionLock.Acquire(Path.GetFullPath(WorkingDir), "purge", lockWait, Cancellation);
         var now = new DateTimeOffset(clock.Now).ToUnixTimeSeconds();
+        var newestDay = NewestStagedDay.Find(StagingDir);
         foreach (var target in targets)
-            PurgeOne(target, now);
+            PurgeOne(target, now, checkedDirs.TryGetValue(target.Path, out var s) ? s : null, newestDay);
         return !Log.HasLoggedErrors;
     }
 
-    private void PurgeOne(PurgeTarget target, long nowUnixSeconds)
+    private PurgeGuardContext Guard() => new(
+        ProjectDirectory, CheckoutDirectory,
+        (CollectDirectories ?? Array.Empty<ITaskItem>()).Select(i => i.ItemSpec).Where(p => p.StartsWith('/')).ToList(),
+        WorkingDir);
+
+    private void PurgeOne(PurgeTarget target, long nowUnixSeconds, PosixStat? checkedStat, string? newestDay)
     {
-        if (!Directory.Exists(target.Path))
+        // The folder must still be the one checked: not swapped for a link (or another folder) since.
+        var stat = Posix.LStat(target.Path, out _);
+        if (stat is not { IsDirectory: true } now)
         {
-            Log.LogErrorWithCodeFromResources("Purge.DirMissing", target.Path);
+            if (stat is { IsSymlink: true }) Log.LogErrorWithCodeFromResources("Purge.RefuseSymlink", target.Path);
+            else Log.LogErrorWithCodeFromResources("Purge.DirMissing", target.Path);
+            return;
+        }
+        if (checkedStat is { } before && (before.Device != now.Device || before.Inode != now.Inode))
+        {
+            Log.LogErrorWithCodeFromResources("Purge.Replaced", target.Path);
             return;
         }
 
@@ -86,6 +123,14 @@ public sealed class PurgeFiles : BackupTask
         long bytesFreed = 0;
 
         // Pass 1: files not used for RetainDays days, and every symbolic link (never age-checked).
+        // The newest staged day is kept whole, whatever the run date (a clock jump, a mistyped BackupRunDate).
+        if (newestDay != null && (PurgeGuard.IsSameOrBelow(newestDay, target.Path) || PurgeGuard.IsSameOrBelow(target.Path, newestDay)))
+        {
+            var kept = entries.Count(e => PurgeGuard.IsSameOrBelow(e.Path, newestDay));
+            entries = entries.Where(e => !PurgeGuard.IsSameOrBelow(e.Path, newestDay)).ToList();
+            Progress("Purge.KeptNewestDay", newestDay, kept);
+        }
+
         foreach (var entry in entries)
         {
             Cancellation.ThrowIfCancellationRequested();
