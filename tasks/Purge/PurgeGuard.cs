@@ -57,7 +57,7 @@ public static class PurgeGuard
             var protectedForms = new List<string> { Normalize(protectedPath) };
             if (Real(protectedForms[0]) is { } r && r != protectedForms[0]) protectedForms.Add(r);
             if (forms.Any(f => protectedForms.Any(p => IsSameOrBelow(p, f))))
-                problem(resource, new object[] { configured, protectedPath });
+                problem(resource, new object[] { configured, protectedForms[0] });
         }
 
         Protect(context.ProjectDirectory, "Purge.RefuseProject");

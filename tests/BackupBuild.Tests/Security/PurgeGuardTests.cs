@@ -164,6 +164,66 @@ public sealed class PurgeGuardTests : IDisposable
         Same(before, Canaries());
     }
 
+    /// <summary>
+    /// A local user who can write in a purge folder swaps a subfolder for a link to a canary folder, over and
+    /// over, while Purge runs. Purge reaches every level from the open parent without following links, so
+    /// whatever the timing, nothing outside the purge folder is removed.
+    /// </summary>
+    [Fact]
+    public void A_subfolder_swapped_for_a_link_during_the_run_leads_nowhere()
+    {
+        var purgeDir = _t.Dir("purge");
+        for (var i = 0; i < 4000; i++) Age(_t.File($"purge/a/f{i:D4}", "x"));
+        for (var i = 0; i < 2000; i++)
+        {
+            Age(_t.File($"purge/z/c{i:D4}", "old file in the purge folder"));
+            Age(_t.File($"outside/c{i:D4}", "canary"));
+        }
+        var before = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        Walk(_t["outside"], before);
+
+        using var stop = new CancellationTokenSource();
+        var swaps = 0;
+        var attacker = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    Directory.Move(_t["purge/z"], _t["purge/zz"]);
+                    Directory.CreateSymbolicLink(_t["purge/z"], _t["outside"]);
+                    swaps++;
+                    Thread.Sleep(1);
+                    File.Delete(_t["purge/z"]);
+                    Directory.Move(_t["purge/zz"], _t["purge/z"]);
+                    Thread.Sleep(1);
+                }
+                catch (IOException) { }
+            }
+        });
+        for (var run = 0; run < 2; run++)
+        {
+            var f = new Purge.PurgeFixture();
+            try
+            {
+                new BackupBuild.Tasks.Purge.PurgeFiles
+                {
+                    BuildEngine = f.Engine, PurgeDirectories = new[] { Purge.PurgeFixture.Dir(purgeDir, "0") },
+                    WorkingDir = f.WorkingDir, LockWaitSeconds = "5",
+                }.Execute();
+            }
+            finally
+            {
+                f.Dispose();
+            }
+        }
+        stop.Cancel();
+        attacker.Wait();
+
+        Assert.True(swaps > 0);
+        Same(before, Canaries(_t["outside"]));
+    }
+
     /// <summary>The control: in the same confinement a permitted purge does remove the canaries, so the test above would see a failed guard.</summary>
     [Fact]
     public void The_confinement_leaves_the_canaries_removable()
@@ -213,6 +273,7 @@ public sealed class PurgeGuardTests : IDisposable
     private Tool.Result Confined(BackupProject project, string target)
     {
         Tool.Require("unshare");
+        Tool.Require("findmnt");
         // /tmp becomes an empty tmpfs (dotnet writes there), the test folder is moved back to its own path on
         // top of it, /media shows {T}/top, and every other mount is made read-only; probes prove it.
         var script = _t.File("confine.sh", """
@@ -253,6 +314,13 @@ public sealed class PurgeGuardTests : IDisposable
             .Select(k => $"{k}: {(before.TryGetValue(k, out var b) ? b : "(none)")} -> {(after.TryGetValue(k, out var a) ? a : "(gone)")}")
             .ToList();
         Assert.True(changed.Count == 0, "changed on disk:\n" + string.Join("\n", changed));
+    }
+
+    private static SortedDictionary<string, string> Canaries(string root)
+    {
+        var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        Walk(root, result);
+        return result;
     }
 
     /// <summary>Every canary below the test folder (links not followed): path → kind, size, mtime, link target.</summary>
