@@ -31,13 +31,23 @@ public abstract class CollectTaskBase : BackupTask, ICollectParameters
     public string? RehashAll { get; set; }
     public string? CompressionLevel { get; set; }
     public string? CompressionThreads { get; set; }
+    /// <summary>The staging dir and the disc image: Collect refuses to archive them (BKP1600).</summary>
+    public string? StagingDir { get; set; }
+    public string? StoreImageFile { get; set; }
+
+    /// <summary>What the backup writes; none of it may lie inside a collected folder (docs/actions/other.md).</summary>
+    protected IEnumerable<(string Name, string? Path)> Outputs() => new[]
+    {
+        ("CollectDir", CollectDir), ("StagingDir", StagingDir), ("WorkingDir", WorkingDir), ("StoreImageFile", StoreImageFile),
+    };
 
     /// <summary>Parses and validates; logs every problem and returns null when the configuration cannot be used.</summary>
     protected CollectConfiguration? LoadConfiguration()
     {
         var problems = new Problems();
         var config = CollectConfiguration.Parse(this, problems);
+        if (config != null) Validate.SelfFeeding.CheckCollected(config.Sources, Outputs(), (r, a) => problems.Error(r, a));
         problems.LogTo(Log);
-        return config;
+        return problems.HasErrors ? null : config;
     }
 }

@@ -101,6 +101,7 @@ public sealed class StagePeers : RemotePeerTask
 
         if (string.IsNullOrWhiteSpace(StagingDir)) Problem("Stage.MissingStagingDir", Array.Empty<object>());
         else if (!Path.IsPathFullyQualified(StagingDir)) Problem("Stage.RelativeStagingDir", new object[] { StagingDir });
+        else BackupBuild.Tasks.Validate.SelfFeeding.CheckStaging(StagingDir, peers.Where(p => p.Type == PeerType.Local).Select(p => (p.Name, p.CollectDir)), Problem);
 
         if (string.IsNullOrWhiteSpace(WorkingDir)) Problem("Stage.MissingWorkingDir", Array.Empty<object>());
         else if (!Path.IsPathFullyQualified(WorkingDir)) Problem("Stage.RelativeWorkingDir", new object[] { WorkingDir });

@@ -12,6 +12,9 @@ public abstract class MediaTask : BackupTask, IStoreProperties
 {
     /// <summary>The staging root (StagingDir).</summary>
     public string? StagingDir { get; set; }
+
+    /// <summary>The collect dir (CollectDir): the image must not lie inside it (BKP1602).</summary>
+    public string? CollectDir { get; set; }
     /// <summary>Where locks and temporary files live (WorkingDir).</summary>
     public string? WorkingDir { get; set; }
     /// <summary>The ISO image file that plays the disc when no StoreDevice is set (StoreImageFile).</summary>

@@ -24,12 +24,15 @@ public interface IStoreProperties
     string? BlankFactor { get; }
     string? Xorriso { get; }
     string? DriveTimeoutSeconds { get; }
+    /// <summary>The collect dir: the image must not lie inside it (BKP1602).</summary>
+    string? CollectDir => null;
 }
 
 /// <summary>Raw store properties for callers that are not media tasks (Validate).</summary>
 public sealed class StoreProperties : IStoreProperties
 {
     public string? StagingDir { get; init; }
+    public string? CollectDir { get; init; }
     public string? WorkingDir { get; init; }
     public string? ImageFile { get; init; }
     public string? MediaType { get; init; }

@@ -58,6 +58,7 @@ public sealed record StoreSettings(string StagingDir, string WorkingDir, string 
             if (int.TryParse(p.DriveSpeed.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s >= 1) speed = s;
             else problems.Error("Media.BadDriveSpeed", p.DriveSpeed);
         }
+        if (device == null) Validate.SelfFeeding.CheckImage(image, staging, p.CollectDir, (r, a) => problems.Error(r, a));
         var label = string.IsNullOrWhiteSpace(p.MediaLabel) ? DefaultLabelPrefix : p.MediaLabel.Trim();
         if (!LabelPrefixPattern.IsMatch(label)) problems.Error("Media.BadLabel", p.MediaLabel ?? "");
 

@@ -16,8 +16,9 @@ public sealed class ValidateConfiguration : CollectTaskBase
 {
     public ITaskItem[]? Peers { get; set; }
     public ITaskItem[]? PurgeDirectories { get; set; }
-    public string? StagingDir { get; set; }
-    public string? StoreImageFile { get; set; }
+    /// <summary>$(MSBuildProjectDirectory) and BackupBuild's checkout: no PurgeDirectory may hold them.</summary>
+    public string? ProjectDirectory { get; set; }
+    public string? CheckoutDirectory { get; set; }
     public string? StoreMediaType { get; set; }
     public string? StoreImageCapacity { get; set; }
     public string? StoreWarnMidnight { get; set; }
@@ -49,12 +50,23 @@ public sealed class ValidateConfiguration : CollectTaskBase
             Full = Full, Device = StoreDevice, DriveSpeed = StoreDriveSpeed, Eject = StoreEject, EjectDelay = StoreEjectDelay,
             RefreshMediaDelay = StoreRefreshMediaDelay, CheckMedia = StoreCheckMedia, CheckData = StoreCheckData,
             MediaLabel = StoreMediaLabel, BlankMode = StoreBlankMode, BlankFactor = StoreBlankFactor, Xorriso = StoreXorrisoPath,
-            DriveTimeoutSeconds = StoreDriveTimeoutSeconds,
+            DriveTimeoutSeconds = StoreDriveTimeoutSeconds, CollectDir = CollectDir,
         }, problems);
         // A client machine may have no peers of its own to stage; a master without peers is caught by Stage.
-        if (Peers is { Length: > 0 }) PeerItems.Read(Peers, (r, a) => problems.Error(r, a));
+        var peers = Peers is { Length: > 0 } ? PeerItems.Read(Peers, (r, a) => problems.Error(r, a)) : new List<StagePeer>();
         foreach (var peer in Peers ?? Array.Empty<ITaskItem>()) Values.UnknownMetadata(peer, "Peer", problems, PeerItems.Metadata);
-        PurgeItems.Read(PurgeDirectories, (r, a) => problems.Error(r, a));
+        var purgeTargets = PurgeItems.Read(PurgeDirectories, (r, a) => problems.Error(r, a));
+
+        // Configurations that feed on themselves (BKP1600-BKP1603) and folders Purge must never empty (BKP5030-BKP5035).
+        if (collect != null) SelfFeeding.CheckCollected(collect.Sources, Outputs(), (r, a) => problems.Error(r, a));
+        SelfFeeding.CheckStaging(StagingDir, peers.Where(p => p.Type == PeerType.Local).Select(p => (p.Name, p.CollectDir)),
+            (r, a) => problems.Error(r, a));
+        var guard = new PurgeGuardContext(ProjectDirectory, CheckoutDirectory,
+            (CollectDirectories ?? Array.Empty<ITaskItem>()).Select(i => i.ItemSpec).Where(p => p.StartsWith('/')).ToList(), WorkingDir);
+        foreach (var target in purgeTargets)
+            PurgeGuard.Check(target.Path, target.Path, guard, (r, a) => problems.Error(r, a));
+        if (RunDateCheck.AheadOfSystemClock(RunDate, RunClock.From(RunDate, null, new Problems()) ?? new RunClock(DateTime.Now, DayOfWeek.Monday)) is { } systemNow)
+            problems.Warning("Purge.RunDateAhead", RunDate!.Trim(), systemNow);
 
         CheckWritable(WorkingDir, "WorkingDir", problems);
         if (hasCollectItems) CheckWritable(CollectDir, "CollectDir", problems);
