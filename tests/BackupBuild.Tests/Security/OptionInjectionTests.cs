@@ -25,70 +25,10 @@ public class OptionInjectionTests : IClassFixture<MariaDbServer>
             "CREATE USER IF NOT EXISTS 'injsite'@'localhost' IDENTIFIED BY 'site-pw'; GRANT ALL ON inj_site.* TO 'injsite'@'localhost';");
     }
 
-    /// <summary>A site folder, a victim file, a private TMPDIR and a recording wrapper around mariadb-dump.</summary>
-    private sealed class Rig : IDisposable
-    {
-        public TempDir Dir { get; } = new();
-        public string Victim { get; }
-        public string Log { get; }
-        public string Tmp { get; }
-        public string Wrapper { get; }
-        private static readonly DateTime VictimTime = new(2020, 1, 2, 3, 4, 5, DateTimeKind.Utc);
-        private const string VictimText = "precious data that no backup may overwrite\n";
-
-        public Rig()
-        {
-            Victim = Dir.File("victim.txt", VictimText);
-            File.SetLastWriteTimeUtc(Victim, VictimTime);
-            Log = Dir.Dir("log");
-            Tmp = Dir.Dir("tmp");
-            var dump = Tool.Require("mariadb-dump");
-            Wrapper = Dir.File("bin/record-dump", $$"""
-                #!/bin/sh
-                for a in "$@"; do
-                  case "$a" in --defaults-file=*|--defaults-extra-file=*) cp "${a#*=}" "{{Log}}/options-$$.cnf" ;; esac
-                done
-                printf '%s\n' "$@" > "{{Log}}/args-$$.txt"
-                exec {{dump}} "$@"
-                """);
-            File.SetUnixFileMode(Wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-
-        public BackupProject Project(string itemType, string site, string compress = "none")
-        {
-            var project = new BackupProject(Dir.Path).Item(itemType, site).Property("MysqlDumpProgram", Wrapper);
-            project.Property(itemType == "WordpressSite" ? "WordpressCompressMode" : "MediawikiCompressMode", compress);
-            project.Environment["TMPDIR"] = Tmp;
-            return project;
-        }
-
-        /// <summary>The victim has the same content and modification time as before the run.</summary>
-        public void AssertVictimUntouched()
-        {
-            Assert.True(File.Exists(Victim), "the victim file was removed");
-            Assert.Equal(VictimText, File.ReadAllText(Victim));
-            Assert.Equal(VictimTime, File.GetLastWriteTimeUtc(Victim));
-        }
-
-        public string[] OptionFiles => Directory.GetFiles(Log, "options-*.cnf");
-        public string[] ArgumentFiles => Directory.GetFiles(Log, "args-*.txt");
-
-        /// <summary>The refusal came before anything ran or was written: no dump program, no option file, no dump.</summary>
-        public void AssertNothingRanOrWasWritten(BackupProject project)
-        {
-            Assert.Empty(ArgumentFiles);
-            Assert.Empty(OptionFiles);
-            Assert.Empty(Directory.GetFiles(Tmp, "*.cnf", SearchOption.AllDirectories));
-            Assert.Empty(DumpFiles.In(project.CollectDir));
-        }
-
-        public void Dispose() => Dir.Dispose();
-    }
-
     /// <summary>A PHP single-quoted literal that PHP reads as exactly <paramref name="value"/>.</summary>
     private static string PhpSingle(string value) => "'" + value.Replace("\\", "\\\\").Replace("'", "\\'") + "'";
 
-    private string WordpressSite(Rig rig, string name, string user, string password, string host)
+    private string WordpressSite(DumpAttackRig rig, string name, string user, string password, string host)
     {
         rig.Dir.File("www/blog/index.php", "<?php require 'wp-blog-header.php';");
         return Path.GetDirectoryName(rig.Dir.File("www/blog/wp-config.php", $"""
@@ -120,7 +60,7 @@ public class OptionInjectionTests : IClassFixture<MariaDbServer>
     [MemberData(nameof(PasswordAttacks))]
     public void A_DB_PASSWORD_with_control_characters_is_refused_with_BKP6400_before_anything_runs(string passwordLiteral)
     {
-        using var rig = new Rig();
+        using var rig = new DumpAttackRig();
         var literal = passwordLiteral.Replace("@DIR@", rig.Dir.Path).Replace("@VICTIM@", rig.Victim);
         var site = WordpressSite(rig, "'inj_site'", "'injsite'", literal, Host);
         var project = rig.Project("WordpressSite", site);
@@ -143,7 +83,7 @@ public class OptionInjectionTests : IClassFixture<MariaDbServer>
     {
         // The control experiment for the tests above: the option file the old writer produced (values in quotes with
         // \ and " escaped, but a line break written as it is) makes the real mariadb-dump write over the victim.
-        using var rig = new Rig();
+        using var rig = new DumpAttackRig();
         static string OldQuote(string v) => "\"" + v.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
         var password = $"site-pw\n[mariadb-dump]\nresult-file={rig.Victim}\n#";
         var naive = rig.Dir.File("naive.cnf",
@@ -155,7 +95,7 @@ public class OptionInjectionTests : IClassFixture<MariaDbServer>
     [Fact]
     public void Every_setting_of_wp_config_with_a_line_break_is_reported_each_naming_the_setting()
     {
-        using var rig = new Rig();
+        using var rig = new DumpAttackRig();
         var site = WordpressSite(rig, "\"inj_site\\n[client]\"", "\"injsite\\nuser=root\"", PhpSingle("site-pw"),
             $"\"localhost:{_server.Socket}\\nsocket=/run/mysqld/mysqld.sock\"");
         var project = rig.Project("WordpressSite", site);
@@ -174,7 +114,7 @@ public class OptionInjectionTests : IClassFixture<MariaDbServer>
     [Fact]
     public void An_over_long_DB_PASSWORD_is_refused_with_BKP6401_as_the_client_would_cut_its_line()
     {
-        using var rig = new Rig();
+        using var rig = new DumpAttackRig();
         // mariadb-dump reads option files in pieces of 4094 bytes: 4084 bytes after password=" and the rest of the
         // line is read as a line of its own. Shown with the real parser first, then refused by BackupBuild.
         var password = new string('A', 4084) + "result-file=" + rig.Victim;
@@ -196,7 +136,7 @@ public class OptionInjectionTests : IClassFixture<MariaDbServer>
     [Fact]
     public void A_DB_NAME_that_looks_like_an_option_stays_a_database_name()
     {
-        using var rig = new Rig();
+        using var rig = new DumpAttackRig();
         // A real database whose name is the short form of --result-file with the victim's path: given after "--",
         // mariadb-dump dumps it instead of writing over the victim.
         var name = "-r" + rig.Victim;
@@ -229,7 +169,7 @@ public class OptionInjectionTests : IClassFixture<MariaDbServer>
     [Fact]
     public void A_password_with_quotes_backslashes_comment_signs_and_spaces_reaches_the_real_server_exactly()
     {
-        using var rig = new Rig();
+        using var rig = new DumpAttackRig();
         var sqlPassword = HardPassword.Replace("\\", "\\\\").Replace("'", "\\'");
         _server.Sql($"CREATE USER IF NOT EXISTS 'injhard'@'localhost' IDENTIFIED BY '{sqlPassword}'; GRANT ALL ON inj_site.* TO 'injhard'@'localhost';");
         var site = WordpressSite(rig, "'inj_site'", "'injhard'", PhpSingle(HardPassword), Host);
@@ -255,7 +195,7 @@ public class OptionInjectionTests : IClassFixture<MariaDbServer>
     [Fact]
     public void A_mediawiki_double_quoted_password_is_read_with_PHPs_escapes_and_works()
     {
-        using var rig = new Rig();
+        using var rig = new DumpAttackRig();
         // PHP reads "x\x41\101\u{e9}\$\"\\\q" as xAAé$"\\q (\q is no escape: the backslash stays).
         const string expected = "xAAé$\"\\\\q";
         _server.Sql("CREATE USER IF NOT EXISTS 'injwiki'@'localhost' IDENTIFIED BY '" + expected.Replace("\\", "\\\\").Replace("'", "\\'") +
@@ -281,7 +221,7 @@ public class OptionInjectionTests : IClassFixture<MariaDbServer>
     [Fact]
     public void Mediawiki_settings_with_line_breaks_are_refused_naming_each_setting()
     {
-        using var rig = new Rig();
+        using var rig = new DumpAttackRig();
         var site = MediawikiSite(rig, $"""
             $wgDBtype = "mysql";
             $wgDBserver = "localhost:{_server.Socket}\n[mariadb-dump]\nresult-file={rig.Victim}";
@@ -303,7 +243,7 @@ public class OptionInjectionTests : IClassFixture<MariaDbServer>
         rig.AssertNothingRanOrWasWritten(project);
     }
 
-    private static string MediawikiSite(Rig rig, string settings)
+    private static string MediawikiSite(DumpAttackRig rig, string settings)
     {
         rig.Dir.File("www/wiki/index.php", "<?php // MediaWiki");
         return Path.GetDirectoryName(rig.Dir.File("www/wiki/LocalSettings.php", "<?php\n" + settings + "\n"))!;
