@@ -22,24 +22,25 @@ internal sealed record SiteDatabase(string Name, string User, string Password, s
 
     private static string? Nullable(string s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
 
-    /// <summary>A [client] option file for these settings (it holds the password: written mode 0600).</summary>
+    /// <summary>
+    /// A [client] option file for these settings (it holds the password: written mode 0600), through
+    /// <see cref="MysqlOptionFile"/>, which quotes every value and never writes one with a line break.
+    /// </summary>
     public string OptionsFileText()
     {
-        var lines = new List<string> { "[client]", "user=" + Quote(User), "password=" + Quote(Password) };
-        if (Host != null) lines.Add("host=" + Quote(Host));
-        if (Port != null) lines.Add("port=" + Port);
-        if (Socket != null) lines.Add("socket=" + Quote(Socket));
-        return string.Join("\n", lines) + "\n";
+        var options = new List<(string, string)> { ("user", User), ("password", Password) };
+        if (Host != null) options.Add(("host", Host));
+        if (Port != null) options.Add(("port", Port.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        if (Socket != null) options.Add(("socket", Socket));
+        return MysqlOptionFile.Text("client", options);
     }
-
-    // Option-file values in double quotes, with \ and " escaped, keep #, ; and spaces literal.
-    private static string Quote(string v) => "\"" + v.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 }
 
 /// <summary>
 /// Dumps a web application's database with mariadb-dump (--single-transaction, so the site can keep
 /// running). The password from the application's configuration reaches the client through a
-/// mode-0600 option file that is removed afterwards, never through the command line.
+/// mode-0600 option file that is removed afterwards, never through the command line; the settings
+/// were checked with <see cref="SiteValues"/> and are written by <see cref="MysqlOptionFile"/>.
 /// </summary>
 internal static class SiteMysqlDump
 {
@@ -48,28 +49,21 @@ internal static class SiteMysqlDump
     public static DumpWriter.Outcome Write(string path, DumpCompression compression, string program, SiteDatabase database,
         TimeSpan timeout, CancellationToken cancel)
     {
-        var optionsFile = WriteOptionsFile(database);
+        var optionsFile = MysqlOptionFile.WriteTemporary(database.OptionsFileText());
         try
         {
-            var args = new List<string> { "--defaults-extra-file=" + optionsFile };
+            // --defaults-file (first): only this file is read, not /etc/mysql/my.cnf or root's ~/.my.cnf, so no
+            // credentials or options of the backup machine reach the server the site's file names.
+            var args = new List<string> { "--defaults-file=" + optionsFile };
             args.AddRange(Arguments);
-            args.AddRange(new[] { "--databases", database.Name });
+            // "--": the database name from the site's file stays a name even when it starts with "-"
+            // (a DB_NAME of "--result-file=/etc/passwd" would otherwise be an option of the dump program).
+            args.AddRange(new[] { "--databases", "--", database.Name });
             return DumpWriter.Write(path, compression, program, args, new Dictionary<string, string?>(), timeout, cancel);
         }
         finally
         {
             File.Delete(optionsFile);
         }
-    }
-
-    private static string WriteOptionsFile(SiteDatabase database)
-    {
-        var path = Path.Combine(Path.GetTempPath(), "bkp-site-" + Guid.NewGuid().ToString("N") + ".cnf");
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        // Created 0600, so the password is never readable by others, not even for a moment.
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using (var writer = new StreamWriter(path, new System.Text.UTF8Encoding(false), options))
-            writer.Write(database.OptionsFileText());
-        return path;
     }
 }

@@ -8,6 +8,8 @@ internal static class SqliteDump
 {
     public static DumpWriter.Outcome Write(string path, DumpCompression compression, string program, string database,
         TimeSpan timeout, CancellationToken cancel) =>
+        // An absolute path is never taken as an option of sqlite3 ("-…") nor as a "file:" URI with parameters.
+        !Path.IsPathRooted(database) ? throw new ArgumentException("not an absolute path", nameof(database)) :
         DumpWriter.Write(path, compression, program,
             // -bail: stop at the first error; .timeout waits for the application's writes instead of failing on a busy database.
             new[] { "-bail", "-readonly", "-cmd", ".timeout 60000", database, ".dump" },

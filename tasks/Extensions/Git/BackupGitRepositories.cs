@@ -135,7 +135,7 @@ public sealed class BackupGitRepositories : ModuleTaskBase
         var temp = AtomicFile.TempDirectoryFor(mirror);
         try
         {
-            GitOrFail(r, "clone --mirror", new[] { "clone", "--mirror", "--quiet", r.Source, temp }, "Repos.GitFetchFailed");
+            GitOrFail(r, "clone --mirror", new[] { "clone", "--mirror", "--quiet", "--", r.Source, temp }, "Repos.GitFetchFailed");
             Directory.Move(temp, mirror);
         }
         finally

@@ -118,11 +118,27 @@ public sealed class BackupMbox : ModuleTaskBase
     {
         var args = new List<string> { "-a", "-u" };
         if (since != null) args.AddRange(new[] { "-d", "since " + since.Value.ToString(StateFormat, CultureInfo.InvariantCulture) });
-        args.Add(mbox);
+        // The mailbox is opened here (not following a link) and given to grepmail on its standard input, never by
+        // name: grepmail opens named files with Perl's two-argument open and hands compressed ones to a shell, so a
+        // mail file named "x;cmd|" or "x$(cmd)" in a MboxDirectory would run cmd as the backup's user.
+        using var input = OpenMailbox(mbox);
         // grepmail exits 1 when no message matched: an empty extract, not a failure.
-        var outcome = ProgramOutput.ToFile(target, compression, Grepmail ?? "grepmail", args, Timeout, Cancellation, code => code is 0 or 1);
+        var outcome = ProgramOutput.ToFile(target, compression, Grepmail ?? "grepmail", args, Timeout, Cancellation, code => code is 0 or 1,
+            input);
         if (outcome.TimedOut) throw new CodedError("Repos.MboxTimeout", mbox, (int)Timeout.TotalSeconds);
         if (outcome.ExitCode is not (0 or 1)) throw new CodedError("Repos.MboxFailed", mbox, outcome.ExitCode, ProgramOutput.Summary(outcome.Error));
+    }
+
+    /// <summary>The mailbox opened for reading without following a symbolic link; a coded error when it is not a regular file.</summary>
+    private static FileStream OpenMailbox(string mbox)
+    {
+        var handle = Posix.OpenRead(mbox, out var errno) ?? throw new CodedError("Mbox.NotRegular", mbox, Posix.ErrorText(errno));
+        if (Posix.FStat(handle, out errno) is not { IsRegular: true })
+        {
+            handle.Dispose();
+            throw new CodedError("Mbox.NotRegular", mbox, errno != 0 ? Posix.ErrorText(errno) : "not a regular file");
+        }
+        return new FileStream(handle, FileAccess.Read, 1 << 16);
     }
 
     /// <summary>The regular files directly in the folder, minus ExcludeFiles (names) and ExcludePatterns (whole paths).</summary>

@@ -110,11 +110,16 @@ public sealed class MediawikiDump : BackupTask
             problems.Error("Mediawiki.BadSettings", settingsFile, string.Join(", ", missing));
             return null;
         }
+        // The settings go into the dump program's option file and command line: no control characters.
+        var used = type == "mysql" ? needed.Append("wgDBserver") : needed;
+        if (!SiteValues.CheckAll(site, settingsFile, used.Where(v.ContainsKey).Select(n => ("$" + n, v[n])), problems)) return null;
         if (type == "mysql")
             return new Site(site, type, SiteDatabase.FromHostValue(v["wgDBname"], v["wgDBuser"], v["wgDBpassword"],
                 v.GetValueOrDefault("wgDBserver", "localhost")), null);
-        // MediaWiki keeps an SQLite wiki in $wgSQLiteDataDir/$wgDBname.sqlite.
-        var file = Path.Combine(v["wgSQLiteDataDir"], v["wgDBname"] + ".sqlite");
+        // MediaWiki keeps an SQLite wiki in $wgSQLiteDataDir/$wgDBname.sqlite. A relative folder is taken from the
+        // wiki's folder (where PHP runs it), so the path given to sqlite3 is absolute: never an option ("-…") nor a
+        // "file:" URI with parameters.
+        var file = Path.Combine(site, v["wgSQLiteDataDir"], v["wgDBname"] + ".sqlite");
         if (!File.Exists(file))
         {
             problems.Error("Mediawiki.NoDatabase", site, file);

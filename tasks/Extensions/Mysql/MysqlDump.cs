@@ -61,7 +61,7 @@ public sealed class MysqlDump : BackupTask
 
         var jobs = selection.All
             ? new[] { (Label: "*", File: "mysqldump.txt", Args: common.Append("--all-databases")) }
-            : selection.Names.Select(db => (Label: db, File: $"mysqldump-{db}.txt", Args: common.Concat(new[] { "--databases", db }))).ToArray();
+            : selection.Names.Select(db => (Label: db, File: $"mysqldump-{db}.txt", Args: common.Concat(new[] { "--databases", "--", db }))).ToArray();
         var written = new List<ITaskItem>();
         foreach (var job in jobs)
         {

@@ -16,8 +16,9 @@ public static class ProgramOutput
     /// Writes the program's output to <paramref name="finalPath"/> atomically. Returns the outcome;
     /// the file is published only when <paramref name="accept"/> says the exit code is a success.
     /// </summary>
+    /// <param name="input">The program's standard input (none when null).</param>
     public static Outcome ToFile(string finalPath, DumpCompression compression, string program, IEnumerable<string> args,
-        TimeSpan timeout, CancellationToken cancel, Func<int, bool>? accept = null)
+        TimeSpan timeout, CancellationToken cancel, Func<int, bool>? accept = null, Stream? input = null)
     {
         accept ??= code => code == 0;
         Outcome? outcome = null;
@@ -26,7 +27,7 @@ public static class ProgramOutput
             AtomicFile.Write(finalPath, file =>
             {
                 var sink = new CompressedOutput(file, compression);
-                outcome = Run(program, args, timeout, cancel, sink);
+                outcome = Run(program, args, timeout, cancel, sink, input: input);
                 if (!accept(outcome.ExitCode) || outcome.TimedOut) throw new ProgramFailedException();
                 sink.Complete();
             });
@@ -37,9 +38,12 @@ public static class ProgramOutput
         return outcome!;
     }
 
-    /// <summary>Runs the program, copying its standard output into <paramref name="sink"/>.</summary>
+    /// <summary>
+    /// Runs the program, copying its standard output into <paramref name="sink"/>; <paramref name="input"/>, when
+    /// given, is copied to its standard input (then closed), so a file the program reads need not be named to it.
+    /// </summary>
     public static Outcome Run(string program, IEnumerable<string> args, TimeSpan timeout, CancellationToken cancel, Stream sink,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, Stream? input = null)
     {
         var info = new ProcessStartInfo(program)
         {
@@ -57,7 +61,8 @@ public static class ProgramOutput
         {
             return new Outcome(127, $"{program}: {e.Message}", false, 0);
         }
-        process.StandardInput.Close();
+        var feed = input == null ? Task.CompletedTask : Task.Run(() => Feed(process, input));
+        if (input == null) process.StandardInput.Close();
         var error = process.StandardError.ReadToEndAsync();
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         limit.CancelAfter(timeout);
@@ -74,9 +79,17 @@ public static class ProgramOutput
             }
             process.WaitForExit();
         }
+        feed.Wait();
         cancel.ThrowIfCancellationRequested();
         var timedOut = limit.IsCancellationRequested;
         return new Outcome(process.ExitCode, error.Result.Trim(), timedOut, bytes);
+    }
+
+    private static void Feed(Process process, Stream input)
+    {
+        // A program that stops reading early (or is killed) closes the pipe: the rest is not needed.
+        try { input.CopyTo(process.StandardInput.BaseStream); } catch (IOException) { }
+        try { process.StandardInput.Close(); } catch (IOException) { }
     }
 
     /// <summary>The last lines of a program's error output, for a one-line log message.</summary>

@@ -49,13 +49,16 @@ public sealed class TracDump : BackupTask
                 continue;
             }
             var database = DatabaseSetting(File.ReadAllLines(ini)) ?? "sqlite:db/trac.db";
+            // The path goes on sqlite3's command line: no control characters. It is made absolute below (the site
+            // folder is), so it is never taken as an option ("-…") nor a "file:" URI.
+            if (!SiteValues.Check(site, ini, "[trac] database", database, problems)) continue;
             if (!database.StartsWith("sqlite:", StringComparison.Ordinal))
             {
                 problems.Error("Trac.NotSqlite", site, database.Split(':')[0]);
                 continue;
             }
             var file = database["sqlite:".Length..];
-            file = Path.IsPathRooted(file) ? file : Path.Combine(site, file);
+            file = Path.Combine(site, file);
             if (!File.Exists(file)) problems.Error("Trac.NoDatabase", site, file);
             else sites.Add((site, file));
         }

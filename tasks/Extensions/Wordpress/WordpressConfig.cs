@@ -14,19 +14,22 @@ internal static class WordpressConfig
 
     private static readonly Regex Define = new(
         @"define\s*\(\s*(['""])(?<key>DB_[A-Z]+)\1\s*,\s*(?:'(?<single>(?:[^'\\]|\\.)*)'|""(?<double>(?:[^""\\$]|\\.)*)"")\s*\)",
-        RegexOptions.CultureInvariant);
+        RegexOptions.CultureInvariant | RegexOptions.Singleline);
 
-    /// <summary>The settings, or the names of the ones missing.</summary>
-    public static (SiteDatabase? Config, IReadOnlyList<string> Missing) Parse(string php)
+    /// <summary>
+    /// The settings (every DB_ define, as PHP reads the string), or the names of the required ones missing.
+    /// The values are not checked here: the caller checks them with <see cref="SiteValues"/>.
+    /// </summary>
+    public static (IReadOnlyDictionary<string, string>? Values, IReadOnlyList<string> Missing) Parse(string php)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (Match m in Define.Matches(PhpSettings.StripComments(php)))
-        {
-            var raw = m.Groups["single"].Success ? m.Groups["single"].Value : m.Groups["double"].Value;
-            values[m.Groups["key"].Value] = PhpSettings.Unescape(raw);
-        }
+            values[m.Groups["key"].Value] = PhpSettings.Value(m);
         var missing = Required.Where(k => !values.ContainsKey(k)).ToList();
-        if (missing.Count > 0) return (null, missing);
-        return (SiteDatabase.FromHostValue(values["DB_NAME"], values["DB_USER"], values["DB_PASSWORD"], values["DB_HOST"]), missing);
+        return (missing.Count > 0 ? null : values, missing);
     }
+
+    /// <summary>The database of checked settings.</summary>
+    public static SiteDatabase Database(IReadOnlyDictionary<string, string> values) =>
+        SiteDatabase.FromHostValue(values["DB_NAME"], values["DB_USER"], values["DB_PASSWORD"], values["DB_HOST"]);
 }

@@ -10,7 +10,8 @@ namespace BackupBuild.Tasks.Extensions.Wordpress;
 /// can keep running) into wordpress-&lt;normalized site path&gt;.sql[.gz|.bz2] in CollectDir. The site's
 /// files are collected by Collect itself (wordpress.targets adds each site as a CollectDirectory).
 /// The password from wp-config.php reaches the client through a mode-0600 option file that is
-/// removed afterwards, never through the command line.
+/// removed afterwards, never through the command line. A setting with a control character (a line
+/// break would add options to that file) or longer than 1024 bytes is refused before anything runs.
 /// </summary>
 public sealed class WordpressDump : BackupTask
 {
@@ -49,9 +50,11 @@ public sealed class WordpressDump : BackupTask
                 problems.Error("Wordpress.NoConfig", site);
                 continue;
             }
-            var (config, missing) = WordpressConfig.Parse(File.ReadAllText(configFile));
-            if (config == null) problems.Error("Wordpress.BadConfig", configFile, string.Join(", ", missing));
-            else sites.Add((site, config));
+            var (values, missing) = WordpressConfig.Parse(File.ReadAllText(configFile));
+            if (values == null) problems.Error("Wordpress.BadConfig", configFile, string.Join(", ", missing));
+            // The settings go into the dump program's option file and command line: no control characters.
+            else if (SiteValues.CheckAll(site, configFile, WordpressConfig.Required.Select(k => (k, values[k])), problems))
+                sites.Add((site, WordpressConfig.Database(values)));
         }
         problems.LogTo(Log);
         if (problems.HasErrors || collectDir == null || program == null) return false;
