@@ -76,6 +76,12 @@ public sealed class ProcessRequests : RequestServerTask
                 var request = RequestRecord.Parse(text, out var why);
                 if (request != null && request.Id != name) { request = null; why = "its id does not match its file name"; }
                 if (request != null) why = Refusal(client, request);
+                var refusal = "Requests.RequestRefused";
+                if (request != null && why.Length == 0 && request.Transfer is "rsync" or "git")
+                {
+                    var (code, text2) = ClaimMirror(client, request);
+                    if (code != null) { refusal = code; why = text2!; }
+                }
                 string status;
                 if (why.Length == 0)
                 {
@@ -88,7 +94,7 @@ public sealed class ProcessRequests : RequestServerTask
                 {
                     status = "refused: " + why;
                     var path = request?.Path ?? "?";
-                    Log.LogErrorWithCodeFromResources("Requests.RequestRefused", client.Name, name, path, why);
+                    Log.LogErrorWithCodeFromResources(refusal, client.Name, name, path, why);
                     _failures.Add($"{client.Name}: refused request {name} ({path}): {why}");
                     _failureKeys.Add($"{client.Name} {name} refused");
                     History(now, client.Name, name, "refused", $"{client.Name}: refused {path}: {why}");
@@ -125,6 +131,8 @@ public sealed class ProcessRequests : RequestServerTask
             if (!(r.Path.StartsWith("mysql:", StringComparison.Ordinal) || r.Path.StartsWith("postgresql:", StringComparison.Ordinal)))
                 return $"\"{r.Path}\" is not mysql:<database> or postgresql:<database>";
         }
+        else if (!StoreFolders.IsPlainPath(r.Path))
+            return $"\"{r.Path}\" is not a plain absolute path (it has an empty, \".\" or \"..\" part, a trailing '/' or a control character)";
         else if (!client.Allows(r.Path))
             return $"\"{r.Path}\" is outside the folders this client may back up ({string.Join(", ", client.Folders)})";
         if (r.Transfer == "sftp")
@@ -174,8 +182,10 @@ public sealed class ProcessRequests : RequestServerTask
                         $" in {clock.Elapsed.TotalSeconds:0.0} s");
                 }
             }
-            if (why == null)
+            if (why == null || _drop)
             {
+                if (_drop) History(DateTime.UtcNow, client.Name, id, "refused", $"{client.Name}: refused {r.Path}: {why}");
+                _drop = false;
                 todo.Move(id, RequestState.Processing, RequestState.Finished);
                 todo.Remove(RequestState.Finished, id);
                 continue;
@@ -193,20 +203,78 @@ public sealed class ProcessRequests : RequestServerTask
         }
     }
 
+    /// <summary>
+    /// Claims the mirror folder a git or rsync request is pulled into (see <see cref="MirrorRoots"/>): the first
+    /// request for a path claims it; a path inside another claimed one, or holding one, is refused (BKP7061), and
+    /// so is one whose folder in the store already has a symlink or a non-folder on its way (BKP7062). A mirror
+    /// made before links were munged has its old links munged when it is claimed. (null, null) when it may be pulled.
+    /// </summary>
+    private (string? Code, string? Why) ClaimMirror(RequestClientConfig client, RequestRecord r)
+    {
+        var data = "data/" + client.Name;
+        if (!StoreFolders.IsPlainPath(r.Path)) return ("Requests.RequestRefused", $"\"{r.Path}\" is not a plain absolute path");
+        var unsafePath = StoreFolders.Ensure(Root, data);
+        if (unsafePath != null) return ("Requests.UnsafeStorePath", unsafePath);
+        var roots = new MirrorRoots(DataDir(client.Name), r.Transfer);
+        if (roots.Has(r.Path)) return (null, null);
+        var conflict = roots.Conflict(r.Path);
+        if (conflict != null) return ("Requests.MirrorsOverlap", $"its {r.Transfer} mirror would overlap the mirror of \"{conflict}\"");
+        unsafePath = StoreFolders.Ensure(Root, data + "/" + r.Transfer + r.Path, create: false);
+        if (unsafePath != null) return ("Requests.UnsafeStorePath", unsafePath);
+        var mirror = MirrorPath(client, r);
+        if (r.Transfer == "rsync" && Posix.LStat(mirror, out _) is { IsDirectory: true })
+        {
+            var munged = StoreFolders.MungeOldLinks(mirror);
+            if (munged > 0) Progress("Requests.LinksMunged", client.Name, r.Path, munged);
+        }
+        roots.Add(r.Path);
+        return (null, null);
+    }
+
+    private string MirrorPath(RequestClientConfig client, RequestRecord r) =>
+        Path.Combine(DataDir(client.Name), r.Transfer) + (r.Path == "/" ? "" : r.Path);
+
+    /// <summary>Set by <see cref="Pull"/> when a request can never be pulled: it is dropped instead of tried again.</summary>
+    private bool _drop;
+
     private string? Pull(RequestClientConfig client, RequestRecord r, Transfers transfers)
     {
         var data = DataDir(client.Name);
+        if (r.Transfer is "rsync" or "git")
+        {
+            // Requests taken in before mirrors were claimed are checked here as well.
+            var (code, why) = ClaimMirror(client, r);
+            if (code == "Requests.MirrorsOverlap" || code == "Requests.RequestRefused")
+            {
+                Log.LogErrorWithCodeFromResources(code, client.Name, r.Id, r.Path, why!);
+                _drop = true;
+                return why;
+            }
+            if (code == null)
+                why = StoreFolders.Ensure(Root, "data/" + client.Name + "/" + r.Transfer + (r.Path == "/" ? "" : r.Path));
+            if (why != null)
+            {
+                Log.LogErrorWithCodeFromResources("Requests.UnsafeStorePath", client.Name, r.Id, r.Path, why);
+                return why;
+            }
+        }
         switch (r.Transfer)
         {
             case "rsync":
             {
-                var why = transfers.PullRsync(client, r.Path, Path.Combine(data, "rsync") + r.Path);
-                if (why == null) Progress("Requests.Mirrored", client.Name, r.Path, Path.Combine(data, "rsync") + r.Path);
+                if (Posix.LStat(StoreFolders.MungePrefix.TrimEnd('/'), out _) != null)
+                {
+                    Log.LogErrorWithCodeFromResources("Requests.MungePrefixExists", StoreFolders.MungePrefix.TrimEnd('/'), client.Name, r.Path);
+                    return Format("Requests.MungePrefixExists", StoreFolders.MungePrefix.TrimEnd('/'), client.Name, r.Path);
+                }
+                var mirror = MirrorPath(client, r);
+                var why = transfers.PullRsync(client, r.Path, mirror);
+                if (why == null) Progress("Requests.Mirrored", client.Name, r.Path, mirror);
                 return why;
             }
             case "git":
             {
-                var mirror = Path.Combine(data, "git") + r.Path;
+                var mirror = MirrorPath(client, r);
                 var why = transfers.PullGit(client, r.Path, mirror, DateTime.UtcNow,
                     (refName, old, attic) => Log.LogWarningWithCodeFromResources("Requests.RefRewound", client.Name, r.Path, refName, old[..12], attic));
                 if (why == null) Progress("Requests.GitMirrored", client.Name, r.Path, mirror);
@@ -225,9 +293,13 @@ public sealed class ProcessRequests : RequestServerTask
     {
         var objects = Path.Combine(store, "objects");
         var incomplete = Path.Combine(store, "incomplete");
-        Directory.CreateDirectory(objects);
-        Directory.CreateDirectory(incomplete);
-        Directory.CreateDirectory(Path.Combine(store, "versions"));
+        foreach (var folder in new[] { "objects", "incomplete", "versions" })
+        {
+            var unsafePath = StoreFolders.Ensure(Root, $"data/{client.Name}/sftp/{folder}");
+            if (unsafePath == null) continue;
+            Log.LogErrorWithCodeFromResources("Requests.UnsafeStorePath", client.Name, r.Id, r.Path, unsafePath);
+            return unsafePath;
+        }
         var obj = Path.Combine(objects, r.Sha256);
         var haveObject = File.Exists(obj) && FileHash.Sha256(obj) == r.Sha256;
         if (!haveObject)

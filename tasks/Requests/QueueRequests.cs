@@ -126,9 +126,15 @@ public sealed class QueueRequests : RequestClientTask
         var databases = new List<string>();
         foreach (var i in MysqlDatabases ?? Array.Empty<ITaskItem>()) databases.Add("mysql:" + i.ItemSpec.Trim());
         foreach (var i in PostgresqlDatabases ?? Array.Empty<ITaskItem>()) databases.Add("postgresql:" + i.ItemSpec.Trim());
+        // The server keeps one mirror per folder and refuses one inside another (BKP7061): say so here, before anything is queued.
+        var directories = Paths(Directories, "CollectDirectory");
+        for (var i = 0; i < directories.Count; i++)
+            for (var j = i + 1; j < directories.Count; j++)
+                if (StoreFolders.Overlap(directories[i], directories[j]))
+                    problems.Error("Requests.DirectoriesOverlap", directories[i], directories[j]);
         return new List<RequestModule>
         {
-            new("directories", "rsync", Paths(Directories, "CollectDirectory")),
+            new("directories", "rsync", directories),
             new("git", "git", git),
             new("wordpress", "sftp", Paths(WordpressSites, "WordpressSite")),
             new("trac", "sftp", Paths(TracSites, "TracSite")),

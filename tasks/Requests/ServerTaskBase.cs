@@ -10,7 +10,7 @@ namespace BackupBuild.Tasks.Requests;
 ///   control/&lt;client&gt;.git       the client's control repository (it pushes refs/heads/requests; we write refs/heads/acks)
 ///   TODO/&lt;client&gt;/              that client's queue (C/P/F files) and .seen/ (ids already taken in)
 ///   data/&lt;client&gt;/git&lt;path&gt;     git mirrors, keeping every ref ever fetched
-///   data/&lt;client&gt;/rsync&lt;path&gt;/  rsync mirrors
+///   data/&lt;client&gt;/rsync&lt;path&gt;/  rsync mirrors (symlinks munged); rsync.roots and git.roots list the claimed mirror paths
 ///   data/&lt;client&gt;/sftp/         objects/&lt;sha256&gt; and versions/&lt;id&gt;.version (browsed with -t:Browse)
 ///   history/&lt;yyyy-MM-dd&gt;/       one line per request received or pulled, for the daily summary
 /// </summary>

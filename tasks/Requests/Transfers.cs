@@ -25,10 +25,16 @@ internal sealed class Transfers
     /// <summary>Mirrors a folder of the client with rsync; null on success, else why not.</summary>
     public string? PullRsync(RequestClientConfig client, string path, string destination)
     {
-        Directory.CreateDirectory(destination);
+        // The destination was checked by the caller: real folders from the store's root down (StoreFolders.Ensure).
+        // On this (receiving) side: --munge-links makes every symlink the client sends point beneath
+        // /rsyncd-munged/, which does not exist, so no link in a mirror can be followed, by us or anyone;
+        // --no-D keeps no device nodes or fifos; --chmod=ug-s,go= keeps no setuid/setgid bit and nothing for group and others (owner-only, docs/deploy.md). Never
+        // --keep-dirlinks (-K) or --no-implied-dirs: either would let a link the client planted steer writes.
+        // The client's side still gets "rsync --server --sender -logtpre.LsfxCIvu --numeric-ids . <path>/" (rsync 3.5.0):
+        // these options are not sent to it.
         var args = new List<string>
         {
-            "-a", "--chmod=go=", "--delete", "--numeric-ids", "--delay-updates", "-e", client.Ssh.ShellCommandLine,
+            "-a", "--no-D", "--munge-links", "--chmod=ug-s,go=", "--delete", "--numeric-ids", "--delay-updates", "-e", client.Ssh.ShellCommandLine,
             client.Ssh.Target + ":" + path.TrimEnd('/') + "/", destination.TrimEnd('/') + "/",
         };
         var r = RemoteShell.Run(Rsync, args, _timeout, _cancel);
