@@ -53,6 +53,7 @@ public static class RemoteListing
             if (end < 0)
             {
                 problem = Problem(record, "it does not end in a NUL byte (the listing was cut short or is not find's output)", output);
+                entries.Clear();
                 return false;
             }
             var line = output[..end];
