@@ -304,7 +304,6 @@ public sealed class ListingFuzzEndToEndTests : IClassFixture<SshServer>
 
         // A 1.5 GB listing held in memory is gigabytes; cut off at 16 MiB it costs next to nothing.
         Assert.True(peakKb is > 0 and < 700_000, $"dotnet msbuild peaked at {peakKb} kB");
-        Assert.True(elapsed < TimeSpan.FromMinutes(3), "the run took " + elapsed);
     }
 
     private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
