@@ -89,12 +89,12 @@ public static class BoundedRun
                 Kill(process);
             }
             process.WaitForExit();
-            // A child that kept the pipes open is not waited for forever: what it would still print is not read.
-            if (!Task.WaitAll(new[] { readOutput, readError }, TimeSpan.FromSeconds(30))) timedOut = true;
+            // A child that kept the pipes open is not waited for forever.
+            if (!Task.WaitAll(new[] { readOutput, readError }, TimeSpan.FromSeconds(30))) Kill(process);
         }
         cancel.ThrowIfCancellationRequested();
-        var cut = Volatile.Read(ref overflowed);
-        return new Result(process.ExitCode, cut || timedOut ? Array.Empty<byte>() : output.ToArray(), error.Text, timedOut, cut);
+        return new Result(process.ExitCode, Volatile.Read(ref overflowed) ? Array.Empty<byte>() : output.ToArray(),
+            error.Text, timedOut, Volatile.Read(ref overflowed));
     }
 
     private static void Kill(Process p)
