@@ -1,4 +1,5 @@
 using BackupBuild.Tasks.Infrastructure;
+using Microsoft.Win32.SafeHandles;
 
 namespace BackupBuild.Tasks.Stage;
 
@@ -7,14 +8,15 @@ public sealed record CopyResult(int Files, int Copied, int Unchanged, long Bytes
 
 /// <summary>
 /// Copies the regular files of a local peer's collect dir (not recursive, indicators included, as
-/// Cedar Backup does) into its staging folder. Each copy is atomic, keeps the source's mtime and
-/// its owner's permissions (nothing for group and others), and is skipped when the staged file already has the same size and mtime, so
-/// staging the same day twice rewrites nothing.
+/// Cedar Backup does) into its staging folder. The collect dir is opened once (a symlink in its place is
+/// refused) and every file is opened beneath it without following a link; what is copied, and its size
+/// and time, come from the opened file (fstat), never from an earlier lookup by path. Each copy is
+/// created new with <see cref="StagedFiles.Mode"/> (never the source's mode), keeps the source's mtime,
+/// is renamed into place when complete, and is skipped when the staged file already has the same size
+/// and mtime, so staging the same day twice rewrites nothing.
 /// </summary>
 public sealed class CollectDirCopy
 {
-    private const UnixFileMode PermissionBits = (UnixFileMode)0x1C0; // rwx------: staged copies are owner-only whatever the source allows (PrivateFiles)
-
     private readonly string _peer;
     private readonly Action<string, object[]> _error;
     private readonly Action<string, object[]> _detail;
@@ -28,63 +30,74 @@ public sealed class CollectDirCopy
         _cancel = cancel;
     }
 
-    public CopyResult Copy(string collectDir, string peerDir)
+    public CopyResult Copy(DirectoryHandle collect, string peerDir)
     {
-        List<string> names;
-        try
+        var collectDir = collect.Path;
+        var names = collect.ReadNames(out var listErrno);
+        if (names == null)
         {
-            names = Directory.EnumerateFileSystemEntries(collectDir, "*", new EnumerationOptions { AttributesToSkip = 0 })
-                .Select(p => Path.GetFileName(p)).OrderBy(n => n, StringComparer.Ordinal).ToList();
+            _error("Stage.CannotReadCollectDir", new object[] { _peer, collectDir, Posix.ErrorText(listErrno) });
+            return new CopyResult(0, 0, 0, 0, Failed: true);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        using var staging = DirectoryHandle.Open(peerDir, followLink: false, out var stagingErrno);
+        if (staging == null)
         {
-            _error("Stage.CannotReadCollectDir", new object[] { _peer, collectDir, e.Message });
+            _error("Stage.CannotCreatePeerFolder", new object[] { _peer, peerDir, Posix.ErrorText(stagingErrno) });
             return new CopyResult(0, 0, 0, 0, Failed: true);
         }
 
         int files = 0, copied = 0, unchanged = 0;
         long bytes = 0;
         var failed = false;
-        foreach (var name in names)
+        foreach (var nameBytes in names)
         {
             _cancel.ThrowIfCancellationRequested();
+            var name = PosixPath.Decode(nameBytes);
+            var source = PosixPath.Display(collectDir.TrimEnd('/') + "/" + name);
             // A killed Collect run's temporary file is not part of the backup (and a running one's is
             // not finished); Collect cleans up its own folder.
             if (name.StartsWith(AtomicFile.TempPrefix, StringComparison.Ordinal))
             {
-                _detail("Stage.SkippedTemporary", new object[] { _peer, Path.Combine(collectDir, name) });
+                _detail("Stage.SkippedTemporary", new object[] { _peer, source });
                 continue;
             }
 
-            var source = Path.Combine(collectDir, name);
-            var stat = Posix.LStat(source, out var errno);
-            if (stat == null)
+            // Opened without following a link: a name swapped for a symlink after the listing fails here
+            // (ELOOP), and a fifo or device swapped in is seen by fstat below, before anything is read.
+            using var handle = collect.OpenRead(nameBytes, out var errno);
+            if (handle == null)
             {
-                _error("Stage.CopyFailed", new object[] { _peer, source, peerDir, Posix.ErrorText(errno) });
+                if (errno == Errno.Loop) _error("Stage.NotRegularFile", new object[] { _peer, source });
+                else _error("Stage.CopyFailed", new object[] { _peer, source, peerDir, Posix.ErrorText(errno) });
                 failed = true;
                 continue;
             }
-            if (!stat.Value.IsRegular)
+            var stat = Posix.FStat(handle, out errno);
+            if (stat is not { IsRegular: true } opened)
             {
-                _error("Stage.NotRegularFile", new object[] { _peer, source });
+                if (stat == null) _error("Stage.CopyFailed", new object[] { _peer, source, peerDir, Posix.ErrorText(errno) });
+                else _error("Stage.NotRegularFile", new object[] { _peer, source });
                 failed = true;
                 continue;
             }
 
-            var target = Path.Combine(peerDir, name);
             try
             {
-                if (IsSameFile(stat.Value, target))
+                if (IsSameFile(opened, staging, nameBytes))
                 {
                     unchanged++;
                 }
-                else
+                else if (CopyOne(handle, opened, staging, nameBytes, source, peerDir))
                 {
-                    CopyOne(source, target, stat.Value);
                     copied++;
                 }
+                else
+                {
+                    failed = true;
+                    continue;
+                }
                 files++;
-                bytes += stat.Value.Size;
+                bytes += opened.Size;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -101,37 +114,79 @@ public sealed class CollectDirCopy
         return new CopyResult(files, copied, unchanged, bytes, failed);
     }
 
-    /// <summary>Size and mtime (to the 100 ns a DateTime can carry, which is what a copy preserves).</summary>
-    private static bool IsSameFile(PosixStat source, string target)
+    /// <summary>Size and mtime (to the 100 ns a DateTime can carry, which is what earlier copies preserved).</summary>
+    private static bool IsSameFile(PosixStat source, DirectoryHandle staging, byte[] name)
     {
-        var staged = Posix.LStat(target, out _);
+        var staged = staging.LStat(name, out _);
         return staged is { IsRegular: true } s
             && s.Size == source.Size
             && s.MtimeSeconds == source.MtimeSeconds
             && s.MtimeNanos / 100 == source.MtimeNanos / 100;
     }
 
-    private void CopyOne(string source, string target, PosixStat stat)
+    /// <summary>
+    /// Copies exactly the size fstat gave for the opened file into a new temporary file of the staging
+    /// folder, checks that the source did not change meanwhile, and renames the copy into place.
+    /// </summary>
+    private bool CopyOne(SafeFileHandle handle, PosixStat stat, DirectoryHandle staging, byte[] name, string source, string peerDir)
     {
-        AtomicFile.Write(target, temp =>
+        var temp = System.Text.Encoding.ASCII.GetBytes(AtomicFile.TempPrefix + Guid.NewGuid().ToString("N")[..12]);
+        var output = staging.CreateNew(temp, StagedFiles.Mode, out var errno);
+        if (output == null)
         {
-            using (var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
+            _error("Stage.CopyFailed", new object[] { _peer, source, peerDir, Posix.ErrorText(errno) });
+            return false;
+        }
+        var published = false;
+        try
+        {
+            using (var input = new FileStream(handle, FileAccess.Read, bufferSize: 1))
+            using (var stream = new FileStream(output, FileAccess.Write, bufferSize: 1))
             {
-                // Archives can be gigabytes: Ctrl+C stops between chunks, and AtomicFile drops the temp file.
+                // Archives can be gigabytes: Ctrl+C stops between chunks, and the temp file is removed.
                 var buffer = new byte[1 << 20];
-                int read;
-                while ((read = input.Read(buffer, 0, buffer.Length)) > 0)
+                long left = stat.Size;
+                while (left > 0)
                 {
                     _cancel.ThrowIfCancellationRequested();
-                    temp.Write(buffer, 0, read);
+                    var read = input.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+                    if (read == 0) break;
+                    stream.Write(buffer, 0, read);
+                    left -= read;
+                }
+                var after = Posix.FStat(handle, out _);
+                if (left != 0 || input.Read(buffer, 0, 1) != 0 || after is not { } a || a.Size != stat.Size ||
+                    a.MtimeSeconds != stat.MtimeSeconds || a.MtimeNanos != stat.MtimeNanos)
+                {
+                    _error("Stage.ChangedWhileStaged", new object[] { _peer, source });
+                    return false;
+                }
+                // The copy is published (renamed) already carrying its final mtime; its mode is the one it was created with.
+                stream.Flush(flushToDisk: true);
+                if (!Posix.FSetTimes(output, stat.MtimeSeconds, stat.MtimeNanos, out errno))
+                {
+                    _error("Stage.CopyFailed", new object[] { _peer, source, peerDir, Posix.ErrorText(errno) });
+                    return false;
                 }
             }
-            // Everything is written before the times are set, so the final flush cannot move the mtime;
-            // the file is published (renamed) already carrying its final mtime and mode.
-            temp.Flush();
-            if (!OperatingSystem.IsWindows())
-                File.SetUnixFileMode(temp.SafeFileHandle, (UnixFileMode)stat.Permissions & PermissionBits);
-            File.SetLastWriteTimeUtc(temp.SafeFileHandle, stat.ModificationTime.UtcDateTime);
-        });
+            if (!staging.Rename(temp, name, out errno))
+            {
+                _error("Stage.CopyFailed", new object[] { _peer, source, peerDir, Posix.ErrorText(errno) });
+                return false;
+            }
+            published = true;
+            return true;
+        }
+        finally
+        {
+            if (!published) staging.Unlink(temp, directory: false, out _);
+        }
     }
+}
+
+/// <summary>How Stage creates the files it writes into the staging folder.</summary>
+public static class StagedFiles
+{
+    /// <summary>Every staged file is created with this mode (owner read and write), never with its source's.</summary>
+    public const uint Mode = 0x180; // 0600
 }

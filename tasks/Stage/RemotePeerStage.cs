@@ -17,6 +17,10 @@ public sealed class RemotePeerStage
 {
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan CopyTimeout = TimeSpan.FromHours(24);
+    /// <summary>rsync, scp and touch print next to nothing; a peer that makes them print more is cut off here.</summary>
+    private const long CopyOutputLimit = 1 << 20;
+    /// <summary>How many unexpected entries of one copy are named in the log (the rest are counted).</summary>
+    private const int ReportedEntries = 20;
 
     private readonly StagePeer _peer;
     private readonly SshEndpoint _ssh;
@@ -38,19 +42,29 @@ public sealed class RemotePeerStage
         var clock = Stopwatch.StartNew();
         PeerResult Done(PeerOutcome o, int files = 0, long bytes = 0) => new(o, files, bytes, clock.Elapsed);
 
-        var listing = RemoteShell.Execute(_ssh, RemoteEntry.ListCommand(_peer.CollectDir), CommandTimeout, _cancel);
+        // The listing is untrusted input: bounded while it is read, and every record checked before any is used.
+        var listing = BoundedRun.Execute(_ssh, RemoteEntry.ListCommand(_peer.CollectDir), CommandTimeout, RemoteListing.MaxBytes, _cancel);
+        if (listing.Overflowed)
+        {
+            _log.Error("Stage.RemoteListingTooLarge", _peer.Name, _ssh.Target + ":" + _peer.CollectDir, RemoteListing.MaxBytes);
+            return Done(PeerOutcome.Failed);
+        }
         if (!listing.Succeeded)
         {
-            if (RemoteShell.Classify(listing) == RemoteShell.Failure.Command && listing.Error.Contains("No such file or directory"))
+            if (RemoteShell.Classify(listing.Shell) == RemoteShell.Failure.Command && listing.Error.Contains("No such file or directory"))
             {
                 // find ran and the collect dir is not there: the peer has nothing ready.
                 NotReady();
                 return Done(PeerOutcome.NotReady);
             }
-            ReportSshFailure(listing);
+            ReportSshFailure(listing.Shell);
             return Done(PeerOutcome.Failed);
         }
-        var entries = RemoteEntry.Parse(listing.Output);
+        if (!RemoteListing.TryParse(listing.Output, out var entries, out var problem))
+        {
+            _log.Error("Stage.RemoteListingInvalid", _peer.Name, _ssh.Target + ":" + _peer.CollectDir, problem!.Record, problem.Reason, problem.Excerpt);
+            return Done(PeerOutcome.Failed);
+        }
         if (!entries.Any(e => e.Type == 'f' && e.Name == Indicators.Collect))
         {
             NotReady();
@@ -74,11 +88,22 @@ public sealed class RemotePeerStage
         var copy = Copy(temp, peerDir);
         if (copy.Succeeded && PrivateFiles.RestrictTree(temp) is [var (bad, why), ..]) // scp -p copies the peer's modes: owner-only before it is published
         { TryDelete(temp); _log.Failure(_forgiven, "Stage.NotPrivate", _peer.Name, bad, why); return Done(PeerOutcome.Failed); }
-        if (!copy.Succeeded || !Complete(entries, temp))
+        if (!copy.Succeeded)
         {
             TryDelete(temp);
-            if (!copy.Succeeded) ReportSshFailure(copy, copying: true);
-            else _log.Failure(_forgiven, "Stage.RemoteIncomplete", _peer.Name, _ssh.Target);
+            ReportSshFailure(copy.Overflowed ? copy.Shell with { ExitCode = 1, Error = $"it printed more than {CopyOutputLimit} bytes" } : copy.Shell,
+                copying: true);
+            return Done(PeerOutcome.Failed);
+        }
+        // What arrived is checked against the listing: the other end of the copy is the peer, which may lie.
+        var (unexpected, missing) = RemoteCopyCheck.Check(temp, entries);
+        if (unexpected.Count > 0 || missing.Count > 0)
+        {
+            TryDelete(temp);
+            foreach (var u in unexpected.Take(ReportedEntries))
+                _log.Error("Stage.RemoteCopyUnexpected", _peer.Name, _ssh.Target, u.Name, u.Reason);
+            if (unexpected.Count > ReportedEntries) _log.Detail("Stage.RemoteCopyUnexpectedMore", _peer.Name, unexpected.Count - ReportedEntries);
+            if (missing.Count > 0) _log.Failure(_forgiven, "Stage.RemoteIncomplete", _peer.Name, _ssh.Target);
             return Done(PeerOutcome.Failed);
         }
         AtomicFile.ReplaceDirectory(temp, peerDir);
@@ -110,11 +135,7 @@ public sealed class RemotePeerStage
         return true;
     }
 
-    /// <summary>The copy holds every listed file with its size: a dropped connection never passes for a staged peer.</summary>
-    private static bool Complete(List<RemoteEntry> entries, string temp) =>
-        entries.All(e => new FileInfo(Path.Combine(temp, e.Name)) is { Exists: true } f && f.Length == e.Size);
-
-    private RemoteShell.Result Copy(string temp, string previous)
+    private BoundedRun.Result Copy(string temp, string previous)
     {
         var program = _peer.CopyCommand[0];
         var args = new List<string>(_peer.CopyCommand.Skip(1));
@@ -122,7 +143,9 @@ public sealed class RemotePeerStage
         if (Path.GetFileName(program) == "rsync")
         {
             // Unchanged archives are hard-linked from the previous staging of the day instead of copied again.
-            args.AddRange(new[] { "-a", "--chmod=go=", "-e", _ssh.ShellCommandLine }); // owner-only, whatever the peer's modes
+            // Only regular files with their times: no links, devices, owners or modes of the peer's choosing
+            // (-d: the folder's own entries, not recursive; a folder the peer sends anyway is caught by the check).
+            args.AddRange(new[] { "-t", "-d", "--chmod=D700,F600", "-e", _ssh.ShellCommandLine });
             if (Directory.Exists(previous)) args.Add("--link-dest=" + previous);
             args.Add($"{_ssh.Target}:{source}/");
             args.Add(temp + "/");
@@ -136,14 +159,14 @@ public sealed class RemotePeerStage
             args.Add($"{_ssh.Target}:{RemoteShell.Quote(source)}/*");
             args.Add(temp + "/");
         }
-        return RemoteShell.Run(program, args, CopyTimeout, _cancel);
+        return BoundedRun.Run(program, args, CopyTimeout, CopyOutputLimit, _cancel);
     }
 
     private void MarkStaged(List<RemoteEntry> entries)
     {
         if (entries.Any(e => e.Name == Indicators.Stage)) return;
         var path = _peer.CollectDir.TrimEnd('/') + "/" + Indicators.Stage;
-        var r = RemoteShell.Execute(_ssh, "touch -- " + RemoteShell.Quote(path), CommandTimeout, _cancel);
+        var r = BoundedRun.Execute(_ssh, "touch -- " + RemoteShell.Quote(path), CommandTimeout, CopyOutputLimit, _cancel);
         if (!r.Succeeded) _log.Error("Stage.CannotWritePeerIndicator", _peer.Name, _ssh.Target + ":" + _peer.CollectDir, r.Error.Trim());
     }
 

@@ -61,7 +61,18 @@ public sealed class StagePeers : RemotePeerTask
         {
             if (peerDirs[peer.Name] is not { } peerDir) return;
             var log = new PeerLog();
-            var result = StageOne(peer, peerDir, fullOrStartOfWeek, log);
+            PeerResult result;
+            try
+            {
+                result = StageOne(peer, peerDir, fullOrStartOfWeek, log);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Whatever goes wrong with one peer (its data is untrusted input) is that peer's error:
+                // the other peers are staged and the day is marked all the same.
+                log.Error("Stage.PeerCrashed", peer.Name, e.GetType().Name + ": " + e.Message);
+                result = new PeerResult(PeerOutcome.Failed, 0, 0, TimeSpan.Zero);
+            }
             log.High("Stage.PeerSummary", peer.Name, Describe(result.Outcome, log), result.Files, Units.Bytes(result.Bytes),
                 Units.Seconds(result.Elapsed));
             lock (writeLock) log.WriteTo(Log);
@@ -174,7 +185,16 @@ public sealed class StagePeers : RemotePeerTask
         var forgiven = peer.ForgivesNotReady(fullOrStartOfWeek);
         if (peer.Type == PeerType.Remote) return new RemotePeerStage(peer, log, forgiven, Cancellation).Stage(peerDir);
 
-        if (!Path.Exists(Path.Combine(peer.CollectDir, Indicators.Collect)))
+        // The collect dir is opened once, without following a symlink in its place, and everything below
+        // (readiness, the files, cback.stage) goes through that open folder.
+        using var collect = DirectoryHandle.Open(peer.CollectDir, followLink: false, out var errno);
+        if (collect == null && errno != Errno.NoEntry)
+        {
+            if (errno is Errno.Loop or Errno.NotDirectory) log.Error("Stage.CollectDirNotFolder", peer.Name, peer.CollectDir, Posix.ErrorText(errno));
+            else log.Error("Stage.CannotReadCollectDir", peer.Name, peer.CollectDir, Posix.ErrorText(errno));
+            return new PeerResult(PeerOutcome.Failed, 0, 0, clock.Elapsed);
+        }
+        if (collect == null || collect.LStat(IndicatorName(Indicators.Collect), out _) == null)
         {
             if (forgiven) log.High("Stage.NotReadyIgnored", peer.Name, peer.CollectDir, peer.MetadataValue);
             else log.Error("Stage.NotReady", peer.Name, peer.CollectDir);
@@ -183,14 +203,20 @@ public sealed class StagePeers : RemotePeerTask
 
         var copy = new CollectDirCopy(peer.Name, (resource, args) => log.Error(resource, args),
             (resource, args) => log.Detail(resource, args), Cancellation);
-        var result = copy.Copy(peer.CollectDir, peerDir);
+        var result = copy.Copy(collect, peerDir);
         if (result.Failed) return new PeerResult(PeerOutcome.Failed, result.Files, result.Bytes, clock.Elapsed);
 
         log.High("Stage.PeerStaged", peer.Name, result.Files, result.Copied, result.Unchanged, result.Bytes, peerDir);
-        WriteIndicatorIfMissing(peer.CollectDir,
-            e => log.Error("Stage.CannotWritePeerIndicator", peer.Name, peer.CollectDir, e.Message));
+        // Created beneath the open collect dir, new and without following a link (an empty file needs no temp name).
+        using (var indicator = collect.CreateNew(IndicatorName(Indicators.Stage), StagedFiles.Mode, out errno))
+        {
+            if (indicator == null && errno != DirectoryHandle.AlreadyExists)
+                log.Error("Stage.CannotWritePeerIndicator", peer.Name, peer.CollectDir, Posix.ErrorText(errno));
+        }
         return new PeerResult(result.Copied == 0 ? PeerOutcome.Unchanged : PeerOutcome.Staged, result.Files, result.Bytes, clock.Elapsed);
     }
+
+    private static byte[] IndicatorName(string name) => System.Text.Encoding.ASCII.GetBytes(name);
 
     private static void WriteIndicatorIfMissing(string directory, Action<Exception> failed)
     {

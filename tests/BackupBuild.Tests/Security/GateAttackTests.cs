@@ -152,7 +152,7 @@ public class GateAttackTests : IClassFixture<SshServer>, IDisposable
         var m = w.MarkerProgram;
         var project = w.Dir["client.proj"];
         Gate($"{SshGate} {c} {project}");
-        var rsyncLine = $"rsync --server --sender -logDtpre.iLsfxCIvu . {c}/";
+        var rsyncLine = $"rsync --server --sender -dte.LsfxCIvu . {c}/";
         var allowed = new[]
         {
             $"find {c} -mindepth 1 -maxdepth 1 -printf {Printf}", $"touch -- {c}/cback.stage", $"scp -p -f {c}/*", rsyncLine,
@@ -174,27 +174,27 @@ public class GateAttackTests : IClassFixture<SshServer>, IDisposable
             $"scp -p -f {c}/../outside/*", $"scp -p -f {w.Dir["outside/secret.txt"]}", $"scp -p -f {w.Dir["collect-link"]}/*",
             $"scp -p -t {c}/", $"scp -t {c}", $"scp -r -p -f {c}", $"scp -p -f {c}/* {w.Dir["outside/secret.txt"]}", $"scp -p -f {c}/?",
             // rsync: other paths, writing, options that delete, log, write or read arguments from elsewhere, bundles
-            $"rsync --server --sender -logDtpre.iLsfxCIvu . /etc/", $"rsync --server --sender -logDtpre.iLsfxCIvu . {c}/../outside/",
-            $"rsync --server --sender -logDtpre.iLsfxCIvu . {c}", $"rsync --server --sender -logDtpre.iLsfxCIvu . {w.Dir["collect-link"]}/",
-            $"rsync --server --sender -logDtpre.iLsfxCIvu . {w.Dir["collect2"]}/", $"rsync --server --sender -logDtpre.iLsfxCIvu . {c}/ {w.Dir["outside"]}/",
-            $"rsync --server --sender -logDtpre.iLsfxCIvu . {c}//", $"rsync --server --sender -logDtpre.iLsfxCIvu . {c}/.",
-            $"rsync --server -logDtpre.iLsfxCIvu . {c}/", $"rsync --server --sender -slogDtpre.iLsfxCIvu", $"rsync --server --sender -slogDtpre.iLsfxCIvu . {c}/",
-            $"rsync --server --sender -logDtpre.iLsfxCIvu -s . {c}/", $"rsync --server --sender -logDtpre.iLsfxCIvu --secluded-args . {c}/",
-            $"rsync --server --sender -logDtpre.iLsfxCIvu --protect-args . {c}/", $"rsync --server --sender -LlogDtpre.iLsfxCIvu . {c}/",
-            $"rsync --server --sender -logDtprLe.iLsfxCIvu . {c}/", $"rsync --server --sender -logDtprke.iLsfxCIvu . {c}/",
-            $"rsync --server --sender -logDtpre.iLsfxCIvu --remove-source-files . {c}/", $"rsync --server --sender -logDtpre.iLsfxCIvu --remove-sent-files . {c}/",
-            $"rsync --server --sender -logDtpre.iLsfxCIvu --log-file={w.HomeTrap} . {c}/", $"rsync --server --sender -logDtpre.iLsfxCIvu --log-file {w.HomeTrap} . {c}/",
-            $"rsync --server --sender -logDtpre.iLsfxCIvu --files-from={w.Dir["outside/list"]} . {c}/",
-            $"rsync --server --sender -logDtpre.iLsfxCIvu --only-write-batch={w.HomeTrap} . {c}/", $"rsync --server --sender -logDtpre.iLsfxCIvu --write-batch={w.HomeTrap} . {c}/",
-            $"rsync --server --sender -logDtpre.iLsfxCIvu --copy-links . {c}/", $"rsync --server --sender -logDtpre.iLsfxCIvu --copy-unsafe-links . {c}/",
-            $"rsync --server --sender -logDtpre.iLsfxCIvu --delete . {c}/", $"rsync --server --sender -logDtpre.iLsfxCIvu --temp-dir={w.Dir["outside"]} . {c}/",
-            $"rsync --server --sender -logDtpre.iLsfxCIvu --debug=ALL . {c}/", $"rsync --server --sender -logDtpre.iLsfxCIvu --iconv=. . {c}/",
-            $"rsync --server --sender -logDtpre.iLsfxCIvu --rsync-path={m} . {c}/", $"rsync --server --sender -logDtpre.iLsfxCIvu --config={w.Dir["outside/list"]} . {c}/",
-            $"rsync --server --sender -logDtpre.iLsfxCIvu --bwlimit=1;{m} . {c}/", $"rsync --server --sender -logDtpre.iLsfxCIvu --bwlimit=1 --log-file={w.HomeTrap} . {c}/",
+            $"rsync --server --sender -dte.LsfxCIvu . /etc/", $"rsync --server --sender -dte.LsfxCIvu . {c}/../outside/",
+            $"rsync --server --sender -dte.LsfxCIvu . {c}", $"rsync --server --sender -dte.LsfxCIvu . {w.Dir["collect-link"]}/",
+            $"rsync --server --sender -dte.LsfxCIvu . {w.Dir["collect2"]}/", $"rsync --server --sender -dte.LsfxCIvu . {c}/ {w.Dir["outside"]}/",
+            $"rsync --server --sender -dte.LsfxCIvu . {c}//", $"rsync --server --sender -dte.LsfxCIvu . {c}/.",
+            $"rsync --server -dte.LsfxCIvu . {c}/", $"rsync --server --sender -sdte.LsfxCIvu", $"rsync --server --sender -sdte.LsfxCIvu . {c}/",
+            $"rsync --server --sender -dte.LsfxCIvu -s . {c}/", $"rsync --server --sender -dte.LsfxCIvu --secluded-args . {c}/",
+            $"rsync --server --sender -dte.LsfxCIvu --protect-args . {c}/", $"rsync --server --sender -Ldte.LsfxCIvu . {c}/",
+            $"rsync --server --sender -dtLe.LsfxCIvu . {c}/", $"rsync --server --sender -dtke.LsfxCIvu . {c}/",
+            $"rsync --server --sender -dte.LsfxCIvu --remove-source-files . {c}/", $"rsync --server --sender -dte.LsfxCIvu --remove-sent-files . {c}/",
+            $"rsync --server --sender -dte.LsfxCIvu --log-file={w.HomeTrap} . {c}/", $"rsync --server --sender -dte.LsfxCIvu --log-file {w.HomeTrap} . {c}/",
+            $"rsync --server --sender -dte.LsfxCIvu --files-from={w.Dir["outside/list"]} . {c}/",
+            $"rsync --server --sender -dte.LsfxCIvu --only-write-batch={w.HomeTrap} . {c}/", $"rsync --server --sender -dte.LsfxCIvu --write-batch={w.HomeTrap} . {c}/",
+            $"rsync --server --sender -dte.LsfxCIvu --copy-links . {c}/", $"rsync --server --sender -dte.LsfxCIvu --copy-unsafe-links . {c}/",
+            $"rsync --server --sender -dte.LsfxCIvu --delete . {c}/", $"rsync --server --sender -dte.LsfxCIvu --temp-dir={w.Dir["outside"]} . {c}/",
+            $"rsync --server --sender -dte.LsfxCIvu --debug=ALL . {c}/", $"rsync --server --sender -dte.LsfxCIvu --iconv=. . {c}/",
+            $"rsync --server --sender -dte.LsfxCIvu --rsync-path={m} . {c}/", $"rsync --server --sender -dte.LsfxCIvu --config={w.Dir["outside/list"]} . {c}/",
+            $"rsync --server --sender -dte.LsfxCIvu --bwlimit=1;{m} . {c}/", $"rsync --server --sender -dte.LsfxCIvu --bwlimit=1 --log-file={w.HomeTrap} . {c}/",
             $"rsync --server --daemon .", $"rsync --daemon --config={w.Dir["outside/list"]}", $"rsync {w.Dir["outside/secret.txt"]} {w.HomeTrap}",
-            $"rsync --server --sender '-logDtpre.iLsfxCIvu --log-file={w.HomeTrap}' . {c}/", $"rsync --server --sender -logDtpre.iLsfxCIvu\\ --log-file={w.HomeTrap} . {c}/",
-            $"'rsync --server' --sender -logDtpre.iLsfxCIvu . {c}/", $"{m} --server --sender -logDtpre.iLsfxCIvu . {c}/",
-            $"/tmp/rsync --server --sender -logDtpre.iLsfxCIvu . {c}/",
+            $"rsync --server --sender '-dte.LsfxCIvu --log-file={w.HomeTrap}' . {c}/", $"rsync --server --sender -dte.LsfxCIvu\\ --log-file={w.HomeTrap} . {c}/",
+            $"'rsync --server' --sender -dte.LsfxCIvu . {c}/", $"{m} --server --sender -dte.LsfxCIvu . {c}/",
+            $"/tmp/rsync --server --sender -dte.LsfxCIvu . {c}/",
             // managed runs: other programs named dotnet, other projects, targets, properties, values
             ManagedLine(w.Dir["evil/dotnet"], project), ManagedLine($"{m}\tdotnet", project), ManagedLine($"{m};dotnet", project),
             "MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 " + m + "\tdotnet msbuild " + project + " -t:Collect -nologo -v:m -tl:off -p:BackupPeer=client -p:Full=true",
@@ -239,32 +239,32 @@ public class GateAttackTests : IClassFixture<SshServer>, IDisposable
         var push = source.Path;
         NothingEscapes(w, new (string, Func<Tool.Result>)[]
         {
-            ("-s (secluded args) outside", () => Rsync("-as", from + outside + "/", to)),
-            ("--secluded-args outside", () => Rsync("-a", "--secluded-args", from + outside + "/", to)),
-            ("--protect-args outside", () => Rsync("-a", "--protect-args", from + outside + "/", to)),
-            ("-s of the collect dir", () => Rsync("-a", "-s", from + c + "/", to)),
-            ("bundled -avs outside", () => Rsync("-avs", from + outside + "/", to)),
-            ("-s with the allowed path shown on the command line", () => Tool.Run("rsync", "-as", "-e", Appending(". " + c + "/"), from + outside + "/", to)),
-            ("--remove-source-files", () => Rsync("-a", "--remove-source-files", from + c + "/", to)),
-            ("-M--remove-source-files", () => Rsync("-a", "-M--remove-source-files", from + c + "/", to)),
-            ("-M--log-file", () => Rsync("-a", "-M--log-file=" + w.HomeTrap, from + c + "/", to)),
-            ("--remote-option=--log-file", () => Rsync("-a", "--remote-option=--log-file=" + w.HomeTrap + ".2", from + c + "/", to)),
-            ("-M--only-write-batch", () => Rsync("-a", "-M--only-write-batch=" + w.HomeTrap + ".3", from + c + "/", to)),
-            ("-M--files-from outside", () => Rsync("-a", "-M--files-from=" + outside + "/list", from + c + "/", to)),
-            ("remote --files-from", () => Rsync("-a", "--files-from=:" + outside + "/list", from + outside + "/", to)),
-            ("-L follows the link in the collect dir", () => Rsync("-aL", from + c + "/", to)),
-            ("--copy-unsafe-links", () => Rsync("-a", "--copy-unsafe-links", from + c + "/", to)),
-            ("-M-L", () => Rsync("-a", "-M-L", from + c + "/", to)),
-            ("-M--copy-links", () => Rsync("-a", "-M--copy-links", from + c + "/", to)),
-            ("dir-merge filter names a file outside", () => Rsync("-a", "-f", "dir-merge " + outside + "/secret.txt", from + c + "/", to)),
-            ("merge filter names a file outside", () => Rsync("-a", "-f", ". " + outside + "/secret.txt", from + c + "/", to)),
-            ("-R through ..", () => Rsync("-aR", from + c + "/../outside/", to)),
-            ("a link to outside", () => Rsync("-a", from + w.Dir["collect-link"] + "/", to)),
-            ("the sibling folder", () => Rsync("-a", from + w.Dir["collect2"] + "/", to)),
-            ("two sources", () => Rsync("-a", from + c + "/", from + outside + "/", to)),
-            ("push into the collect dir", () => Rsync("-a", push + "/", from + c + "/")),
-            ("push with --delete", () => Rsync("-a", "--delete", push + "/", from + c + "/")),
-            ("--rsync-path runs another program", () => Rsync("-a", "--rsync-path=" + w.MarkerProgram, from + c + "/", to)),
+            ("-s (secluded args) outside", () => Rsync("-tds", from + outside + "/", to)),
+            ("--secluded-args outside", () => Rsync("-t", "-d", "--secluded-args", from + outside + "/", to)),
+            ("--protect-args outside", () => Rsync("-t", "-d", "--protect-args", from + outside + "/", to)),
+            ("-s of the collect dir", () => Rsync("-t", "-d", "-s", from + c + "/", to)),
+            ("bundled -avs outside", () => Rsync("-tdvs", from + outside + "/", to)),
+            ("-s with the allowed path shown on the command line", () => Tool.Run("rsync", "-tds", "-e", Appending(". " + c + "/"), from + outside + "/", to)),
+            ("--remove-source-files", () => Rsync("-t", "-d", "--remove-source-files", from + c + "/", to)),
+            ("-M--remove-source-files", () => Rsync("-t", "-d", "-M--remove-source-files", from + c + "/", to)),
+            ("-M--log-file", () => Rsync("-t", "-d", "-M--log-file=" + w.HomeTrap, from + c + "/", to)),
+            ("--remote-option=--log-file", () => Rsync("-t", "-d", "--remote-option=--log-file=" + w.HomeTrap + ".2", from + c + "/", to)),
+            ("-M--only-write-batch", () => Rsync("-t", "-d", "-M--only-write-batch=" + w.HomeTrap + ".3", from + c + "/", to)),
+            ("-M--files-from outside", () => Rsync("-t", "-d", "-M--files-from=" + outside + "/list", from + c + "/", to)),
+            ("remote --files-from", () => Rsync("-t", "-d", "--files-from=:" + outside + "/list", from + outside + "/", to)),
+            ("-L follows the link in the collect dir", () => Rsync("-tdL", from + c + "/", to)),
+            ("--copy-unsafe-links", () => Rsync("-t", "-d", "--copy-unsafe-links", from + c + "/", to)),
+            ("-M-L", () => Rsync("-t", "-d", "-M-L", from + c + "/", to)),
+            ("-M--copy-links", () => Rsync("-t", "-d", "-M--copy-links", from + c + "/", to)),
+            ("dir-merge filter names a file outside", () => Rsync("-t", "-d", "-f", "dir-merge " + outside + "/secret.txt", from + c + "/", to)),
+            ("merge filter names a file outside", () => Rsync("-t", "-d", "-f", ". " + outside + "/secret.txt", from + c + "/", to)),
+            ("-R through ..", () => Rsync("-tdR", from + c + "/../outside/", to)),
+            ("a link to outside", () => Rsync("-t", "-d", from + w.Dir["collect-link"] + "/", to)),
+            ("the sibling folder", () => Rsync("-t", "-d", from + w.Dir["collect2"] + "/", to)),
+            ("two sources", () => Rsync("-t", "-d", from + c + "/", from + outside + "/", to)),
+            ("push into the collect dir", () => Rsync("-t", "-d", push + "/", from + c + "/")),
+            ("push with --delete", () => Rsync("-t", "-d", "--delete", push + "/", from + c + "/")),
+            ("--rsync-path runs another program", () => Rsync("-t", "-d", "--rsync-path=" + w.MarkerProgram, from + c + "/", to)),
             ("scp a file outside", () => Scp("-p", from + outside + "/secret.txt", to)),
             ("scp through ..", () => Scp("-p", from + c + "/../outside/*", to)),
             ("scp -r", () => Scp("-r", "-p", from + c, to)),
@@ -279,10 +279,10 @@ public class GateAttackTests : IClassFixture<SshServer>, IDisposable
         using var w = new GateWorld();
         var c = w.Collect;
         Gate($"{SshGate} {c}");
-        var rsync = Rsync("-a", "root@127.0.0.1:" + c + "/", w.Received + "/");
+        var rsync = Rsync("-t", "-d", "root@127.0.0.1:" + c + "/", w.Received + "/");
         Assert.True(rsync.ExitCode == 0, rsync.All);
         Assert.Equal("archive a", File.ReadAllText(Path.Combine(w.Received, "a.tar")));
-        Assert.NotNull(new FileInfo(Path.Combine(w.Received, "evil-link")).LinkTarget); // a link, copied as a link
+        Assert.False(File.Exists(Path.Combine(w.Received, "evil-link")) || new FileInfo(Path.Combine(w.Received, "evil-link")).LinkTarget != null); // Stage asks for regular files only (-t -d: no links)
         Assert.Empty(w.Changes());
         w.ClearReceived();
         var scp = Scp("-p", "root@127.0.0.1:" + c + "/*", w.Received + "/");
@@ -325,7 +325,7 @@ public class GateAttackTests : IClassFixture<SshServer>, IDisposable
             $"rsync --server --sender -logtpre.LsfxCIvu --numeric-ids . {www}/./../outside/", $"rsync --server --sender -logtpre.LsfxCIvu --numeric-ids . www/",
             $"rsync --server -logtpre.LsfxCIvu --numeric-ids . {www}/", $"rsync --server --sender -slogtpre.LsfxCIvu --numeric-ids",
             $"rsync --server --sender -logtpre.LsfxCIvu --numeric-ids --remove-source-files . {www}/",
-            $"rsync --server --sender -logDtpre.LsfxCIvu --remove-source-files --numeric-ids . {www}/",
+            $"rsync --server --sender -logtpre.LsfxCIvu --remove-source-files --numeric-ids . {www}/",
             $"rsync --server --sender -logtpre.LsfxCIvu --numeric-ids --log-file={w.HomeTrap} . {www}/",
             $"rsync --server --sender -logtpre.LsfxCIvu --numeric-ids --files-from={w.Dir["outside/list"]} . {www}/",
             $"rsync --server --sender -logtpre.LsfxCIvu --numeric-ids --secluded-args . {www}/", $"rsync --server --sender -Llogtpre.LsfxCIvu --numeric-ids . {www}/",
@@ -346,7 +346,7 @@ public class GateAttackTests : IClassFixture<SshServer>, IDisposable
         Gate($"{RequestGate} data {www} {w.Dir["git"]}");
         var from = "root@127.0.0.1:";
         var to = w.Received + "/";
-        var pull = new[] { "-a", "--delete", "--numeric-ids", "--delay-updates" };
+        var pull = new[] { "-a", "--no-D", "--delete", "--numeric-ids", "--delay-updates" };
         NothingEscapes(w, new (string, Func<Tool.Result>)[]
         {
             ("--remove-source-files", () => Rsync(pull.Append("--remove-source-files").Concat(new[] { from + www + "/", to }).ToArray())),
@@ -354,14 +354,14 @@ public class GateAttackTests : IClassFixture<SshServer>, IDisposable
             ("-M--log-file", () => Rsync(pull.Append("-M--log-file=" + w.HomeTrap).Concat(new[] { from + www + "/", to }).ToArray())),
             ("--remote-option=--log-file", () => Rsync(pull.Append("--remote-option=--log-file=" + w.HomeTrap).Concat(new[] { from + www + "/", to }).ToArray())),
             ("-s outside", () => Rsync(pull.Append("-s").Concat(new[] { from + outside + "/", to }).ToArray())),
-            ("bundled -as outside", () => Rsync("-as", "--numeric-ids", from + outside + "/", to)),
-            ("-s with an allowed path shown on the command line", () => Tool.Run("rsync", "-as", "--numeric-ids", "-e", Appending(". " + www + "/"), from + outside + "/", to)),
+            ("bundled -as outside", () => Rsync("-as", "--no-D", "--numeric-ids", from + outside + "/", to)),
+            ("-s with an allowed path shown on the command line", () => Tool.Run("rsync", "-as", "--no-D", "--numeric-ids", "-e", Appending(". " + www + "/"), from + outside + "/", to)),
             ("a link inside to outside", () => Rsync(pull.Concat(new[] { from + www + "/escape/", to }).ToArray())),
             ("through ..", () => Rsync(pull.Concat(new[] { from + www + "/../outside/", to }).ToArray())),
             ("the sibling folder", () => Rsync(pull.Concat(new[] { from + w.Dir["www2"] + "/", to }).ToArray())),
             ("-L", () => Rsync(pull.Append("-L").Concat(new[] { from + www + "/", to }).ToArray())),
             ("dir-merge filter outside", () => Rsync(pull.Concat(new[] { "-f", "dir-merge " + outside + "/secret.txt", from + www + "/", to }).ToArray())),
-            ("push into a folder", () => Rsync("-a", "--numeric-ids", w.Dir["outside"] + "/", from + www + "/")),
+            ("push into a folder", () => Rsync("-a", "--no-D", "--numeric-ids", w.Dir["outside"] + "/", from + www + "/")),
             ("git outside", () => Git(w.Dir["outside-repo.git"])),
             ("git through a link", () => Git(www + "/repo-link")),
         });
@@ -406,18 +406,18 @@ public class GateAttackTests : IClassFixture<SshServer>, IDisposable
             null, "MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 " + m + "\tdotnet msbuild " + project +
                   " -t:Collect -nologo -v:m -tl:off -p:BackupPeer=client -p:Full=true",
             $"touch -- {c}/cback.stage\n{m}", $"find {c} -mindepth 1 -maxdepth 1 -printf {Printf};{m}", ManagedLine(w.Dir["evil/dotnet"], project),
-            $"rsync --server --sender -slogDtpre.iLsfxCIvu", $"rsync --server --sender -logDtpre.iLsfxCIvu --log-file={w.HomeTrap} . {c}/",
+            $"rsync --server --sender -sdte.LsfxCIvu", $"rsync --server --sender -dte.LsfxCIvu --log-file={w.HomeTrap} . {c}/",
             $"touch -- {c}/" + new string('a', 5000),
         }, realSsh: true);
         var rsh = "ssh " + string.Join(' ', SshOptions);
         var from = "root@127.0.0.1:";
         NothingEscapes(w, new (string, Func<Tool.Result>)[]
         {
-            ("-s outside", () => Tool.Run("rsync", "-as", "-e", rsh, from + w.Dir["outside"] + "/", w.Received + "/")),
-            ("-M--remove-source-files", () => Tool.Run("rsync", "-a", "-M--remove-source-files", "-e", rsh, from + c + "/", w.Received + "/")),
-            ("-M--log-file", () => Tool.Run("rsync", "-a", "-M--log-file=" + w.HomeTrap, "-e", rsh, from + c + "/", w.Received + "/")),
+            ("-s outside", () => Tool.Run("rsync", "-tds", "-e", rsh, from + w.Dir["outside"] + "/", w.Received + "/")),
+            ("-M--remove-source-files", () => Tool.Run("rsync", "-t", "-d", "-M--remove-source-files", "-e", rsh, from + c + "/", w.Received + "/")),
+            ("-M--log-file", () => Tool.Run("rsync", "-t", "-d", "-M--log-file=" + w.HomeTrap, "-e", rsh, from + c + "/", w.Received + "/")),
         });
-        var stage = Tool.Run("rsync", "-a", "-e", rsh, from + c + "/", w.Received + "/");
+        var stage = Tool.Run("rsync", "-t", "-d", "-e", rsh, from + c + "/", w.Received + "/");
         Assert.True(stage.ExitCode == 0, stage.All);
         Assert.Equal("archive a", File.ReadAllText(Path.Combine(w.Received, "a.tar")));
         w.ClearReceived();
@@ -430,7 +430,7 @@ public class GateAttackTests : IClassFixture<SshServer>, IDisposable
         }, realSsh: true);
         NothingEscapes(w, new (string, Func<Tool.Result>)[]
         {
-            ("-M--remove-source-files", () => Tool.Run("rsync", "-a", "--numeric-ids", "-M--remove-source-files", "-e", rsh, from + w.Dir["www"] + "/", w.Received + "/")),
+            ("-M--remove-source-files", () => Tool.Run("rsync", "-a", "--no-D", "--numeric-ids", "-M--remove-source-files", "-e", rsh, from + w.Dir["www"] + "/", w.Received + "/")),
         });
     }
 

@@ -117,7 +117,7 @@ public sealed class StagePeersTests : IDisposable
 
     [Fact]
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    public void Changed_file_is_copied_again_and_keeps_the_source_mtime_and_owner_mode()
+    public void Changed_file_is_copied_again_keeps_the_source_mtime_and_is_owner_only_whatever_the_source_mode()
     {
         var collect = _f.ReadyPeer("master", ("a.tar", "first"));
         Assert.True(_f.Run(new[] { _f.Peer("master") }), _f.Engine.AllText);
@@ -131,7 +131,7 @@ public sealed class StagePeersTests : IDisposable
         var staged = Path.Combine(_f.StagingDay, "master", "a.tar");
         Assert.Equal("second, longer", File.ReadAllText(staged));
         Assert.Equal(File.GetLastWriteTimeUtc(source), File.GetLastWriteTimeUtc(staged));
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(staged)); // the owner's bits only (PrivateFiles)
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(staged));
     }
 
     [Fact]
