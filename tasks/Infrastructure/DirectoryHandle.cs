@@ -26,9 +26,6 @@ public sealed unsafe class DirectoryHandle : IDisposable
     [DllImport("libc", EntryPoint = "fdopendir", SetLastError = true)]
     private static extern IntPtr fdopendir_native(int fd);
 
-    [DllImport("libc", EntryPoint = "readdir", SetLastError = true)]
-    private static extern IntPtr readdir_native(IntPtr dir);
-
     [DllImport("libc", EntryPoint = "closedir", SetLastError = true)]
     private static extern int closedir_native(IntPtr dir);
 
@@ -49,7 +46,6 @@ public sealed unsafe class DirectoryHandle : IDisposable
     private const int Directory = 0x10000;
     private const int NoFollow = 0x20000;
     private const int CloseOnExec = 0x80000;
-    private const int NameOffset = 19; // struct dirent on 64-bit glibc: d_ino, d_off, d_reclen, d_type, d_name
 
     private readonly SafeFileHandle _fd;
 
@@ -105,25 +101,7 @@ public sealed unsafe class DirectoryHandle : IDisposable
         }
         try
         {
-            var names = new List<byte[]>();
-            while (true)
-            {
-                Marshal.SetLastPInvokeError(0);
-                var entry = readdir_native(dir);
-                if (entry == IntPtr.Zero)
-                {
-                    errno = Marshal.GetLastPInvokeError();
-                    if (errno != 0) return null;
-                    break;
-                }
-                var name = new ReadOnlySpan<byte>((byte*)entry + NameOffset, 256);
-                var length = name.IndexOf((byte)0);
-                if (length == 1 && name[0] == (byte)'.' || length == 2 && name[0] == (byte)'.' && name[1] == (byte)'.') continue;
-                names.Add(name[..length].ToArray());
-            }
-            names.Sort((a, b) => a.AsSpan().SequenceCompareTo(b));
-            errno = 0;
-            return names;
+            return Posix.ReadSortedNames(dir, withNul: false, out errno);
         }
         finally
         {

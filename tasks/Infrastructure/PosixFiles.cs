@@ -95,6 +95,22 @@ public static unsafe partial class Posix
             close_native(fd);
             return null;
         }
+        var names = ReadSortedNames(dir, withNul: true, out errno);
+        if (names == null)
+        {
+            closedir_native(dir);
+            return null;
+        }
+        return new DirectoryListing(dir, fd, names);
+    }
+
+    /// <summary>
+    /// Reads every entry of an open DIR stream (without "." and ".."), as raw bytes (each ending in a NUL
+    /// when <paramref name="withNul"/>), sorted by their bytes; null with the errno when reading fails.
+    /// The caller keeps and closes the stream.
+    /// </summary>
+    internal static List<byte[]>? ReadSortedNames(IntPtr dir, bool withNul, out int errno)
+    {
         var names = new List<byte[]>();
         while (true)
         {
@@ -104,17 +120,16 @@ public static unsafe partial class Posix
             {
                 errno = Marshal.GetLastPInvokeError();
                 if (errno == 0) break;
-                closedir_native(dir);
                 return null;
             }
             var name = new ReadOnlySpan<byte>((byte*)entry + NameOffset, 256);
             var length = name.IndexOf((byte)0);
             if (length == 1 && name[0] == (byte)'.' || length == 2 && name[0] == (byte)'.' && name[1] == (byte)'.') continue;
-            names.Add(name[..(length + 1)].ToArray());
+            names.Add(name[..(withNul ? length + 1 : length)].ToArray());
         }
         names.Sort((a, b) => a.AsSpan().SequenceCompareTo(b));
         errno = 0;
-        return new DirectoryListing(dir, fd, names);
+        return names;
     }
 
     /// <summary>lstat by NUL-terminated bytes.</summary>
