@@ -204,7 +204,7 @@ public class RequestServerLinkTests
         Ok(Ask(pool, pool.Src("www")));
         var mirror = pool.Data + "rsync" + pool.Src("www");
         Assert.Equal("index", File.ReadAllText(mirror + "/index.html"));
-        Assert.Equal((UnixFileMode)Convert.ToInt32("755", 8), File.GetUnixFileMode(mirror + "/tool"));
+        Assert.Equal((UnixFileMode)Convert.ToInt32("700", 8), File.GetUnixFileMode(mirror + "/tool")); // no setuid/setgid, owner-only (--chmod=ug-s,go=)
         Assert.False(Path.Exists(mirror + "/pipe"));
         Assert.False(Path.Exists(mirror + "/disk"));
         // The folders above the mirrors are the server's: only its own user may pass.
