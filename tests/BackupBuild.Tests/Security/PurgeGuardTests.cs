@@ -274,16 +274,19 @@ public sealed class PurgeGuardTests : IDisposable
     {
         Tool.Require("unshare");
         Tool.Require("findmnt");
-        // /tmp becomes an empty tmpfs (dotnet writes there), the test folder is moved back to its own path on
-        // top of it, /media shows {T}/top, and every other mount is made read-only; probes prove it.
+        // /tmp becomes an empty tmpfs (dotnet writes there), the test folder and the checkout (which may lie
+        // under /tmp too, as in a CI clone) are moved back to their own paths on top of it, /media shows
+        // {T}/top, and every other mount is made read-only (the checkout too); probes prove it.
         var script = _t.File("confine.sh", """
             set -eu
-            T="$1"; shift
+            T="$1"; R="$2"; shift 2
             mount --make-rprivate /
             mount --bind "$T" /media
+            mount --bind "$R" /mnt
             mount -t tmpfs -o mode=1777 bkp-confined-tmp /tmp
-            mkdir -p "$T"
+            mkdir -p "$T" "$R"
             mount --move /media "$T"
+            mount --move /mnt "$R"
             mount --bind "$T/top" /media
             findmnt -rn -o TARGET | while read -r m; do
               m=$(printf '%b' "$m")
@@ -300,7 +303,7 @@ public sealed class PurgeGuardTests : IDisposable
         env["HOME"] = _t["home"];
         env["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         var result = Tool.RunWith(project.Directory, env, TimeSpan.FromMinutes(5), "unshare",
-            "--mount", "--propagation", "private", "sh", script, _t.Path,
+            "--mount", "--propagation", "private", "sh", script, _t.Path, Repo.Root,
             "dotnet", "msbuild", project.ProjectPath, "-t:" + target, "-nologo", "-nodeReuse:false", "-tl:off", "-v:n");
         Assert.True(result.ExitCode != 97, "the confinement failed: " + result.All);
         return result;
