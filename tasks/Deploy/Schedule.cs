@@ -22,14 +22,43 @@ public static class Schedule
     private static readonly Regex CronField = new(@"^[0-9*/,\-A-Za-z]+$");
 
     /// <summary>
-    /// pool: the only Peer is this machine; master: there are Peer items for other machines; client: anything else.
+    /// client: this machine is listed as a remote Peer (the layout where every machine sees every Peer item), or no
+    /// Peer item is visible here at all; master: there are Peer items for other machines; pool: the only Peer is this
+    /// machine.
     /// </summary>
     public static ScheduleRole DetectRole(IEnumerable<ITaskItem> peers, string thisPeer)
     {
         var all = peers.ToList();
-        var others = all.Where(p => !string.Equals(p.ItemSpec, thisPeer, StringComparison.OrdinalIgnoreCase)).ToList();
-        if (others.Count > 0) return ScheduleRole.Master;
+        bool IsMe(ITaskItem p) => string.Equals(p.ItemSpec, thisPeer, StringComparison.OrdinalIgnoreCase);
+        if (all.Any(p => IsMe(p) && string.Equals(p.GetMetadata("Type"), "remote", StringComparison.OrdinalIgnoreCase)))
+            return ScheduleRole.Client;
+        if (all.Any(p => !IsMe(p))) return ScheduleRole.Master;
         return all.Count > 0 ? ScheduleRole.Pool : ScheduleRole.Client;
+    }
+
+    /// <summary>Why the Peer items disagree with an explicit BackupRole, or null when they agree.</summary>
+    public static string? RoleDisagreement(ScheduleRole declared, IEnumerable<ITaskItem> peers, string thisPeer)
+    {
+        var all = peers.ToList();
+        var detected = DetectRole(all, thisPeer);
+        if (detected == declared) return null;
+        // A master that stages only others and a pool differ only in their peers: a master with no other peer is odd
+        // but a client with no Peer items is how the documented layout looks on a client.
+        if (declared == ScheduleRole.Client && detected == ScheduleRole.Client) return null;
+        var me = all.FirstOrDefault(p => string.Equals(p.ItemSpec, thisPeer, StringComparison.OrdinalIgnoreCase));
+        return detected switch
+        {
+            ScheduleRole.Client when me != null => $"the Peer item \"{me.ItemSpec}\"{Where(me)} makes this machine a remote peer of the master, so it is a client",
+            ScheduleRole.Client => $"no Peer item is visible on this machine (BackupPeer \"{thisPeer}\"), so it is a client",
+            ScheduleRole.Master => $"there are Peer items for other machines ({string.Join(", ", all.Where(p => !string.Equals(p.ItemSpec, thisPeer, StringComparison.OrdinalIgnoreCase)).Select(p => p.ItemSpec).Take(5))}) and none marks this machine (BackupPeer \"{thisPeer}\") as remote, so it is a master",
+            _ => $"the only Peer item is this machine (\"{me?.ItemSpec ?? thisPeer}\"{(me == null ? "" : Where(me))}), so it is a pool of one",
+        };
+    }
+
+    private static string Where(ITaskItem item)
+    {
+        var file = item.GetMetadata("DefiningProjectFullPath");
+        return string.IsNullOrEmpty(file) ? "" : " in " + file;
     }
 
     public static ScheduleRole? ParseRole(string? text) => text?.Trim().ToLowerInvariant() switch
@@ -79,7 +108,17 @@ public static class Schedule
                 entries.Add(new(times["Purge"], "Purge"));
                 break;
         }
-        if (requestClient) entries.Add(new(requestsEvery, "SendRequests"));
+        // The report and the check of the media follow the night's work on the machine that holds the media.
+        if (role != ScheduleRole.Client)
+        {
+            if (times.TryGetValue("Report", out var report) && report.Length > 0) entries.Add(new(report, "Report"));
+            if (times.TryGetValue("Verify", out var verify) && verify.Length > 0) entries.Add(new(verify, "Verify"));
+        }
+        if (requestClient)
+        {
+            if (times.TryGetValue("RequestAll", out var all) && all.Length > 0) entries.Add(new(all, "RequestAll"));
+            entries.Add(new(requestsEvery, "SendRequests"));
+        }
         if (requestServer)
         {
             entries.Add(new(requestsEvery, "ProcessRequests"));
@@ -115,11 +154,45 @@ public static class Schedule
                     : "")
                 + "cd " + ShellQuote(dir) + " && " + ShellQuote(dotnet) + " msbuild " + ShellQuote(project)
                 + " -t:" + e.Targets + " -nologo -v:m -tl:off"
-                + (string.IsNullOrWhiteSpace(extraArguments) ? "" : " " + extraArguments.Trim());
+                + string.Concat((SplitArguments(extraArguments) ?? []).Select(a => " " + ShellQuote(a)));
             // cron turns an unescaped % into a newline.
             sb.Append(e.When).Append(' ').Append(user).Append(' ').Append(command.Replace("%", "\\%")).Append('\n');
         }
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// ScheduleArguments as words: split at white space outside double or single quotes (the quotes are removed), so
+    /// each argument reaches msbuild whole once it is quoted for /bin/sh (a `;` in `-flp:logfile=…;append=true`
+    /// would otherwise end the cron command).
+    /// </summary>
+    public static List<string>? SplitArguments(string? text)
+    {
+        var words = new List<string>();
+        if (string.IsNullOrWhiteSpace(text)) return words;
+        var current = new StringBuilder();
+        var inWord = false;
+        char quote = '\0';
+        foreach (var c in text)
+        {
+            if (quote != '\0')
+            {
+                if (c == quote) quote = '\0';
+                else current.Append(c);
+                continue;
+            }
+            if (c is '"' or '\'') { quote = c; inWord = true; continue; }
+            if (char.IsWhiteSpace(c))
+            {
+                if (inWord) { words.Add(current.ToString()); current.Clear(); inWord = false; }
+                continue;
+            }
+            current.Append(c);
+            inWord = true;
+        }
+        if (quote != '\0') return null;
+        if (inWord) words.Add(current.ToString());
+        return words;
     }
 
     /// <summary>Single-quoted for /bin/sh when it holds anything but safe characters.</summary>

@@ -28,6 +28,12 @@ public sealed class WriteSchedule : BackupTask
     public string? PurgeTime { get; set; }
     public string? AllTime { get; set; }
     public string? RequestSummaryTime { get; set; }
+    /// <summary>ScheduleReportTime: Report on a master or pool of one; empty: no line.</summary>
+    public string? ReportTime { get; set; }
+    /// <summary>ScheduleVerifyTime: Verify on a master or pool of one; empty: no line.</summary>
+    public string? VerifyTime { get; set; }
+    /// <summary>ScheduleRequestAllTime: RequestAll on a request-queue client; empty: no line.</summary>
+    public string? RequestAllTime { get; set; }
     public string? RequestsEvery { get; set; }
     public bool Remove { get; set; }
     /// <summary>ScheduleGitPull: each entry first updates the configuration checkout (git pull --ff-only).</summary>
@@ -53,7 +59,11 @@ public sealed class WriteSchedule : BackupTask
 
         ScheduleRole role;
         if (string.IsNullOrWhiteSpace(Role)) role = Schedule.DetectRole(Peers, ThisPeer ?? "");
-        else if (Schedule.ParseRole(Role) is { } r) role = r;
+        else if (Schedule.ParseRole(Role) is { } r)
+        {
+            role = r;
+            if (Schedule.RoleDisagreement(r, Peers, ThisPeer ?? "") is { } why) problems.Warning("Deploy.RoleDisagrees", Role.Trim(), why);
+        }
         else { problems.Error("Deploy.BadRole", Role); role = ScheduleRole.Client; }
 
         var times = new Dictionary<string, string>();
@@ -62,9 +72,13 @@ public sealed class WriteSchedule : BackupTask
                      ("Collect", "ScheduleCollectTime", CollectTime), ("Stage", "ScheduleStageTime", StageTime),
                      ("Store", "ScheduleStoreTime", StoreTime), ("Purge", "SchedulePurgeTime", PurgeTime),
                      ("All", "ScheduleAllTime", AllTime), ("RequestSummary", "ScheduleRequestSummaryTime", RequestSummaryTime),
+                     ("Report", "ScheduleReportTime", ReportTime), ("Verify", "ScheduleVerifyTime", VerifyTime),
+                     ("RequestAll", "ScheduleRequestAllTime", RequestAllTime),
                  })
         {
-            if (name == "RequestSummary" && string.IsNullOrWhiteSpace(value)) continue; // empty: no daily summary line
+            // Empty: no line for the optional entries.
+            if (name is "RequestSummary" or "Report" or "Verify" or "RequestAll"
+                && (string.IsNullOrWhiteSpace(value) || string.Equals(value.Trim(), "none", StringComparison.OrdinalIgnoreCase))) continue;
             var when = Schedule.ParseTime(value);
             if (when == null) problems.Error("Deploy.BadTime", property, value ?? "");
             times[name] = when ?? "";
@@ -72,6 +86,7 @@ public sealed class WriteSchedule : BackupTask
         var every = Values.Integer(RequestsEvery, "ScheduleRequestsEveryMinutes", problems, 5, min: 1);
         if (every > 59) problems.Error("Deploy.BadEvery", RequestsEvery ?? "");
         var pull = Values.Flag(UpdateRepository, "ScheduleGitPull", problems);
+        if (Schedule.SplitArguments(ExtraArguments) == null) problems.Error("Deploy.ScheduleArgumentsQuote", ExtraArguments ?? "");
         var user = string.IsNullOrWhiteSpace(User) ? "root" : User.Trim();
         if (user.Any(char.IsWhiteSpace) || Ownership.UserId(user) == null) problems.Error("Deploy.NoSuchCronUser", user);
 

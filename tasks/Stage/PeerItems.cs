@@ -25,7 +25,7 @@ public static class PeerItems
         }
 
         foreach (var group in items.GroupBy(i => i.ItemSpec, StringComparer.Ordinal).Where(g => g.Count() > 1))
-            problem("Stage.DuplicatePeer", new object[] { group.Key, group.Count() });
+            problem("Stage.DuplicatePeer", new object[] { group.Key, group.Count(), DefinedIn(group) });
 
         foreach (var item in items)
         {
@@ -33,6 +33,15 @@ public static class PeerItems
             if (peer != null && !peers.Any(p => p.Name == peer.Name)) peers.Add(peer);
         }
         return peers;
+    }
+
+    /// <summary>The files that define the items (MSBuild's DefiningProjectFullPath), each once, with a count when a file repeats.</summary>
+    internal static string DefinedIn(IEnumerable<ITaskItem> items)
+    {
+        var files = items.Select(i => i.GetMetadata("DefiningProjectFullPath")).Select(f => f.Length == 0 ? "(no file)" : f)
+            .GroupBy(f => f, StringComparer.Ordinal)
+            .Select(g => g.Count() > 1 ? $"{g.Count()} times in {g.Key}" : g.Key);
+        return string.Join(", ", files);
     }
 
     private static StagePeer? ReadOne(ITaskItem item, Action<string, object[]> problem, RemoteDefaults defaults)

@@ -35,6 +35,9 @@ public sealed class ValidateConfiguration : CollectTaskBase
     public string? StoreXorrisoPath { get; set; }
     public string? StoreDriveTimeoutSeconds { get; set; }
     public string? LockWaitSeconds { get; set; }
+    /// <summary>BackupRole and BackupPeer: an explicit role that the Peer items contradict is warned about (BKP9050).</summary>
+    public string? Role { get; set; }
+    public string? ThisPeer { get; set; }
 
     protected override bool Run()
     {
@@ -56,6 +59,12 @@ public sealed class ValidateConfiguration : CollectTaskBase
         var peers = Peers is { Length: > 0 } ? PeerItems.Read(Peers, (r, a) => problems.Error(r, a)) : new List<StagePeer>();
         foreach (var peer in Peers ?? Array.Empty<ITaskItem>()) Values.UnknownMetadata(peer, "Peer", problems, PeerItems.Metadata);
         var purgeTargets = PurgeItems.Read(PurgeDirectories, (r, a) => problems.Error(r, a));
+        if (!string.IsNullOrWhiteSpace(Role))
+        {
+            if (BackupBuild.Tasks.Deploy.Schedule.ParseRole(Role) is not { } role) problems.Error("Deploy.BadRole", Role);
+            else if (BackupBuild.Tasks.Deploy.Schedule.RoleDisagreement(role, Peers ?? Array.Empty<ITaskItem>(), ThisPeer ?? "") is { } why)
+                problems.Warning("Deploy.RoleDisagrees", Role.Trim(), why);
+        }
 
         // Configurations that feed on themselves (BKP1600-BKP1603) and folders Purge must never empty (BKP5030-BKP5035).
         if (collect != null) SelfFeeding.CheckCollected(collect.Sources, Outputs(), (r, a) => problems.Error(r, a));

@@ -135,4 +135,122 @@ public class ScheduleTests
         var again = p.Run("RemoveSchedule");
         Assert.True(again.ExitCode == 0, again.All);
     }
+
+    [Fact]
+    public void The_remote_peers_layout_where_every_machine_sees_every_Peer_makes_clients_clients_and_the_master_a_master()
+    {
+        using var t = new TempDir();
+        var file = t["cron/backupbuild"];
+        ITaskItem[] pool =
+        [
+            Items.Of("backup1", ("Type", "local")), Items.Of("web1", ("Type", "remote")), Items.Of("db1", ("Type", "remote")),
+        ];
+        var (client, e1) = Task(file, pool);
+        client.ThisPeer = "web1";
+        client.ReportTime = "06:45";
+        client.VerifyTime = "30 07 * * 0";
+        Assert.True(client.Execute(), e1.AllText);
+        Assert.Equal("client", client.DetectedRole);
+        Assert.Equal(["-t:Collect", "-t:Purge"], Lines(file).Select(l => l.Split(' ').First(w => w.StartsWith("-t:"))));
+
+        var (master, e2) = Task(file, pool);
+        master.ThisPeer = "backup1";
+        master.ReportTime = "06:45";
+        master.VerifyTime = "30 07 * * 0";
+        Assert.True(master.Execute(), e2.AllText);
+        Assert.Equal("master", master.DetectedRole);
+        Assert.Equal(["-t:Collect", "-t:Stage", "-t:Store", "-t:Purge", "-t:Report", "-t:Verify"],
+            Lines(file).Select(l => l.Split(' ').First(w => w.StartsWith("-t:"))));
+        Assert.Contains(Lines(file), l => l.StartsWith("45 06 * * * root ") && l.Contains(" -t:Report "));
+        Assert.Contains(Lines(file), l => l.StartsWith("30 07 * * 0 root ") && l.Contains(" -t:Verify "));
+
+        // An explicit role the items contradict is written as set, with a warning that says why.
+        var (forced, e3) = Task(file, pool);
+        forced.ThisPeer = "web1";
+        forced.Role = "master";
+        Assert.True(forced.Execute(), e3.AllText);
+        Assert.Equal(["BKP9050"], e3.WarningCodes);
+        Assert.Contains("remote peer", e3.AllText);
+    }
+
+    [Fact]
+    public void RequestAll_follows_BackupServer_items_and_none_switches_an_optional_line_off()
+    {
+        using var t = new TempDir();
+        var file = t["cron/backupbuild"];
+        var (task, engine) = Task(file);
+        task.BackupServers = [Items.Of("backup.example.org")];
+        task.RequestAllTime = "01:30";
+        task.ReportTime = "none";
+        Assert.True(task.Execute(), engine.AllText);
+        Assert.Equal(["-t:Collect", "-t:Purge", "-t:RequestAll", "-t:SendRequests"],
+            Lines(file).Select(l => l.Split(' ').First(w => w.StartsWith("-t:"))));
+        Assert.Contains(Lines(file), l => l.StartsWith("30 01 * * * root ") && l.Contains(" -t:RequestAll "));
+
+        var (pool, e2) = Task(file, Items.Of("master", ("Type", "local")));
+        pool.ReportTime = "none";
+        pool.VerifyTime = "";
+        Assert.True(pool.Execute(), e2.AllText);
+        Assert.Equal(["-t:All"], Lines(file).Select(l => l.Split(' ').First(w => w.StartsWith("-t:"))));
+    }
+
+    [Fact]
+    public void ScheduleArguments_reach_msbuild_as_whole_words_when_cron_runs_the_line_with_bin_sh()
+    {
+        using var t = new TempDir();
+        var file = t["cron/backupbuild"];
+        // A stand-in for dotnet that records the arguments it gets, one per line.
+        var recorder = t["bin/dotnet"];
+        Directory.CreateDirectory(Path.GetDirectoryName(recorder)!);
+        File.WriteAllText(recorder, "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"" + t["argv"] + "\"\n");
+        File.SetUnixFileMode(recorder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var (task, engine) = Task(file, Items.Of("master", ("Type", "local")));
+        task.ProjectFile = t["etc/backup.proj"];
+        Directory.CreateDirectory(t["etc"]);
+        task.Dotnet = recorder;
+        task.ExtraArguments = "-flp:logfile=/var/log/backupbuild/run.log;append=true  \"-p:Note=two words\" -bl:/var/log/b-{}.binlog -p:Pct=50%";
+        Assert.True(task.Execute(), engine.AllText);
+        var line = Lines(file).Single();
+        // cron: five time fields, the user, then the command, where \% stands for %.
+        var command = string.Join(' ', line.Split(' ').Skip(6)).Replace("\\%", "%");
+        var run = Tool.Run("/bin/sh", "-c", command);
+        Assert.True(run.ExitCode == 0, run.All);
+        Assert.Equal([t["etc/backup.proj"], "-t:All", "-nologo", "-v:m", "-tl:off",
+                "-flp:logfile=/var/log/backupbuild/run.log;append=true", "-p:Note=two words", "-bl:/var/log/b-{}.binlog", "-p:Pct=50%"],
+            File.ReadAllLines(t["argv"]).Skip(1));
+
+        var (bad, e2) = Task(t["cron/other"]);
+        bad.ExtraArguments = "-p:Note=\"unclosed";
+        Assert.False(bad.Execute());
+        Assert.Equal(["BKP9007"], e2.ErrorCodes);
+        Assert.False(File.Exists(t["cron/other"]));
+    }
+
+    [Fact]
+    public void Validate_warns_when_BackupRole_disagrees_with_the_Peer_items_and_a_duplicate_peer_names_both_files()
+    {
+        using var t = new TempDir();
+        File.WriteAllText(t["extra.props"], """
+            <Project>
+              <ItemGroup>
+                <Peer Include="web1" Type="remote" CollectDir="/var/lib/backupbuild/collect" />
+              </ItemGroup>
+            </Project>
+            """);
+        var p = new BackupProject(t.Path)
+            .Property("BackupPeer", "web1")
+            .Property("BackupRole", "master")
+            .Raw("</ItemGroup><Import Project=\"extra.props\" /><ItemGroup>");
+        var warned = p.Run("Validate");
+        Assert.True(warned.ExitCode == 0, warned.All);
+        Assert.Contains("warning BKP9050", warned.Output);
+        Assert.Contains(t["extra.props"], warned.Output);
+
+        p.Item("Peer", "web1", ("Type", "remote"), ("CollectDir", "/var/lib/backupbuild/collect"));
+        var duplicate = p.Run("Validate");
+        Assert.NotEqual(0, duplicate.ExitCode);
+        Assert.Contains("error BKP3002", duplicate.Output);
+        Assert.Contains(t["extra.props"], duplicate.Output);
+        Assert.Contains(p.ProjectPath, duplicate.Output);
+    }
 }
