@@ -38,6 +38,12 @@ public sealed class ValidateConfiguration : CollectTaskBase
     /// <summary>BackupRole and BackupPeer: an explicit role that the Peer items contradict is warned about (BKP9050).</summary>
     public string? Role { get; set; }
     public string? ThisPeer { get; set; }
+    /// <summary>MysqlOptionsFile and the MysqlDatabase items: the option file must exist where the dumps run.</summary>
+    public string? MysqlOptionsFile { get; set; }
+    public ITaskItem[]? MysqlDatabases { get; set; }
+
+    /// <summary>This machine's name as BackupPeer's default computes it (the short host name, lower case).</summary>
+    internal static string HostPeerName() => Environment.MachineName.Split('.')[0].ToLowerInvariant();
 
     protected override bool Run()
     {
@@ -45,7 +51,16 @@ public sealed class ValidateConfiguration : CollectTaskBase
         Values.Integer(LockWaitSeconds, "BackupLockWaitSeconds", problems, 60, min: 0);
 
         var hasCollectItems = (CollectDirectories?.Length ?? 0) + (CollectFiles?.Length ?? 0) > 0;
-        var collect = CollectConfiguration.Parse(this, problems, checkSources: true);
+        // -p:BackupPeer=web1 on another machine checks web1's configuration, but web1's folders and files are on web1's
+        // disk: they are checked only there (a missing /srv/www on the master says nothing about web1).
+        var elsewhere = !string.IsNullOrWhiteSpace(ThisPeer)
+            && !string.Equals(ThisPeer.Trim(), HostPeerName(), StringComparison.OrdinalIgnoreCase);
+        if (elsewhere)
+            Log.LogMessageFromResources(MessageImportance.High, "Validate.Elsewhere", ThisPeer!.Trim(), HostPeerName());
+        var collect = CollectConfiguration.Parse(this, problems, checkSources: !elsewhere);
+        if (!elsewhere && MysqlDatabases is { Length: > 0 } && !string.IsNullOrWhiteSpace(MysqlOptionsFile)
+            && !File.Exists(MysqlOptionsFile.Trim()))
+            problems.Error("Mysql.NoOptionsFile", MysqlOptionsFile.Trim());
         var store = StoreSettings.Parse(new StoreProperties
         {
             StagingDir = StagingDir, WorkingDir = WorkingDir, ImageFile = StoreImageFile, MediaType = StoreMediaType,
@@ -77,12 +92,15 @@ public sealed class ValidateConfiguration : CollectTaskBase
         if (RunDateCheck.AheadOfSystemClock(RunDate, RunClock.From(RunDate, null, new Problems()) ?? new RunClock(DateTime.Now, DayOfWeek.Monday)) is { } systemNow)
             problems.Warning("Purge.RunDateAhead", RunDate!.Trim(), systemNow);
 
-        CheckWritable(WorkingDir, "WorkingDir", problems);
-        if (hasCollectItems) CheckWritable(CollectDir, "CollectDir", problems);
-        CheckWritable(StagingDir, "StagingDir", problems);
-        if (store is { Device: null }) CheckWritable(Path.GetDirectoryName(store.ImageFile), "StoreImageFile", problems);
-        if (store is { Device: { } device }) Store.Media.DriveCheck.Check(device, store.Xorriso, problems);
-        if (collect != null)
+        if (!elsewhere)
+        {
+            CheckWritable(WorkingDir, "WorkingDir", problems);
+            if (hasCollectItems) CheckWritable(CollectDir, "CollectDir", problems);
+            CheckWritable(StagingDir, "StagingDir", problems);
+            if (store is { Device: null }) CheckWritable(Path.GetDirectoryName(store.ImageFile), "StoreImageFile", problems);
+            if (store is { Device: { } device }) Store.Media.DriveCheck.Check(device, store.Xorriso, problems);
+        }
+        if (collect != null && !elsewhere)
             foreach (var s in collect.Sources.Where(s => !s.IsFile))
                 if (!CanRead(s.Path)) problems.Error("Validate.Unreadable", s.ItemType, s.Path);
 

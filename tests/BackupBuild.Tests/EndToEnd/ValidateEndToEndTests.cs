@@ -26,6 +26,30 @@ public class ValidateEndToEndTests
     }
 
     [Fact]
+    public void Validate_for_another_machine_does_not_check_its_folders_on_this_disk_but_this_machine_checks_its_option_file()
+    {
+        using var t = new TempDir();
+        // web1's folder exists on web1, not here: validating web1 from the master must not call it missing.
+        var web1 = new BackupProject(t.Path)
+            .Raw("<CollectDirectory Include=\"/srv/bkp-test-only-on-web1\" Condition=\"'$(BackupPeer)' == 'web1'\" />")
+            .Raw($"<CollectDirectory Include=\"{t["missing-here"]}\" Condition=\"'$(BackupPeer)' != 'web1'\" />")
+            .Raw("<MysqlDatabase Include=\"shop\" />")
+            .Property("MysqlOptionsFile", t["no-such-my.cnf"]);
+        var remote = web1.Run("Validate", "BackupPeer=web1");
+        Assert.True(remote.ExitCode == 0, remote.All);
+        Assert.DoesNotContain("BKP2101", remote.Output);
+        Assert.DoesNotContain("BKP6010", remote.Output);
+        Assert.Contains("were not checked here", remote.Output);
+
+        // On the machine itself (BackupPeer left to its default, the host name) both are checked.
+        var here = web1.Run("Validate");
+        Assert.Equal(1, here.ExitCode);
+        Assert.Contains("error BKP2101", here.Output);
+        Assert.Contains("error BKP6010", here.Output);
+        Assert.Contains(t["no-such-my.cnf"], here.Output);
+    }
+
+    [Fact]
     public void Validate_passes_a_good_configuration()
     {
         using var t = new TempDir();
