@@ -172,7 +172,7 @@ public sealed class RemotePeerStage
 
     private void ReportSshFailure(RemoteShell.Result r, bool copying = false)
     {
-        var detail = LastLine(r.Error);
+        var detail = Sentence(LastLine(r.Error));
         switch (RemoteShell.Classify(r))
         {
             case RemoteShell.Failure.Unreachable:
@@ -182,13 +182,24 @@ public sealed class RemotePeerStage
                 _log.Failure(_forgiven, "Stage.RemoteRefused", _peer.Name, _ssh.Target, detail);
                 break;
             case RemoteShell.Failure.HostKey:
-                _log.Failure(_forgiven, "Stage.RemoteHostKey", _peer.Name, _ssh.Host, _ssh.Port, detail);
+                _log.Failure(_forgiven, "Stage.RemoteHostKey", _peer.Name, _ssh.Host, _ssh.Port, detail,
+                    string.IsNullOrEmpty(_ssh.KnownHostsFile)
+                        ? $"~/.ssh/known_hosts of the user running Stage ({Environment.UserName})"
+                        : _ssh.KnownHostsFile);
                 break;
             default:
                 _log.Failure(_forgiven, copying ? "Stage.RemoteCopyFailed" : "Stage.RemoteCommandFailed", _peer.Name, _ssh.Target,
                     r.TimedOut ? "timed out" : $"exit code {r.ExitCode}", detail);
                 break;
         }
+    }
+
+    /// <summary>ssh's last line as a sentence: "Connection refused" becomes "Connection refused." before "It was not staged."</summary>
+    internal static string Sentence(string text)
+    {
+        text = text.Trim();
+        if (text.Length == 0) return "(no message).";
+        return text[^1] is '.' or '!' or '?' ? text : text + ".";
     }
 
     private static string LastLine(string text) =>

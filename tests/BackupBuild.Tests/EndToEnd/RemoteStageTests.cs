@@ -89,6 +89,10 @@ public class RemoteStageTests : IClassFixture<SshServer>
         Assert.Equal(1, run.ExitCode);
         Assert.True(run.Output.Contains("error " + code), run.Output);
         Assert.Contains("Stage bad: ", run.Output);
+        // The cause reads as a sentence ("Connection refused. It was not staged.", not "refused It was").
+        Assert.DoesNotMatch(@"[a-z] It was not staged", run.Output);
+        Assert.DoesNotContain(".. ", run.Output);
+        if (broken == "hostkey") Assert.Contains("update " + _ssh.WrongKnownHosts, run.Output);
         AssertStaged(good, Path.Combine(p.StagingDir, "2026/11/25/good"));
         Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(p.StagingDir, "2026/11/25/bad")));
 
