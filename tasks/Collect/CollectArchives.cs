@@ -39,6 +39,8 @@ public sealed class CollectArchives : CollectTaskBase
                 Log.LogErrorWithCodeFromResources("Collect.NothingConfigured");
                 return false;
             }
+            // A stale cback.stage must not vouch for the new dumps.
+            File.Delete(Path.Combine(config.CollectDir, Indicators.Stage));
             Indicators.Write(config.CollectDir, Indicators.Collect);
             Progress("Collect.OnlyModules", Path.Combine(config.CollectDir, Indicators.Collect));
             return true;
@@ -47,8 +49,13 @@ public sealed class CollectArchives : CollectTaskBase
         using var _ = ActionLock.Acquire(config.WorkingDir, "collect", Locks.Wait(LockWaitSeconds), Cancellation);
         PrivateFiles.CreateRoot(config.CollectDir);
         AtomicFile.RemoveLeftovers(config.CollectDir);
+        // Did the master stage the previous collect? Read before the indicators go; always "yes" when carrying is off.
+        var previousStaged = !config.CarryUnstaged || CollectDirStaging.Read(config.CollectDir).Vouches;
         // From here until the new indicator is written the folder holds a mix of old and new
-        // archives: an old cback.collect must not tell Stage it is complete.
+        // archives: an old cback.collect must not tell Stage it is complete, and an old cback.stage
+        // must not vouch for the new archives. cback.stage goes first: a run killed between the two
+        // leaves cback.collect alone, read as "not staged", so the next run carries more, never less.
+        File.Delete(Path.Combine(config.CollectDir, Indicators.Stage));
         File.Delete(Path.Combine(config.CollectDir, Indicators.Collect));
         AtomicFile.RemoveLeftovers(config.WorkingDir);
 
@@ -72,7 +79,7 @@ public sealed class CollectArchives : CollectTaskBase
                 Action<Action<WalkEntry>> entries = spool != null
                     ? emit => { foreach (var e in spool.ReadJob()) emit(e); }
                     : emit => job.Walk(emit, Unreadable, Cancellation);
-                var result = Collect(config, job, entries, manifest);
+                var result = Collect(config, job, entries, manifest, previousStaged);
                 if (result == null) continue;
                 totalIn += result.BytesIn;
                 totalOut += result.BytesOut;
@@ -123,7 +130,8 @@ public sealed class CollectArchives : CollectTaskBase
     /// incremental state read alongside, and if chosen added to the archive at once. The archive file is
     /// started with the first chosen entry, so a job with nothing to archive writes none.
     /// </summary>
-    private JobResult? Collect(CollectConfiguration config, CollectJob job, Action<Action<WalkEntry>> entries, CollectManifestWriter manifest)
+    private JobResult? Collect(CollectConfiguration config, CollectJob job, Action<Action<WalkEntry>> entries, CollectManifestWriter manifest,
+        bool previousStaged)
     {
         var archivePath = config.ArchivePath(job.Path, job.Source.Format);
         var incremental = job.Source.Mode == CollectMode.Incr;
@@ -131,8 +139,12 @@ public sealed class CollectArchives : CollectTaskBase
         var statePath = config.StatePath(job.Path);
         using var plan = incremental
             ? IncrementalPlan.Load(statePath, today, config.ResetIncremental, config.RehashAll,
-                damaged => Warn("Collect.DamagedState", damaged, job.Path))
+                damaged => Warn("Collect.DamagedState", damaged, job.Path), previousStaged)
             : null;
+        if (plan?.CarriedFrom is { } since)
+            Warn("Collect.CarriesUnstaged", job.Path, Path.Combine(config.CollectDir, Indicators.Stage), since, Path.GetFileName(archivePath));
+        else if (plan is { NoStagedBaseline: true })
+            Warn("Collect.NoStagedBaseline", job.Path, Path.Combine(config.CollectDir, Indicators.Stage), Path.GetFileName(archivePath));
 
         var clock = Stopwatch.StartNew();
         long seen = 0, chosen = 0, files = 0;
