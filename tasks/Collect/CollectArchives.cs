@@ -68,6 +68,7 @@ public sealed class CollectArchives : CollectTaskBase
             foreach (var (path, kind, errno) in cached!.Unreadable) Unreadable(path, kind, errno);
         var written = new List<ITaskItem>();
         long totalIn = 0, totalOut = 0, totalFiles = 0;
+        _earlierToday = EarlierLinksOfToday(Path.Combine(config.CollectDir, CollectManifest.FileName), config.Clock.Today.ToString("yyyy-MM-dd"));
         try
         {
             using var manifest = new CollectManifestWriter(Path.Combine(config.CollectDir, CollectManifest.FileName),
@@ -111,11 +112,33 @@ public sealed class CollectArchives : CollectTaskBase
         return true;
     }
 
+    private Dictionary<string, string> _earlierToday = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The chain links (<see cref="CollectManifestItem.Since"/>) an earlier run of the same day recorded, by stem: a
+    /// second run of the day diffs against the same baseline, whose own day its state file no longer carries.
+    /// </summary>
+    private static Dictionary<string, string> EarlierLinksOfToday(string manifestPath, string today)
+    {
+        var links = new Dictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            using var stream = File.OpenRead(manifestPath);
+            var earlier = CollectManifest.Read(stream);
+            if (earlier.Date == today)
+                foreach (var item in earlier.Items.Where(i => i.Since != null)) links[item.Stem] = item.Since!;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException) { }
+        return links;
+    }
+
     private sealed record JobResult(ITaskItem? Archive, long Files, long BytesIn, long BytesOut);
 
     /// <summary>The manifest's record of a job: what the archive (if any) holds and its checksum (the paths were streamed).</summary>
-    private static CollectManifestItem ManifestItem(CollectJob job, string archivePath, bool complete, string? sha256, long size) => new()
+    private CollectManifestItem ManifestItem(CollectJob job, string archivePath, bool complete, string? sha256, long size, IncrementalPlan? plan) => new()
     {
+        Since = complete || plan == null ? null
+            : plan.BaselineDay ?? _earlierToday.GetValueOrDefault(NormalizedPath.From(job.Path)),
         Source = job.Path,
         Stem = NormalizedPath.From(job.Path),
         Mode = job.Source.Mode.ToString().ToLowerInvariant(),
@@ -207,11 +230,11 @@ public sealed class CollectArchives : CollectTaskBase
         }
         if (chosen == 0)
         {
-            manifest.EndItem(ManifestItem(job, archivePath, seen == 0, null, 0));
+            manifest.EndItem(ManifestItem(job, archivePath, seen == 0, null, 0, plan));
             Progress(incremental ? "Collect.NoChanges" : "Collect.NothingToArchive", job.Path, seen);
             return new JobResult(null, 0, 0, 0);
         }
-        manifest.EndItem(ManifestItem(job, archivePath, !incremental || chosen == seen, sha256, bytesOut));
+        manifest.EndItem(ManifestItem(job, archivePath, !incremental || chosen == seen, sha256, bytesOut, plan));
         Progress("Collect.Archived", job.Path, files, Units.Bytes(bytesIn), Units.Bytes(bytesOut),
             Units.Rate(bytesIn, clock.Elapsed), Path.GetFileName(archivePath));
         var item = new TaskItem(archivePath);

@@ -65,6 +65,14 @@ public sealed class IncrementalPlan : IDisposable
     /// <summary>True when the archive holds every file because no staged baseline is known (and one was needed).</summary>
     public bool NoStagedBaseline { get; private set; }
 
+    /// <summary>
+    /// The day of the collect whose state today's archive is the difference from (yyyy-MM-dd): the archive holds
+    /// every change since that collect, so Restore needs that day's archives (or older ones) too. Null when the
+    /// archive holds everything (no state, reset) or when it is not known (a second run of the day: its baseline
+    /// was saved under today's date).
+    /// </summary>
+    public string? BaselineDay => _reset || _baseline.Day == "" || _baseline.Day == _today ? null : _baseline.Day;
+
     /// <summary>Files hashed to decide (their content was read once before archiving).</summary>
     public int Hashed { get; private set; }
 
