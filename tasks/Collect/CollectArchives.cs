@@ -112,21 +112,21 @@ public sealed class CollectArchives : CollectTaskBase
         return true;
     }
 
-    private Dictionary<string, string> _earlierToday = new(StringComparer.Ordinal);
+    private Dictionary<string, (string? Since, string? Previous)> _earlierToday = new(StringComparer.Ordinal);
 
     /// <summary>
     /// The chain links (<see cref="CollectManifestItem.Since"/>) an earlier run of the same day recorded, by stem: a
     /// second run of the day diffs against the same baseline, whose own day its state file no longer carries.
     /// </summary>
-    private static Dictionary<string, string> EarlierLinksOfToday(string manifestPath, string today)
+    private static Dictionary<string, (string? Since, string? Previous)> EarlierLinksOfToday(string manifestPath, string today)
     {
-        var links = new Dictionary<string, string>(StringComparer.Ordinal);
+        var links = new Dictionary<string, (string? Since, string? Previous)>(StringComparer.Ordinal);
         try
         {
             using var stream = File.OpenRead(manifestPath);
             var earlier = CollectManifest.Read(stream);
             if (earlier.Date == today)
-                foreach (var item in earlier.Items.Where(i => i.Since != null)) links[item.Stem] = item.Since!;
+                foreach (var item in earlier.Items) links[item.Stem] = (item.Since, item.Previous ?? item.Since);
         }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException) { }
         return links;
@@ -138,7 +138,11 @@ public sealed class CollectArchives : CollectTaskBase
     private CollectManifestItem ManifestItem(CollectJob job, string archivePath, bool complete, string? sha256, long size, IncrementalPlan? plan) => new()
     {
         Since = complete || plan == null ? null
-            : plan.BaselineDay ?? _earlierToday.GetValueOrDefault(NormalizedPath.From(job.Path)),
+            : plan.BaselineDay ?? _earlierToday.GetValueOrDefault(NormalizedPath.From(job.Path)).Since,
+        Previous = plan == null ? null
+            : (plan.LatestDay ?? _earlierToday.GetValueOrDefault(NormalizedPath.From(job.Path)).Previous) is { } previous
+              && previous != (complete ? null : plan.BaselineDay ?? _earlierToday.GetValueOrDefault(NormalizedPath.From(job.Path)).Since)
+                ? previous : null,
         Source = job.Path,
         Stem = NormalizedPath.From(job.Path),
         Mode = job.Source.Mode.ToString().ToLowerInvariant(),

@@ -73,6 +73,13 @@ public sealed class IncrementalPlan : IDisposable
     /// </summary>
     public string? BaselineDay => _reset || _baseline.Day == "" || _baseline.Day == _today ? null : _baseline.Day;
 
+    /// <summary>
+    /// The day of the latest collect before today that changed this item's state (yyyy-MM-dd), or null (none, or not
+    /// known on a second run of the day). It differs from <see cref="BaselineDay"/> only when today's archive carries
+    /// the changes of collects that were never staged.
+    /// </summary>
+    public string? LatestDay => _latest.Day == "" || _latest.Day == _today ? null : _latest.Day;
+
     /// <summary>Files hashed to decide (their content was read once before archiving).</summary>
     public int Hashed { get; private set; }
 

@@ -30,6 +30,7 @@ public sealed class RunLogSession : IDisposable
     private readonly IReadOnlyList<string> requested;
     private readonly ISet<string> tracked;
     private readonly IReadOnlyList<string> peers;
+    private readonly long startOffset;
     private bool ended;
 
     /// <summary>The session of the build in progress in this process (null between builds).</summary>
@@ -42,6 +43,7 @@ public sealed class RunLogSession : IDisposable
         requested = requestedTargets;
         tracked = new HashSet<string>(trackedActions, StringComparer.OrdinalIgnoreCase);
         this.peers = (peers ?? Array.Empty<string>()).Where(p => p.Length > 0).Distinct(StringComparer.Ordinal).ToList();
+        try { startOffset = new FileInfo(path).Length; } catch (IOException) { } catch (UnauthorizedAccessException) { }
         Current = this;
         AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
         Publish(RunLogLine.NoAction);
@@ -166,6 +168,9 @@ public sealed class RunLogSession : IDisposable
             unfinished.AddRange(requested.Where(t => tracked.Contains(t) && !succeeded.Contains(t)
                 && !running.ContainsKey(t) && !unfinished.Contains(t, StringComparer.OrdinalIgnoreCase)));
         }
+        var byOthers = unfinished.Any(a => running.ContainsKey(a) && !errors.ContainsKey(a) && !reasons.ContainsKey(a))
+            ? ErrorsOfThisRunInTheFile() : new Dictionary<string, List<string>>();
+        foreach (var (action, list) in byOthers) errors.TryAdd(action, list);
         foreach (var action in unfinished)
         {
             var why = reasons.TryGetValue(action, out var r) ? r
@@ -191,6 +196,29 @@ public sealed class RunLogSession : IDisposable
     }
 
     public void Dispose() => End();
+
+    /// <summary>The problem lines task host processes appended for this run, by action.</summary>
+    private Dictionary<string, List<string>> ErrorsOfThisRunInTheFile()
+    {
+        var found = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            if (stream.Length < startOffset) return found; // rotated meanwhile
+            stream.Seek(startOffset, SeekOrigin.Begin);
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            while (reader.ReadLine() is { } line)
+            {
+                if (RunLogLine.Parse(line) is not { Level: "ERROR" } l || l.Pid != Environment.ProcessId) continue;
+                if (RunLogLine.ParseProblem(l.Text) is not { } p) continue;
+                if (!found.TryGetValue(p.Action, out var list)) found[p.Action] = list = new List<string>();
+                list.Add(l.Text[(p.Action.Length + 2)..]);
+            }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return found;
+    }
 
     private void OnProcessExit(object? sender, EventArgs e) => End();
 

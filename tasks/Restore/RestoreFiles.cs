@@ -62,7 +62,7 @@ public sealed class RestoreFiles : StoredDataTask
         var sources = RestoreTimeline.AsOf(catalog, peer, day, (n, a) => Log.LogWarningWithCodeFromResources(n, a));
 
         // Before anything is written: does every file the manifests list as present have an archive that holds it?
-        var hole = Hole(sources, path);
+        var hole = Hole(sources, path, RestoreTimeline.NotStored(catalog, peer, day));
         string[]? holeArgs = null;
         if (hole != null)
         {
@@ -70,6 +70,7 @@ public sealed class RestoreFiles : StoredDataTask
                     hole.Value.Missing.Count == 0 ? "none" : string.Join(", ", hole.Value.Missing.Take(MissingNamed).Select(m => PosixPath.Display("/" + m)))
                         + (hole.Value.Missing.Count > MissingNamed ? $" and {hole.Value.Missing.Count - MissingNamed} more" : ""),
                     hole.Value.Gaps.Count == 0 ? "none" : string.Join("; ", hole.Value.Gaps),
+                    hole.Value.Days.Count == 0 ? "none" : string.Join(", ", hole.Value.Days.Select(Day)),
                     string.Join(", ", catalog.Media) }.Select(a => a.ToString()!).ToArray();
             if (!partial)
             {
@@ -264,16 +265,20 @@ public sealed class RestoreFiles : StoredDataTask
     /// which reads counts as missing), sorted, and the gaps of the chains that matter. Sources without a manifest
     /// (Cedar Backup peers) cannot be judged and are not.
     /// </summary>
-    private (List<string> Missing, List<string> Gaps)? Hole(List<RestoreTimeline.Source> sources, string path)
+    private (List<string> Missing, List<string> Gaps, List<DateTime> Days)? Hole(List<RestoreTimeline.Source> sources, string path,
+        RestoreTimeline.ChainGap? notStored)
     {
         var missing = new List<string>();
         var gaps = new List<RestoreTimeline.ChainGap>();
+        if (notStored != null) gaps.Add(notStored);
+        var days = new SortedSet<DateTime>();
         foreach (var source in sources)
         {
             if (source.Present == null) continue;
             var needed = source.Present.Where(p => RestoreTimeline.Selected(p, path)).ToHashSet(StringComparer.Ordinal);
             if (needed.Count == 0) continue;
             if (source.Gaps != null) gaps.AddRange(source.Gaps);
+            days.UnionWith(source.NewestFirst.Select(a => a.Day));
             foreach (var archive in source.NewestFirst)
             {
                 if (needed.Count == 0) break;
@@ -287,7 +292,7 @@ public sealed class RestoreFiles : StoredDataTask
                         using var raw = ArchiveStreams.Checked(copy.Open(), archive.Sha256);
                         using var tar = ArchiveStreams.OpenTar(raw);
                         var reader = new TarReader(tar);
-                        while (reader.Next() is { } m) found.Add(m.Name.Trim('/'));
+                        while (reader.Next() is { } m) found.Add(SafeExtractor.Relative(m.Name) ?? m.Name.Trim('/'));
                         raw.Finish(tar);
                     }
                     catch (Exception e) when (StoredCatalog.IsReadFailure(e))
@@ -306,7 +311,7 @@ public sealed class RestoreFiles : StoredDataTask
         }
         if (missing.Count == 0 && gaps.Count == 0) return null;
         missing.Sort(StringComparer.Ordinal);
-        return (missing, gaps.OrderBy(g => g.Day).Select(g => g.Text).Distinct().ToList());
+        return (missing, gaps.OrderBy(g => g.Day).Select(g => g.Text).Distinct().ToList(), days.ToList());
     }
 
     private void RemoveAgain(SafeExtractor extractor, string rel)

@@ -106,6 +106,43 @@ internal static class RestoreTimeline
     }
 
     /// <summary>
+    /// As of a day of which the peer has nothing stored: the hole when that day's tree is not known, because the next
+    /// stored day's manifest says an item's state changed after the last stored day before (its "previous" or "since"
+    /// is a day in between: a collect that was never stored), else null.
+    /// </summary>
+    public static ChainGap? NotStored(StoredCatalog catalog, string peer, DateTime day)
+    {
+        var days = catalog.Days(peer).ToList();
+        if (days.Contains(day)) return null;
+        var next = days.Where(d => d > day).DefaultIfEmpty(DateTime.MinValue).Min();
+        var before = days.Where(d => d < day).DefaultIfEmpty(DateTime.MinValue).Max();
+        if (next == DateTime.MinValue || before == DateTime.MinValue || catalog.Manifest(next, peer) is not { } manifest) return null;
+        foreach (var item in manifest.Items)
+        foreach (var link in new[] { ParseDay(item.Previous), ParseDay(item.Since) })
+            if (link is { } changed && changed > before && changed < next)
+                return new ChainGap(day, BackupTask.Format("Restore.GapUnstored", Day(day), Day(changed), item.Source, Day(next)));
+        return null;
+    }
+
+    /// <summary>
+    /// Collects that were never stored, for Verify: days an item's state changed on (its manifest's "previous") of
+    /// which nothing is stored; the next stored day carries their changes, so only a restore as of those days fails.
+    /// </summary>
+    public static List<ChainGap> UnstoredCollects(StoredCatalog catalog, string peer)
+    {
+        var days = catalog.Days(peer).ToList();
+        var result = new List<ChainGap>();
+        for (var i = 1; i < days.Count; i++)
+        {
+            if (catalog.Manifest(days[i], peer) is not { } manifest) continue;
+            foreach (var item in manifest.Items)
+                if (ParseDay(item.Previous) is { } previous && previous > days[i - 1] && previous < days[i])
+                    result.Add(new ChainGap(previous, BackupTask.Format("Restore.GapUnstored", Day(previous), Day(previous), item.Source, Day(days[i]))));
+        }
+        return result.DistinctBy(g => g.Text).ToList();
+    }
+
+    /// <summary>
     /// Every hole in the chains of a peer's stored days, for Verify: archives a manifest names that no medium holds,
     /// and days an incremental archive builds on that are stored nowhere although the peer has stored days before
     /// them (a chain that reaches back beyond the oldest stored day is old history, not a hole).

@@ -214,8 +214,17 @@ public abstract class MediaTask : BackupTask, IStoreProperties
             foreach (var item in manifest.Items.Where(i => i.Archive != null))
             {
                 Cancellation.ThrowIfCancellationRequested();
-                var archive = Path.Combine(peerDir, item.Archive!);
-                var pieces = File.Exists(archive) ? [archive] : Extensions.Staged.StagedDayFolders.PiecesOf(archive).Order(StringComparer.Ordinal).ToList();
+                if (item.Archive is "" or "." or ".." || item.Archive!.Contains('/') || item.Archive.Contains('\0'))
+                {
+                    // A manifest is input from the peer: it names files of its own folder, nothing else.
+                    Log.LogErrorWithCodeFromResources("Store.DamagedManifest", manifestPath, $"it names the archive \"{item.Archive}\", which is not a file name");
+                    sound = false;
+                    continue;
+                }
+                var archive = Path.Combine(peerDir, item.Archive);
+                // Only regular files count (a link is not followed); the split extension's pieces stand for the whole file.
+                var pieces = Posix.LStat(archive, out _) is { IsRegular: true } ? [archive]
+                    : Extensions.Staged.StagedDayFolders.PiecesOf(archive).Where(f => Posix.LStat(f, out _) is { IsRegular: true }).Order(StringComparer.Ordinal).ToList();
                 if (pieces.Count == 0)
                 {
                     if (File.Exists(archive + ".gpg") || Extensions.Staged.StagedDayFolders.PiecesOf(archive + ".gpg").Any()) continue;

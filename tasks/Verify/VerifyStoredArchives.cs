@@ -56,6 +56,12 @@ public sealed class VerifyStoredArchives : StoredDataTask
             findings.Add(new Finding("gap", $"{peer} {Day(gap.Day)}", gap.Text));
             Log.LogErrorWithCodeFromResources("Verify.Gap", peer, Day(gap.Day), gap.Text);
         }
+        foreach (var peer in catalog.Peers)
+        foreach (var gap in RestoreTimeline.UnstoredCollects(catalog, peer))
+        {
+            findings.Add(new Finding("unstored", $"{peer} {Day(gap.Day)}", gap.Text));
+            Log.LogWarningWithCodeFromResources("Verify.Unstored", peer, Day(gap.Day), gap.Text);
+        }
 
         foreach (var peer in catalog.Peers)
         foreach (var day in catalog.Days(peer))

@@ -156,6 +156,27 @@ public class RunLogTests
     }
 
     [Fact]
+    public void Tasks_in_a_task_host_process_log_their_problems_into_the_runs_log()
+    {
+        using var t = new TempDir();
+        var laptopCollect = t.Dir("laptop/collect");
+        var p = PoolOfOne(t).Item("Peer", "laptop", ("Type", "local"), ("CollectDir", laptopCollect));
+        var log = t["backupbuild.log"];
+        p.Property("BackupLogFile", log).Property("BackupUseTaskHost", "true");
+        var run = p.Run("Stage", "BackupRunDate=2026-11-24T01:00");
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("error BKP3023", run.Output);
+
+        var raw = File.ReadAllLines(log);
+        var pid = System.Text.RegularExpressions.Regex.Match(raw[0], @"\[(\d+)\]").Groups[1].Value;
+        var problem = Assert.Single(raw, l => l.Contains("] ERROR Stage: BKP3023 laptop: "));
+        Assert.Contains($"[{pid}] ERROR", problem); // the build's run, although a task host process wrote it
+        Assert.All(raw, l => Assert.Contains($"[{pid}] ", l));
+        Assert.StartsWith("ERROR Stage: failed (BKP3023 laptop: Peer \"laptop\" was not ready", Messages(log)[^2]);
+        Assert.StartsWith("ERROR run ended: failed (Stage)", Messages(log)[^1]);
+    }
+
+    [Fact]
     public void Hook_problems_and_a_hook_that_runs_too_long_are_coded_errors()
     {
         using var t = new TempDir();

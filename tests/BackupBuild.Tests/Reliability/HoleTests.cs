@@ -168,6 +168,12 @@ public sealed class HoleTests
         Assert.False(File.Exists(to + tree + "/new-on-tuesday.txt"));
         Assert.False(File.Exists(to + tree + "/deleted-on-wednesday.txt"));
 
+        // As of the lost day itself: its tree is not known (Wednesday's archive builds on a collect that is nowhere).
+        var asOfTuesday = p.Run("Restore", "RestoreDate=" + Tuesday, "RestoreTo=" + to);
+        Assert.Equal(1, asOfTuesday.ExitCode);
+        Assert.Contains("2026-11-24: the peer collected " + tree + " on 2026-11-24, and nothing of that collect is stored", asOfTuesday.Output);
+        Assert.Contains("error BKP8040", asOfTuesday.Output);
+
         // A restore that does not need the lost day is whole and exact.
         var mondayTo = t.Dir("restore-monday");
         var monday = p.Run("Restore", "RestoreDate=" + Monday, "RestoreTo=" + mondayTo);
@@ -199,6 +205,66 @@ public sealed class HoleTests
         Assert.True(gap != null, "no BKP8110:\n" + verify.All);
         Assert.Contains("peer pool1 has a hole on 2026-11-24", gap);
         Assert.Contains("1 gaps in chains", verify.Output);
+    }
+
+    /// <summary>
+    /// A collect that was never staged whose changes the next staged day carries (its archive builds on the last
+    /// staged collect, "since", and its manifest names the unstaged collect as "previous"): the later day restores
+    /// whole, a restore as of the unstaged day fails with BKP8040 and writes nothing, and Verify warns BKP8111
+    /// naming the day, without failing.
+    /// </summary>
+    [Fact]
+    public void A_collect_that_was_never_staged_fails_a_restore_as_of_its_day_and_later_days_restore_whole()
+    {
+        using var t = new TempDir();
+        var tree = t.Dir("src/tree");
+        t.File("src/tree/a.txt", "a");
+        var p = Pool(t, tree);
+        Day(p, Monday, "Collect;Stage");
+        var mondayState = Directory.GetFiles(p.WorkingDir, "*.state*").ToDictionary(f => f, File.ReadAllBytes);
+        t.File("src/tree/b.txt", "b on tuesday");
+        Day(p, Tuesday, "Collect"); // never staged
+        // What carrying the unstaged changes forward amounts to: Wednesday's archive is the difference from Monday's state.
+        foreach (var f in Directory.GetFiles(p.WorkingDir, "*.state*")) File.Delete(f);
+        foreach (var (f, bytes) in mondayState) File.WriteAllBytes(f, bytes);
+        t.File("src/tree/c.txt", "c on wednesday");
+        Day(p, Wednesday, "Collect;Stage");
+        var manifestPath = Path.Combine(p.StagingDir, "2026/11/25/pool1/backupbuild-manifest.json.gz");
+        var manifest = ReadManifest(manifestPath);
+        var item = manifest["items"]!.AsArray().Single()!.AsObject();
+        Assert.Equal(Monday, (string?)item["since"]);
+        item["previous"] = Tuesday;
+        WriteManifest(manifestPath, manifest);
+        var wednesdayTree = TreeState.Of(tree);
+
+        var whole = t.Dir("restore-wednesday");
+        var wednesday = p.Run("Restore", "RestoreDate=" + Wednesday, "RestoreTo=" + whole);
+        Assert.True(wednesday.ExitCode == 0, wednesday.All);
+        Assert.Equal("", TreeState.Diff(wednesdayTree, TreeState.Of(whole + tree)));
+
+        var to = t.Dir("restore-tuesday");
+        var tuesday = p.Run("Restore", "RestoreDate=" + Tuesday, "RestoreTo=" + to);
+        Assert.Equal(1, tuesday.ExitCode);
+        Assert.Contains($"error BKP8040", tuesday.Output);
+        Assert.Contains($"2026-11-24: the peer collected {tree} on 2026-11-24, and nothing of that collect is stored", tuesday.Output);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(to));
+
+        var verify = p.Run("Verify", "BackupRunDate=" + Wednesday + "T03:00");
+        Assert.True(verify.ExitCode == 0, verify.All);
+        Assert.Contains("warning BKP8111: Peer pool1 collected on 2026-11-24 but that day is stored nowhere", verify.Output);
+        Assert.DoesNotContain("BKP8110", verify.Output);
+    }
+
+    private static System.Text.Json.Nodes.JsonObject ReadManifest(string path)
+    {
+        using var gz = new System.IO.Compression.GZipStream(File.OpenRead(path), System.IO.Compression.CompressionMode.Decompress);
+        return System.Text.Json.Nodes.JsonNode.Parse(gz)!.AsObject();
+    }
+
+    private static void WriteManifest(string path, System.Text.Json.Nodes.JsonObject manifest)
+    {
+        using var gz = new System.IO.Compression.GZipStream(File.Create(path), System.IO.Compression.CompressionLevel.Fastest);
+        gz.Write(System.Text.Encoding.UTF8.GetBytes(manifest.ToJsonString()));
     }
 
     /// <summary>A manifest that names an archive no medium holds: Restore refuses, Verify names the day and the archive.</summary>
