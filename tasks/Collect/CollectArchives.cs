@@ -49,20 +49,36 @@ public sealed class CollectArchives : CollectTaskBase
         using var _ = ActionLock.Acquire(config.WorkingDir, "collect", Locks.Wait(LockWaitSeconds), Cancellation);
         PrivateFiles.CreateRoot(config.CollectDir);
         AtomicFile.RemoveLeftovers(config.CollectDir);
-        // Did the master stage the previous collect? Read before the indicators go; always "yes" when carrying is off.
-        var previousStaged = !config.CarryUnstaged || CollectDirStaging.Read(config.CollectDir).Vouches;
-        // From here until the new indicator is written the folder holds a mix of old and new
-        // archives: an old cback.collect must not tell Stage it is complete, and an old cback.stage
-        // must not vouch for the new archives. cback.stage goes first: a run killed between the two
-        // leaves cback.collect alone, read as "not staged", so the next run carries more, never less.
-        File.Delete(Path.Combine(config.CollectDir, Indicators.Stage));
-        File.Delete(Path.Combine(config.CollectDir, Indicators.Collect));
         AtomicFile.RemoveLeftovers(config.WorkingDir);
 
         var started = Stopwatch.StartNew();
         var cached = CachedPlan();
         var spool = cached?.Spool is { } spoolStream ? new WalkSpoolReader(spoolStream) : null;
         var jobs = spool != null ? cached!.Jobs : CollectJob.Plan(config, Unreadable, Cancellation);
+
+        // Did the master stage the previous collect? Read before the indicators go; always "yes" when carrying
+        // is off. If so, each incr item's state is kept as its staged snapshot now, before cback.stage goes.
+        var previousStaged = !config.CarryUnstaged || CollectDirStaging.Read(config.CollectDir).Vouches;
+        foreach (var job in jobs.Where(j => j.Source.Mode == CollectMode.Incr))
+        {
+            try
+            {
+                IncrementalPlan.RecordStaged(config.StatePath(job.Path), config.ResetIncremental, previousStaged);
+            }
+            catch (IOException e)
+            {
+                // Nothing was touched yet: the old archives, indicators and states stay as they were.
+                spool?.Dispose();
+                Log.LogErrorWithCodeFromResources("Collect.WriteFailed", IncrementalPlan.StagedPath(config.StatePath(job.Path)), job.Path, e.Message);
+                return false;
+            }
+        }
+        // From here until the new indicator is written the folder holds a mix of old and new
+        // archives: an old cback.collect must not tell Stage it is complete, and an old cback.stage
+        // must not vouch for the new archives. cback.stage goes first: a run killed between the two
+        // leaves cback.collect alone, read as "not staged", so the next run carries more, never less.
+        File.Delete(Path.Combine(config.CollectDir, Indicators.Stage));
+        File.Delete(Path.Combine(config.CollectDir, Indicators.Collect));
         // What the stamp's walk could not read is reported once: from its list with its spool, else by the walk below.
         if (spool != null)
             foreach (var (path, kind, errno) in cached!.Unreadable) Unreadable(path, kind, errno);

@@ -20,9 +20,10 @@ namespace BackupBuild.Tasks.Collect;
 /// existed, or no collect of this week was staged yet) the baseline is empty: everything. A reset
 /// (starting day, Full) removes the snapshot: the week's chain starts again.
 ///
-/// Kill safety: the new day's baseline file is written first, then the staged snapshot, then the
-/// state; Collect removes cback.stage before anything, so a run killed half-way is taken as not
-/// staged and the next one carries from the snapshot (never less than needed).
+/// Kill safety: the staged snapshot is taken (<see cref="RecordStaged"/>) before Collect removes
+/// cback.stage; the new day's baseline file is written before the state, the state only after the
+/// archive. A run that fails or is killed after removing cback.stage is taken as not staged, and the
+/// next one carries from the snapshot, which already holds the staged state: never less than needed.
 ///
 /// A file whose size, mtime, ctime and inode match a known state is not read; one that differs
 /// is hashed (SHA-256) and archived only if its content changed. With RehashAll every file is
@@ -40,15 +41,12 @@ public sealed class IncrementalPlan : IDisposable
     private readonly string _statePath;
     private readonly string _today;
     private readonly bool _reset;
-    private readonly bool _previousStaged;
     private bool _baselineIsTodays;
     private string? _baselineSource;
     private bool _nextDiffers;
 
-    private IncrementalPlan(StateReader latest, StateReader baseline, bool rehashAll, string statePath, string today, bool reset,
-        bool previousStaged)
+    private IncrementalPlan(StateReader latest, StateReader baseline, bool rehashAll, string statePath, string today, bool reset)
     {
-        _previousStaged = previousStaged;
         _latest = latest;
         _baseline = baseline;
         _rehashAll = rehashAll;
@@ -160,7 +158,7 @@ public sealed class IncrementalPlan : IDisposable
             }
             else baselineIsTodays = true;
         }
-        return new IncrementalPlan(latest, baseline, rehashAll, statePath, today, reset, previousStaged)
+        return new IncrementalPlan(latest, baseline, rehashAll, statePath, today, reset)
         {
             _baselineIsTodays = baselineIsTodays, _baselineSource = source, CarriedFrom = carriedFrom, NoStagedBaseline = noStaged,
         };
@@ -175,7 +173,6 @@ public sealed class IncrementalPlan : IDisposable
         if (!_nextDiffers && _next.Count == _latest.Count && !carrying)
         {
             _next.Dispose();
-            MoveStagedSnapshot();
             return;
         }
         if (!_baselineIsTodays)
@@ -189,19 +186,19 @@ public sealed class IncrementalPlan : IDisposable
             }
             writer.Commit();
         }
-        MoveStagedSnapshot();
         _next.Commit();
     }
 
     /// <summary>
-    /// The previous collect was staged: its state (the latest, still in place) becomes the staged snapshot.
-    /// A reset starts the week's chain again: the old snapshot goes.
+    /// Run for every incr item before Collect removes cback.stage (so a run that fails or is killed later
+    /// does not forget it): when the previous collect was staged, its state (the latest, still in place)
+    /// becomes the staged snapshot. A reset starts the week's chain again: the old snapshot goes.
     /// </summary>
-    private void MoveStagedSnapshot()
+    public static void RecordStaged(string statePath, bool reset, bool previousStaged)
     {
-        var staged = StagedPath(_statePath);
-        if (_reset) File.Delete(staged);
-        else if (_previousStaged && _latest.Result == IncrementalState.LoadResult.Loaded) CollectDirStaging.Snapshot(_statePath, staged);
+        var staged = StagedPath(statePath);
+        if (reset) File.Delete(staged);
+        else if (previousStaged && File.Exists(statePath)) CollectDirStaging.Snapshot(statePath, staged);
     }
 
     public void Dispose()

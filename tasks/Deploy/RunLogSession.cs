@@ -174,7 +174,7 @@ public sealed class RunLogSession : IDisposable
         foreach (var action in unfinished)
         {
             var why = reasons.TryGetValue(action, out var r) ? r
-                : errors.TryGetValue(action, out var list) ? list[0] + (list.Count > 1 ? $"; {list.Count - 1} more errors above" : "")
+                : errors.TryGetValue(action, out var list) ? list[0] + (list.Count > 1 ? $"; {list.Count - 1} more above" : "")
                 : !running.ContainsKey(action) ? "it did not start: a step before it failed"
                 : failed.Count > 0 ? failed[0] + " failed"
                 : "no BackupBuild task logged an error: see the build output";

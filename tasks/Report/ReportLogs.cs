@@ -89,7 +89,7 @@ internal sealed class ReportLogs
 
         foreach (var run in runs.Where(r => r.Day >= from))
         {
-            if (run.Started) Runs++;
+            if (run.Started || run.Ended) Runs++;
             if (run.Failed) FailedRuns++;
             foreach (var e in run.Problems) Add(e);
             if (run.Failed && !run.Problems.Any(e => e.Level == ReportEvent.Failure))
