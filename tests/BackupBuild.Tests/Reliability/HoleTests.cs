@@ -203,7 +203,7 @@ public sealed class HoleTests
         Assert.Equal(1, verify.ExitCode);
         var gap = verify.Output.Split('\n').FirstOrDefault(l => l.Contains("error BKP8110"));
         Assert.True(gap != null, "no BKP8110:\n" + verify.All);
-        Assert.Contains("peer pool1 has a hole on 2026-11-24", gap);
+        Assert.Contains("peer pool1 has a hole: 2026-11-24: nothing of that day is stored", gap);
         Assert.Contains("1 gaps in chains", verify.Output);
     }
 
@@ -292,6 +292,6 @@ public sealed class HoleTests
 
         var verify = p.Run("Verify", "BackupRunDate=" + Tuesday + "T03:00");
         Assert.Equal(1, verify.ExitCode);
-        Assert.Contains($"BKP8110: The chain of archives of peer pool1 has a hole on 2026-11-24: 2026-11-24: the archive {Path.GetFileName(archive)} is on none of the media", verify.Output);
+        Assert.Contains($"BKP8110: The chain of archives of peer pool1 has a hole: 2026-11-24: the archive {Path.GetFileName(archive)} is on none of the media", verify.Output);
     }
 }
