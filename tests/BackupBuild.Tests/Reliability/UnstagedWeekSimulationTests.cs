@@ -257,7 +257,12 @@ public sealed class UnstagedWeekSimulationTests : IClassFixture<SshServer>, IDis
             // 00:30 the clients collect (two machines: at the same time).
             var collects = clients.Select(c => Task.Run(() => c.Project.Run("Collect", $"BackupRunDate={date}T00:30"))).ToArray();
             foreach (var (c, r) in clients.Zip(collects.Select(x => x.Result)))
+            {
                 Assert.True(r.ExitCode == 0, $"{date} Collect on {c.Name}:\n{r.All}");
+                // The day after one the master did not stage, the incr archive carries from the last staged collect.
+                if (c.Gaps.Contains(day - 1) && !r.Output.Contains("warning BKP2200"))
+                    problems.Add($"{date} Collect on {c.Name} does not say that it carries unstaged changes (BKP2200):\n{r.Output}");
+            }
 
             // 02:30 the master stages; 03:30 it stores.
             File.Copy(day is >= KeyChangedFrom and <= KeyChangedTo ? _ssh.WrongKnownHosts : _ssh.KnownHosts, knownHosts, overwrite: true);
@@ -306,6 +311,8 @@ public sealed class UnstagedWeekSimulationTests : IClassFixture<SshServer>, IDis
                 var after = Files(c.Project.CollectDir);
                 if (c.Gaps.Contains(day))
                 {
+                    if (!r.Output.Split('\n').Any(l => l.Contains("warning BKP5100") && l.Contains(".tar")))
+                        problems.Add($"{date} Purge on {c.Name} keeps unstaged archives without warning BKP5100 naming them:\n{r.Output}");
                     foreach (var (name, bytes) in beforePurge[c].Where(f => f.Key.Contains(".tar")))
                         if (!after.TryGetValue(name, out var kept) || !kept.SequenceEqual(bytes))
                             problems.Add($"{date} Purge on {c.Name} removed {name}, which the master never staged");
