@@ -39,6 +39,8 @@ public sealed class CollectArchives : CollectTaskBase
                 Log.LogErrorWithCodeFromResources("Collect.NothingConfigured");
                 return false;
             }
+            // A stale cback.stage must not vouch for the new dumps.
+            File.Delete(Path.Combine(config.CollectDir, Indicators.Stage));
             Indicators.Write(config.CollectDir, Indicators.Collect);
             Progress("Collect.OnlyModules", Path.Combine(config.CollectDir, Indicators.Collect));
             return true;
@@ -47,20 +49,42 @@ public sealed class CollectArchives : CollectTaskBase
         using var _ = ActionLock.Acquire(config.WorkingDir, "collect", Locks.Wait(LockWaitSeconds), Cancellation);
         PrivateFiles.CreateRoot(config.CollectDir);
         AtomicFile.RemoveLeftovers(config.CollectDir);
-        // From here until the new indicator is written the folder holds a mix of old and new
-        // archives: an old cback.collect must not tell Stage it is complete.
-        File.Delete(Path.Combine(config.CollectDir, Indicators.Collect));
         AtomicFile.RemoveLeftovers(config.WorkingDir);
 
         var started = Stopwatch.StartNew();
         var cached = CachedPlan();
         var spool = cached?.Spool is { } spoolStream ? new WalkSpoolReader(spoolStream) : null;
         var jobs = spool != null ? cached!.Jobs : CollectJob.Plan(config, Unreadable, Cancellation);
+
+        // Did the master stage the previous collect? Read before the indicators go; always "yes" when carrying
+        // is off. If so, each incr item's state is kept as its staged snapshot now, before cback.stage goes.
+        var previousStaged = !config.CarryUnstaged || CollectDirStaging.Read(config.CollectDir).Vouches;
+        foreach (var job in jobs.Where(j => j.Source.Mode == CollectMode.Incr))
+        {
+            try
+            {
+                IncrementalPlan.RecordStaged(config.StatePath(job.Path), config.ResetIncremental, previousStaged);
+            }
+            catch (IOException e)
+            {
+                // Nothing was touched yet: the old archives, indicators and states stay as they were.
+                spool?.Dispose();
+                Log.LogErrorWithCodeFromResources("Collect.WriteFailed", IncrementalPlan.StagedPath(config.StatePath(job.Path)), job.Path, e.Message);
+                return false;
+            }
+        }
+        // From here until the new indicator is written the folder holds a mix of old and new
+        // archives: an old cback.collect must not tell Stage it is complete, and an old cback.stage
+        // must not vouch for the new archives. cback.stage goes first: a run killed between the two
+        // leaves cback.collect alone, read as "not staged", so the next run carries more, never less.
+        File.Delete(Path.Combine(config.CollectDir, Indicators.Stage));
+        File.Delete(Path.Combine(config.CollectDir, Indicators.Collect));
         // What the stamp's walk could not read is reported once: from its list with its spool, else by the walk below.
         if (spool != null)
             foreach (var (path, kind, errno) in cached!.Unreadable) Unreadable(path, kind, errno);
         var written = new List<ITaskItem>();
         long totalIn = 0, totalOut = 0, totalFiles = 0;
+        _earlierToday = EarlierLinksOfToday(Path.Combine(config.CollectDir, CollectManifest.FileName), config.Clock.Today.ToString("yyyy-MM-dd"));
         try
         {
             using var manifest = new CollectManifestWriter(Path.Combine(config.CollectDir, CollectManifest.FileName),
@@ -72,7 +96,7 @@ public sealed class CollectArchives : CollectTaskBase
                 Action<Action<WalkEntry>> entries = spool != null
                     ? emit => { foreach (var e in spool.ReadJob()) emit(e); }
                     : emit => job.Walk(emit, Unreadable, Cancellation);
-                var result = Collect(config, job, entries, manifest);
+                var result = Collect(config, job, entries, manifest, previousStaged);
                 if (result == null) continue;
                 totalIn += result.BytesIn;
                 totalOut += result.BytesOut;
@@ -104,11 +128,37 @@ public sealed class CollectArchives : CollectTaskBase
         return true;
     }
 
+    private Dictionary<string, (string? Since, string? Previous)> _earlierToday = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The chain links (<see cref="CollectManifestItem.Since"/>) an earlier run of the same day recorded, by stem: a
+    /// second run of the day diffs against the same baseline, whose own day its state file no longer carries.
+    /// </summary>
+    private static Dictionary<string, (string? Since, string? Previous)> EarlierLinksOfToday(string manifestPath, string today)
+    {
+        var links = new Dictionary<string, (string? Since, string? Previous)>(StringComparer.Ordinal);
+        try
+        {
+            using var stream = File.OpenRead(manifestPath);
+            var earlier = CollectManifest.Read(stream);
+            if (earlier.Date == today)
+                foreach (var item in earlier.Items) links[item.Stem] = (item.Since, item.Previous ?? item.Since);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException) { }
+        return links;
+    }
+
     private sealed record JobResult(ITaskItem? Archive, long Files, long BytesIn, long BytesOut);
 
     /// <summary>The manifest's record of a job: what the archive (if any) holds and its checksum (the paths were streamed).</summary>
-    private static CollectManifestItem ManifestItem(CollectJob job, string archivePath, bool complete, string? sha256, long size) => new()
+    private CollectManifestItem ManifestItem(CollectJob job, string archivePath, bool complete, string? sha256, long size, IncrementalPlan? plan) => new()
     {
+        Since = complete || plan == null ? null
+            : plan.BaselineDay ?? _earlierToday.GetValueOrDefault(NormalizedPath.From(job.Path)).Since,
+        Previous = plan == null ? null
+            : (plan.LatestDay ?? _earlierToday.GetValueOrDefault(NormalizedPath.From(job.Path)).Previous) is { } previous
+              && previous != (complete ? null : plan.BaselineDay ?? _earlierToday.GetValueOrDefault(NormalizedPath.From(job.Path)).Since)
+                ? previous : null,
         Source = job.Path,
         Stem = NormalizedPath.From(job.Path),
         Mode = job.Source.Mode.ToString().ToLowerInvariant(),
@@ -123,7 +173,8 @@ public sealed class CollectArchives : CollectTaskBase
     /// incremental state read alongside, and if chosen added to the archive at once. The archive file is
     /// started with the first chosen entry, so a job with nothing to archive writes none.
     /// </summary>
-    private JobResult? Collect(CollectConfiguration config, CollectJob job, Action<Action<WalkEntry>> entries, CollectManifestWriter manifest)
+    private JobResult? Collect(CollectConfiguration config, CollectJob job, Action<Action<WalkEntry>> entries, CollectManifestWriter manifest,
+        bool previousStaged)
     {
         var archivePath = config.ArchivePath(job.Path, job.Source.Format);
         var incremental = job.Source.Mode == CollectMode.Incr;
@@ -131,8 +182,12 @@ public sealed class CollectArchives : CollectTaskBase
         var statePath = config.StatePath(job.Path);
         using var plan = incremental
             ? IncrementalPlan.Load(statePath, today, config.ResetIncremental, config.RehashAll,
-                damaged => Warn("Collect.DamagedState", damaged, job.Path))
+                damaged => Warn("Collect.DamagedState", damaged, job.Path), previousStaged)
             : null;
+        if (plan?.CarriedFrom is { } since)
+            Warn("Collect.CarriesUnstaged", job.Path, Path.Combine(config.CollectDir, Indicators.Stage), since, Path.GetFileName(archivePath));
+        else if (plan is { NoStagedBaseline: true })
+            Warn("Collect.NoStagedBaseline", job.Path, Path.Combine(config.CollectDir, Indicators.Stage), Path.GetFileName(archivePath));
 
         var clock = Stopwatch.StartNew();
         long seen = 0, chosen = 0, files = 0;
@@ -195,11 +250,11 @@ public sealed class CollectArchives : CollectTaskBase
         }
         if (chosen == 0)
         {
-            manifest.EndItem(ManifestItem(job, archivePath, seen == 0, null, 0));
+            manifest.EndItem(ManifestItem(job, archivePath, seen == 0, null, 0, plan));
             Progress(incremental ? "Collect.NoChanges" : "Collect.NothingToArchive", job.Path, seen);
             return new JobResult(null, 0, 0, 0);
         }
-        manifest.EndItem(ManifestItem(job, archivePath, !incremental || chosen == seen, sha256, bytesOut));
+        manifest.EndItem(ManifestItem(job, archivePath, !incremental || chosen == seen, sha256, bytesOut, plan));
         Progress("Collect.Archived", job.Path, files, Units.Bytes(bytesIn), Units.Bytes(bytesOut),
             Units.Rate(bytesIn, clock.Elapsed), Path.GetFileName(archivePath));
         var item = new TaskItem(archivePath);

@@ -36,6 +36,8 @@ public sealed class CollectConfiguration
     public required RunClock Clock { get; init; }
     public required bool Full { get; init; }
     public required bool RehashAll { get; init; }
+    /// <summary>true (default): an incr archive carries every change since the last collect the master staged.</summary>
+    public bool CarryUnstaged { get; init; } = true;
     public required CompressionLevel Level { get; init; }
     public required int Threads { get; init; }
     public required IReadOnlyList<CollectSource> Sources { get; init; }
@@ -67,6 +69,7 @@ public sealed class CollectConfiguration
         var workingDir = Values.AbsolutePath(p.WorkingDir, "WorkingDir", problems);
         var full = Values.Flag(p.Full, "Full", problems);
         var rehash = Values.Flag(p.RehashAll, "CollectRehashAll", problems);
+        var carry = Values.Flag(p.CarryUnstaged, "CollectCarryUnstaged", problems, fallback: true);
         var level = ParseLevel(p.CompressionLevel, problems);
         var threads = Values.Integer(p.CompressionThreads, "CompressionThreads", problems, 0, min: 0);
         if (threads == 0) threads = Environment.ProcessorCount;
@@ -129,7 +132,7 @@ public sealed class CollectConfiguration
         if (problems.HasErrors || clock == null || collectDir == null || workingDir == null) return null;
         return new CollectConfiguration
         {
-            CollectDir = collectDir, WorkingDir = workingDir, Clock = clock, Full = full, RehashAll = rehash,
+            CollectDir = collectDir, WorkingDir = workingDir, Clock = clock, Full = full, RehashAll = rehash, CarryUnstaged = carry,
             Level = level, Threads = threads, Sources = sources,
         };
     }
@@ -227,6 +230,8 @@ public interface ICollectParameters
     string? ExcludePaths { get; }
     string? ExcludePatterns { get; }
     string? RehashAll { get; }
+    /// <summary>CollectCarryUnstaged: false for a collect dir that no master stages (no cback.stage is ever written).</summary>
+    string? CarryUnstaged => null;
     string? CompressionLevel { get; }
     string? CompressionThreads { get; }
 }

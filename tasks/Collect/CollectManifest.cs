@@ -101,6 +101,8 @@ public sealed class CollectManifestWriter : IDisposable
         _json.WriteBoolean("complete", item.Complete);
         if (item.Archive != null) _json.WriteString("archive", item.Archive);
         if (item.Sha256 != null) _json.WriteString("sha256", item.Sha256);
+        if (item.Since != null) _json.WriteString("since", item.Since);
+        if (item.Previous != null) _json.WriteString("previous", item.Previous);
         _json.WriteNumber("size", item.Size);
         _json.WriteEndObject();
     }
@@ -145,6 +147,22 @@ public sealed class CollectManifestItem
     [JsonPropertyName("archive")] public string? Archive { get; set; }
     [JsonPropertyName("sha256")] public string? Sha256 { get; set; }
     [JsonPropertyName("size")] public long Size { get; set; }
+
+    /// <summary>
+    /// For an incremental item that is not <see cref="Complete"/>: the day (yyyy-MM-dd) of the collect whose state
+    /// this day's archive is the difference from; that day's collect of the same <see cref="Stem"/> is the previous
+    /// link of the chain Restore needs. Null when unknown (manifests of older versions, a Cedar peer): Restore then
+    /// takes the previous stored day as the link.
+    /// </summary>
+    [JsonPropertyName("since")] public string? Since { get; set; }
+
+    /// <summary>
+    /// The day (yyyy-MM-dd) of the latest earlier collect that changed this item's state, when it is not
+    /// <see cref="Since"/>: that collect and any between <see cref="Since"/> and it were not staged, and this day's
+    /// archive carries their changes. A restore as of a day between the previous stored day and this one cannot be
+    /// exact. Null otherwise.
+    /// </summary>
+    [JsonPropertyName("previous")] public string? Previous { get; set; }
     /// <summary>Member names (absolute paths without the leading '/') of every file present at the collect.</summary>
     [JsonPropertyName("paths")] public List<string> Paths { get; set; } = new();
 

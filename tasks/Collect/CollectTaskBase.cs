@@ -29,6 +29,8 @@ public abstract class CollectTaskBase : BackupTask, ICollectParameters
     public string? ExcludePatterns { get; set; }
     /// <summary>true: hash every file of incremental items on every run (Cedar's behaviour).</summary>
     public string? RehashAll { get; set; }
+    /// <summary>false: incr archives hold only the changes since the previous collect, staged or not (Cedar's rule).</summary>
+    public string? CarryUnstaged { get; set; }
     public string? CompressionLevel { get; set; }
     public string? CompressionThreads { get; set; }
     /// <summary>The staging dir and the disc image: Collect refuses to archive them (BKP1600).</summary>

@@ -75,7 +75,7 @@ public sealed class ComputeCollectStamp : CollectTaskBase
 
         Add("collect-stamp 2");
         Add(config.Clock.Today.ToString("yyyy-MM-dd"));
-        Add($"start-of-week={config.Clock.IsStartOfWeek} full={config.Full} rehash={config.RehashAll} level={config.Level}");
+        Add($"start-of-week={config.Clock.IsStartOfWeek} full={config.Full} rehash={config.RehashAll} level={config.Level} carry={config.CarryUnstaged}");
         Add(config.CollectDir);
         foreach (var s in config.Sources) Add(s.Fingerprint);
         var unreadable = new List<(string Path, string Kind, int Errno)>();

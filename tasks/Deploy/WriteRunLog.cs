@@ -22,6 +22,10 @@ public sealed class WriteRunLog : BackupTask
     public string? ThisPeer { get; set; }
     /// <summary>The actions whose outcome is logged (BeforeTargets/AfterTargets in deploy.targets).</summary>
     public string? TrackedActions { get; set; }
+    /// <summary>The configured peers: a problem whose message names one is logged with that peer.</summary>
+    public ITaskItem[] Peers { get; set; } = Array.Empty<ITaskItem>();
+    /// <summary>BackupRunDate, when set: the start line names the backup day the run is for.</summary>
+    public string? RunDate { get; set; }
 
     protected override bool Run()
     {
@@ -68,7 +72,7 @@ public sealed class WriteRunLog : BackupTask
 
         RunLogSession.Current?.End(); // a build that never ended (should not happen): close it first
         var requested = RequestedTargets(Environment.GetCommandLineArgs());
-        var session2 = new RunLogSession(file!, requested, Values.List(TrackedActions));
+        var session2 = new RunLogSession(file!, requested, Values.List(TrackedActions), Peers.Select(p => p.ItemSpec));
         // Without an engine that keeps objects (an out-of-process task host), the end is written when the process exits.
         try
         {
@@ -78,7 +82,9 @@ public sealed class WriteRunLog : BackupTask
         {
         }
         var targets = requested.Count == 0 ? "(default targets)" : "-t:" + string.Join(';', requested);
-        session2.Start($"{Path.GetFileName(ProjectFile ?? "")} {targets} on {ThisPeer} as {Environment.UserName}");
+        var day = System.Text.RegularExpressions.Regex.Match(RunDate ?? "", @"^\s*(\d{4}-\d{2}-\d{2})") is { Success: true } d
+            ? ", run date " + d.Groups[1].Value : "";
+        session2.Start($"{Path.GetFileName(ProjectFile ?? "")} {targets} on {ThisPeer} as {Environment.UserName}{day}");
         Detail("Deploy.LogStarted", file!);
         return true;
 

@@ -26,6 +26,10 @@ public abstract class BackupTask : Microsoft.Build.Utilities.Task, ICancelableTa
     {
         // Everything a task writes, and every program it starts, is owner-only whatever the run's umask (PrivateFiles).
         using var ownerOnly = PrivateFiles.RestrictUmask();
+        // Every error and warning the task logs also goes to the run log (BackupLogFile), with its code.
+        var engine = BuildEngine;
+        if (engine is IBuildEngine10 real && Deploy.RunLogSession.Recording)
+            BuildEngine = new RecordingBuildEngine(real, Deploy.RunLogSession.Record);
         try
         {
             return Run() && !Log.HasLoggedErrors;
@@ -47,6 +51,10 @@ public abstract class BackupTask : Microsoft.Build.Utilities.Task, ICancelableTa
             Log.LogErrorWithCodeFromResources("Common.OutOfMemory", GetType().Name,
                 GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024));
             return false;
+        }
+        finally
+        {
+            BuildEngine = engine;
         }
     }
 

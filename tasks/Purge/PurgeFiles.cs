@@ -36,6 +36,12 @@ public sealed class PurgeFiles : BackupTask
     /// <summary>The staging dir: its newest day is never purged, whatever the run date says.</summary>
     public string? StagingDir { get; set; }
 
+    /// <summary>This machine's collect dir: what in it the master has not staged is kept (see <see cref="UnstagedCollect"/>).</summary>
+    public string? CollectDir { get; set; }
+
+    /// <summary>true: purge the collect dir's unstaged files too, by RetainDays alone (with a warning naming them).</summary>
+    public string? PurgeUnstagedCollect { get; set; }
+
     protected override bool Run()
     {
         var problems = 0;
@@ -58,6 +64,10 @@ public sealed class PurgeFiles : BackupTask
             else
                 Problem("Purge.BadLockWait", new object[] { LockWaitSeconds });
         }
+
+        var purgeUnstaged = false;
+        if (!string.IsNullOrWhiteSpace(PurgeUnstagedCollect) && !bool.TryParse(PurgeUnstagedCollect.Trim(), out purgeUnstaged))
+            Problem("Config.BadBoolean", new object[] { "PurgeUnstagedCollect", PurgeUnstagedCollect });
 
         RunClock? clock = null;
         try
@@ -91,8 +101,14 @@ public sealed class PurgeFiles : BackupTask
         using var purgeLock = ActionLock.Acquire(Path.GetFullPath(WorkingDir), "purge", lockWait, Cancellation);
         var now = new DateTimeOffset(clock.Now).ToUnixTimeSeconds();
         var newestDay = NewestStagedDay.Find(StagingDir);
+        var collectDir = !string.IsNullOrWhiteSpace(CollectDir) && CollectDir.StartsWith('/') ? PurgeGuard.Normalize(CollectDir) : null;
         foreach (var target in targets)
-            PurgeOne(target, now, checkedDirs.TryGetValue(target.Path, out var s) ? s : null, newestDay);
+        {
+            var held = collectDir != null && PurgeGuard.IsSameOrBelow(collectDir, target.Path)
+                ? UnstagedCollect.Hold(collectDir, target.RetainDays, now, purgeUnstaged, Log)
+                : null;
+            PurgeOne(target, now, checkedDirs.TryGetValue(target.Path, out var s) ? s : null, newestDay, held);
+        }
         return !Log.HasLoggedErrors;
     }
 
@@ -101,9 +117,9 @@ public sealed class PurgeFiles : BackupTask
         (CollectDirectories ?? Array.Empty<ITaskItem>()).Select(i => i.ItemSpec).Where(p => p.StartsWith('/')).ToList(),
         WorkingDir);
 
-    private void PurgeOne(PurgeTarget target, long nowUnixSeconds, PosixStat? checkedStat, string? newestDay)
+    private void PurgeOne(PurgeTarget target, long nowUnixSeconds, PosixStat? checkedStat, string? newestDay, IReadOnlySet<string>? held)
     {
-        var run = new Walk(target, nowUnixSeconds, newestDay);
+        var run = new Walk(target, nowUnixSeconds, newestDay, held);
         if (newestDay != null && PurgeGuard.IsSameOrBelow(target.Path, newestDay))
         {
             Progress("Purge.KeptNewestDay", newestDay);
@@ -140,8 +156,11 @@ public sealed class PurgeFiles : BackupTask
 
     private const int Enoent = 2, Eexist = 17, Enotempty = 39, Eloop = 40;
 
-    private sealed class Walk(PurgeTarget target, long now, string? newestDay)
+    private sealed class Walk(PurgeTarget target, long now, string? newestDay, IReadOnlySet<string>? held)
     {
+        /// <summary>Files of the collect dir the master has not staged (and its vouching cback.stage): never removed.</summary>
+        public bool Held(string path) => held != null && held.Contains(path);
+
         public PurgeTarget Target { get; } = target;
         public long Now { get; } = now;
         public int FilesRemoved, FilesKept, DirsRemoved;
@@ -174,6 +193,7 @@ public sealed class PurgeFiles : BackupTask
             if (listing.LStat(nameZ, out _) is not { } entry) continue; // gone since the listing
             if (entry.IsRegular)
             {
+                if (run.Held(path)) { run.FilesKept++; continue; }
                 var age = FileAge.WholeDays(
                     DateTime.UnixEpoch.AddSeconds(entry.AtimeSeconds),
                     DateTime.UnixEpoch.AddTicks(entry.MtimeSeconds * TimeSpan.TicksPerSecond + entry.MtimeNanos / 100),

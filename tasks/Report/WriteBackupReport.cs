@@ -41,17 +41,13 @@ public sealed class WriteBackupReport : StoredDataTask
     /// <summary>The plain-text summary (also written to TextFile), for a notification mail.</summary>
     [Output] public string Summary { get; private set; } = "";
 
-    private sealed record Event(DateTime? Day, string Peer, string Level, string Text);
-
     private sealed class PeerState
     {
         public DateTime? Collected, Staged, Stored;
         public SortedDictionary<DateTime, long> Sizes { get; } = new();
+        /// <summary>How far its last stage and store are behind the pool's newest (failure, warning or null) and why.</summary>
+        public ReportEvent? StageMark, StoreMark;
     }
-
-    private static readonly Regex CodedLine = new(@"\b(error|warning) (BKP\d{4}): (.*)$", RegexOptions.CultureInvariant);
-    // The run log (BackupLogFile): "2026-11-24T00:30:09+00:00 [4242] ERROR Stage: failed (…)".
-    private static readonly Regex RunLogLine = new(@"^(\d{4}-\d{2}-\d{2})T\S+ \[\d+\] (ERROR|WARN\w*)\s+(.*)$", RegexOptions.CultureInvariant);
 
     protected override bool Run()
     {
@@ -71,8 +67,9 @@ public sealed class WriteBackupReport : StoredDataTask
         var today = clock!.Today;
         var from = today.AddDays(-7 * weeks + 1);
         var peers = Peers.Select(p => p.ItemSpec).Concat(catalog.Peers).Distinct().Order(StringComparer.Ordinal).ToList();
+        var configured = Peers.Select(p => p.ItemSpec).Where(p => p.Length > 0).Distinct().ToList();
         var states = new Dictionary<string, PeerState>();
-        var events = new List<Event>();
+        var events = new List<ReportEvent>();
         string? staging = media!.Staging;
         bool DayHas(DateTime day, string indicator) =>
             staging != null && File.Exists(Path.Combine(staging, RunClock.DayPath(day), indicator));
@@ -95,7 +92,19 @@ public sealed class WriteBackupReport : StoredDataTask
             }
         }
 
-        // Staged days of the window where a peer was not ready (its folder empty or without cback.collect).
+        MarkPeersBehind(configured.Count > 0 ? configured : peers, states, events);
+
+        // Holes: staged days of the window where a peer was not ready (its folder empty or without cback.collect) or
+        // not staged at all (no folder; only from the peer's first day on), and stored days whose manifest names an
+        // archive no medium holds. Verify's findings (below) add the archives that do not read back.
+        var holes = new SortedDictionary<DateTime, SortedSet<string>>();
+        void Hole(DateTime day, string peer, string resource, params object[] args)
+        {
+            var text = Format(resource, args);
+            events.Add(new ReportEvent(day, peer, ReportEvent.Failure, ReportLogs.CodeOf(text), ReportLogs.Strip(text)));
+            if (!holes.TryGetValue(day, out var set)) holes[day] = set = new SortedSet<string>(StringComparer.Ordinal);
+            set.Add(peer);
+        }
         if (staging != null && Directory.Exists(staging))
         {
             for (var day = from; day <= today; day = day.AddDays(1))
@@ -104,9 +113,26 @@ public sealed class WriteBackupReport : StoredDataTask
                 foreach (var peer in peers)
                 {
                     var dir = Path.Combine(staging, RunClock.DayPath(day), peer);
-                    if (Directory.Exists(dir) && !File.Exists(Path.Combine(dir, Indicators.Collect)))
-                        events.Add(new Event(day, peer, "failure", Format("Report.NotCollected")));
+                    if (Directory.Exists(dir))
+                    {
+                        if (!File.Exists(Path.Combine(dir, Indicators.Collect))) Hole(day, peer, "Report.NotCollected");
+                    }
+                    else if (configured.Contains(peer) && catalog.Days(peer).FirstOrDefault() is var first && first != default && first < day)
+                    {
+                        Hole(day, peer, "Report.NotStaged");
+                    }
                 }
+            }
+        }
+        foreach (var peer in peers)
+        {
+            foreach (var day in catalog.Days(peer).Where(d => d >= from && d <= today))
+            {
+                if (catalog.Manifest(day, peer) is not { } manifest) continue;
+                var absent = manifest.Items.Where(i => i.Archive != null && catalog.Copies(day, peer, i.Archive).Count == 0)
+                    .Select(i => i.Archive!).Distinct().ToList();
+                if (absent.Count > 0)
+                    Hole(day, peer, "Report.ArchivesAbsent", absent.Count, string.Join(", ", absent.Take(5)) + (absent.Count > 5 ? ", …" : ""));
             }
         }
 
@@ -117,7 +143,7 @@ public sealed class WriteBackupReport : StoredDataTask
             {
                 if (!DayHas(day, Indicators.Stage) || DayHas(day, Indicators.Store)) continue;
                 var onImage = peers.Any(p => catalog.Names(day, p).Any(n => catalog.Copies(day, p, n).Any(c => c.Medium.StartsWith("image ", StringComparison.Ordinal))));
-                if (!onImage) events.Add(new Event(day, "", "warning", Format("Report.NotStored")));
+                if (!onImage) events.Add(Coded(day, "", ReportEvent.Warning, "Report.NotStored"));
             }
         }
 
@@ -131,8 +157,8 @@ public sealed class WriteBackupReport : StoredDataTask
                 var v = JsonSerializer.Deserialize<VerifyStoredArchives.Result>(File.ReadAllBytes(verifyPath))!;
                 verifyLine = Format("Report.Verified", v.Date, v.Checked, v.Findings.Count);
                 foreach (var f in v.Findings)
-                    events.Add(new Event(DateTime.ParseExact(v.Date, "yyyy-MM-dd", CultureInfo.InvariantCulture), "", "failure",
-                        $"Verify: {f.Kind} {f.Location} {f.Detail}".Trim()));
+                    events.Add(new ReportEvent(DateTime.ParseExact(v.Date, "yyyy-MM-dd", CultureInfo.InvariantCulture), "", ReportEvent.Failure, "",
+                        $"{f.Kind} {f.Location} {f.Detail}".Trim(), "Verify"));
             }
             catch (Exception e) when (e is JsonException or IOException or FormatException or NullReferenceException)
             {
@@ -140,38 +166,32 @@ public sealed class WriteBackupReport : StoredDataTask
             }
         }
 
-        // Coded errors and warnings of recent runs, from their log files.
+        // Errors and warnings of recent runs: the run log first (run by run, each problem once), then MSBuild log files.
+        var runLogs = new ReportLogs();
+        var buildLogs = new List<(string Name, string[] Lines)>();
         foreach (var log in logs)
         {
             try
             {
                 if (!File.Exists(log)) continue; // no run has written it yet
-                var found = new List<Event>();
-                foreach (var line in File.ReadLines(log))
-                {
-                    if (RunLogLine.Match(line) is { Success: true } r)
-                    {
-                        var day = DateTime.ParseExact(r.Groups[1].Value, "yyyy-MM-dd", CultureInfo.InvariantCulture);
-                        if (day >= from)
-                            found.Add(new Event(day, Path.GetFileName(log), r.Groups[2].Value == "ERROR" ? "failure" : "warning", r.Groups[3].Value.Trim()));
-                    }
-                    else if (CodedLine.Match(line) is { Success: true } m)
-                    {
-                        found.Add(new Event(null, Path.GetFileName(log), m.Groups[1].Value == "error" ? "failure" : "warning",
-                            m.Groups[2].Value + ": " + m.Groups[3].Value.Trim()));
-                    }
-                }
-                events.AddRange(found.TakeLast(50));
+                var lines = File.ReadAllLines(log);
+                if (ReportLogs.IsRunLog(lines)) runLogs.ReadRunLog(lines, from);
+                else buildLogs.Add((Path.GetFileName(log), lines));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 Log.LogWarningWithCodeFromResources("Report.LogUnreadable", log, e.Message);
             }
         }
+        foreach (var (name, lines) in buildLogs) runLogs.ReadBuildLog(lines, name, configured.Count > 0 ? configured : peers);
+        events.AddRange(runLogs.Events);
+        var runsLine = Format("Report.Runs", runLogs.Runs, runLogs.FailedRuns);
+        var holeLine = holes.Count == 0 ? null
+            : Format("Report.HoleDays", string.Join(", ", holes.Select(h => $"{D(h.Key)} ({string.Join(", ", h.Value)})")));
 
         var mediaLines = MediaLines(catalog, media);
-        var text = Text(today, peers, states, events, mediaLines, verifyLine);
-        var html = Html(today, from, peers, states, events, mediaLines, verifyLine);
+        var text = Text(today, peers, states, events, mediaLines, verifyLine, runsLine, holeLine);
+        var html = Html(today, from, peers, states, events, mediaLines, verifyLine, runsLine, holeLine);
         Directory.CreateDirectory(Path.GetDirectoryName(reportFile!)!);
         AtomicFile.WriteAllBytes(reportFile!, Encoding.UTF8.GetBytes(html));
         if (textFile != null)
@@ -182,16 +202,56 @@ public sealed class WriteBackupReport : StoredDataTask
         Summary = text;
         if (mailer!.Configured)
         {
-            var subject = Format("Report.MailSubject", D(today), events.Count(e => e.Level == "failure"), events.Count(e => e.Level == "warning"));
+            var subject = Format("Report.MailSubject", D(today), events.Count(e => e.Level == ReportEvent.Failure), events.Count(e => e.Level == ReportEvent.Warning));
             if (mailer.Send(subject, text) is { } error) Log.LogWarningWithCodeFromResources("Mail.Failed", string.Join(", ", mailer.To), error);
             else Detail("Report.Mailed", string.Join(", ", mailer.To));
         }
         Detail("Report.Text", text);
-        Progress("Report.Written", reportFile!, textFile ?? "", peers.Count, events.Count(e => e.Level == "failure"), events.Count(e => e.Level == "warning"));
+        Progress("Report.Written", reportFile!, textFile ?? "", peers.Count, events.Count(e => e.Level == ReportEvent.Failure), events.Count(e => e.Level == ReportEvent.Warning));
         return true;
     }
 
     private static DateTime? Max(DateTime? a, DateTime b) => a == null || b > a ? b : a;
+
+    private static ReportEvent Coded(DateTime? day, string peer, string level, string resource, params object[] args)
+    {
+        var text = Format(resource, args);
+        return new ReportEvent(day, peer, level, ReportLogs.CodeOf(text), ReportLogs.Strip(text));
+    }
+
+    /// <summary>
+    /// A peer whose last stage is behind the newest day any peer was staged: one day is a warning, more (or never) a
+    /// failure; the same for its last store against the newest stored day, when that says more than its stage does
+    /// (a day that was not staged cannot be stored, and is reported once).
+    /// </summary>
+    private static void MarkPeersBehind(IEnumerable<string> peers, Dictionary<string, PeerState> states, List<ReportEvent> events)
+    {
+        var list = peers.Where(states.ContainsKey).ToList();
+        var newestStaged = list.Select(p => states[p].Staged).Max();
+        var newestStored = list.Select(p => states[p].Stored).Max();
+        foreach (var p in list)
+        {
+            var s = states[p];
+            var stageLag = Lag(newestStaged, s.Staged);
+            var storeLag = Lag(newestStored, s.Stored);
+            s.StageMark = Mark(p, stageLag, newestStaged, s.Staged, "Report.StageOneDayBehind", "Report.StageBehind", "Report.NeverStaged");
+            if (storeLag > stageLag)
+                s.StoreMark = Mark(p, storeLag, newestStored, s.Stored, "Report.StoreOneDayBehind", "Report.StoreBehind", "Report.NeverStored");
+            foreach (var mark in new[] { s.StageMark, s.StoreMark }) if (mark != null) events.Add(mark);
+        }
+
+        static int Lag(DateTime? newest, DateTime? last) =>
+            newest == null ? 0 : last == null ? int.MaxValue : Math.Max(0, (newest.Value - last.Value).Days);
+
+        static ReportEvent? Mark(string peer, int lag, DateTime? newest, DateTime? last, string oneDay, string more, string never) =>
+            lag == 0 ? null
+            : lag == 1 ? Coded(newest, peer, ReportEvent.Warning, oneDay, D(last), D(newest))
+            : Coded(newest, peer, ReportEvent.Failure, last == null ? never : more, D(last), D(newest), lag);
+    }
+
+    private static string Line(ReportEvent e) =>
+        $"{(e.Day == null ? "" : D(e.Day) + " ")}{(e.Peer.Length > 0 ? e.Peer + ": " : "")}{(e.Code.Length > 0 ? e.Code + ": " : "")}{e.Text}" +
+        (e.Where.Length > 0 ? $" ({e.Where})" : "");
 
     private static List<string> MediaLines(StoredCatalog catalog, MediaSettings media)
     {
@@ -225,8 +285,8 @@ public sealed class WriteBackupReport : StoredDataTask
 
     private static string D(DateTime? d) => d?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "never";
 
-    private static string Text(DateTime today, List<string> peers, Dictionary<string, PeerState> states, List<Event> events,
-        List<string> mediaLines, string verifyLine)
+    private static string Text(DateTime today, List<string> peers, Dictionary<string, PeerState> states, List<ReportEvent> events,
+        List<string> mediaLines, string verifyLine, string runsLine, string? holeLine)
     {
         var sb = new StringBuilder();
         sb.AppendLine(Format("Report.Title", D(today)));
@@ -234,15 +294,17 @@ public sealed class WriteBackupReport : StoredDataTask
         foreach (var p in peers)
         {
             var s = states[p];
+            var marks = new[] { s.StageMark, s.StoreMark }.Where(m => m != null).Select(m => $" [{m!.Level}: {m.Code}]");
             sb.AppendLine($"{p}: collected {D(s.Collected)}, staged {D(s.Staged)}, stored {D(s.Stored)}, " +
-                          $"{Units.Bytes(s.Sizes.Values.Sum())} in the last {s.Sizes.Count} stored days");
+                          $"{Units.Bytes(s.Sizes.Values.Sum())} in the last {s.Sizes.Count} stored days{string.Concat(marks)}");
         }
+        if (holeLine != null) sb.AppendLine(holeLine);
         sb.AppendLine();
-        var failures = events.Count(e => e.Level == "failure");
-        var warnings = events.Count(e => e.Level == "warning");
-        sb.AppendLine($"{failures} failures, {warnings} warnings");
-        foreach (var e in events.OrderByDescending(e => e.Day ?? DateTime.MaxValue).Take(40))
-            sb.AppendLine($"  {e.Level,-8} {(e.Day == null ? "" : D(e.Day) + " ")}{(e.Peer.Length > 0 ? e.Peer + ": " : "")}{e.Text}");
+        var failures = events.Count(e => e.Level == ReportEvent.Failure);
+        var warnings = events.Count(e => e.Level == ReportEvent.Warning);
+        sb.AppendLine($"{failures} failures, {warnings} warnings; {runsLine}");
+        foreach (var e in Ordered(events).Take(40))
+            sb.AppendLine($"  {e.Level,-8} {Line(e)}");
         sb.AppendLine();
         sb.AppendLine(verifyLine);
         sb.AppendLine("Media:");
@@ -250,12 +312,16 @@ public sealed class WriteBackupReport : StoredDataTask
         return sb.ToString();
     }
 
+    /// <summary>Newest first, failures before warnings on a day.</summary>
+    private static IEnumerable<ReportEvent> Ordered(List<ReportEvent> events) =>
+        events.OrderByDescending(e => e.Day ?? DateTime.MaxValue).ThenBy(e => e.Level == ReportEvent.Failure ? 0 : 1);
+
     private static string Html(DateTime today, DateTime from, List<string> peers, Dictionary<string, PeerState> states,
-        List<Event> events, List<string> mediaLines, string verifyLine)
+        List<ReportEvent> events, List<string> mediaLines, string verifyLine, string runsLine, string? holeLine)
     {
         static string E(string s) => WebUtility.HtmlEncode(s);
-        var failures = events.Count(e => e.Level == "failure");
-        var warnings = events.Count(e => e.Level == "warning");
+        var failures = events.Count(e => e.Level == ReportEvent.Failure);
+        var warnings = events.Count(e => e.Level == ReportEvent.Warning);
         var sb = new StringBuilder();
         sb.Append($$"""
             <!DOCTYPE html>
@@ -271,7 +337,7 @@ public sealed class WriteBackupReport : StoredDataTask
             </style></head><body>
             <h1>{{E(Format("Report.Title", D(today)))}}</h1>
             <p><span class="status {{(failures > 0 ? "bad" : warnings > 0 ? "meh" : "good")}}">{{failures}} failures, {{warnings}} warnings</span>
-            &nbsp;{{E(verifyLine)}}</p>
+            &nbsp;{{E(runsLine)}}. {{E(verifyLine)}}</p>
             <h2>Peers</h2>
             <table><tr><th>peer</th><th>last collect</th><th>last stage</th><th>last store</th><th>stored, last {{(today - from).Days + 1}} days</th></tr>
 
@@ -279,10 +345,14 @@ public sealed class WriteBackupReport : StoredDataTask
         foreach (var p in peers)
         {
             var s = states[p];
-            string Cell(DateTime? d) => $"<td class=\"{(d != null && (today - d.Value).TotalDays <= 1 ? "ok" : "old")}\">{D(d)}</td>";
-            sb.Append($"<tr><td>{E(p)}</td>{Cell(s.Collected)}{Cell(s.Staged)}{Cell(s.Stored)}<td>{E(Units.Bytes(s.Sizes.Values.Sum()))}</td></tr>\n");
+            string Cell(DateTime? d, ReportEvent? mark = null) => mark != null
+                ? $"<td class=\"{mark.Level}\" title=\"{E(mark.Code + ": " + mark.Text)}\">{D(d)} ({mark.Level})</td>"
+                : $"<td class=\"{(d != null && (today - d.Value).TotalDays <= 1 ? "ok" : "old")}\">{D(d)}</td>";
+            sb.Append($"<tr><td>{E(p)}</td>{Cell(s.Collected)}{Cell(s.Staged, s.StageMark)}{Cell(s.Stored, s.StoreMark)}<td>{E(Units.Bytes(s.Sizes.Values.Sum()))}</td></tr>\n");
         }
-        sb.Append("</table>\n<h2>Size per day</h2>\n");
+        sb.Append("</table>\n");
+        if (holeLine != null) sb.Append($"<p class=\"failure\">{E(holeLine)}</p>\n");
+        sb.Append("<h2>Size per day</h2>\n");
         foreach (var p in peers)
         {
             sb.Append($"<h3>{E(p)}</h3>\n");
@@ -292,9 +362,10 @@ public sealed class WriteBackupReport : StoredDataTask
         if (events.Count == 0) sb.Append("<p class=\"ok\">None.</p>\n");
         else
         {
-            sb.Append("<table><tr><th>day</th><th>where</th><th>level</th><th>what</th></tr>\n");
-            foreach (var e in events.OrderByDescending(e => e.Day ?? DateTime.MaxValue).Take(200))
-                sb.Append($"<tr><td>{(e.Day == null ? "" : D(e.Day))}</td><td>{E(e.Peer)}</td><td class=\"{e.Level}\">{e.Level}</td><td>{E(e.Text)}</td></tr>\n");
+            sb.Append("<table><tr><th>day</th><th>peer</th><th>level</th><th>code</th><th>what</th><th>where</th></tr>\n");
+            foreach (var e in Ordered(events).Take(200))
+                sb.Append($"<tr><td>{(e.Day == null ? "" : D(e.Day))}</td><td>{E(e.Peer)}</td><td class=\"{e.Level}\">{e.Level}</td>" +
+                    $"<td>{E(e.Code)}</td><td>{E(e.Text)}</td><td>{E(e.Where)}</td></tr>\n");
             sb.Append("</table>\n");
         }
         sb.Append("<h2>Media</h2>\n<ul>\n");

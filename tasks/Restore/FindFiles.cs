@@ -83,10 +83,57 @@ public sealed class FindFiles : StoredDataTask
                     Log.LogErrorWithCodeFromResources("Restore.ArchiveUnreadable", copies[0].Location, e.Message);
                 }
             }
+            foreach (var (day, path, lastSeen) in Deletions(catalog, peer, asOf, subject => regexes.Any(r => RestoreTimeline.Forms(subject).Any(r.IsMatch)), byName))
+            {
+                var shown = PosixPath.Display("/" + path);
+                var item = new TaskItem(shown);
+                item.SetMetadata("Peer", peer);
+                item.SetMetadata("Day", Day(day));
+                item.SetMetadata("Size", "0");
+                item.SetMetadata("Kind", "deleted");
+                item.SetMetadata("Archive", "");
+                item.SetMetadata("Locations", "");
+                item.SetMetadata("LastSeen", Day(lastSeen));
+                found.Add(item);
+                Progress("Find.Deleted", Day(day), peer, shown, Day(lastSeen));
+            }
         }
         Versions = found.ToArray();
         Progress("Find.Summary", found.Count, pattern, string.Join(", ", catalog.Media));
         return !Log.HasLoggedErrors;
+    }
+
+    /// <summary>
+    /// When matching paths were deleted on the peer: for each source, a path its manifest listed on one stored day and
+    /// no longer lists on the next day with a manifest (the day it was found gone, and the last day it was listed).
+    /// As of a day, only the deletions still in effect then (the path is not listed as of that day).
+    /// </summary>
+    private static List<(DateTime Day, string Path, DateTime LastSeen)> Deletions(StoredCatalog catalog, string peer, DateTime? asOf,
+        Func<string, bool> matches, bool byName)
+    {
+        bool Matches(string member)
+        {
+            var full = "/" + member;
+            return matches(byName ? full[(full.LastIndexOf('/') + 1)..] : full);
+        }
+        var previous = new Dictionary<string, (DateTime Day, HashSet<string> Paths)>(StringComparer.Ordinal);
+        var deletions = new List<(string Stem, DateTime Day, string Path, DateTime LastSeen)>();
+        foreach (var day in catalog.Days(peer).Where(d => asOf == null || d <= asOf))
+        {
+            if (catalog.Manifest(day, peer) is not { } manifest) continue;
+            foreach (var item in manifest.Items)
+            {
+                var now = item.AllPaths().Where(Matches).ToHashSet(StringComparer.Ordinal);
+                if (previous.TryGetValue(item.Stem, out var before))
+                    deletions.AddRange(before.Paths.Where(p => !now.Contains(p)).Select(p => (item.Stem, day, p, before.Day)));
+                previous[item.Stem] = (day, now);
+            }
+        }
+        if (asOf != null)
+            // As of the day: the last deletion of each path that is still gone then.
+            deletions = deletions.Where(d => !previous[d.Stem].Paths.Contains(d.Path))
+                .GroupBy(d => (d.Stem, d.Path)).Select(g => g.MaxBy(d => d.Day)).ToList();
+        return deletions.Select(d => (d.Day, d.Path, d.LastSeen)).OrderBy(d => d.Path, StringComparer.Ordinal).ThenBy(d => d.Day).ToList();
     }
 
     internal static Regex Glob(string pattern)

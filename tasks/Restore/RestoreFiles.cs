@@ -19,6 +19,14 @@ public sealed class RestoreFiles : StoredDataTask
     public string? Destination { get; set; }
     public string? Overwrite { get; set; }
     public string? DryRun { get; set; }
+    /// <summary>
+    /// true: when the chain has a hole (files the manifests list that no reachable archive holds, days stored
+    /// nowhere), restore what exists anyway; the run still fails and names what is missing (RestorePartial).
+    /// </summary>
+    public string? Partial { get; set; }
+
+    /// <summary>How many missing files a hole's message names; the rest are counted.</summary>
+    internal const int MissingNamed = 10;
 
     /// <summary>What was (or, in a dry run, would be) written: the path under Destination, with Source, Day, Size, Kind, Archive.</summary>
     [Output] public ITaskItem[] Restored { get; private set; } = Array.Empty<ITaskItem>();
@@ -37,6 +45,7 @@ public sealed class RestoreFiles : StoredDataTask
         var asOf = Date(AsOf, "RestoreDate", problems);
         var overwrite = Values.Flag(Overwrite, "RestoreOverwrite", problems);
         var dryRun = Values.Flag(DryRun, "RestoreDryRun", problems);
+        var partial = Values.Flag(Partial, "RestorePartial", problems);
         problems.LogTo(Log);
         if (problems.HasErrors) return false;
 
@@ -51,6 +60,24 @@ public sealed class RestoreFiles : StoredDataTask
         }
         var day = asOf ?? days[^1];
         var sources = RestoreTimeline.AsOf(catalog, peer, day, (n, a) => Log.LogWarningWithCodeFromResources(n, a));
+
+        // Before anything is written: does every file the manifests list as present have an archive that holds it?
+        var hole = Hole(sources, path, RestoreTimeline.NotStored(catalog, peer, day));
+        string[]? holeArgs = null;
+        if (hole != null)
+        {
+            holeArgs = new object[] { peer, path, Day(day), hole.Value.Missing.Count,
+                    hole.Value.Missing.Count == 0 ? "none" : string.Join(", ", hole.Value.Missing.Take(MissingNamed).Select(m => PosixPath.Display("/" + m)))
+                        + (hole.Value.Missing.Count > MissingNamed ? $" and {hole.Value.Missing.Count - MissingNamed} more" : ""),
+                    hole.Value.Gaps.Count == 0 ? "none" : string.Join("; ", hole.Value.Gaps),
+                    hole.Value.Days.Count == 0 ? "none" : string.Join(", ", hole.Value.Days.Select(Day)),
+                    string.Join(", ", catalog.Media) }.Select(a => a.ToString()!).ToArray();
+            if (!partial)
+            {
+                Log.LogErrorWithCodeFromResources("Restore.Hole", holeArgs);
+                return false;
+            }
+        }
 
         if (!dryRun) Directory.CreateDirectory(destination!);
         SafeExtractor extractor;
@@ -228,7 +255,63 @@ public sealed class RestoreFiles : StoredDataTask
             Log.LogWarningWithCodeFromResources("Restore.NothingMatched", peer, path, Day(day));
         Progress(dryRun ? "Restore.DrySummary" : "Restore.Summary", restored.Count, Units.Bytes(bytes), peer, path, Day(day),
             destination!, refused, kept, identical);
+        if (holeArgs != null) Log.LogErrorWithCodeFromResources("Restore.PartialHole", holeArgs);
         return !Log.HasLoggedErrors;
+    }
+
+    /// <summary>
+    /// The hole in what a restore needs, or null: the files of <paramref name="path"/> the newest manifests list as
+    /// present that no archive of the chain holds (read from the media: member names only; an archive no copy of
+    /// which reads counts as missing), sorted, and the gaps of the chains that matter. Sources without a manifest
+    /// (Cedar Backup peers) cannot be judged and are not.
+    /// </summary>
+    private (List<string> Missing, List<string> Gaps, List<DateTime> Days)? Hole(List<RestoreTimeline.Source> sources, string path,
+        RestoreTimeline.ChainGap? notStored)
+    {
+        var missing = new List<string>();
+        var gaps = new List<RestoreTimeline.ChainGap>();
+        if (notStored != null) gaps.Add(notStored);
+        var days = new SortedSet<DateTime>();
+        foreach (var source in sources)
+        {
+            if (source.Present == null) continue;
+            var needed = source.Present.Where(p => RestoreTimeline.Selected(p, path)).ToHashSet(StringComparer.Ordinal);
+            if (needed.Count == 0) continue;
+            if (source.Gaps != null) gaps.AddRange(source.Gaps);
+            days.UnionWith(source.NewestFirst.Select(a => a.Day));
+            foreach (var archive in source.NewestFirst)
+            {
+                if (needed.Count == 0) break;
+                string? failure = null;
+                foreach (var copy in archive.Copies)
+                {
+                    Cancellation.ThrowIfCancellationRequested();
+                    var found = new List<string>();
+                    try
+                    {
+                        using var raw = ArchiveStreams.Checked(copy.Open(), archive.Sha256);
+                        using var tar = ArchiveStreams.OpenTar(raw);
+                        var reader = new TarReader(tar);
+                        while (reader.Next() is { } m) found.Add(SafeExtractor.Relative(m.Name) ?? m.Name.Trim('/'));
+                        raw.Finish(tar);
+                    }
+                    catch (Exception e) when (StoredCatalog.IsReadFailure(e))
+                    {
+                        failure = $"{copy.Location}: {e.Message}";
+                        continue;
+                    }
+                    failure = null;
+                    needed.ExceptWith(found);
+                    break;
+                }
+                if (failure != null)
+                    gaps.Add(new RestoreTimeline.ChainGap(archive.Day, Format("Restore.GapUnreadable", Day(archive.Day), archive.Name, failure)));
+            }
+            missing.AddRange(needed);
+        }
+        if (missing.Count == 0 && gaps.Count == 0) return null;
+        missing.Sort(StringComparer.Ordinal);
+        return (missing, gaps.OrderBy(g => g.Day).Select(g => g.Text).Distinct().ToList(), days.ToList());
     }
 
     private void RemoveAgain(SafeExtractor extractor, string rel)

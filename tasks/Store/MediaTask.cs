@@ -186,10 +186,11 @@ public abstract class MediaTask : BackupTask, IStoreProperties
 
     /// <summary>
     /// Reads every staged archive a peer's collect manifest names and compares its size and SHA-256 with what
-    /// the collect recorded: an archive damaged in the staging folder (a disk error, a stray write) is refused
-    /// with a coded error before anything is written, instead of being stored as if it were good. Archives
-    /// the manifest names but the day no longer holds under that name (encrypted or split by an extension)
-    /// are not checked here.
+    /// the collect recorded: an archive that is missing (never staged, removed), cut short or damaged in the
+    /// staging folder is refused with a coded error naming it and its peer, before anything is written, instead
+    /// of being stored as if the day were complete. An archive the split extension cut into pieces is checked as
+    /// its pieces one after another; one the encrypt extension replaced by FILE.gpg cannot be checked here.
+    /// Peers without a manifest (Cedar Backup clients) are stored as they are.
     /// </summary>
     private bool StagedArchivesMatchTheirManifests(string dayDir)
     {
@@ -209,17 +210,34 @@ public abstract class MediaTask : BackupTask, IStoreProperties
                 continue;
             }
             var peerDir = Path.GetDirectoryName(manifestPath)!;
-            foreach (var item in manifest.Items.Where(i => i.Archive != null && i.Sha256 != null))
+            var peer = Path.GetRelativePath(dayDir, peerDir);
+            foreach (var item in manifest.Items.Where(i => i.Archive != null))
             {
                 Cancellation.ThrowIfCancellationRequested();
-                var archive = Path.Combine(peerDir, item.Archive!);
-                if (!File.Exists(archive)) continue;
+                if (item.Archive is "" or "." or ".." || item.Archive!.Contains('/') || item.Archive.Contains('\0'))
+                {
+                    // A manifest is input from the peer: it names files of its own folder, nothing else.
+                    Log.LogErrorWithCodeFromResources("Store.DamagedManifest", manifestPath, $"it names the archive \"{item.Archive}\", which is not a file name");
+                    sound = false;
+                    continue;
+                }
+                var archive = Path.Combine(peerDir, item.Archive);
+                // Only regular files count (a link is not followed); the split extension's pieces stand for the whole file.
+                var pieces = Posix.LStat(archive, out _) is { IsRegular: true } ? [archive]
+                    : Extensions.Staged.StagedDayFolders.PiecesOf(archive).Where(f => Posix.LStat(f, out _) is { IsRegular: true }).Order(StringComparer.Ordinal).ToList();
+                if (pieces.Count == 0)
+                {
+                    if (File.Exists(archive + ".gpg") || Extensions.Staged.StagedDayFolders.PiecesOf(archive + ".gpg").Any()) continue;
+                    Log.LogErrorWithCodeFromResources("Store.StagedArchiveMissing", item.Archive!, peer, manifest.Date, manifestPath, dayDir);
+                    sound = false;
+                    continue;
+                }
+                if (item.Sha256 == null) continue;
                 string actual;
                 long size;
                 try
                 {
-                    size = new FileInfo(archive).Length;
-                    actual = FileHash.Sha256(archive);
+                    (actual, size) = Sha256Of(pieces);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
@@ -227,15 +245,40 @@ public abstract class MediaTask : BackupTask, IStoreProperties
                     sound = false;
                     continue;
                 }
-                if (size != item.Size || actual != item.Sha256)
+                if (size < item.Size)
                 {
-                    Log.LogErrorWithCodeFromResources("Store.DamagedStagedArchive", archive, manifestPath,
+                    Log.LogErrorWithCodeFromResources("Store.StagedArchiveShort", pieces.Count == 1 ? pieces[0] : archive + "_*", peer, manifest.Date, size, item.Size, manifestPath);
+                    sound = false;
+                }
+                else if (size != item.Size || actual != item.Sha256)
+                {
+                    Log.LogErrorWithCodeFromResources("Store.DamagedStagedArchive", pieces.Count == 1 ? pieces[0] : archive + "_*", manifestPath,
                         size != item.Size ? $"{size} bytes, the collect wrote {item.Size}" : $"SHA-256 {actual}, the collect wrote {item.Sha256}");
                     sound = false;
                 }
             }
         }
         return sound;
+    }
+
+    /// <summary>SHA-256 (lower-case hex) and size of files read one after another.</summary>
+    private static (string Sha256, long Size) Sha256Of(IReadOnlyList<string> files)
+    {
+        if (files.Count == 1) return (FileHash.Sha256(files[0]), new FileInfo(files[0]).Length);
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var buffer = new byte[1 << 20];
+        long size = 0;
+        foreach (var file in files)
+        {
+            using var s = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            int n;
+            while ((n = s.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                hash.AppendData(buffer, 0, n);
+                size += n;
+            }
+        }
+        return (Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant(), size);
     }
 
     /// <summary>Writes cback.store into a stored day: last, once the medium holds the day (and CheckData agreed).</summary>

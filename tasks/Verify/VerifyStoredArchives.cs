@@ -13,7 +13,8 @@ namespace BackupBuild.Tasks.Verify;
 /// that holds that peer's day, is read in full and its SHA-256 and size compared with what Collect recorded
 /// when it wrote it. With Fraction below 1 only that share of the archives is read, a different share each
 /// day, so a large store is read completely over 1/Fraction days. The result goes to WorkingDir/verify.json
-/// for the Report.
+/// for the Report. Holes in each peer's chain of archives (an archive a manifest names that no medium holds, a day an
+/// incremental archive builds on that is stored nowhere) are reported per peer and day.
 /// </summary>
 public sealed class VerifyStoredArchives : StoredDataTask
 {
@@ -47,6 +48,20 @@ public sealed class VerifyStoredArchives : StoredDataTask
         var turn = (int)(clock!.Today.Ticks / TimeSpan.TicksPerDay % share);
         var findings = new List<Finding>();
         int verified = 0, unverifiable = 0;
+
+        foreach (var peer in catalog.Peers)
+        foreach (var gap in RestoreTimeline.AllGaps(catalog, peer))
+        {
+            // Holes in the chain: whatever the share, they cost nothing to find (manifests only).
+            findings.Add(new Finding("gap", $"{peer} {Day(gap.Day)}", gap.Text));
+            Log.LogErrorWithCodeFromResources("Verify.Gap", peer, Day(gap.Day), gap.Text);
+        }
+        foreach (var peer in catalog.Peers)
+        foreach (var gap in RestoreTimeline.UnstoredCollects(catalog, peer))
+        {
+            findings.Add(new Finding("unstored", $"{peer} {Day(gap.Day)}", gap.Text));
+            Log.LogWarningWithCodeFromResources("Verify.Unstored", peer, Day(gap.Day), gap.Text);
+        }
 
         foreach (var peer in catalog.Peers)
         foreach (var day in catalog.Days(peer))
@@ -101,7 +116,7 @@ public sealed class VerifyStoredArchives : StoredDataTask
         Directory.CreateDirectory(working!);
         AtomicFile.WriteAllBytes(Path.Combine(working!, ResultFile), JsonSerializer.SerializeToUtf8Bytes(result));
         Progress("Verify.Summary", verified, findings.Count(f => f.Kind == "bad"), findings.Count(f => f.Kind == "missing"),
-            unverifiable, string.Join(", ", catalog.Media), share > 1 ? $"1/{share}" : "all");
+            unverifiable, string.Join(", ", catalog.Media), share > 1 ? $"1/{share}" : "all", findings.Count(f => f.Kind == "gap"));
         return !Log.HasLoggedErrors;
     }
 

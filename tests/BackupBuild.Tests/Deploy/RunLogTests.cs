@@ -110,6 +110,75 @@ public class RunLogTests
     }
 
     [Fact]
+    public void A_task_error_is_one_line_with_its_action_code_peer_and_message_and_the_report_lists_it_and_the_failed_run_once()
+    {
+        using var t = new TempDir();
+        var laptopCollect = t.Dir("laptop/collect");
+        File.WriteAllText(Path.Combine(laptopCollect, "home.tar.gz"), "collected, but never marked ready");
+        var p = PoolOfOne(t).Item("Peer", "laptop", ("Type", "local"), ("CollectDir", laptopCollect));
+        var log = t["backupbuild.log"];
+        p.Property("BackupLogFile", log);
+        p.Switches.Add("-v:q");
+        var run = p.Run("All", "BackupRunDate=2026-11-24T01:00");
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("error BKP3023", run.Output);
+
+        var lines = Messages(log).ToList();
+        Assert.Matches(@"^INFO  run started: backup\.proj -t:All on master as .*, run date 2026-11-24$", lines[0]);
+        var problem = Assert.Single(lines, l => l.StartsWith("ERROR Stage: BKP3023 ", StringComparison.Ordinal));
+        Assert.True(lines.Count(l => l.Contains("BKP3023")) == 2, string.Join("\n", lines)); // and the reason of "Stage: failed"
+        Assert.Equal($"ERROR Stage: BKP3023 laptop: Peer \"laptop\" was not ready to be staged: there is no cback.collect in \"{laptopCollect}\".", problem);
+        Assert.Contains($"ERROR Stage: failed (BKP3023 laptop: Peer \"laptop\" was not ready to be staged: there is no cback.collect in \"{laptopCollect}\".)", lines);
+        Assert.Contains("ERROR All: failed (it did not start: a step before it failed)", lines);
+        Assert.StartsWith("ERROR run ended: failed (Stage, All)", lines[^1]);
+        // Every problem line parses back into its parts (what the report reads).
+        var parsed = BackupBuild.Tasks.Deploy.RunLogLine.ParseProblem(problem[6..])!;
+        Assert.Equal(("Stage", "BKP3023", "laptop"), (parsed.Action, parsed.Code, parsed.Peer));
+
+        // Stage again the same day (cron retried): the same failure, a second failed run.
+        Assert.NotEqual(0, p.Run("Stage", "BackupRunDate=2026-11-24T02:00").ExitCode);
+        var report = p.Run("Report", "BackupRunDate=2026-11-24T06:00");
+        Assert.True(report.ExitCode == 0, report.All);
+        var text = File.ReadAllText(Path.Combine(p.Root, "report.txt"));
+        var failure = Assert.Single(text.Split('\n'), l => l.Contains("BKP3023"));
+        Assert.Equal($"  failure  2026-11-24 laptop: BKP3023: Peer \"laptop\" was not ready to be staged: there is no cback.collect in \"{laptopCollect}\". (Stage)", failure);
+        Assert.DoesNotContain("see the build output", text);
+        Assert.DoesNotContain(": failed (", text);
+        // The two failed runs (and the report's own, still running) are counted as runs, each failed one once.
+        Assert.Contains("3 runs in the run log, 2 failed", text);
+        // The staged day without laptop's cback.collect is a hole of that day.
+        Assert.Contains("Days with a hole: 2026-11-24 (laptop)", text);
+        Assert.Contains("failure  2026-11-24 laptop: BKP8215: staged without cback.collect", text);
+        // And laptop, never staged while master was, is marked.
+        Assert.Contains("failure  2026-11-24 laptop: BKP8211: never staged, while the pool's newest staged day is 2026-11-24", text);
+        Assert.Matches(@"\nlaptop: collected never, staged never, stored never, .* \[failure: BKP8211\]", text);
+        Assert.Matches(@"\n3 failures, \d+ warnings; ", text);
+    }
+
+    [Fact]
+    public void Tasks_in_a_task_host_process_log_their_problems_into_the_runs_log()
+    {
+        using var t = new TempDir();
+        var laptopCollect = t.Dir("laptop/collect");
+        var p = PoolOfOne(t).Item("Peer", "laptop", ("Type", "local"), ("CollectDir", laptopCollect));
+        var log = t["backupbuild.log"];
+        p.Property("BackupLogFile", log).Property("BackupUseTaskHost", "true");
+        var run = p.Run("Stage", "BackupRunDate=2026-11-24T01:00");
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("error BKP3023", run.Output);
+
+        var raw = File.ReadAllLines(log);
+        var pid = System.Text.RegularExpressions.Regex.Match(raw[0], @"\[(\d+)\]").Groups[1].Value;
+        var problem = Assert.Single(raw, l => l.Contains("] ERROR Stage: BKP3023 laptop: "));
+        Assert.Contains($"[{pid}] ERROR", problem); // the build's run, although a task host process wrote it
+        Assert.All(raw, l => Assert.Contains($"[{pid}] ", l));
+        // master was not collected either: the failed line gives the first error and counts the others.
+        Assert.StartsWith("ERROR Stage: failed (BKP3023 ", Messages(log)[^2]);
+        Assert.EndsWith("; 1 more above)", Messages(log)[^2]);
+        Assert.StartsWith("ERROR run ended: failed (Stage)", Messages(log)[^1]);
+    }
+
+    [Fact]
     public void Hook_problems_and_a_hook_that_runs_too_long_are_coded_errors()
     {
         using var t = new TempDir();

@@ -18,6 +18,9 @@ public sealed class PurgeEndToEndTests : IDisposable
         var old = Aged(Path.Combine(project.StagingDir, "2026/11/23/master/a.tar.gz"), now - TimeSpan.FromDays(15));
         var young = Aged(Path.Combine(project.StagingDir, "2026/12/07/master/b.tar.gz"), now - TimeSpan.FromDays(1));
         var collected = Aged(Path.Combine(project.CollectDir, "c.tar.gz"), now - TimeSpan.FromMinutes(10));
+        // A collect the master staged: cback.collect, then the master's cback.stage.
+        var indicator = Aged(Path.Combine(project.CollectDir, "cback.collect"), now - TimeSpan.FromMinutes(10));
+        File.WriteAllText(Path.Combine(project.CollectDir, "cback.stage"), "");
         project.Item("PurgeDirectory", project.StagingDir, ("RetainDays", "7"));
         project.Item("PurgeDirectory", project.CollectDir, ("RetainDays", "0"));
 
@@ -29,6 +32,9 @@ public sealed class PurgeEndToEndTests : IDisposable
         Assert.True(Directory.Exists(Path.Combine(project.StagingDir, "2026/11/23"))); // its parent: next run
         Assert.True(File.Exists(young));
         Assert.False(File.Exists(collected));
+        Assert.False(File.Exists(indicator));
+        Assert.True(File.Exists(Path.Combine(project.CollectDir, "cback.stage"))); // kept: the next Collect reads it
+        Assert.DoesNotContain("BKP5100", ok.Output);
         Assert.True(Directory.Exists(project.CollectDir));
         Assert.Contains("BKP5020", ok.Output);
 

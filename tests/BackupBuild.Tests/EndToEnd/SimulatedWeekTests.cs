@@ -6,8 +6,8 @@ namespace BackupBuild.Tests.EndToEnd;
 /// <summary>
 /// A week of collects driven by BackupRunDate (starting day Monday): daily items every day,
 /// weekly items on Monday and with Full, incremental items with everything on Monday and the
-/// changes since the previous day otherwise. Between days the collect dir is emptied, as the
-/// pool-of-one Purge does, so each day's archives can be read on their own.
+/// changes since the previous day otherwise. Between days the collect dir is emptied but for the
+/// master's cback.stage, as the pool-of-one Stage and Purge leave it, so each day's archives can be read on their own.
 /// </summary>
 public class SimulatedWeekTests
 {
@@ -35,6 +35,9 @@ public class SimulatedWeekTests
         Dictionary<string, List<string>> Day(string date, params string[] extra)
         {
             if (Directory.Exists(p.CollectDir)) Directory.Delete(p.CollectDir, true);
+            // The master staged the previous day (its cback.stage, which Purge keeps): incr items hold the day's changes.
+            Directory.CreateDirectory(p.CollectDir);
+            File.WriteAllBytes(Path.Combine(p.CollectDir, "cback.stage"), Array.Empty<byte>());
             var run = p.Run("Collect", new[] { "BackupRunDate=" + date }.Concat(extra).ToArray());
             Assert.True(run.ExitCode == 0, run.All);
             Assert.True(File.Exists(Path.Combine(p.CollectDir, "cback.collect")));

@@ -42,6 +42,8 @@ public sealed class CollectKillTests : IDisposable
         }
         var monday = project.Run("Collect", "BackupRunDate=2026-11-23T01:00");
         Assert.True(monday.ExitCode == 0, monday.All);
+        // The master staged Monday (its cback.stage): Tuesday's archives hold Tuesday's changes and take the staged snapshot.
+        File.WriteAllBytes(project.CollectDir + "cback.stage", Array.Empty<byte>());
         // Tuesday's changes: new files in every item, so every item writes an archive.
         for (var i = 0; i < sources.Length; i++) KillData.Files(sources[i], "new", 10, 1024 * 1024, 10 + i);
 
