@@ -17,6 +17,7 @@ required=(
   "sftp:openssh-client" "msmtp:msmtp"
   "logrotate:logrotate"
   "mount:mount" "mkfs.ext4:e2fsprogs" "truncate:coreutils" "mkfifo:coreutils"
+  "ceph-mon:ceph-mon" "ceph-osd:ceph-osd" "radosgw:radosgw" "ceph:ceph-common" "radosgw-admin:ceph-common" "rados:ceph-common"
 )
 missing=()
 for pair in "${required[@]}"; do
