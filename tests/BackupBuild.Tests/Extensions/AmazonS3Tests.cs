@@ -98,7 +98,7 @@ public class AmazonS3Tests(CephRgw s3)
     }
 
     [Fact]
-    public void An_upload_cut_half_way_is_an_error_and_the_next_run_completes_it()
+    public void An_upload_cut_half_way_is_an_error_and_the_next_run_resumes_it()
     {
         using var t = new TempDir();
         var bucket = s3.Bucket("backups");
@@ -138,6 +138,10 @@ public class AmazonS3Tests(CephRgw s3)
         Assert.True(second.ExitCode == 0, second.All);
         Assert.True(File.Exists(Path.Combine(day, "cback.amazons3")), second.All);
         Assert.Contains("parts)", second.All);
+        // The parts the gateway stored before it died are not sent again, and no unfinished upload is left.
+        Assert.Contains("resuming the multipart upload", second.All);
+        using (var c = s3.Client())
+            Assert.Empty(c.ListMultipartUploadsAsync(bucket).GetAwaiter().GetResult().MultipartUploads ?? new List<MultipartUpload>());
         AssertSame(Local(day), Download(bucket, Day + "/"), second.All);
     }
 
