@@ -135,7 +135,7 @@ public sealed class S3Transfer
         foreach (var f in files)
         {
             _cancel.ThrowIfCancellationRequested();
-            var sum = S3Checksum.Of(f.Path, _partSize, _cancel);
+            var sum = Sum(f.Path);
             var length = new FileInfo(f.Path).Length;
             if (existing.TryGetValue(f.Key, out var o) && o.Size == length && sum.Matches(o.ETag) && ShaAgrees(where.Bucket, f.Key, sum))
             {
@@ -167,6 +167,17 @@ public sealed class S3Transfer
             }
         }
         return new Summary(uploaded, unchanged, removed, bytes, pending.Count);
+    }
+
+    private readonly Dictionary<(string, long, DateTime), S3Checksum> _sums = new();
+
+    /// <summary>The file's checksums, computed once per run (Sync and Verify both need them).</summary>
+    private S3Checksum Sum(string path)
+    {
+        var info = new FileInfo(path);
+        var id = (path, info.Length, info.LastWriteTimeUtc);
+        if (!_sums.TryGetValue(id, out var sum)) _sums[id] = sum = S3Checksum.Of(path, _partSize, _cancel);
+        return sum;
     }
 
     private bool ShaAgrees(string bucket, string key, S3Checksum sum)
@@ -210,7 +221,7 @@ public sealed class S3Transfer
             if (o.Size != length) { problems.Error("S3.VerifySize", url, o.Size ?? -1, length, f.Path); continue; }
             if (checksums)
             {
-                var sum = S3Checksum.Of(f.Path, _partSize, _cancel);
+                var sum = Sum(f.Path);
                 if (!sum.Matches(o.ETag)) problems.Error("S3.VerifyChecksum", url, o.ETag ?? "", sum.Md5Hex, f.Path);
                 else if (StoredSha256(where.Bucket, f.Key) is { } stored && stored != sum.Sha256Hex)
                     problems.Error("S3.VerifySha256", url, stored, sum.Sha256Hex, f.Path);
