@@ -291,11 +291,38 @@ public sealed class S3Transfer
             }, _cancel), bucket);
             etags.Add(new PartETag(number, part.ETag));
         }
-        // A failure here leaves the upload in place: the next run resumes it or aborts it.
-        Call("CompleteMultipartUpload", url, () => _s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+        // A failure here leaves the upload in place: the next run resumes it or aborts it. A resumed upload the
+        // server will not complete (RGW 16.2 answers InvalidPart after a part was once refused for its
+        // Content-MD5) is aborted and the file sent again from its first part.
+        try
         {
-            BucketName = bucket, Key = f.Key, UploadId = uploadId, PartETags = etags,
-        }, _cancel), bucket);
+            Call("CompleteMultipartUpload", url, () => _s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+            {
+                BucketName = bucket, Key = f.Key, UploadId = uploadId, PartETags = etags,
+            }, _cancel), bucket);
+        }
+        catch (CodedError e) when (done.Count > 0 && e.Message.Contains("InvalidPart", StringComparison.Ordinal))
+        {
+            var abandoned = uploadId;
+            Call("AbortMultipartUpload", url, () => _s3.AbortMultipartUploadAsync(new AbortMultipartUploadRequest
+            {
+                BucketName = bucket, Key = f.Key, UploadId = abandoned,
+            }, _cancel), bucket);
+            Upload(bucket, f, length, sum, new List<MultipartUpload>());
+            return;
+        }
+        if (done.Count > 0)
+        {
+            // The SHA-256 comes from the run that started the upload: when it is not this file's (another
+            // program started it, or the file changed after its first parts), the file is sent again whole.
+            _heads.Remove(bucket + "/" + f.Key);
+            if (StoredSha256(bucket, f.Key) != sum.Sha256Hex)
+            {
+                _heads.Remove(bucket + "/" + f.Key);
+                Upload(bucket, f, length, sum, new List<MultipartUpload>());
+                return;
+            }
+        }
         _detail("S3.UploadedParts", new object[] { f.Path, url, length, sum.PartMd5s.Count });
     }
 

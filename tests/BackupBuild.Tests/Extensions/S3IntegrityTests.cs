@@ -54,7 +54,24 @@ public class S3IntegrityTests(CephRgw s3)
         Directory.CreateDirectory(t["folder"]);
         File.WriteAllBytes(t["folder/big.bin"], big);
         t.File("folder/small.txt", "small\n");
+        var big2 = new byte[11 * 1024 * 1024];
+        new Random(8).NextBytes(big2);
+        File.WriteAllBytes(t["folder/big2.bin"], big2);
         using var c = s3.Client();
+        // A killed run's upload of big2.bin: its first part is stored, its second was refused for a bad Content-MD5.
+        var resumable = c.InitiateMultipartUploadAsync(bucket, "copy/big2.bin").GetAwaiter().GetResult();
+        const int part = 5 * 1024 * 1024;
+        c.UploadPartAsync(new UploadPartRequest
+        {
+            BucketName = bucket, Key = "copy/big2.bin", UploadId = resumable.UploadId, PartNumber = 1,
+            InputStream = new MemoryStream(big2, 0, part), MD5Digest = Convert.ToBase64String(MD5.HashData(big2.AsSpan(0, part))),
+        }).GetAwaiter().GetResult();
+        var refused = Assert.ThrowsAny<AmazonS3Exception>(() => c.UploadPartAsync(new UploadPartRequest
+        {
+            BucketName = bucket, Key = "copy/big2.bin", UploadId = resumable.UploadId, PartNumber = 2,
+            InputStream = new MemoryStream(big2, part, part), MD5Digest = Convert.ToBase64String(MD5.HashData(big2.AsSpan(0, part))),
+        }).GetAwaiter().GetResult());
+        Assert.Equal("BadDigest", refused.ErrorCode); // the server checks every part's Content-MD5
         // Left behind by killed runs: an upload of a file that is gone, and one of big.bin whose part differs.
         c.InitiateMultipartUploadAsync(bucket, "copy/gone.bin").GetAwaiter().GetResult();
         var stale = c.InitiateMultipartUploadAsync(bucket, "copy/big.bin").GetAwaiter().GetResult();
@@ -72,11 +89,12 @@ public class S3IntegrityTests(CephRgw s3)
         Assert.True(sync.ExitCode == 0, sync.All);
         Assert.Contains($"aborted the abandoned multipart upload of s3://{bucket}/copy/gone.bin", sync.All);
         Assert.Contains($"aborted the abandoned multipart upload of s3://{bucket}/copy/big.bin", sync.All);
+        Assert.Contains($"resuming the multipart upload of \"{t["folder/big2.bin"]}\" to s3://{bucket}/copy/big2.bin: 1 of 3 parts", sync.All);
         Assert.Empty(Pending(c, bucket));
-        Assert.Contains("(2 uploaded, 0 already there", sync.All);
+        Assert.Contains("(3 uploaded, 0 already there", sync.All);
 
         // The SHA-256 of each file is stored with its object and read back.
-        foreach (var name in new[] { "big.bin", "small.txt" })
+        foreach (var name in new[] { "big.bin", "big2.bin", "small.txt" })
         {
             var head = c.GetObjectMetadataAsync(bucket, "copy/" + name).GetAwaiter().GetResult();
             Assert.Equal(Sha256(t["folder/" + name]), head.Metadata["x-amz-meta-backupbuild-sha256"]);
@@ -85,7 +103,7 @@ public class S3IntegrityTests(CephRgw s3)
 
         var again = p.Run("SyncToS3", Props());
         Assert.True(again.ExitCode == 0, again.All);
-        Assert.Contains("(0 uploaded, 2 already there", again.All);
+        Assert.Contains("(0 uploaded, 3 already there", again.All);
 
         // An object whose stored SHA-256 disagrees with the local file (its ETag still matches) fails Verify.
         c.CopyObjectAsync(new CopyObjectRequest
