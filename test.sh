@@ -17,6 +17,7 @@ required=(
   "sftp:openssh-client" "msmtp:msmtp"
   "logrotate:logrotate"
   "mount:mount" "mkfs.ext4:e2fsprogs" "truncate:coreutils" "mkfifo:coreutils"
+  "ceph-mon:ceph-mon" "ceph-osd:ceph-osd" "radosgw:radosgw" "ceph:ceph-common" "radosgw-admin:ceph-common" "rados:ceph-common"
 )
 missing=()
 for pair in "${required[@]}"; do
@@ -32,18 +33,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
     || echo "test.sh: could not install ${missing[*]}; the tests that need them will fail"
-fi
-
-# s3rver (npm), the S3-compatible server of the amazons3 tests, pinned in tests/node/package-lock.json.
-if [ ! -x tests/node/node_modules/.bin/s3rver ]; then
-  if ! command -v npm >/dev/null 2>&1; then
-    sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-    $sudo apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
-  fi
-  echo "test.sh: installing s3rver into tests/node"
-  npm ci --prefix tests/node --no-audit --no-fund --loglevel=error >/dev/null \
-    || echo "test.sh: could not install s3rver; the S3 tests will fail"
 fi
 
 # Reused MSBuild nodes would run stale task code (docs/development.md).

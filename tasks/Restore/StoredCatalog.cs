@@ -197,15 +197,21 @@ internal sealed class StoredCatalog : IDisposable
         var client = S3Connection.Create(endpoint, region);
         _open.Add(client);
         var transfer = new S3Transfer(client, S3Settings.DefaultPartSize, cancel, (_, _) => { });
-        var objects = transfer.List(where);
+        // Every key's newest version that holds data, also one hidden by a delete marker (a versioned or
+        // Object Lock bucket keeps it): a day someone deleted is still restorable until its retention ends.
+        var versions = transfer.NewestVersions(where)
+            ?? transfer.List(where).Values.Select(o => new S3Transfer.StoredVersion(o.Key, "null", o.Size ?? 0, true)).ToList();
         Media.Add(where.ToString());
-        foreach (var (key, obj) in objects)
+        foreach (var v in versions)
         {
+            var key = v.Key;
             var parts = key[where.Prefix.Length..].Split('/');
             if (parts.Length != 5 || Day(parts[0], parts[1], parts[2]) is not { } day) continue;
             var bucket = where.Bucket;
-            Add(day, parts[3], parts[4], new StoredCopy(where.ToString(), $"s3://{bucket}/{key}", obj.Size ?? 0, () =>
-                client.GetObjectAsync(new GetObjectRequest { BucketName = bucket, Key = key }, cancel).GetAwaiter().GetResult().ResponseStream));
+            var location = v.Current ? $"s3://{bucket}/{key}" : $"s3://{bucket}/{key}?versionId={v.VersionId}";
+            var version = v.Current ? null : v.VersionId;
+            Add(day, parts[3], parts[4], new StoredCopy(where.ToString(), location, v.Size, () =>
+                client.GetObjectAsync(new GetObjectRequest { BucketName = bucket, Key = key, VersionId = version }, cancel).GetAwaiter().GetResult().ResponseStream));
         }
     }
 

@@ -4,13 +4,15 @@ namespace BackupBuild.Tasks.Extensions.AmazonS3;
 
 /// <summary>
 /// The ETags a correct upload of a local file can have: the MD5 of the content (single-part uploads,
-/// and servers such as s3rver that hash the assembled object), or Amazon's multipart form, the MD5 of
+/// and servers that hash the assembled object), or Amazon's multipart form, the MD5 of
 /// the parts' binary MD5s followed by "-" and the number of parts, for the part size we upload with.
+/// Also the SHA-256 of the whole file, stored with the object as metadata and read back after the upload.
 /// </summary>
 public sealed class S3Checksum
 {
-    private S3Checksum(string md5Hex, string? multipartETag, List<byte[]> partMd5s)
+    private S3Checksum(string md5Hex, string? multipartETag, List<byte[]> partMd5s, string sha256Hex)
     {
+        Sha256Hex = sha256Hex;
         Md5Hex = md5Hex;
         MultipartETag = multipartETag;
         PartMd5s = partMd5s;
@@ -19,10 +21,15 @@ public sealed class S3Checksum
     public string Md5Hex { get; }
     public string? MultipartETag { get; }
     public IReadOnlyList<byte[]> PartMd5s { get; }
+    public string Sha256Hex { get; }
+
+    /// <summary>The user metadata (x-amz-meta-…) that carries the whole object's SHA-256.</summary>
+    public const string Sha256Metadata = "backupbuild-sha256";
 
     public static S3Checksum Of(string path, long partSize, CancellationToken cancel)
     {
         using var whole = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var parts = new List<byte[]>();
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
         var length = stream.Length;
@@ -34,6 +41,7 @@ public sealed class S3Checksum
         {
             cancel.ThrowIfCancellationRequested();
             whole.AppendData(buffer, 0, n);
+            sha.AppendData(buffer, 0, n);
             part.AppendData(buffer, 0, n);
             inPart += n;
             if (inPart == partSize)
@@ -46,8 +54,13 @@ public sealed class S3Checksum
         string? multipart = null;
         if (length > partSize)
             multipart = Convert.ToHexString(MD5.HashData(parts.SelectMany(p => p).ToArray())).ToLowerInvariant() + "-" + parts.Count;
-        return new S3Checksum(Convert.ToHexString(whole.GetHashAndReset()).ToLowerInvariant(), multipart, parts);
+        return new S3Checksum(Convert.ToHexString(whole.GetHashAndReset()).ToLowerInvariant(), multipart, parts,
+            Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant());
     }
+
+    /// <summary>The ETag the server reports for part <paramref name="index"/> (0-based): its MD5.</summary>
+    public bool PartMatches(int index, string? etag) =>
+        index < PartMd5s.Count && (etag ?? "").Trim('"').Equals(Convert.ToHexString(PartMd5s[index]), StringComparison.OrdinalIgnoreCase);
 
     public bool Matches(string? etag)
     {

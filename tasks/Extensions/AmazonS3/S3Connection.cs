@@ -16,7 +16,7 @@ public static class S3Connection
         {
             MaxErrorRetry = 4,
             Timeout = TimeSpan.FromMinutes(5),
-            // Checksums only where S3 requires them: S3-compatible servers (s3rver, older Ceph) reject
+            // Checksums only where S3 requires them: S3-compatible servers (Ceph RGW 16.2, older MinIO) ignore or reject
             // the trailing checksums of aws-chunked uploads. Content-MD5 is sent on every upload instead.
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,

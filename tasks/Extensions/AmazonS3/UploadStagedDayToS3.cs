@@ -14,7 +14,7 @@ public sealed class UploadStagedDayToS3 : BackupTask
 
     /// <summary>Bucket, optionally with a prefix: "my-bucket" or "my-bucket/backups".</summary>
     [Required] public string Bucket { get; set; } = "";
-    /// <summary>Custom endpoint (MinIO, Ceph, s3rver), addressed path-style.</summary>
+    /// <summary>Custom endpoint (Ceph RGW, MinIO), addressed path-style.</summary>
     public string? Endpoint { get; set; }
     public string? Region { get; set; }
     public string? FullSizeLimit { get; set; }
@@ -31,6 +31,10 @@ public sealed class UploadStagedDayToS3 : BackupTask
     public string? StartingDay { get; set; }
     public string? Full { get; set; }
     public string? LockWaitSeconds { get; set; }
+    /// <summary>S3 Object Lock: days of retention put on every uploaded object (empty: none); the bucket must have Object Lock.</summary>
+    public string? ObjectLockDays { get; set; }
+    /// <summary>GOVERNANCE (the default: bypassable with s3:BypassGovernanceRetention) or COMPLIANCE (nobody can shorten it).</summary>
+    public string? ObjectLockMode { get; set; }
 
     [Output] public string UploadedDay { get; set; } = "";
 
@@ -48,6 +52,7 @@ public sealed class UploadStagedDayToS3 : BackupTask
         var partSize = S3Settings.PartSize(PartSize, problems);
         var checksums = Values.Flag(VerifyChecksum, "S3VerifyChecksum", problems, fallback: true);
         var clock = RunClock.From(RunDate, StartingDay);
+        var retention = Retention(ObjectLockDays, ObjectLockMode, problems);
         problems.LogTo(Log);
         if (problems.HasErrors) return false;
 
@@ -79,8 +84,9 @@ public sealed class UploadStagedDayToS3 : BackupTask
             }
             var upload = files.Select(f => f with { Key = target.Prefix + f.Key }).ToList();
             using var s3 = S3Connection.Create(Endpoint, Region);
-            var transfer = new S3Transfer(s3, partSize, Cancellation, (name, args) => Detail(name, args));
+            var transfer = new S3Transfer(s3, partSize, Cancellation, (name, args) => Detail(name, args), retention);
             transfer.CheckBucket(target.Bucket);
+            if (retention != null) transfer.CheckObjectLock(target.Bucket);
             var summary = transfer.Sync(target, upload, removeOthers: true);
             var verify = transfer.Verify(target, upload, checksums);
             if (verify.HasErrors)
@@ -97,6 +103,19 @@ public sealed class UploadStagedDayToS3 : BackupTask
         {
             if (encrypted != null && Directory.Exists(encrypted)) Directory.Delete(encrypted, true);
         }
+    }
+
+    private static S3Transfer.Retention? Retention(string? days, string? mode, Problems problems)
+    {
+        var m = string.IsNullOrWhiteSpace(mode) ? "GOVERNANCE" : mode.Trim().ToUpperInvariant();
+        if (m != "GOVERNANCE" && m != "COMPLIANCE") problems.Error("S3.BadLockMode", mode ?? "");
+        if (string.IsNullOrWhiteSpace(days)) return null;
+        if (!int.TryParse(days.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var d) || d < 1 || d > 36500)
+        {
+            problems.Error("S3.BadLockDays", days);
+            return null;
+        }
+        return new S3Transfer.Retention(m == "COMPLIANCE" ? Amazon.S3.ObjectLockMode.Compliance : Amazon.S3.ObjectLockMode.Governance, d);
     }
 
     private static long? Limit(string? value, string name, Problems problems)

@@ -9,13 +9,14 @@ using Xunit;
 
 namespace BackupBuild.Tests.Extensions;
 
-/// <summary>The amazons3 extension and SyncToS3 against a real S3-compatible server (s3rver) on loopback.</summary>
-public class AmazonS3Tests
+/// <summary>The amazons3 extension and SyncToS3 against a real Ceph RADOS Gateway on loopback (one cluster for the collection).</summary>
+[Collection(CephCollection.Name)]
+public class AmazonS3Tests(CephRgw s3)
 {
     private const string RunDate = "2026-11-24T01:00";
     private const string Day = "2026/11/24";
 
-    private static BackupProject PoolOfOne(TempDir t, S3rver s3, string bucket)
+    private BackupProject PoolOfOne(TempDir t, string bucket)
     {
         t.File("src/docs/report.txt", "quarterly report\n");
         t.File("src/docs/ünïcode name.txt", "utf-8\n");
@@ -25,17 +26,14 @@ public class AmazonS3Tests
             .Property("S3PartSize", "5 MB")
             .Item("Peer", "master", ("Type", "local"), ("CollectDir", t["var/collect"]))
             .Item("CollectDirectory", t["src/docs"], ("CollectMode", "daily"), ("ArchiveMode", "tar"));
-        foreach (var (k, v) in S3rver.Credentials) p.Environment[k] = v;
+        foreach (var (k, v) in CephRgw.Credentials) p.Environment[k] = v;
         return p;
     }
 
-    private static AmazonS3Client Client(S3rver s3) => new(new BasicAWSCredentials(S3rver.AccessKey, S3rver.SecretKey),
-        new AmazonS3Config { ServiceURL = s3.Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
-
     /// <summary>Downloads every object under the prefix through the SDK: relative key → bytes.</summary>
-    private static Dictionary<string, byte[]> Download(S3rver s3, string bucket, string prefix)
+    private Dictionary<string, byte[]> Download(string bucket, string prefix)
     {
-        using var c = Client(s3);
+        using var c = s3.Client();
         var result = new Dictionary<string, byte[]>();
         var list = c.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucket, Prefix = prefix }).GetAwaiter().GetResult();
         foreach (var o in list.S3Objects ?? new List<S3Object>())
@@ -64,8 +62,8 @@ public class AmazonS3Tests
     public void All_uploads_the_staged_day_byte_identical_writes_cback_amazons3_and_keeps_the_secret_out_of_the_binlog()
     {
         using var t = new TempDir();
-        using var s3 = new S3rver(t["s3"], "backups");
-        var p = PoolOfOne(t, s3, "backups/pool");
+        var bucket = s3.Bucket("backups");
+        var p = PoolOfOne(t, bucket + "/pool");
         var binlog = t["run.binlog"];
         p.Switches.Add("-bl:" + binlog);
         var run = p.Run("All", "BackupRunDate=" + RunDate);
@@ -74,23 +72,22 @@ public class AmazonS3Tests
         var day = Path.Combine(p.StagingDir, Day);
         Assert.True(File.Exists(Path.Combine(day, "cback.amazons3")), run.All);
         Assert.True(File.Exists(Path.Combine(day, "cback.store")), run.All);
-        AssertSame(Local(day), Download(s3, "backups", "pool/" + Day + "/"), run.All);
+        AssertSame(Local(day), Download(bucket, "pool/" + Day + "/"), run.All);
 
         // The binlog is a gzip stream of MSBuild's records; strings are UTF-8.
         using var gz = new GZipStream(File.OpenRead(binlog), CompressionMode.Decompress);
         using var ms = new MemoryStream();
         gz.CopyTo(ms);
         var text = Encoding.UTF8.GetString(ms.ToArray());
-        Assert.Contains("backups/pool", text); // the log is readable: the bucket property is there
-        Assert.DoesNotContain(S3rver.SecretKey, text);
+        Assert.Contains(bucket + "/pool", text); // the log is readable: the bucket property is there
+        Assert.DoesNotContain(CephRgw.SecretKey, text);
     }
 
     [Fact]
     public void A_bucket_that_does_not_exist_is_BKP6311_and_no_cback_amazons3_is_written()
     {
         using var t = new TempDir();
-        using var s3 = new S3rver(t["s3"], "backups");
-        var p = PoolOfOne(t, s3, "no-such-bucket");
+        var p = PoolOfOne(t, "no-such-bucket");
         var run = p.Run("All", "BackupRunDate=" + RunDate);
         Assert.NotEqual(0, run.ExitCode);
         Assert.Contains("error BKP6311", run.All);
@@ -101,30 +98,31 @@ public class AmazonS3Tests
     }
 
     [Fact]
-    public void An_upload_cut_half_way_is_an_error_and_the_next_run_completes_it()
+    public void An_upload_cut_half_way_is_an_error_and_the_next_run_resumes_it()
     {
         using var t = new TempDir();
-        using var s3 = new S3rver(t["s3"], "backups");
-        var p = PoolOfOne(t, s3, "backups");
+        var bucket = s3.Bucket("backups");
+        var p = PoolOfOne(t, bucket);
         var big = new byte[48 * 1024 * 1024];
         new Random(5).NextBytes(big);
         Directory.CreateDirectory(t["src/docs/big"]);
         File.WriteAllBytes(t["src/docs/big/disk.img"], big);
         p.Write();
 
-        // Stop the server as soon as s3rver has stored the second part of the multipart upload.
-        var uploads = Path.Combine(s3.DataDir, "backups", "._S3rver_uploads");
+        // Kill the gateway as soon as it has stored the second part of the multipart upload.
         var watcher = Task.Run(() =>
         {
+            using var c = s3.Client();
             var deadline = DateTime.UtcNow.AddMinutes(3);
             while (DateTime.UtcNow < deadline)
             {
-                if (Directory.Exists(uploads) && Directory.EnumerateFiles(uploads, "2", SearchOption.AllDirectories).Any())
-                {
-                    s3.Stop();
-                    return true;
-                }
-                Thread.Sleep(10);
+                foreach (var u in c.ListMultipartUploadsAsync(bucket).GetAwaiter().GetResult().MultipartUploads ?? new List<MultipartUpload>())
+                    if ((c.ListPartsAsync(bucket, u.Key, u.UploadId).GetAwaiter().GetResult().Parts?.Count ?? 0) >= 2)
+                    {
+                        s3.KillGateway();
+                        return true;
+                    }
+                Thread.Sleep(20);
             }
             return false;
         });
@@ -135,29 +133,33 @@ public class AmazonS3Tests
         var day = Path.Combine(p.StagingDir, Day);
         Assert.False(File.Exists(Path.Combine(day, "cback.amazons3")), first.All);
 
-        s3.Start();
+        s3.StartGateway();
         var second = p.Run("All", "BackupRunDate=" + RunDate);
         Assert.True(second.ExitCode == 0, second.All);
         Assert.True(File.Exists(Path.Combine(day, "cback.amazons3")), second.All);
         Assert.Contains("parts)", second.All);
-        AssertSame(Local(day), Download(s3, "backups", Day + "/"), second.All);
+        // The parts the gateway stored before it died are not sent again, and no unfinished upload is left.
+        Assert.Contains("resuming the multipart upload", second.All);
+        using (var c = s3.Client())
+            Assert.Empty(c.ListMultipartUploadsAsync(bucket).GetAwaiter().GetResult().MultipartUploads ?? new List<MultipartUpload>());
+        AssertSame(Local(day), Download(bucket, Day + "/"), second.All);
     }
 
     [Fact]
     public void SyncToS3_uploads_a_folder_verify_only_finds_a_missing_file_and_upload_only_keeps_extra_objects()
     {
         using var t = new TempDir();
-        using var s3 = new S3rver(t["s3"], "mirror");
+        var mirror = s3.Bucket("mirror");
         t.File("folder/a.txt", "alpha\n");
         t.File("folder/sub/b.txt", "beta\n");
         var p = new BackupProject(t.Path);
-        foreach (var (k, v) in S3rver.Credentials) p.Environment[k] = v;
+        foreach (var (k, v) in CephRgw.Credentials) p.Environment[k] = v;
         string[] Props(params string[] extra) =>
-            new[] { "SyncSource=" + t["folder"], "SyncTarget=s3://mirror/copy", "S3Endpoint=" + s3.Endpoint }.Concat(extra).ToArray();
+            new[] { "SyncSource=" + t["folder"], "SyncTarget=s3://" + mirror + "/copy", "S3Endpoint=" + s3.Endpoint }.Concat(extra).ToArray();
 
         var sync = p.Run("SyncToS3", Props());
         Assert.True(sync.ExitCode == 0, sync.All);
-        AssertSame(Local(t["folder"]), Download(s3, "mirror", "copy/"), sync.All);
+        AssertSame(Local(t["folder"]), Download(mirror, "copy/"), sync.All);
 
         var verify = p.Run("SyncToS3", Props("SyncVerifyOnly=true"));
         Assert.True(verify.ExitCode == 0, verify.All);
@@ -172,11 +174,11 @@ public class AmazonS3Tests
 
         var uploadOnly = p.Run("SyncToS3", Props("SyncUploadOnly=true"));
         Assert.True(uploadOnly.ExitCode == 0, uploadOnly.All);
-        Assert.Contains("a.txt", string.Join(",", Download(s3, "mirror", "copy/").Keys)); // not removed
+        Assert.Contains("a.txt", string.Join(",", Download(mirror, "copy/").Keys)); // not removed
 
         var full = p.Run("SyncToS3", Props());
         Assert.True(full.ExitCode == 0, full.All);
-        AssertSame(Local(t["folder"]), Download(s3, "mirror", "copy/"), full.All);
+        AssertSame(Local(t["folder"]), Download(mirror, "copy/"), full.All);
     }
 
     [Fact]

@@ -30,7 +30,10 @@ public sealed class KillHarness
 
     public int Points { get; init; } = 20;
 
-    private string LockFile => Path.Combine(Project.WorkingDir, Target.ToLowerInvariant() + ".lock");
+    /// <summary>The task's lock name when it is not the target's (WorkingDir/name.lock).</summary>
+    public string? LockName { get; init; }
+
+    private string LockFile => Path.Combine(Project.WorkingDir, (LockName ?? Target).ToLowerInvariant() + ".lock");
 
     public void Run()
     {

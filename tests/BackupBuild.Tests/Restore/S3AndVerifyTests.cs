@@ -4,22 +4,23 @@ using Xunit;
 namespace BackupBuild.Tests.Restore;
 
 /// <summary>
-/// Days uploaded to S3 (s3rver) by the amazons3 extension restore from S3 alone; Verify reads every archive on
+/// Days uploaded to S3 (a real Ceph RADOS Gateway) by the amazons3 extension restore from S3 alone; Verify reads every archive on
 /// every medium back against the checksums Collect recorded, names each bad or missing copy, and in subset mode
 /// reads a share per day that adds up to everything.
 /// </summary>
-public class S3AndVerifyTests
+[Collection(CephCollection.Name)]
+public class S3AndVerifyTests(CephRgw s3)
 {
-    private static BackupProject Pool(TempDir t, S3rver s3)
+    private BackupProject Pool(TempDir t, string bucket)
     {
         var p = new BackupProject(t.Path)
             .Property("BackupPeer", "pool1")
-            .Property("S3Bucket", "backups/pool")
+            .Property("S3Bucket", bucket + "/pool")
             .Property("S3Endpoint", s3.Endpoint)
             .Item("Peer", "pool1", ("Type", "local"), ("CollectDir", t["var/collect"]))
             .Item("CollectDirectory", t["src/docs"], ("CollectMode", "incr"), ("ArchiveMode", "targz"))
             .Item("CollectDirectory", t["src/etc"], ("CollectMode", "daily"), ("ArchiveMode", "tarbz2"));
-        foreach (var (k, v) in S3rver.Credentials) p.Environment[k] = v;
+        foreach (var (k, v) in CephRgw.Credentials) p.Environment[k] = v;
         return p;
     }
 
@@ -34,11 +35,11 @@ public class S3AndVerifyTests
     public void Days_on_s3_restore_from_s3_alone_and_verify_names_bad_and_missing_copies()
     {
         using var t = new TempDir();
-        using var s3 = new S3rver(t["s3"], "backups");
+        var bucket = s3.Bucket("backups");
         t.File("src/docs/report.txt", "monday\n");
         t.File("src/docs/gone.txt", "deleted on tuesday\n");
         t.File("src/etc/app.conf", "listen 80\n");
-        var p = Pool(t, s3);
+        var p = Pool(t, bucket);
         Day(p, "2026-11-23");
         File.WriteAllText(t["src/docs/report.txt"], "tuesday, changed\n");
         File.Delete(t["src/docs/gone.txt"]);
@@ -53,10 +54,9 @@ public class S3AndVerifyTests
         // Tuesday's etc archive from staging.
         var docs = Tasks.Infrastructure.NormalizedPath.From(t["src/docs"]) + ".tar.gz";
         var etc = Tasks.Infrastructure.NormalizedPath.From(t["src/etc"]) + ".tar.bz2";
-        var objectPath = s3.ObjectPath("backups", "pool/2026/11/23/pool1/" + docs);
-        var bytes = File.ReadAllBytes(objectPath);
-        bytes[bytes.Length / 2] ^= 0xFF;
-        File.WriteAllBytes(objectPath, bytes);
+        var docsKey = "pool/2026/11/23/pool1/" + docs;
+        static byte[] Flip(byte[] b) { b[b.Length / 2] ^= 0xFF; return b; }
+        s3.Damage(bucket, docsKey, Flip);
         var stagedEtc = Path.Combine(p.StagingDir, "2026/11/23/pool1", etc);
         var etcBytes = File.ReadAllBytes(stagedEtc);
         etcBytes[10] ^= 0x01;
@@ -65,7 +65,7 @@ public class S3AndVerifyTests
         var bad = p.Run("Verify", "BackupRunDate=2026-11-24");
         Assert.NotEqual(0, bad.ExitCode);
         // S3's own MD5 check (the ETag recorded at upload) already refuses the damaged object: BKP8104.
-        Assert.Matches($"BKP8104: \"s3://backups/pool/2026/11/23/pool1/{docs}\" could not be read back", bad.Output);
+        Assert.Contains($"BKP8104: \"s3://{bucket}/pool/2026/11/23/pool1/{docs}\" could not be read back", bad.Output);
         Assert.Contains($"BKP8103: \"{stagedEtc}\" does not read back as it was written", bad.Output);
         Assert.Contains($"BKP8102: The archive \"{etc}\" that peer pool1 collected on 2026-11-24 is missing on staging {p.StagingDir.TrimEnd('/')}", bad.Output);
         Assert.Contains("2 bad, 1 missing", bad.Output);
@@ -85,7 +85,7 @@ public class S3AndVerifyTests
         Assert.Contains(docs, File.ReadAllText(Path.Combine(p.Root, "report.html")));
 
         // Staging and image gone: S3 alone restores each day (the damaged Monday copy is replaced first).
-        File.WriteAllBytes(objectPath, bytes.Select((b, i) => i == bytes.Length / 2 ? (byte)(b ^ 0xFF) : b).ToArray());
+        s3.Damage(bucket, docsKey, Flip);
         Directory.Delete(p.StagingDir, true);
         File.Delete(Path.Combine(p.Root, "media/backup.iso"));
         var monday = t["restore-mon"];
@@ -94,7 +94,7 @@ public class S3AndVerifyTests
         Assert.Equal("monday\n", File.ReadAllText(monday + t["src/docs/report.txt"]));
         Assert.Equal("deleted on tuesday\n", File.ReadAllText(monday + t["src/docs/gone.txt"]));
         Assert.Equal("listen 80\n", File.ReadAllText(monday + t["src/etc/app.conf"]));
-        Assert.Contains("s3://backups/pool/2026/11/23/pool1/", run.Output);
+        Assert.Contains($"s3://{bucket}/pool/2026/11/23/pool1/", run.Output);
         var tuesday = t["restore-tue"];
         run = p.Run("Restore", "RestoreTo=" + tuesday); // the newest day by default
         Assert.True(run.ExitCode == 0, run.All);
