@@ -14,6 +14,10 @@ internal static class ChunkCompressors
         ArchiveFormat.TarBz2 => NativeBzip2Compressor.IsAvailable
             ? new NativeBzip2Compressor(level)
             : new ManagedBzip2Compressor(level),
+        // The system's libzstd likewise; bench/zstd-libs.sh has the figures.
+        ArchiveFormat.TarZst => NativeZstdCompressor.IsAvailable
+            ? new NativeZstdCompressor(level)
+            : new ManagedZstdCompressor(level),
         _ => throw new ArgumentOutOfRangeException(nameof(format)),
     };
 }
