@@ -18,10 +18,10 @@ internal static class ChunkSizes
     public const int Bzip2 = 2 * (900_000 - 19);
 
     // Every chunk is an independent zstd frame, which starts with an empty history. Measured on the bench tree
-    // (bench/zstd-libs.sh) against `zstd -3 -T0`, whose jobs share their history: 1 MiB frames +5.8%, 4 MiB
-    // +1.1%, 8 MiB +0.3%. Level 3's window is 2 MiB anyway; 8 MiB chunks hold 2 * threads + 2 chunks of
-    // 8 MiB (plus their output) in flight, about 35 MB per thread.
-    public const int Zstd = 8 << 20;
+    // (bench/zstd-libs.sh) against one `zstd -3 -T0` stream: 1 MiB frames +5.7%, 4 MiB +1.1%, 8 MiB +0.3%,
+    // 16 MiB -0.1% (zstd's own jobs keep only a quarter of their window from the job before). 16 MiB it is:
+    // 2 * threads + 2 chunks of 16 MiB (and their output) in flight, about 65 MB per thread.
+    public const int Zstd = 16 << 20;
 
     // Uncompressed: the chunk is only the unit of output writes.
     public const int Tar = 1 << 20;
