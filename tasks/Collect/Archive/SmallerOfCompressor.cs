@@ -15,22 +15,25 @@ internal sealed class SmallerOfCompressor(IChunkCompressor first, IChunkCompress
 
     public IChunkCompressor Second { get; } = second;
 
+    // The second output goes to a buffer of the worker thread's own, so a chunk's output buffer never has to
+    // hold both (it would grow to twice the chunk and stay so for the whole archive).
+    [ThreadStatic] private static MemoryStream? scratch;
+
     public void Compress(byte[] input, int count, Stream output)
     {
         var memory = (MemoryStream)output;
         var start = (int)memory.Length;
         First.Compress(input, count, memory);
-        var firstEnd = (int)memory.Length;
-        if (firstEnd - start <= onlyAbove * count) return;
-        Second.Compress(input, count, memory);
-        var secondLength = (int)memory.Length - firstEnd;
-        if (secondLength < firstEnd - start)
+        var firstLength = (int)memory.Length - start;
+        if (firstLength <= onlyAbove * count) return;
+        var second = scratch ??= new MemoryStream();
+        second.SetLength(0);
+        Second.Compress(input, count, second);
+        if (second.Length < firstLength)
         {
-            var buffer = memory.GetBuffer();
-            Buffer.BlockCopy(buffer, firstEnd, buffer, start, secondLength);
-            memory.SetLength(start + secondLength);
+            memory.SetLength(start);
+            memory.Write(second.GetBuffer(), 0, (int)second.Length);
         }
-        else memory.SetLength(firstEnd);
         memory.Position = memory.Length;
     }
 }
