@@ -4,6 +4,10 @@
 # incremental Collect against a `find` stat walk, with MSBuild's start-up measured separately.
 # Usage: bench/collect.sh [work-dir]   (default /var/tmp/bkp-bench; the tree is kept for re-runs)
 #        BENCH_ONLY=nochange bench/collect.sh   runs only the no-change part
+#        BENCH_ONLY=tarzst bench/collect.sh     only Collect tarzst against `tar -I 'zstd -3 -T0'` (also in the full run)
+#                                               (ROUNDS alternating rounds, default 5, medians)
+#        BENCH_ONLY=levels bench/collect.sh     only the archive size of each CompressionLevel in each
+#                                               compressed mode (slow: includes zstd -19 and bzip2)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/var/tmp/bkp-bench}
@@ -31,17 +35,53 @@ echo "Cores: $(nproc); date: $(date -u +%F)"
 # Warm the page cache so every tool reads from memory.
 tar cf - "$tree" > /dev/null
 
-project() {  # $1 = project file, $2 = collect mode, $3 = root
+project() {  # $1 = project file, $2 = collect mode, $3 = root, [$4 = archive mode, $5 = compression level]
   cat > "$1" <<XML
 <Project>
-  <PropertyGroup><BackupRoot>$3/</BackupRoot><BackupSkipTaskBuild>true</BackupSkipTaskBuild><BackupTasksAssembly>$dll</BackupTasksAssembly></PropertyGroup>
+  <PropertyGroup><BackupRoot>$3/</BackupRoot><BackupSkipTaskBuild>true</BackupSkipTaskBuild><BackupTasksAssembly>$dll</BackupTasksAssembly>
+    <CompressionLevel>${5:-}</CompressionLevel></PropertyGroup>
   <Import Project="$repo/targets/BackupBuild.props" />
-  <ItemGroup><CollectDirectory Include="$tree" CollectMode="$2" ArchiveMode="targz" /></ItemGroup>
+  <ItemGroup><CollectDirectory Include="$tree" CollectMode="$2" ArchiveMode="${4:-targz}" /></ItemGroup>
   <Import Project="$repo/targets/BackupBuild.targets" />
 </Project>
 XML
 }
 msbuild() { dotnet msbuild "$@" -nologo -v:m -tl:off -nodeReuse:false > "$work/last.log" 2>&1 || { cat "$work/last.log"; exit 1; }; }
+
+archive_name=$(python3 -c "import sys;p=sys.argv[1].lstrip('/');print(p.replace('/','-'))" "$tree")
+median() { python3 -c "import statistics,sys;print(f'{statistics.median(map(float,sys.argv[1:])):.2f}')" "$@"; }
+
+if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = "tarzst" ]; then
+  echo; echo "== Full collect, tarzst (alternating rounds; load before: $(cut -d' ' -f1-3 /proc/loadavg))"
+  rm -rf "$work/zst"; mkdir -p "$work/zst"; project "$work/zst/zst.proj" daily "$work/zst" tarzst
+  zt=(); bt=()
+  for r in $(seq "${ROUNDS:-5}"); do
+    rm -f "$work/zstd.tar.zst"
+    t0=$(now); tar -I 'zstd -3 -T0' -cf "$work/zstd.tar.zst" -C / "${tree#/}"; t1=$(now); zt+=("$(elapsed $t0 $t1)")
+    rm -rf "$work/zst/collect"
+    t0=$(now); msbuild "$work/zst/zst.proj" -t:Collect; t1=$(now); bt+=("$(elapsed $t0 $t1)")
+    echo "round $r: tar -I 'zstd -3 -T0' ${zt[-1]} s, BackupBuild ${bt[-1]} s (load $(cut -d' ' -f1 /proc/loadavg))"
+  done
+  z_t=$(median "${zt[@]}"); b_t=$(median "${bt[@]}")
+  z_s=$(size "$work/zstd.tar.zst"); b_s=$(size "$work/zst/collect/$archive_name.tar.zst")
+  echo "tar -I 'zstd -3 -T0'       ${z_t} s  ${z_s} B   (median of ${ROUNDS:-5})"
+  echo "BackupBuild Collect tarzst ${b_t} s  ${b_s} B   (time $(ratio $b_t $z_t)x, size $(ratio $b_s $z_s)x; goal <= 1.1x, <= 1.0x)"
+  echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  if [ "${BENCH_ONLY:-}" = "tarzst" ]; then exit 0; fi
+fi
+
+if [ "${BENCH_ONLY:-}" = "levels" ]; then
+  echo; echo "== Archive size by CompressionLevel (each level must be at most the size of the one before)"
+  for mode in targz tarbz2 tarzst; do
+    ext=$(case $mode in targz) echo tar.gz;; tarbz2) echo tar.bz2;; tarzst) echo tar.zst;; esac)
+    for level in fastest optimal smallest; do
+      rm -rf "$work/lv"; mkdir -p "$work/lv"; project "$work/lv/lv.proj" daily "$work/lv" $mode $level
+      t0=$(now); msbuild "$work/lv/lv.proj" -t:Collect; t1=$(now)
+      echo "$mode $level: $(size "$work/lv/collect/$archive_name.$ext") B  $(elapsed $t0 $t1) s"
+    done
+  done
+  exit 0
+fi
 
 if [ "${BENCH_ONLY:-}" != "nochange" ]; then
 echo; echo "== Full collect, targz"

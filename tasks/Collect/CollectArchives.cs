@@ -192,6 +192,7 @@ public sealed class CollectArchives : CollectTaskBase
         var clock = Stopwatch.StartNew();
         long seen = 0, chosen = 0, files = 0;
         AtomicFile.Pending? file = null;
+        HashingOutput? hashed = null;
         TarArchiveWriter? writer = null;
         using var progress = new ProgressTicker(ProgressInterval, () =>
             Progress("Collect.Progress", job.Path, Interlocked.Read(ref seen), Interlocked.Read(ref files),
@@ -213,7 +214,8 @@ public sealed class CollectArchives : CollectTaskBase
                 if (writer == null)
                 {
                     file = AtomicFile.Begin(archivePath);
-                    writer = new TarArchiveWriter(file.Stream, job.Source.Format, config.Level, config.Threads);
+                    hashed = new HashingOutput(file.Stream);
+                    writer = new TarArchiveWriter(hashed, job.Source.Format, config.Level, config.Threads);
                 }
                 if (Add(writer, e, decision == IncrementalPlan.Decision.ArchiveAndHash, plan)) Interlocked.Increment(ref files);
             });
@@ -222,9 +224,12 @@ public sealed class CollectArchives : CollectTaskBase
                 writer.Finish();
                 bytesIn = writer.BytesIn;
                 writer.Dispose();
-                file!.Commit();
+                // The hash covers every byte of the file: nothing else writes to it.
+                if (file!.Stream.Length != hashed!.Length)
+                    throw new IOException($"{file.Stream.Length} bytes in the file, {hashed.Length} written");
+                sha256 = hashed.Sha256();
+                file.Commit();
                 bytesOut = new FileInfo(archivePath).Length;
-                sha256 = FileHash.Sha256(archivePath);
             }
         }
         catch (IOException e)
@@ -236,6 +241,7 @@ public sealed class CollectArchives : CollectTaskBase
         {
             writer?.Dispose();
             file?.Dispose();
+            hashed?.Dispose();
         }
 
         // The state never runs ahead of the archives: it is saved only once the archive is in place.

@@ -58,6 +58,7 @@ public sealed class CollectConfiguration
     {
         ArchiveFormat.TarGz => ".tar.gz",
         ArchiveFormat.TarBz2 => ".tar.bz2",
+        ArchiveFormat.TarZst => ".tar.zst",
         _ => ".tar",
     };
 
@@ -152,7 +153,8 @@ public sealed class CollectConfiguration
         { ("daily", CollectMode.Daily), ("weekly", CollectMode.Weekly), ("incr", CollectMode.Incr) };
 
     private static readonly (string Name, ArchiveFormat Value)[] Formats =
-        { ("tar", ArchiveFormat.Tar), ("targz", ArchiveFormat.TarGz), ("tarbz2", ArchiveFormat.TarBz2) };
+        { ("tar", ArchiveFormat.Tar), ("targz", ArchiveFormat.TarGz), ("tarbz2", ArchiveFormat.TarBz2),
+          ("tarzst", ArchiveFormat.TarZst) };
 
     private static CollectMode? ParseMode(string? value, string metadata, string item, string type, Problems problems) =>
         ParseChoice(value, Modes, "Collect.BadCollectMode", metadata, item, type, problems);

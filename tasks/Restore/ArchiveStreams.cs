@@ -1,23 +1,25 @@
 using System.IO.Compression;
 using System.Security.Cryptography;
 using ICSharpCode.SharpZipLib.BZip2;
+using ZstdSharp;
 
 namespace BackupBuild.Tasks.Restore;
 
 /// <summary>
 /// Opens the tar stream inside an archive file by its first bytes, not its name: gzip (one or many
-/// members, as Collect writes them), bzip2 (one or many concatenated streams) or plain tar.
+/// members, as Collect writes them), bzip2 (one or many concatenated streams), zstd (one or many frames) or plain tar.
 /// </summary>
 internal static class ArchiveStreams
 {
     public static bool IsArchiveName(string name) =>
         name.EndsWith(".tar", StringComparison.Ordinal) || name.EndsWith(".tar.gz", StringComparison.Ordinal) ||
-        name.EndsWith(".tgz", StringComparison.Ordinal) || name.EndsWith(".tar.bz2", StringComparison.Ordinal);
+        name.EndsWith(".tgz", StringComparison.Ordinal) || name.EndsWith(".tar.bz2", StringComparison.Ordinal) ||
+        name.EndsWith(".tar.zst", StringComparison.Ordinal);
 
     /// <summary>The archive name without its extension: what names the same source across days.</summary>
     public static string Stem(string name)
     {
-        foreach (var ext in new[] { ".tar.gz", ".tar.bz2", ".tgz", ".tar" })
+        foreach (var ext in new[] { ".tar.gz", ".tar.bz2", ".tar.zst", ".tgz", ".tar" })
             if (name.EndsWith(ext, StringComparison.Ordinal)) return name[..^ext.Length];
         return name;
     }
@@ -25,11 +27,15 @@ internal static class ArchiveStreams
     public static Stream OpenTar(Stream raw)
     {
         var buffered = new PeekStream(raw);
-        var head = buffered.Peek(3);
+        var head = buffered.Peek(4);
         if (head.Length >= 2 && head[0] == 0x1f && head[1] == 0x8b)
             return new GZipStream(buffered, CompressionMode.Decompress); // .NET reads concatenated members
         if (head.Length >= 3 && head[0] == (byte)'B' && head[1] == (byte)'Z' && head[2] == (byte)'h')
             return new ConcatenatedBzip2Stream(buffered);
+        if (head.Length >= 4 && head[0] == 0x28 && head[1] == 0xb5 && head[2] == 0x2f && head[3] == 0xfd)
+            // Reads frame after frame (Collect writes one per chunk), checks each frame's checksum, and fails
+            // on a stream that ends inside a frame or on data after the last one that is not a frame.
+            return new DecompressionStream(buffered, checkEndOfStream: true, leaveOpen: false);
         return buffered;
     }
 

@@ -34,8 +34,10 @@ internal sealed class CompressionPipeline : IDisposable
         this.compressor = compressor;
         this.chunkSize = chunkSize;
         // One being filled, one being written, one being compressed per worker, and as many again waiting
-        // so a worker never idles while the producer finishes its chunk.
-        MaxChunks = compressor is null ? 3 : 2 * threads + 2;
+        // so a worker never idles while the producer finishes its chunk. Large chunks (zstd's 16 MiB) keep
+        // only one being filled and one being written beside the workers' within 64 MiB of input: zstd
+        // compresses faster than the producer fills, so chunks hardly wait for a worker anyway.
+        MaxChunks = compressor is null ? 3 : Math.Max(threads + 2, Math.Min(2 * threads + 2, InFlightInput / chunkSize));
         workers = new Thread[compressor is null ? 0 : threads];
         for (var i = 0; i < workers.Length; i++)
             workers[i] = Start(CompressLoop, "tar compression " + (i + 1));
@@ -43,6 +45,8 @@ internal sealed class CompressionPipeline : IDisposable
     }
 
     public int MaxChunks { get; }
+
+    private const int InFlightInput = 64 << 20;
 
     /// <summary>Bytes written to the output so far (read from any thread).</summary>
     public long BytesOut => Interlocked.Read(ref bytesOut);

@@ -22,7 +22,9 @@ internal sealed unsafe class NativeBzip2Compressor : IChunkCompressor
 
     private readonly int blockSize;
 
-    public NativeBzip2Compressor(CompressionLevel level) => blockSize = ManagedBzip2Compressor.BlockSizeFor(level);
+    public NativeBzip2Compressor(CompressionLevel level) : this(ManagedBzip2Compressor.BlockSizeFor(level)) { }
+
+    public NativeBzip2Compressor(int blockSize) => this.blockSize = blockSize;
 
     public static bool IsAvailable => BuffToBuffCompress != null;
 

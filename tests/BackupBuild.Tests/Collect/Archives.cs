@@ -11,6 +11,7 @@ internal static class Archives
     {
         ArchiveFormat.TarGz => ".tar.gz",
         ArchiveFormat.TarBz2 => ".tar.bz2",
+        ArchiveFormat.TarZst => ".tar.zst",
         _ => ".tar",
     };
 
@@ -19,6 +20,7 @@ internal static class Archives
     {
         ArchiveFormat.TarGz => ["-z"],
         ArchiveFormat.TarBz2 => ["-j"],
+        ArchiveFormat.TarZst => ["--zstd"],
         _ => [],
     };
 
