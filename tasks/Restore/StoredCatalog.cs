@@ -267,7 +267,7 @@ internal sealed class StoredCatalog : IDisposable
             }
         }
 
-        // The versions of each (day, peer), by name, newest first.
+        // The versions of each (day, peer), by name, newest first (the order S3 lists them in).
         var days = new Dictionary<(DateTime Day, string Peer), Dictionary<string, List<S3Transfer.StoredVersion>>>();
         foreach (var v in versions)
         {
@@ -300,7 +300,6 @@ internal sealed class StoredCatalog : IDisposable
 
         foreach (var ((day, peer), names) in days)
         {
-            foreach (var list in names.Values) list.Sort((a, b) => b.Uploaded.CompareTo(a.Uploaded));
             var manifests = names.TryGetValue(CollectManifest.FileName, out var m) ? m : new List<S3Transfer.StoredVersion>();
             Dictionary<string, S3Transfer.StoredVersion> chosen;
             if (uploadedBy is { } by)
