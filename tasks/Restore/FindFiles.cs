@@ -46,11 +46,22 @@ public sealed class FindFiles : StoredDataTask
                     .Select(name => (Archive: new ArchiveVersion(day, peer, name, catalog.Copies(day, peer, name)), Present: (HashSet<string>?)null))).ToList()
                 : RestoreTimeline.AsOf(catalog, peer, asOf.Value, (n, a) => Log.LogWarningWithCodeFromResources(n, a))
                     .SelectMany(src => src.NewestFirst.Select(a => (Archive: a, src.Present))).ToList();
+            // Earlier uploads of a day to S3 that a later one overwrote: the archive versions that only they hold.
+            if (asOf == null)
+            {
+                var listed = archives.SelectMany(a => a.Archive.Copies).Select(c => c.Location).ToHashSet(StringComparer.Ordinal);
+                archives.AddRange(catalog.OlderS3Uploads.Where(u => u.Peer == peer)
+                    .SelectMany(u => u.Files.Where(f => ArchiveStreams.IsArchiveName(f.Key) && !listed.Contains(f.Value.Location)).OrderBy(f => f.Key, StringComparer.Ordinal)
+                        .Select(f => (Archive: new ArchiveVersion(u.Day, peer, f.Key, new[] { f.Value }), Present: (HashSet<string>?)null))));
+                archives.Sort((a, b) => a.Archive.Day.CompareTo(b.Archive.Day));
+            }
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var (archive, present) in archives)
             {
                 var copies = archive.Copies;
-                var locations = string.Join(", ", copies.Select(c => c.Location));
+                // An S3 copy shows its upload time: the value RestoreS3Version and FindS3Version take.
+                var locations = string.Join(", ", copies.Select(c => c.Uploaded is { } u && c.Location.StartsWith("s3://", StringComparison.Ordinal)
+                    ? $"{c.Location} (uploaded {u.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture)})" : c.Location));
                 try
                 {
                     using var raw = copies[0].Open();

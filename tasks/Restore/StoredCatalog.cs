@@ -9,7 +9,13 @@ using BackupBuild.Tasks.Store.Iso;
 namespace BackupBuild.Tasks.Restore;
 
 /// <summary>One copy of a stored file on one medium (named as in <see cref="StoredCatalog.Media"/>): where it is, and how to read it.</summary>
-internal sealed record StoredCopy(string Medium, string Location, long Size, Func<Stream> Open);
+internal sealed record StoredCopy(string Medium, string Location, long Size, Func<Stream> Open, DateTime? Uploaded = null);
+
+/// <summary>
+/// An earlier upload of a peer's day to S3 that a later upload of the same day overwrote (a versioned bucket keeps
+/// it): its manifest version, its upload time and, per name, the object version uploaded with it.
+/// </summary>
+internal sealed record S3Upload(DateTime Day, string Peer, DateTime Uploaded, CollectManifest Manifest, IReadOnlyDictionary<string, StoredCopy> Files);
 
 /// <summary>A file of a peer's staged day (an archive, the manifest, an indicator), by day, peer and name.</summary>
 internal readonly record struct StoredKey(DateTime Day, string Peer, string Name);
@@ -31,6 +37,9 @@ internal sealed class StoredCatalog : IDisposable
 
     /// <summary>Media that were read: "staging /x", "image /y.iso", "s3://b/p/".</summary>
     public List<string> Media { get; } = new();
+
+    /// <summary>The earlier uploads of days to S3 still in the bucket (only when no S3 upload time was asked for), oldest first per day.</summary>
+    public List<S3Upload> OlderS3Uploads { get; } = new();
 
     public IEnumerable<string> Peers => _names.Keys.Select(k => k.Item2).Distinct().Order(StringComparer.Ordinal);
 
@@ -68,9 +77,15 @@ internal sealed class StoredCatalog : IDisposable
     }
 
     public static StoredCatalog Build(string? stagingDir, IEnumerable<string> imageFiles, S3Location? s3, string? s3Endpoint,
-        string? s3Region, Action<string, object[]> warn, CancellationToken cancel)
+        string? s3Region, Action<string, object[]> warn, CancellationToken cancel, DateTime? s3UploadedBy = null)
     {
         var catalog = new StoredCatalog(warn);
+        // As of an S3 upload time only S3 is read: staging folders and images hold the newest upload of a day.
+        if (s3UploadedBy != null)
+        {
+            stagingDir = null;
+            imageFiles = Array.Empty<string>();
+        }
         if (stagingDir != null && Directory.Exists(stagingDir)) catalog.AddStaging(stagingDir);
         foreach (var image in imageFiles.Distinct())
         {
@@ -88,7 +103,7 @@ internal sealed class StoredCatalog : IDisposable
         {
             try
             {
-                catalog.AddS3(s3, s3Endpoint, s3Region, cancel);
+                catalog.AddS3(s3, s3Endpoint, s3Region, s3UploadedBy, cancel);
             }
             catch (Exception e) when (e is AmazonS3Exception or CodedError or HttpRequestException or Amazon.Runtime.AmazonClientException)
             {
@@ -192,28 +207,124 @@ internal sealed class StoredCatalog : IDisposable
 
     private static IEnumerable<IsoEntry> Dirs(IsoEntry e) => e.Children.Values.Where(c => c.IsDirectory);
 
-    private void AddS3(S3Location where, string? endpoint, string? region, CancellationToken cancel)
+    /// <summary>
+    /// S3 (bucket/prefix/YYYY/MM/DD/peer/name): every version that holds data, also one hidden by a delete marker
+    /// (a versioned or Object Lock bucket keeps it), so a day someone deleted is still restorable until its
+    /// retention ends. A day uploaded more than once (Full, a re-staged day) has one manifest version per upload;
+    /// each upload is its manifest version with, per archive, the version whose stored SHA-256 is the one that
+    /// manifest records (else the newest version uploaded no later than the manifest: an upload sends the
+    /// manifest last). By default the catalog holds each key's newest version and <see cref="OlderS3Uploads"/> the
+    /// earlier uploads; with <paramref name="uploadedBy"/> it holds, per day, the newest upload made by then.
+    /// </summary>
+    private void AddS3(S3Location where, string? endpoint, string? region, DateTime? uploadedBy, CancellationToken cancel)
     {
         var client = S3Connection.Create(endpoint, region);
         _open.Add(client);
         var transfer = new S3Transfer(client, S3Settings.DefaultPartSize, cancel, (_, _) => { });
-        // Every key's newest version that holds data, also one hidden by a delete marker (a versioned or
-        // Object Lock bucket keeps it): a day someone deleted is still restorable until its retention ends.
-        var versions = transfer.NewestVersions(where)
-            ?? transfer.List(where).Values.Select(o => new S3Transfer.StoredVersion(o.Key, "null", o.Size ?? 0, true)).ToList();
-        Media.Add(where.ToString());
-        foreach (var v in versions)
+        var versions = transfer.AllVersions(where)
+            ?? transfer.List(where).Values.Select(o => new S3Transfer.StoredVersion(o.Key, "null", o.Size ?? 0, S3Transfer.Utc(o.LastModified), true)).ToList();
+        var medium = where.ToString();
+        var bucket = where.Bucket;
+        Media.Add(medium);
+
+        StoredCopy CopyOf(S3Transfer.StoredVersion v)
         {
             var key = v.Key;
-            var parts = key[where.Prefix.Length..].Split('/');
-            if (parts.Length != 5 || Day(parts[0], parts[1], parts[2]) is not { } day) continue;
-            var bucket = where.Bucket;
             var location = v.Current ? $"s3://{bucket}/{key}" : $"s3://{bucket}/{key}?versionId={v.VersionId}";
             var version = v.Current ? null : v.VersionId;
-            Add(day, parts[3], parts[4], new StoredCopy(where.ToString(), location, v.Size, () =>
-                client.GetObjectAsync(new GetObjectRequest { BucketName = bucket, Key = key, VersionId = version }, cancel).GetAwaiter().GetResult().ResponseStream));
+            return new StoredCopy(medium, location, v.Size, () =>
+                client.GetObjectAsync(new GetObjectRequest { BucketName = bucket, Key = key, VersionId = version }, cancel).GetAwaiter().GetResult().ResponseStream,
+                v.Uploaded);
+        }
+
+        var shas = new Dictionary<(string, string), string?>();
+        string? Sha(S3Transfer.StoredVersion v)
+        {
+            if (shas.TryGetValue((v.Key, v.VersionId), out var sha)) return sha;
+            try
+            {
+                sha = transfer.StoredSha256(bucket, v.Key, v.VersionId);
+            }
+            catch (CodedError)
+            {
+                sha = null;
+            }
+            return shas[(v.Key, v.VersionId)] = sha;
+        }
+
+        CollectManifest? Read(S3Transfer.StoredVersion v)
+        {
+            var copy = CopyOf(v);
+            try
+            {
+                using var s = copy.Open();
+                return CollectManifest.Read(s);
+            }
+            catch (Exception e) when (IsReadFailure(e))
+            {
+                _warn("Restore.ManifestUnreadable", new object[] { copy.Location, e.Message });
+                return null;
+            }
+        }
+
+        // The versions of each (day, peer), by name, newest first (the order S3 lists them in).
+        var days = new Dictionary<(DateTime Day, string Peer), Dictionary<string, List<S3Transfer.StoredVersion>>>();
+        foreach (var v in versions)
+        {
+            var parts = v.Key[where.Prefix.Length..].Split('/');
+            if (parts.Length != 5 || Day(parts[0], parts[1], parts[2]) is not { } day) continue;
+            if (!days.TryGetValue((day, parts[3]), out var names)) days[(day, parts[3])] = names = new Dictionary<string, List<S3Transfer.StoredVersion>>(StringComparer.Ordinal);
+            if (!names.TryGetValue(parts[4], out var list)) names[parts[4]] = list = new List<S3Transfer.StoredVersion>();
+            list.Add(v);
+        }
+
+        // One upload: the manifest version and, per other name, the version uploaded with it.
+        Dictionary<string, S3Transfer.StoredVersion> Upload(Dictionary<string, List<S3Transfer.StoredVersion>> names,
+            S3Transfer.StoredVersion? manifestVersion, CollectManifest? manifest, Func<S3Transfer.StoredVersion, bool> inTime)
+        {
+            var result = new Dictionary<string, S3Transfer.StoredVersion>(StringComparer.Ordinal);
+            foreach (var (name, list) in names)
+            {
+                S3Transfer.StoredVersion? pick;
+                if (name == CollectManifest.FileName) pick = manifestVersion ?? list.FirstOrDefault(inTime);
+                else
+                {
+                    var sha = manifest?.Items.FirstOrDefault(i => i.Archive == name)?.Sha256;
+                    pick = sha == null ? null : list.FirstOrDefault(v => string.Equals(Sha(v), sha, StringComparison.OrdinalIgnoreCase));
+                    pick ??= list.FirstOrDefault(inTime);
+                }
+                if (pick != null) result[name] = pick;
+            }
+            return result;
+        }
+
+        foreach (var ((day, peer), names) in days)
+        {
+            var manifests = names.TryGetValue(CollectManifest.FileName, out var m) ? m : new List<S3Transfer.StoredVersion>();
+            Dictionary<string, S3Transfer.StoredVersion> chosen;
+            if (uploadedBy is { } by)
+            {
+                bool InTime(S3Transfer.StoredVersion v) => WholeSecond(v.Uploaded) <= by;
+                var manifestVersion = manifests.FirstOrDefault(InTime);
+                chosen = Upload(names, manifestVersion, manifestVersion == null || manifests.Count == 1 ? null : Read(manifestVersion), InTime);
+            }
+            else
+            {
+                chosen = names.ToDictionary(n => n.Key, n => n.Value[0], StringComparer.Ordinal);
+                foreach (var older in manifests.Skip(1).Reverse())
+                {
+                    if (Read(older) is not { } manifest) continue;
+                    var files = Upload(names, older, manifest, v => v.Uploaded <= older.Uploaded);
+                    OlderS3Uploads.Add(new S3Upload(day, peer, older.Uploaded, manifest,
+                        files.ToDictionary(f => f.Key, f => CopyOf(f.Value), StringComparer.Ordinal)));
+                }
+            }
+            foreach (var (name, v) in chosen) Add(day, peer, name, CopyOf(v));
         }
     }
+
+    /// <summary>A time without its fraction of a second (upload times are given to the second).</summary>
+    internal static DateTime WholeSecond(DateTime t) => new(t.Ticks - t.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
 
     /// <summary>The failures of reading a stored copy: a file, an image, an S3 object (including the SDK's own MD5 check), a damaged compressed stream.</summary>
     public static bool IsReadFailure(Exception e) =>

@@ -17,8 +17,13 @@ public abstract class StoredDataTask : BackupTask
     public string? S3Bucket { get; set; }
     public string? S3Endpoint { get; set; }
     public string? S3Region { get; set; }
+    /// <summary>
+    /// Restore and Find: read S3 alone, as it stood at this upload time (UTC, yyyy-MM-ddTHH:mm:ssZ as Find lists
+    /// it): per day, the newest upload made by then. Empty: the newest upload of every day, from every medium.
+    /// </summary>
+    public string? S3Version { get; set; }
 
-    private protected sealed record MediaSettings(string? Staging, string[] Images, S3Location? S3);
+    private protected sealed record MediaSettings(string? Staging, string[] Images, S3Location? S3, DateTime? S3UploadedBy = null);
 
     private protected MediaSettings? Media(Problems problems)
     {
@@ -32,13 +37,22 @@ public abstract class StoredDataTask : BackupTask
             s3 = S3Location.Parse(S3Bucket);
             if (s3 == null) problems.Error("S3.BadBucket", "S3Bucket", S3Bucket);
         }
-        return new MediaSettings(staging, images.Where(i => i.StartsWith('/')).ToArray(), s3);
+        DateTime? uploadedBy = null;
+        if (!string.IsNullOrWhiteSpace(S3Version))
+        {
+            var formats = new[] { "yyyy-MM-ddTHH:mm:ssZ", "yyyy-MM-ddTHH:mm:ss", "yyyy-MM-dd HH:mm:ssZ", "yyyy-MM-dd HH:mm:ss", "yyyy-MM-ddTHH:mmZ", "yyyy-MM-ddTHH:mm" };
+            if (DateTime.TryParseExact(S3Version.Trim(), formats, CultureInfo.InvariantCulture,
+                    DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t) && s3 != null)
+                uploadedBy = DateTime.SpecifyKind(t, DateTimeKind.Utc);
+            else problems.Error("Restore.BadS3Version", S3Version, S3Bucket ?? "");
+        }
+        return new MediaSettings(staging, images.Where(i => i.StartsWith('/')).ToArray(), s3, uploadedBy);
     }
 
     private protected StoredCatalog? Catalog(MediaSettings media)
     {
         var catalog = StoredCatalog.Build(media.Staging, media.Images, media.S3, S3Endpoint, S3Region,
-            (name, args) => Log.LogWarningWithCodeFromResources(name, args), Cancellation);
+            (name, args) => Log.LogWarningWithCodeFromResources(name, args), Cancellation, media.S3UploadedBy);
         if (catalog.Media.Count == 0)
         {
             catalog.Dispose();

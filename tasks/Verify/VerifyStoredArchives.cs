@@ -92,23 +92,30 @@ public sealed class VerifyStoredArchives : StoredDataTask
                         continue;
                     }
                     verified++;
-                    var (sha, size, error) = Hash(copy);
-                    if (error != null)
-                    {
-                        findings.Add(new Finding("bad", copy.Location, error));
-                        Log.LogErrorWithCodeFromResources("Verify.Unreadable", copy.Location, error);
-                    }
-                    else if (size != item.Size || !string.Equals(sha, item.Sha256, StringComparison.OrdinalIgnoreCase))
-                    {
-                        var detail = $"SHA-256 {sha}, {size} bytes; recorded {item.Sha256}, {item.Size} bytes";
-                        findings.Add(new Finding("bad", copy.Location, detail));
-                        Log.LogErrorWithCodeFromResources("Verify.Bad", copy.Location, sha!, size, item.Sha256!, item.Size);
-                    }
-                    else
-                    {
-                        Trace("Verify.Good", copy.Location);
-                    }
+                    Check(copy, item, findings);
                 }
+            }
+        }
+
+        // Earlier uploads of a day to S3 that a later one overwrote: each version against the manifest uploaded with it.
+        var checkedLocations = catalog.All.SelectMany(kv => kv.Value).Select(c => c.Location).ToHashSet(StringComparer.Ordinal);
+        foreach (var upload in catalog.OlderS3Uploads)
+        {
+            var uploaded = upload.Uploaded.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+            foreach (var item in upload.Manifest.Items.Where(i => i.Archive != null && i.Sha256 != null))
+            {
+                if (share > 1 && Bucket($"{Day(upload.Day)}/{upload.Peer}/{item.Archive}", share) != turn) continue;
+                Cancellation.ThrowIfCancellationRequested();
+                if (!upload.Files.TryGetValue(item.Archive!, out var copy))
+                {
+                    var medium = $"{catalog.Media.FirstOrDefault(m => m.StartsWith("s3://", StringComparison.Ordinal))} (upload of {uploaded})";
+                    findings.Add(new Finding("missing", $"{medium}: {Day(upload.Day)}/{upload.Peer}/{item.Archive}", ""));
+                    Log.LogErrorWithCodeFromResources("Verify.Missing", item.Archive!, Day(upload.Day), upload.Peer, medium);
+                    continue;
+                }
+                if (!checkedLocations.Add(copy.Location)) continue; // the same version is also in a newer upload
+                verified++;
+                Check(copy, item, findings);
             }
         }
 
@@ -118,6 +125,27 @@ public sealed class VerifyStoredArchives : StoredDataTask
         Progress("Verify.Summary", verified, findings.Count(f => f.Kind == "bad"), findings.Count(f => f.Kind == "missing"),
             unverifiable, string.Join(", ", catalog.Media), share > 1 ? $"1/{share}" : "all", findings.Count(f => f.Kind == "gap"));
         return !Log.HasLoggedErrors;
+    }
+
+    /// <summary>A copy of an archive is read in full; its SHA-256 and size must be what the manifest records.</summary>
+    private void Check(StoredCopy copy, CollectManifestItem item, List<Finding> findings)
+    {
+        var (sha, size, error) = Hash(copy);
+        if (error != null)
+        {
+            findings.Add(new Finding("bad", copy.Location, error));
+            Log.LogErrorWithCodeFromResources("Verify.Unreadable", copy.Location, error);
+        }
+        else if (size != item.Size || !string.Equals(sha, item.Sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            var detail = $"SHA-256 {sha}, {size} bytes; recorded {item.Sha256}, {item.Size} bytes";
+            findings.Add(new Finding("bad", copy.Location, detail));
+            Log.LogErrorWithCodeFromResources("Verify.Bad", copy.Location, sha!, size, item.Sha256!, item.Size);
+        }
+        else
+        {
+            Trace("Verify.Good", copy.Location);
+        }
     }
 
     /// <summary>Every copy of a day's manifest must be the same file; one that differs was damaged.</summary>

@@ -74,17 +74,17 @@ public sealed class S3Transfer
         }
     }
 
-    /// <summary>A stored object version: the newest one of its key that is not a delete marker.</summary>
-    public sealed record StoredVersion(string Key, string VersionId, long Size, bool Current);
+    /// <summary>A stored object version that holds data: its upload time (UTC) and whether it is the key's current state.</summary>
+    public sealed record StoredVersion(string Key, string VersionId, long Size, DateTime Uploaded, bool Current);
 
     /// <summary>
-    /// Per key under the prefix, its newest version that holds data, also when a delete marker hides it (a
-    /// versioned bucket keeps it, Object Lock keeps it for its retention); null when the server or the account
-    /// cannot list versions (then <see cref="List"/> is all there is).
+    /// Every version under the prefix that holds data, newest first per key, also those a delete marker hides
+    /// (a versioned bucket keeps them, Object Lock keeps them for their retention); null when the server or the
+    /// account cannot list versions (then <see cref="List"/> is all there is).
     /// </summary>
-    public List<StoredVersion>? NewestVersions(S3Location where)
+    public List<StoredVersion>? AllVersions(S3Location where)
     {
-        var newest = new Dictionary<string, StoredVersion>(StringComparer.Ordinal);
+        var result = new List<StoredVersion>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var request = new ListVersionsRequest { BucketName = where.Bucket, Prefix = where.Prefix };
         while (true)
@@ -102,13 +102,30 @@ public sealed class S3Transfer
             foreach (var v in page.Versions ?? new List<S3ObjectVersion>())
             {
                 var first = seen.Add(v.Key);
-                if (v.IsDeleteMarker == true || newest.ContainsKey(v.Key)) continue;
-                newest[v.Key] = new StoredVersion(v.Key, v.VersionId ?? "null", v.Size ?? 0, first);
+                if (v.IsDeleteMarker == true) continue;
+                result.Add(new StoredVersion(v.Key, v.VersionId ?? "null", v.Size ?? 0, Utc(v.LastModified), first));
             }
-            if (page.IsTruncated != true) return newest.Values.ToList();
+            if (page.IsTruncated != true) return result;
             request.KeyMarker = page.NextKeyMarker;
             request.VersionIdMarker = page.NextVersionIdMarker;
         }
+    }
+
+    internal static DateTime Utc(DateTime? t) =>
+        t is not { } v ? DateTime.MinValue : v.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(v, DateTimeKind.Utc) : v.ToUniversalTime();
+
+    /// <summary>The SHA-256 stored with one version of an object (null when it was uploaded by something else).</summary>
+    public string? StoredSha256(string bucket, string key, string versionId)
+    {
+        var h = Call("HeadObject", $"s3://{bucket}/{key}?versionId={versionId}", () => _s3.GetObjectMetadataAsync(
+            new GetObjectMetadataRequest { BucketName = bucket, Key = key, VersionId = versionId == "null" ? null : versionId }, _cancel), bucket);
+        return Sha256Of(h);
+    }
+
+    private static string? Sha256Of(GetObjectMetadataResponse h)
+    {
+        var v = h.Metadata["x-amz-meta-" + S3Checksum.Sha256Metadata] ?? h.Metadata[S3Checksum.Sha256Metadata];
+        return string.IsNullOrWhiteSpace(v) ? null : v.Trim().ToLowerInvariant();
     }
 
     /// <summary>The multipart uploads under the prefix that were started and neither completed nor aborted.</summary>
@@ -139,6 +156,7 @@ public sealed class S3Transfer
             var length = new FileInfo(f.Path).Length;
             if (existing.TryGetValue(f.Key, out var o) && o.Size == length && sum.Matches(o.ETag) && ShaAgrees(where.Bucket, f.Key, sum))
             {
+                EnsureRetention(where.Bucket, f.Key);
                 unchanged++;
                 continue;
             }
@@ -197,11 +215,28 @@ public sealed class S3Transfer
     }
 
     /// <summary>The SHA-256 stored with the object (null when it was uploaded by something else).</summary>
-    private string? StoredSha256(string bucket, string key)
+    private string? StoredSha256(string bucket, string key) => Sha256Of(Head(bucket, key));
+
+    /// <summary>
+    /// An object already there and unchanged that has no retention in force (uploaded before S3ObjectLockDays was
+    /// set, or its retention ran out) gets the retention asked for on its current version.
+    /// </summary>
+    private bool EnsureRetention(string bucket, string key)
     {
-        var m = Head(bucket, key).Metadata;
-        var v = m["x-amz-meta-" + S3Checksum.Sha256Metadata] ?? m[S3Checksum.Sha256Metadata];
-        return string.IsNullOrWhiteSpace(v) ? null : v.Trim().ToLowerInvariant();
+        if (_retention == null) return false;
+        var h = Head(bucket, key);
+        if (h.ObjectLockMode != null && h.ObjectLockRetainUntilDate is { } held && Utc(held) > DateTime.UtcNow) return false;
+        var url = $"s3://{bucket}/{key}";
+        var until = DateTime.UtcNow.AddDays(_retention.Days);
+        var mode = _retention.Mode == ObjectLockMode.Compliance ? ObjectLockRetentionMode.Compliance : ObjectLockRetentionMode.Governance;
+        Call("PutObjectRetention", url, () => _s3.PutObjectRetentionAsync(new PutObjectRetentionRequest
+        {
+            BucketName = bucket, Key = key, VersionId = h.VersionId,
+            Retention = new ObjectLockRetention { Mode = mode, RetainUntilDate = until },
+        }, _cancel), bucket);
+        _heads.Remove(bucket + "/" + key);
+        _detail("S3.RetentionSet", new object[] { url, _retention.Mode.Value, until.ToString("u") });
+        return true;
     }
 
     /// <summary>

@@ -82,7 +82,10 @@ public sealed class UploadStagedDayToS3 : BackupTask
                 if (Directory.Exists(encrypted)) Directory.Delete(encrypted, true);
                 files = S3Encryption.EncryptAll(EncryptCommand!, dir, encrypted, Cancellation);
             }
-            var upload = files.Select(f => f with { Key = target.Prefix + f.Key }).ToList();
+            // Manifests go last: a manifest version in the bucket means the archives it describes were uploaded
+            // before it, so an overwritten day's older manifest and archive versions can be told apart (Restore).
+            var upload = files.Select(f => f with { Key = target.Prefix + f.Key })
+                .OrderBy(f => Path.GetFileName(f.Path).StartsWith(Collect.CollectManifest.FileName, StringComparison.Ordinal) ? 1 : 0).ToList();
             using var s3 = S3Connection.Create(Endpoint, Region);
             var transfer = new S3Transfer(s3, partSize, Cancellation, (name, args) => Detail(name, args), retention);
             transfer.CheckBucket(target.Bucket);

@@ -167,6 +167,95 @@ public class S3IntegrityTests(CephRgw s3)
     }
 
     [Fact]
+    public void A_day_uploaded_again_stays_restorable_as_of_its_first_upload_and_verify_reads_each_upload_against_its_own_manifest()
+    {
+        using var t = new TempDir();
+        var bucket = s3.Bucket("versions", versioning: true);
+        var p = Pool(t, bucket);
+        var first = p.Run("Collect;Stage;UploadStagedDayToS3", "BackupRunDate=" + RunDate);
+        Assert.True(first.ExitCode == 0, first.All);
+        var firstReport = File.ReadAllBytes(t["src/data/report.txt"]);
+        Thread.Sleep(1500); // the two uploads are told apart by their upload time, to the second
+        t.File("src/data/report.txt", "quarterly report, corrected\n");
+        t.File("src/data/late.txt", "added after the first upload\n");
+        var second = p.Run("Collect;Stage;UploadStagedDayToS3", "BackupRunDate=" + RunDate, "Full=true");
+        Assert.True(second.ExitCode == 0, second.All);
+
+        using var c = s3.Client();
+        var manifests = c.ListVersionsAsync(new ListVersionsRequest { BucketName = bucket }).GetAwaiter().GetResult().Versions
+            .Where(v => v.Key.EndsWith("/backupbuild-manifest.json.gz", StringComparison.Ordinal))
+            .Select(v => v.LastModified!.Value.ToUniversalTime()).Order().ToList();
+        Assert.Equal(2, manifests.Count);
+        var firstUpload = manifests[0].ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+        Directory.Delete(p.StagingDir, true); // S3 alone
+
+        // Find lists the archive of both uploads, each with its upload time.
+        var find = p.Run("Find", "FindPattern=report.txt");
+        Assert.True(find.ExitCode == 0, find.All);
+        Assert.Contains($"(uploaded {firstUpload})", find.Output);
+        Assert.Contains("?versionId=", find.Output);
+        Assert.Contains("Find: 2 stored versions", find.Output);
+
+        var newest = t["newest"];
+        var restore = p.Run("Restore", "RestorePeer=master", "RestoreTo=" + newest);
+        Assert.True(restore.ExitCode == 0, restore.All);
+        Assert.Equal("quarterly report, corrected\n", File.ReadAllText(newest + t["src/data/report.txt"]));
+        Assert.True(File.Exists(newest + t["src/data/late.txt"]), restore.All);
+
+        var older = t["older"];
+        restore = p.Run("Restore", "RestorePeer=master", "RestoreTo=" + older, "RestoreS3Version=" + firstUpload);
+        Assert.True(restore.ExitCode == 0, restore.All);
+        Assert.Equal(firstReport, File.ReadAllBytes(older + t["src/data/report.txt"]));
+        Assert.False(File.Exists(older + t["src/data/late.txt"]), restore.All);
+        Assert.Contains("?versionId=", restore.Output);
+
+        // Each upload's archive is read against the manifest uploaded with it: both good.
+        var verify = p.Run("Verify", "BackupRunDate=2026-11-24");
+        Assert.True(verify.ExitCode == 0, verify.All);
+        Assert.Contains("2 archive copies read, 0 bad, 0 missing", verify.Output);
+
+        var bad = p.Run("Restore", "RestorePeer=master", "RestoreTo=" + t["bad"], "RestoreS3Version=last tuesday");
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("error BKP6350: The S3 upload time \"last tuesday\"", bad.All);
+        Assert.False(Directory.Exists(t["bad"]));
+    }
+
+    [Fact]
+    public void Objects_uploaded_before_S3ObjectLockDays_was_set_get_the_retention_on_the_next_upload_without_being_sent_again()
+    {
+        using var t = new TempDir();
+        var locked = s3.Bucket("late-lock", objectLock: true);
+        var p = Pool(t, locked);
+        var first = p.Run("Collect;Stage;UploadStagedDayToS3", "BackupRunDate=" + RunDate);
+        Assert.True(first.ExitCode == 0, first.All);
+        using var c = s3.Client();
+        List<S3ObjectVersion> Versions() => c.ListVersionsAsync(new ListVersionsRequest { BucketName = locked }).GetAwaiter().GetResult().Versions;
+        var before = Versions();
+        Assert.NotEmpty(before);
+        foreach (var v in before) Assert.Null(c.GetObjectMetadataAsync(locked, v.Key).GetAwaiter().GetResult().ObjectLockMode);
+
+        var again = p.Run("UploadStagedDayToS3", "BackupRunDate=" + RunDate, "Full=true", "S3ObjectLockDays=3", "S3ObjectLockMode=COMPLIANCE");
+        Assert.True(again.ExitCode == 0, again.All);
+        Assert.DoesNotContain("BKP6344", again.All);
+        Assert.Contains($"{before.Count} files (0 uploaded, {before.Count} already there", again.All);
+        Assert.Contains("set COMPLIANCE retention until", again.All);
+        var after = Versions();
+        Assert.Equal(before.Select(v => v.VersionId).Order(), after.Select(v => v.VersionId).Order()); // nothing was sent again
+        foreach (var v in after)
+        {
+            var r = c.GetObjectRetentionAsync(new GetObjectRetentionRequest { BucketName = locked, Key = v.Key, VersionId = v.VersionId })
+                .GetAwaiter().GetResult().Retention;
+            Assert.Equal(ObjectLockRetentionMode.Compliance, r.Mode);
+            Assert.True(r.RetainUntilDate > DateTime.UtcNow.AddDays(2.9), $"{v.Key}: retained until {r.RetainUntilDate:u}");
+        }
+
+        // The next run finds the retention in force and leaves it alone.
+        var third = p.Run("UploadStagedDayToS3", "BackupRunDate=" + RunDate, "Full=true", "S3ObjectLockDays=3", "S3ObjectLockMode=COMPLIANCE");
+        Assert.True(third.ExitCode == 0, third.All);
+        Assert.DoesNotContain("retention until", third.All);
+    }
+
+    [Fact]
     public void Object_lock_on_a_bucket_without_it_is_BKP6342_and_a_bad_mode_is_BKP6341_before_anything_is_uploaded()
     {
         using var t = new TempDir();
