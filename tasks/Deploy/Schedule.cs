@@ -9,8 +9,8 @@ namespace BackupBuild.Tasks.Deploy;
 /// <summary>The machine's part in the pool, which decides its cron entries.</summary>
 public enum ScheduleRole { Client, Master, Pool }
 
-/// <summary>One cron line: when (five fields) and the targets it runs.</summary>
-public sealed record CronEntry(string When, string Targets);
+/// <summary>One cron line: when (five fields), the targets it runs, and whether it is a request-queue line (run as the request user).</summary>
+public sealed record CronEntry(string When, string Targets, bool Request = false);
 
 /// <summary>
 /// What /etc/cron.d/backupbuild holds for this machine: Cedar's suggested schedules (client: collect, purge; master:
@@ -116,20 +116,25 @@ public static class Schedule
         }
         if (requestClient)
         {
-            if (times.TryGetValue("RequestAll", out var all) && all.Length > 0) entries.Add(new(all, "RequestAll"));
-            entries.Add(new(requestsEvery, "SendRequests"));
+            if (times.TryGetValue("RequestAll", out var all) && all.Length > 0) entries.Add(new(all, "RequestAll", true));
+            entries.Add(new(requestsEvery, "SendRequests", true));
         }
         if (requestServer)
         {
-            entries.Add(new(requestsEvery, "ProcessRequests"));
-            if (times.TryGetValue("RequestSummary", out var summary) && summary.Length > 0) entries.Add(new(summary, "RequestSummary"));
+            entries.Add(new(requestsEvery, "ProcessRequests", true));
+            if (times.TryGetValue("RequestSummary", out var summary) && summary.Length > 0) entries.Add(new(summary, "RequestSummary", true));
         }
         return entries;
     }
 
-    /// <summary>The file's text: a header, the environment every run needs, one line per entry.</summary>
+    /// <summary>
+    /// The file's text: a header, the environment every run needs, one line per entry. Request-queue entries run as
+    /// <paramref name="requestUser"/> (when given) with <paramref name="requestArguments"/> added (their own run log);
+    /// the configuration pull comes only in the lines of <paramref name="user"/>, who owns the checkout.
+    /// </summary>
     public static string Render(ScheduleRole role, IEnumerable<CronEntry> entries, string user, string projectPath,
-        string dotnet, string extraArguments, bool updateRepository = false)
+        string dotnet, string extraArguments, bool updateRepository = false, string? requestUser = null,
+        IReadOnlyList<string>? requestArguments = null, string? requestDotnetHome = null)
     {
         var project = Path.GetFullPath(projectPath);
         var dir = Path.GetDirectoryName(project)!;
@@ -149,14 +154,19 @@ public static class Schedule
         sb.Append("DOTNET_NOLOGO=1\n");
         foreach (var e in entries)
         {
-            var command = (updateRepository
+            var lineUser = e.Request && !string.IsNullOrEmpty(requestUser) ? requestUser : user;
+            var command = (updateRepository && lineUser == user
                     ? "git -C " + ShellQuote(dir) + " pull --ff-only --quiet || echo 'BackupBuild: git pull failed; this run uses the configuration as it is' >&2; "
                     : "")
-                + "cd " + ShellQuote(dir) + " && " + ShellQuote(dotnet) + " msbuild " + ShellQuote(project)
+                + "cd " + ShellQuote(dir) + " && "
+                // dotnet writes its first-run files into DOTNET_CLI_HOME/.dotnet (else HOME, which a system account may not write).
+                + (e.Request && !string.IsNullOrEmpty(requestDotnetHome) ? "DOTNET_CLI_HOME=" + ShellQuote(requestDotnetHome) + " " : "")
+                + ShellQuote(dotnet) + " msbuild " + ShellQuote(project)
                 + " -t:" + e.Targets + " -nologo -v:m -tl:off"
-                + string.Concat((SplitArguments(extraArguments) ?? []).Select(a => " " + ShellQuote(a)));
+                + string.Concat((SplitArguments(extraArguments) ?? []).Select(a => " " + ShellQuote(a)))
+                + (e.Request ? string.Concat((requestArguments ?? []).Select(a => " " + ShellQuote(a))) : "");
             // cron turns an unescaped % into a newline.
-            sb.Append(e.When).Append(' ').Append(user).Append(' ').Append(command.Replace("%", "\\%")).Append('\n');
+            sb.Append(e.When).Append(' ').Append(lineUser).Append(' ').Append(command.Replace("%", "\\%")).Append('\n');
         }
         return sb.ToString();
     }

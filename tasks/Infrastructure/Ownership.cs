@@ -37,6 +37,17 @@ public static class Ownership
         }
     }
 
+    /// <summary>The primary gid of a user name, null when there is no such user.</summary>
+    public static uint? UserGroupId(string name)
+    {
+        lock (NameLock)
+        {
+            var entry = getpwnam(name);
+            // struct passwd: pw_name, pw_passwd, pw_uid, pw_gid.
+            return entry == IntPtr.Zero ? null : (uint)Marshal.ReadInt32(entry, 2 * IntPtr.Size + 4);
+        }
+    }
+
     /// <summary>The gid of a group name (or a number), null when there is no such group.</summary>
     public static uint? GroupId(string name)
     {

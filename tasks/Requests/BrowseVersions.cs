@@ -56,10 +56,19 @@ public sealed class BrowseVersions : RequestServerTask
 
         var store = Path.Combine(DataDir(client), "sftp");
         var versionsDir = Path.Combine(store, "versions");
+        var rsyncRoots = new MirrorRoots(DataDir(client), "rsync").Roots;
+        var gitRoots = new MirrorRoots(DataDir(client), "git").Roots;
         if (!Directory.Exists(versionsDir))
         {
-            Log.LogErrorWithCodeFromResources("Browse.NoVersions", client, versionsDir);
-            return false;
+            // A client with only directories and git modules has mirrors and no sftp versions.
+            if (rsyncRoots.Count + gitRoots.Count == 0)
+            {
+                Log.LogErrorWithCodeFromResources("Browse.NoVersions", client, versionsDir);
+                return false;
+            }
+            if (command == "list") ListMirrors(client, rsyncRoots, gitRoots, PathMatcher(PathFilter), from, to);
+            else Progress("Browse.MirrorsOnly", client, command);
+            return !Log.HasLoggedErrors;
         }
         using var held = command is "remove" or "prune" ? ActionLock.Acquire(Root, "process", LockWait, Cancellation) : null;
         var all = Directory.EnumerateFiles(versionsDir, "*.version").Select(f => (File: f, Version: VersionRecord.Load(f)))
@@ -79,7 +88,10 @@ public sealed class BrowseVersions : RequestServerTask
 
         switch (command)
         {
-            case "list": List(client, all, selected.Select(s => s.Version.Id).ToHashSet()); break;
+            case "list":
+                List(client, all, selected.Select(s => s.Version.Id).ToHashSet());
+                ListMirrors(client, rsyncRoots, gitRoots, pathMatch, from, to);
+                break;
             case "verify": Verify(store, selected.Select(s => s.Version)); break;
             case "export": Export(store, exportDir!, selected.Select(s => s.Version)); break;
             case "remove": Remove(store, selected, dryRun); break;
@@ -122,6 +134,40 @@ public sealed class BrowseVersions : RequestServerTask
             shown += lines.Count;
         }
         Progress("Browse.Listed", shown, client);
+    }
+
+    /// <summary>
+    /// The directories module's mirrors with their versions (rsync-versions/&lt;time&gt;&lt;path&gt;/: the files that pull
+    /// changed or deleted, as they were before it) and the git mirrors (their history is in the repository).
+    /// </summary>
+    private void ListMirrors(string client, IReadOnlyList<string> rsyncRoots, IReadOnlyList<string> gitRoots, Func<string, bool> pathMatch,
+        DateTime from, DateTime to)
+    {
+        var versionsTop = Path.Combine(DataDir(client), "rsync-versions");
+        var stamps = Posix.LStat(versionsTop, out _) is { IsDirectory: true }
+            ? Directory.EnumerateDirectories(versionsTop).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList()
+            : new List<string?>();
+        var shown = 0;
+        foreach (var root in rsyncRoots.Where(pathMatch))
+        {
+            Log.LogMessage(MessageImportance.High, $"  {root} (directories, rsync mirror \"{Path.Combine(DataDir(client), "rsync") + (root == "/" ? "" : root)}\")");
+            foreach (var stamp in stamps)
+            {
+                if (!DateTime.TryParseExact(stamp, "yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture,
+                        DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var when)) continue;
+                if (when.ToLocalTime() < from || when.ToLocalTime() > to) continue;
+                var folder = Path.Combine(versionsTop, stamp!) + (root == "/" ? "" : root);
+                if (Posix.LStat(folder, out _) is not { IsDirectory: true }) continue;
+                var files = Directory.EnumerateFiles(folder, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }).ToList();
+                var bytes = files.Sum(f => new FileInfo(f).Length);
+                Log.LogMessage(MessageImportance.High,
+                    $"    {when.ToLocalTime():yyyy-MM-dd HH:mm:ss}  before this pull: {files.Count} file(s) changed or deleted, {Units.Bytes(bytes)}, in \"{folder}\"");
+                shown++;
+            }
+        }
+        foreach (var root in gitRoots.Where(pathMatch))
+            Log.LogMessage(MessageImportance.High, $"  {root} (git mirror \"{Path.Combine(DataDir(client), "git") + root}\": every ref ever fetched, rewound ones under refs/attic/)");
+        Progress("Browse.MirrorsListed", rsyncRoots.Count, shown, gitRoots.Count, client);
     }
 
     private void Verify(string store, IEnumerable<VersionRecord> versions)

@@ -105,6 +105,18 @@ public sealed class GitFailure : Exception
 
     public RemoteShell.Result Result { get; }
 
-    public static string LastLines(string text) =>
-        string.Join(" / ", text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).TakeLast(3));
+    /// <summary>
+    /// The last three lines of a program's errors, after the first lines that say why (git's "fatal:" and "error:"
+    /// lines, such as "detected dubious ownership in repository at …"), which git's generic ending
+    /// ("Could not read from remote repository … and the repository exists.") would otherwise push out.
+    /// </summary>
+    public static string LastLines(string text)
+    {
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var tail = lines.TakeLast(3).ToList();
+        var causes = lines.Where(l => (l.StartsWith("fatal:", StringComparison.Ordinal) || l.StartsWith("error:", StringComparison.Ordinal))
+                && !l.Contains("Could not read from remote repository", StringComparison.Ordinal) && !tail.Contains(l))
+            .Distinct().Take(2);
+        return string.Join(" / ", causes.Concat(tail));
+    }
 }

@@ -268,7 +268,28 @@ public sealed class ProcessRequests : RequestServerTask
                     return Format("Requests.MungePrefixExists", StoreFolders.MungePrefix.TrimEnd('/'), client.Name, r.Path);
                 }
                 var mirror = MirrorPath(client, r);
-                var why = transfers.PullRsync(client, r.Path, mirror);
+                // Each pull's changed and deleted files go to rsync-versions/<time><path>/ (docs/request-queue.md, "Versions").
+                var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+                var versionsRelative = "data/" + client.Name + "/rsync-versions/" + stamp + (r.Path == "/" ? "" : r.Path);
+                var unsafeVersions = StoreFolders.Ensure(Root, versionsRelative);
+                if (unsafeVersions != null)
+                {
+                    Log.LogErrorWithCodeFromResources("Requests.UnsafeStorePath", client.Name, r.Id, r.Path, unsafeVersions);
+                    return unsafeVersions;
+                }
+                var versions = Path.Combine(Root, versionsRelative);
+                string? why;
+                try
+                {
+                    MirrorVersions.Before(mirror, versions);
+                    why = transfers.PullRsync(client, r.Path, mirror);
+                    MirrorVersions.After(mirror, versions);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    why = e.Message;
+                }
+                RemoveEmptyVersion(versions, Path.Combine(DataDir(client.Name), "rsync-versions"));
                 if (why == null) Progress("Requests.Mirrored", client.Name, r.Path, mirror);
                 return why;
             }
@@ -325,6 +346,20 @@ public sealed class ProcessRequests : RequestServerTask
         if (removal != null && !removal.Contains("No such file", StringComparison.OrdinalIgnoreCase))
             Log.LogWarningWithCodeFromResources("Requests.ClientCopyKept", client.Name, r.File, removal);
         return null;
+    }
+
+    /// <summary>A pull that changed and deleted nothing leaves no version: its empty folders go, up to (not including) the versions folder.</summary>
+    private static void RemoveEmptyVersion(string folder, string top)
+    {
+        try
+        {
+            for (var dir = folder.TrimEnd('/'); dir.Length > top.Length && dir.StartsWith(top + "/", StringComparison.Ordinal); dir = Path.GetDirectoryName(dir)!)
+            {
+                if (Posix.LStat(dir, out _) is not { IsDirectory: true } || Directory.EnumerateFileSystemEntries(dir).Any()) return;
+                Directory.Delete(dir);
+            }
+        }
+        catch (IOException) { }
     }
 
     private static void Delete(string path)

@@ -259,6 +259,7 @@ public sealed class SendRequests : RequestClientTask
             var excludes = r.Module == "trac" ? new[] { Path.Combine(r.Path, "db") } : Array.Empty<string>();
             var result = PreparedArchive.Write(OutgoingDir(server.Name), site, excludes, dir,
                 (path, why) => Log.LogWarningWithCodeFromResources("Requests.Unreadable", path, why), Cancellation);
+            GiveToRootOwner(OutgoingDir(server.Name), result.Path);
             r.Sha256 = result.Sha256;
             r.Size = result.Size;
             r.File = result.Path;
@@ -274,6 +275,18 @@ public sealed class SendRequests : RequestClientTask
             Record(pool, r, e.Message);
             return false;
         }
+    }
+
+    /// <summary>
+    /// The server's account (the request user, who owns RequestRoot) reads and removes the prepared files: a run as
+    /// root gives the outgoing folders and the new file to RequestRoot's owner, so that account can.
+    /// </summary>
+    private void GiveToRootOwner(string outgoing, string file)
+    {
+        if (!Posix.IsRoot || Posix.LStat(Root, out _) is not { } st || st.Uid == 0) return;
+        foreach (var p in new[] { Path.GetDirectoryName(outgoing)!, outgoing, file })
+            if (Posix.LStat(p, out _) is { } ps && (ps.Uid != st.Uid || ps.Gid != st.Gid))
+                Ownership.Change(p, st.Uid, st.Gid);
     }
 
     private static void Record(RequestQueue pool, RequestRecord r, string why)

@@ -151,6 +151,8 @@ internal sealed class MirrorRoots
 
     public bool Has(string path) => _roots.Contains(path, StringComparer.Ordinal);
 
+    public IReadOnlyList<string> Roots => _roots;
+
     /// <summary>The claimed root <paramref name="path"/> overlaps, or null.</summary>
     public string? Conflict(string path) => _roots.FirstOrDefault(r => r != path && StoreFolders.Overlap(r, path));
 

@@ -37,6 +37,7 @@ internal sealed class Transfers
             "-a", "--no-D", "--munge-links", "--chmod=ug-s,go=", "--delete", "--numeric-ids", "--delay-updates", "-e", client.Ssh.ShellCommandLine,
             client.Ssh.Target + ":" + path.TrimEnd('/') + "/", destination.TrimEnd('/') + "/",
         };
+        // History (MirrorVersions) is kept around this call: rsync's --backup options would be sent to the client's side.
         var r = RemoteShell.Run(Rsync, args, _timeout, _cancel);
         // 24: some files vanished while rsync ran, which a live folder does.
         if (r.Succeeded || (r.ExitCode == 24 && !r.TimedOut)) return null;
@@ -127,9 +128,15 @@ internal sealed class Transfers
         }
     }
 
+    /// <summary>ssh's own refusal of the key: "user@host: Permission denied (publickey,…)." (not a file's "Permission denied (13)").</summary>
+    private static readonly System.Text.RegularExpressions.Regex KeyRefused = new(@"Permission denied \([a-z-]+[,)]");
+
     internal static string Describe(string program, RemoteShell.Result r) =>
         RemoteShell.Classify(r) switch
         {
+            // A file or folder the client's account may not read or remove (say a root-owned outgoing folder) is no refused key.
+            RemoteShell.Failure.AuthenticationRefused when !KeyRefused.IsMatch(r.Error) =>
+                $"{program} was let in, but the client's account may not read or remove a file there: " + GitFailure.LastLines(r.Error),
             RemoteShell.Failure.Unreachable => "the client cannot be reached: " + GitFailure.LastLines(r.Error),
             RemoteShell.Failure.AuthenticationRefused => "the client refused the server's key: " + GitFailure.LastLines(r.Error),
             RemoteShell.Failure.HostKey => "the client's host key is not the one in known_hosts: " + GitFailure.LastLines(r.Error),

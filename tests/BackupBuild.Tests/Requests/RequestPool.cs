@@ -36,7 +36,7 @@ public sealed class RequestPool : IDisposable
         Server = new BackupProject(Dir.Dir("backup1/project"))
             .Property("BackupPeer", "backup1")
             .Property("RequestServerRoot", ServerRoot)
-            .Property("SshKnownHostsFile", Ssh.KnownHosts)
+            .Property("RequestKnownHostsFile", Ssh.KnownHosts)
             .Property("MailTo", "admin@example.org")
             .Property("MailMethod", "smtp").Property("MailSmtpHost", "127.0.0.1").Property("MailSmtpPort", Smtp.Port.ToString())
             .Item("RequestClient", "web1", ("Host", "127.0.0.1"), ("Port", Ssh.Port.ToString()), ("User", "root"), ("IdentityFile", ServerKey),
@@ -55,7 +55,7 @@ public sealed class RequestPool : IDisposable
         new BackupProject(Dir.Dir(name + "/project"))
             .Property("BackupPeer", name)
             .Property("RequestRoot", Dir[name + "/requests"] + "/")
-            .Property("SshKnownHostsFile", Ssh.KnownHosts)
+            .Property("RequestKnownHostsFile", Ssh.KnownHosts)
             .Property("MailTo", "admin@example.org")
             .Property("MailMethod", "smtp").Property("MailSmtpHost", "127.0.0.1").Property("MailSmtpPort", Smtp.Port.ToString())
             .Item("BackupServer", "backup1", ("Host", "127.0.0.1"), ("Port", Ssh.Port.ToString()), ("User", "root"), ("IdentityFile", key),
