@@ -1,3 +1,4 @@
+using BackupBuild.Tasks.Collect;
 using BackupBuild.Tasks.Infrastructure;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
@@ -93,6 +94,7 @@ public sealed class RestoreFiles : StoredDataTask
         using var _ = extractor;
         var done = new HashSet<string>(StringComparer.Ordinal);
         var restored = new List<ITaskItem>();
+        var files = new Dictionary<string, ITaskItem?>(StringComparer.Ordinal); // regular files restored or found restored, by member name
         int refused = 0, kept = 0, identical = 0;
         long bytes = 0;
         foreach (var source in sources)
@@ -106,6 +108,7 @@ public sealed class RestoreFiles : StoredDataTask
                 var claimed = new List<string>();   // paths this copy decided (restored, refused or kept)
                 var created = new List<string>();   // paths this copy started to write
                 var itemsHere = new List<ITaskItem>();
+                var itemByRel = new Dictionary<string, ITaskItem>(StringComparer.Ordinal);
                 int refusedHere = 0, keptHere = 0, identicalHere = 0;
                 long bytesHere = 0;
                 try
@@ -222,6 +225,7 @@ public sealed class RestoreFiles : StoredDataTask
                         item.SetMetadata("Kind", m.Kind.ToString().ToLowerInvariant());
                         item.SetMetadata("Archive", copy.Location);
                         itemsHere.Add(item);
+                        itemByRel[rel] = item;
                         if (dryRun) Progress("Restore.WouldWrite", target, m.Size, Day(archive.Day), copy.Location);
                         else Detail("Restore.Wrote", target, m.Size, Day(archive.Day), copy.Location);
                     }
@@ -243,6 +247,8 @@ public sealed class RestoreFiles : StoredDataTask
                     break;
                 }
                 restored.AddRange(itemsHere);
+                foreach (var (rel, kind) in writtenHere)
+                    if (kind == TarMemberKind.File) files[rel] = itemByRel.GetValueOrDefault(rel);
                 refused += refusedHere;
                 kept += keptHere;
                 identical += identicalHere;
@@ -250,6 +256,7 @@ public sealed class RestoreFiles : StoredDataTask
                 break;
             }
         }
+        if (!dryRun) Reshape(extractor, sources, path, files);
         Restored = restored.ToArray();
         if (restored.Count == 0 && refused == 0 && kept == 0 && identical == 0)
             Log.LogWarningWithCodeFromResources("Restore.NothingMatched", peer, path, Day(day));
@@ -257,6 +264,70 @@ public sealed class RestoreFiles : StoredDataTask
             destination!, refused, kept, identical);
         if (holeArgs != null) Log.LogErrorWithCodeFromResources("Restore.PartialHole", holeArgs);
         return !Log.HasLoggedErrors;
+    }
+
+    /// <summary>
+    /// What the archives do not hold, from the newest manifest of each source: names that were hard links of one file
+    /// on the peer become links again where both were restored (and are still the same file), then each folder under
+    /// the restored path gets its mode, owner (as root) and time, deepest first, after everything in it was written.
+    /// </summary>
+    private void Reshape(SafeExtractor extractor, List<RestoreTimeline.Source> sources, string path, Dictionary<string, ITaskItem?> files)
+    {
+        int links = 0, folders = 0;
+        foreach (var group in sources.Select(s => s.Listing).Where(l => l?.Links != null).SelectMany(l => l!.Links!))
+        {
+            var names = group.All().Where(files.ContainsKey).ToList();
+            for (var i = 1; i < names.Count; i++)
+            {
+                try
+                {
+                    switch (extractor.Link(names[0], names[i]))
+                    {
+                        case SafeExtractor.LinkOutcome.Linked:
+                            links++;
+                            Detail("Restore.Linked", PosixPath.Display(extractor.Target(names[i])), PosixPath.Display(extractor.Target(names[0])));
+                            break;
+                        case SafeExtractor.LinkOutcome.AlreadyLinked:
+                            links++;
+                            break;
+                        case SafeExtractor.LinkOutcome.Differs:
+                            Log.LogWarningWithCodeFromResources("Restore.LinkDiffers", PosixPath.Display(extractor.Target(names[i])),
+                                PosixPath.Display(extractor.Target(names[0])));
+                            continue;
+                        default:
+                            continue;
+                    }
+                    if (files[names[i]] is { } item)
+                    {
+                        item.SetMetadata("Kind", "hardlink");
+                        item.SetMetadata("LinkedTo", PosixPath.Display(extractor.Target(names[0])));
+                    }
+                }
+                catch (ExtractFailure e)
+                {
+                    Log.LogWarningWithCodeFromResources("Restore.LinkFailed", PosixPath.Display(extractor.Target(names[i])),
+                        PosixPath.Display(extractor.Target(names[0])), e.Message);
+                }
+            }
+        }
+        var wanted = new Dictionary<string, CollectManifestFolder>(StringComparer.Ordinal);
+        foreach (var folder in sources.Select(s => s.Listing).Where(l => l?.Folders != null).SelectMany(l => l!.Folders!))
+        {
+            var rel = SafeExtractor.Relative(folder.Name());
+            if (rel != null && RestoreTimeline.Selected(rel, path)) wanted[rel] = folder;
+        }
+        foreach (var (rel, folder) in wanted.OrderByDescending(f => f.Key.Count(c => c == '/')).ThenBy(f => f.Key, StringComparer.Ordinal))
+        {
+            try
+            {
+                if (extractor.SetFolder(rel, folder.Mode, folder.Uid, folder.Gid, folder.Mtime)) folders++;
+            }
+            catch (ExtractFailure e)
+            {
+                Log.LogWarningWithCodeFromResources("Restore.FolderFailed", PosixPath.Display(extractor.Target(rel)), e.Message);
+            }
+        }
+        if (links > 0 || folders > 0) Detail("Restore.Reshaped", links, folders);
     }
 
     /// <summary>
