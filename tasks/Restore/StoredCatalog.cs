@@ -68,9 +68,9 @@ internal sealed class StoredCatalog : IDisposable
     }
 
     public static StoredCatalog Build(string? stagingDir, IEnumerable<string> imageFiles, S3Location? s3, string? s3Endpoint,
-        string? s3Region, Action<string, object[]> warn, CancellationToken cancel)
+        string? s3Region, Action<string, object[]> warn, CancellationToken cancel, GpgDecryption? gpg = null)
     {
-        var catalog = new StoredCatalog(warn);
+        var catalog = new StoredCatalog(warn) { _gpg = gpg };
         if (stagingDir != null && Directory.Exists(stagingDir)) catalog.AddStaging(stagingDir);
         foreach (var image in imageFiles.Distinct())
         {
@@ -96,6 +96,7 @@ internal sealed class StoredCatalog : IDisposable
             }
         }
         catalog.JoinSplitPieces();
+        if (gpg != null) catalog.JoinEncrypted(gpg);
         return catalog;
     }
 
@@ -123,6 +124,39 @@ internal sealed class StoredCatalog : IDisposable
             Add(g.Key.Whole.Day, g.Key.Whole.Peer, g.Key.Whole.Name, new StoredCopy(g.Key.Medium,
                 parts[0].Location[..^"_00000".Length] + "_*", parts.Sum(c => c.Size), () => new ConcatenatedStream(parts)));
         }
+    }
+
+    private GpgDecryption? _gpg;
+
+    /// <summary>
+    /// The encrypt extension replaces each staged file FILE by FILE.gpg (after any split: FILE.gpg_00000… are joined
+    /// first): on each medium where FILE.gpg is and FILE is not, FILE is read as FILE.gpg decrypted by gpg.
+    /// </summary>
+    private void JoinEncrypted(GpgDecryption gpg)
+    {
+        var encrypted = _files.Where(kv => kv.Key.Name.EndsWith(".gpg", StringComparison.Ordinal) && kv.Key.Name.Length > 4)
+            .SelectMany(kv => kv.Value.Select(c => (Plain: kv.Key with { Name = kv.Key.Name[..^4] }, Copy: c)))
+            .ToList();
+        foreach (var (plain, copy) in encrypted)
+        {
+            if (Copies(plain.Day, plain.Peer, plain.Name).Any(c => c.Medium == copy.Medium)) continue;
+            Add(plain.Day, plain.Peer, plain.Name, new StoredCopy(copy.Medium, copy.Location, copy.Size,
+                () => gpg.Open(copy.Open(), copy.Location)));
+        }
+    }
+
+    /// <summary>An S3 object as stored, or decrypted by gpg when it is OpenPGP ciphertext (S3EncryptCommand with gpg) and gpg is configured.</summary>
+    private Stream OpenMaybeEncrypted(Stream raw, string location)
+    {
+        if (_gpg == null) return raw;
+        var head = new byte[512];
+        var got = raw.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        Stream whole = new ConcatenatedStream(new[]
+        {
+            new StoredCopy("", location, got, () => new MemoryStream(head, 0, got)),
+            new StoredCopy("", location, 0, () => raw),
+        });
+        return GpgDecryption.LooksEncrypted(head.AsSpan(0, got)) ? _gpg.Open(whole, location) : whole;
     }
 
     private void Add(DateTime day, string peer, string name, StoredCopy copy)
@@ -204,8 +238,9 @@ internal sealed class StoredCatalog : IDisposable
             var parts = key[where.Prefix.Length..].Split('/');
             if (parts.Length != 5 || Day(parts[0], parts[1], parts[2]) is not { } day) continue;
             var bucket = where.Bucket;
-            Add(day, parts[3], parts[4], new StoredCopy(where.ToString(), $"s3://{bucket}/{key}", obj.Size ?? 0, () =>
-                client.GetObjectAsync(new GetObjectRequest { BucketName = bucket, Key = key }, cancel).GetAwaiter().GetResult().ResponseStream));
+            Add(day, parts[3], parts[4], new StoredCopy(where.ToString(), $"s3://{bucket}/{key}", obj.Size ?? 0, () => OpenMaybeEncrypted(
+                client.GetObjectAsync(new GetObjectRequest { BucketName = bucket, Key = key }, cancel).GetAwaiter().GetResult().ResponseStream,
+                $"s3://{bucket}/{key}")));
         }
     }
 

@@ -17,6 +17,12 @@ public abstract class StoredDataTask : BackupTask
     public string? S3Bucket { get; set; }
     public string? S3Endpoint { get; set; }
     public string? S3Region { get; set; }
+    /// <summary>gpg for days the encrypt extension (or a gpg S3EncryptCommand) encrypted; empty: "gpg".</summary>
+    public string? GpgPath { get; set; }
+    /// <summary>gpg's --homedir holding the secret key (its agent is used); empty: gpg's own (~/.gnupg).</summary>
+    public string? GpgHomeDir { get; set; }
+    /// <summary>A file holding the secret key's passphrase, read by gpg itself (--passphrase-file); empty: the agent.</summary>
+    public string? PassphraseFile { get; set; }
 
     private protected sealed record MediaSettings(string? Staging, string[] Images, S3Location? S3);
 
@@ -37,8 +43,16 @@ public abstract class StoredDataTask : BackupTask
 
     private protected StoredCatalog? Catalog(MediaSettings media)
     {
+        string? passphrase = string.IsNullOrWhiteSpace(PassphraseFile) ? null : PassphraseFile.Trim();
+        if (passphrase != null && (!passphrase.StartsWith('/') || Infrastructure.Posix.LStat(passphrase, out _) is not { IsRegular: true }))
+        {
+            Log.LogErrorWithCodeFromResources("Restore.PassphraseFile", passphrase);
+            return null;
+        }
+        var gpg = new GpgDecryption(string.IsNullOrWhiteSpace(GpgPath) ? "gpg" : GpgPath.Trim(),
+            string.IsNullOrWhiteSpace(GpgHomeDir) ? null : GpgHomeDir.Trim(), passphrase);
         var catalog = StoredCatalog.Build(media.Staging, media.Images, media.S3, S3Endpoint, S3Region,
-            (name, args) => Log.LogWarningWithCodeFromResources(name, args), Cancellation);
+            (name, args) => Log.LogWarningWithCodeFromResources(name, args), Cancellation, gpg);
         if (catalog.Media.Count == 0)
         {
             catalog.Dispose();
