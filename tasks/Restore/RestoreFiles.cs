@@ -25,6 +25,11 @@ public sealed class RestoreFiles : StoredDataTask
     /// nowhere), restore what exists anyway; the run still fails and names what is missing (RestorePartial).
     /// </summary>
     public string? Partial { get; set; }
+    /// <summary>
+    /// A module output's file name, or a pattern ('*', '?'): restores what Collect's modules wrote (database dumps,
+    /// bundles, listings) as stored, into Destination/&lt;name&gt;, instead of RestorePath's files. Never applied to anything.
+    /// </summary>
+    public string? Output { get; set; }
 
     /// <summary>How many missing files a hole's message names; the rest are counted.</summary>
     internal const int MissingNamed = 10;
@@ -34,6 +39,8 @@ public sealed class RestoreFiles : StoredDataTask
 
     /// <summary>Tests: called for each member between finding its place and writing it (the window a swapped folder aims at).</summary>
     internal Action<string>? BeforeWrite { get; set; }
+
+    private protected override bool Decrypts => true;
 
     protected override bool Run()
     {
@@ -60,6 +67,7 @@ public sealed class RestoreFiles : StoredDataTask
             return false;
         }
         var day = asOf ?? days[^1];
+        if (!string.IsNullOrWhiteSpace(Output)) return RestoreOutputs(catalog, peer, day, destination!, overwrite, dryRun);
         var sources = RestoreTimeline.AsOf(catalog, peer, day, (n, a) => Log.LogWarningWithCodeFromResources(n, a));
 
         // Before anything is written: does every file the manifests list as present have an archive that holds it?
@@ -263,6 +271,99 @@ public sealed class RestoreFiles : StoredDataTask
         Progress(dryRun ? "Restore.DrySummary" : "Restore.Summary", restored.Count, Units.Bytes(bytes), peer, path, Day(day),
             destination!, refused, kept, identical);
         if (holeArgs != null) Log.LogErrorWithCodeFromResources("Restore.PartialHole", holeArgs);
+        return !Log.HasLoggedErrors;
+    }
+
+    /// <summary>
+    /// Module outputs matching <see cref="Output"/>: for each name, the copy of the newest stored day up to
+    /// <paramref name="day"/> that holds it (dumps are full every day), written as stored (compressed as the module wrote
+    /// it) under its file name in the destination, owner-only, by the same safe writer as files.
+    /// </summary>
+    private bool RestoreOutputs(StoredCatalog catalog, string peer, DateTime day, string destination, bool overwrite, bool dryRun)
+    {
+        var patterns = RestoreTimeline.Given(Output!.Trim()).Select(FindFiles.Glob).ToList();
+        var chosen = new Dictionary<string, DateTime>(StringComparer.Ordinal);
+        foreach (var d in catalog.Days(peer).Where(d => d <= day))
+        foreach (var name in catalog.ModuleOutputs(d, peer).Where(n => patterns.Any(r => r.IsMatch(n))))
+            chosen[name] = d;
+        if (chosen.Count == 0)
+        {
+            Log.LogErrorWithCodeFromResources("Restore.NoOutput", peer, Output!.Trim(), Day(day), string.Join(", ", catalog.Media));
+            return false;
+        }
+        if (!dryRun) Directory.CreateDirectory(destination);
+        SafeExtractor extractor;
+        try
+        {
+            extractor = new SafeExtractor(destination, overwrite, dryRun);
+        }
+        catch (ExtractFailure e)
+        {
+            Log.LogErrorWithCodeFromResources("Restore.WriteFailed", destination, e.Message);
+            return false;
+        }
+        using var _ = extractor;
+        var restored = new List<ITaskItem>();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        foreach (var (name, stored) in chosen.OrderBy(c => c.Key, StringComparer.Ordinal))
+        {
+            Cancellation.ThrowIfCancellationRequested();
+            var copies = catalog.Copies(stored, peer, name);
+            string? failure = null;
+            foreach (var copy in copies)
+            {
+                SafeExtractor.Place? place = null;
+                try
+                {
+                    var outcome = extractor.Prepare(name, out place, out var blocker);
+                    if (outcome == SafeExtractor.Outcome.Exists)
+                    {
+                        Log.LogWarningWithCodeFromResources("Restore.Exists", PosixPath.Display(blocker));
+                        failure = null;
+                        break;
+                    }
+                    if (outcome != SafeExtractor.Outcome.Written)
+                    {
+                        Log.LogWarningWithCodeFromResources("Restore.InTheWay", name, copy.Location, PosixPath.Display(blocker));
+                        break;
+                    }
+                    var target = PosixPath.Display(extractor.Target(name));
+                    if (dryRun) Progress("Restore.WouldWrite", target, copy.Size, Day(stored), copy.Location);
+                    else
+                    {
+                        using var content = copy.Open();
+                        // Owner-only (a dump holds the database); as root owned by root.
+                        extractor.WriteFile(place!, new TarMember(name, TarMemberKind.File, copy.Size, 0x180, 0, 0, "", "", now, ""), content);
+                        Progress("Restore.OutputWrote", target, name, peer, Day(stored), copy.Size, copy.Location);
+                    }
+                    var item = new TaskItem(target);
+                    item.SetMetadata("Source", name);
+                    item.SetMetadata("Day", Day(stored));
+                    item.SetMetadata("Size", copy.Size.ToString());
+                    item.SetMetadata("Kind", "module output");
+                    item.SetMetadata("Archive", copy.Location);
+                    restored.Add(item);
+                    failure = null;
+                    break;
+                }
+                catch (ExtractFailure e)
+                {
+                    Log.LogErrorWithCodeFromResources("Restore.WriteFailed", PosixPath.Display(extractor.Target(name)), e.Message);
+                    failure = null;
+                    break;
+                }
+                catch (Exception e) when (StoredCatalog.IsReadFailure(e))
+                {
+                    failure = (failure == null ? "" : failure + "; ") + copy.Location + ": " + e.Message;
+                }
+                finally
+                {
+                    place?.Dispose();
+                }
+            }
+            if (failure != null) Log.LogErrorWithCodeFromResources("Restore.OutputUnreadable", name, failure);
+        }
+        Restored = restored.ToArray();
         return !Log.HasLoggedErrors;
     }
 

@@ -45,6 +45,22 @@ internal sealed class StoredCatalog : IDisposable
 
     public IEnumerable<KeyValuePair<StoredKey, List<StoredCopy>>> All => _files;
 
+    /// <summary>
+    /// What Collect's modules wrote into the collect dir (database dumps, repository dumps and bundles, mbox files,
+    /// sysinfo listings…) and Stage carried with the day: every stored file of the day that is not an archive, the
+    /// manifest, an indicator (cback.*), a split piece or the ciphertext of a file listed in plain.
+    /// </summary>
+    public IEnumerable<string> ModuleOutputs(DateTime day, string peer)
+    {
+        var names = Names(day, peer);
+        var all = names.ToHashSet(StringComparer.Ordinal);
+        return names.Where(n => !ArchiveStreams.IsArchiveName(n) && n != CollectManifest.FileName
+                && !n.StartsWith("cback.", StringComparison.Ordinal) && !Piece.IsMatch(n)
+                && !(n.EndsWith(".gpg", StringComparison.Ordinal) && all.Contains(n[..^4]))
+                && !(ArchiveStreams.IsArchiveName(n.EndsWith(".gpg", StringComparison.Ordinal) ? n[..^4] : n)))
+            .Order(StringComparer.Ordinal);
+    }
+
     /// <summary>The day's manifest for the peer (the first copy that reads), or null (none: a Cedar peer, an older collect).</summary>
     public CollectManifest? Manifest(DateTime day, string peer)
     {

@@ -41,6 +41,9 @@ public abstract class StoredDataTask : BackupTask
         return new MediaSettings(staging, images.Where(i => i.StartsWith('/')).ToArray(), s3);
     }
 
+    /// <summary>Whether encrypted copies are read through gpg (Restore and Find; Verify and Report see the files as stored).</summary>
+    private protected virtual bool Decrypts => false;
+
     private protected StoredCatalog? Catalog(MediaSettings media)
     {
         string? passphrase = string.IsNullOrWhiteSpace(PassphraseFile) ? null : PassphraseFile.Trim();
@@ -49,7 +52,7 @@ public abstract class StoredDataTask : BackupTask
             Log.LogErrorWithCodeFromResources("Restore.PassphraseFile", passphrase);
             return null;
         }
-        var gpg = new GpgDecryption(string.IsNullOrWhiteSpace(GpgPath) ? "gpg" : GpgPath.Trim(),
+        var gpg = !Decrypts ? null : new GpgDecryption(string.IsNullOrWhiteSpace(GpgPath) ? "gpg" : GpgPath.Trim(),
             string.IsNullOrWhiteSpace(GpgHomeDir) ? null : GpgHomeDir.Trim(), passphrase);
         var catalog = StoredCatalog.Build(media.Staging, media.Images, media.S3, S3Endpoint, S3Region,
             (name, args) => Log.LogWarningWithCodeFromResources(name, args), Cancellation, gpg);
