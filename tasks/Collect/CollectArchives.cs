@@ -199,6 +199,7 @@ public sealed class CollectArchives : CollectTaskBase
                 Units.Bytes(writer?.BytesIn ?? 0), Units.Rate(writer?.BytesIn ?? 0, clock.Elapsed)));
 
         manifest.BeginItem();
+        var shape = new TreeShape(job.Path);
         long bytesIn = 0, bytesOut = 0;
         string? sha256 = null;
         try
@@ -208,6 +209,7 @@ public sealed class CollectArchives : CollectTaskBase
                 Cancellation.ThrowIfCancellationRequested();
                 Interlocked.Increment(ref seen);
                 manifest.AddPath(e.PathBytes);
+                shape.Add(e);
                 var decision = plan?.Decide(e, HashFile) ?? IncrementalPlan.Decision.Archive;
                 if (decision == IncrementalPlan.Decision.Skip) return;
                 chosen++;
@@ -256,11 +258,11 @@ public sealed class CollectArchives : CollectTaskBase
         }
         if (chosen == 0)
         {
-            manifest.EndItem(ManifestItem(job, archivePath, seen == 0, null, 0, plan));
+            manifest.EndItem(shape.AddTo(ManifestItem(job, archivePath, seen == 0, null, 0, plan)));
             Progress(incremental ? "Collect.NoChanges" : "Collect.NothingToArchive", job.Path, seen);
             return new JobResult(null, 0, 0, 0);
         }
-        manifest.EndItem(ManifestItem(job, archivePath, !incremental || chosen == seen, sha256, bytesOut, plan));
+        manifest.EndItem(shape.AddTo(ManifestItem(job, archivePath, !incremental || chosen == seen, sha256, bytesOut, plan)));
         Progress("Collect.Archived", job.Path, files, Units.Bytes(bytesIn), Units.Bytes(bytesOut),
             Units.Rate(bytesIn, clock.Elapsed), Path.GetFileName(archivePath));
         var item = new TaskItem(archivePath);

@@ -22,6 +22,7 @@ public sealed class CollectManifest
     [JsonPropertyName("items")] public List<CollectManifestItem> Items { get; set; } = new();
 
     private static readonly JsonSerializerOptions Options = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+    internal static JsonSerializerOptions SerializerOptions => Options;
 
     /// <exception cref="InvalidDataException">Not a manifest.</exception>
     public static CollectManifest Read(Stream stream)
@@ -104,6 +105,16 @@ public sealed class CollectManifestWriter : IDisposable
         if (item.Since != null) _json.WriteString("since", item.Since);
         if (item.Previous != null) _json.WriteString("previous", item.Previous);
         _json.WriteNumber("size", item.Size);
+        if (item.Links is { Count: > 0 })
+        {
+            _json.WritePropertyName("links");
+            JsonSerializer.Serialize(_json, item.Links, CollectManifest.SerializerOptions);
+        }
+        if (item.Folders is { Count: > 0 })
+        {
+            _json.WritePropertyName("folders");
+            JsonSerializer.Serialize(_json, item.Folders, CollectManifest.SerializerOptions);
+        }
         _json.WriteEndObject();
     }
 
@@ -175,4 +186,56 @@ public sealed class CollectManifestItem
     /// <summary>Every member name, the raw ones decoded as <see cref="Infrastructure.PosixPath"/> names.</summary>
     public IEnumerable<string> AllPaths() =>
         RawPaths == null ? Paths : Paths.Concat(RawPaths.Select(b => Infrastructure.PosixPath.Decode(Convert.FromBase64String(b))));
+
+    /// <summary>
+    /// Hard links: each group the member names (of <see cref="Paths"/>) of one regular file (one inode) the walk
+    /// found under two or more names. The archive holds each name as a regular file (as Cedar's does); Restore
+    /// links the names again. Absent when there are none (and in manifests of older versions).
+    /// </summary>
+    [JsonPropertyName("links")] public List<CollectManifestNames>? Links { get; set; }
+
+    /// <summary>
+    /// The folders on the way to this item's files (the item's folder and those under it): mode, owner and
+    /// time, which the archive does not hold (Cedar archives have no folder entries). Absent in older manifests.
+    /// </summary>
+    [JsonPropertyName("folders")] public List<CollectManifestFolder>? Folders { get; set; }
+}
+
+/// <summary>Member names, each either a UTF-8 string or (for names that are not UTF-8) the base64 of its bytes.</summary>
+public sealed class CollectManifestNames
+{
+    [JsonPropertyName("paths")] public List<string> Paths { get; set; } = new();
+    [JsonPropertyName("rawPaths")] public List<string>? RawPaths { get; set; }
+
+    public void Add(byte[] member)
+    {
+        if (System.Text.Unicode.Utf8.IsValid(member)) Paths.Add(System.Text.Encoding.UTF8.GetString(member));
+        else (RawPaths ??= new List<string>()).Add(Convert.ToBase64String(member));
+    }
+
+    /// <summary>Every name as a <see cref="Infrastructure.PosixPath"/> name.</summary>
+    public IEnumerable<string> All() =>
+        RawPaths == null ? Paths : Paths.Concat(RawPaths.Select(b => Infrastructure.PosixPath.Decode(Convert.FromBase64String(b))));
+}
+
+/// <summary>A folder's metadata as the walk found it: its member name (no leading '/'), permission bits, numeric owner and mtime.</summary>
+public sealed class CollectManifestFolder
+{
+    [JsonPropertyName("path")] public string? Path { get; set; }
+    /// <summary>The base64 of the name's bytes when it is not UTF-8 (then <see cref="Path"/> is null).</summary>
+    [JsonPropertyName("rawPath")] public string? RawPath { get; set; }
+    [JsonPropertyName("mode")] public uint Mode { get; set; }
+    [JsonPropertyName("uid")] public uint Uid { get; set; }
+    [JsonPropertyName("gid")] public uint Gid { get; set; }
+    [JsonPropertyName("mtime")] public long Mtime { get; set; }
+
+    public static CollectManifestFolder Of(byte[] member, PosixStat stat) => new()
+    {
+        Path = System.Text.Unicode.Utf8.IsValid(member) ? System.Text.Encoding.UTF8.GetString(member) : null,
+        RawPath = System.Text.Unicode.Utf8.IsValid(member) ? null : Convert.ToBase64String(member),
+        Mode = stat.Permissions, Uid = stat.Uid, Gid = stat.Gid, Mtime = stat.MtimeSeconds,
+    };
+
+    /// <summary>The name as a <see cref="Infrastructure.PosixPath"/> name.</summary>
+    public string Name() => Path ?? Infrastructure.PosixPath.Decode(Convert.FromBase64String(RawPath ?? ""));
 }

@@ -209,10 +209,10 @@ public sealed unsafe class DirectoryHandle : IDisposable
     // The stat buffer as Posix decodes it (x86_64 and the generic 64-bit layout).
     private static PosixStat Decode(byte* b) =>
         RuntimeInformation.ProcessArchitecture == Architecture.X64
-            ? new(Device: *(ulong*)(b + 0), Inode: *(ulong*)(b + 8), Mode: *(uint*)(b + 24),
+            ? new(Device: *(ulong*)(b + 0), Inode: *(ulong*)(b + 8), Links: *(ulong*)(b + 16), Mode: *(uint*)(b + 24),
                 Uid: *(uint*)(b + 28), Gid: *(uint*)(b + 32), Size: *(long*)(b + 48), AtimeSeconds: *(long*)(b + 72),
                 MtimeSeconds: *(long*)(b + 88), MtimeNanos: *(long*)(b + 96), CtimeSeconds: *(long*)(b + 104), CtimeNanos: *(long*)(b + 112))
-            : new(Device: *(ulong*)(b + 0), Inode: *(ulong*)(b + 8), Mode: *(uint*)(b + 16),
+            : new(Device: *(ulong*)(b + 0), Inode: *(ulong*)(b + 8), Links: *(uint*)(b + 20), Mode: *(uint*)(b + 16),
                 Uid: *(uint*)(b + 24), Gid: *(uint*)(b + 28), Size: *(long*)(b + 48), AtimeSeconds: *(long*)(b + 72),
                 MtimeSeconds: *(long*)(b + 88), MtimeNanos: *(long*)(b + 96), CtimeSeconds: *(long*)(b + 104), CtimeNanos: *(long*)(b + 112));
 }

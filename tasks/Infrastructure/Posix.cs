@@ -6,7 +6,7 @@ namespace BackupBuild.Tasks.Infrastructure;
 /// <summary>What lstat(2) says about a path: the facts a backup needs and .NET does not expose.</summary>
 public readonly record struct PosixStat(
     ulong Device, ulong Inode, uint Mode, uint Uid, uint Gid, long Size,
-    long MtimeSeconds, long MtimeNanos, long CtimeSeconds, long CtimeNanos, long AtimeSeconds)
+    long MtimeSeconds, long MtimeNanos, long CtimeSeconds, long CtimeNanos, long AtimeSeconds, ulong Links = 1)
 {
     public const uint TypeMask = 0xF000;
     public const uint Regular = 0x8000;
@@ -68,7 +68,7 @@ public static unsafe partial class Posix
 
     // struct stat on x86_64 glibc.
     private static PosixStat FromX64(byte* b) => new(
-        Device: *(ulong*)(b + 0), Inode: *(ulong*)(b + 8), Mode: *(uint*)(b + 24),
+        Device: *(ulong*)(b + 0), Inode: *(ulong*)(b + 8), Links: *(ulong*)(b + 16), Mode: *(uint*)(b + 24),
         Uid: *(uint*)(b + 28), Gid: *(uint*)(b + 32), Size: *(long*)(b + 48),
         AtimeSeconds: *(long*)(b + 72),
         MtimeSeconds: *(long*)(b + 88), MtimeNanos: *(long*)(b + 96),
@@ -76,7 +76,7 @@ public static unsafe partial class Posix
 
     // The asm-generic struct stat used by aarch64 and other 64-bit ports.
     private static PosixStat FromGeneric(byte* b) => new(
-        Device: *(ulong*)(b + 0), Inode: *(ulong*)(b + 8), Mode: *(uint*)(b + 16),
+        Device: *(ulong*)(b + 0), Inode: *(ulong*)(b + 8), Links: *(uint*)(b + 20), Mode: *(uint*)(b + 16),
         Uid: *(uint*)(b + 24), Gid: *(uint*)(b + 28), Size: *(long*)(b + 48),
         AtimeSeconds: *(long*)(b + 72),
         MtimeSeconds: *(long*)(b + 88), MtimeNanos: *(long*)(b + 96),

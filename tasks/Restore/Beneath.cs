@@ -216,10 +216,10 @@ internal static unsafe class Beneath
     }
 
     private static PosixStat StatOf(byte* b) => RuntimeInformation.ProcessArchitecture == Architecture.X64
-        ? new(Device: *(ulong*)(b + 0), Inode: *(ulong*)(b + 8), Mode: *(uint*)(b + 24), Uid: *(uint*)(b + 28), Gid: *(uint*)(b + 32),
+        ? new(Device: *(ulong*)(b + 0), Inode: *(ulong*)(b + 8), Links: *(ulong*)(b + 16), Mode: *(uint*)(b + 24), Uid: *(uint*)(b + 28), Gid: *(uint*)(b + 32),
             Size: *(long*)(b + 48), AtimeSeconds: *(long*)(b + 72), MtimeSeconds: *(long*)(b + 88), MtimeNanos: *(long*)(b + 96),
             CtimeSeconds: *(long*)(b + 104), CtimeNanos: *(long*)(b + 112))
-        : new(Device: *(ulong*)(b + 0), Inode: *(ulong*)(b + 8), Mode: *(uint*)(b + 16), Uid: *(uint*)(b + 24), Gid: *(uint*)(b + 28),
+        : new(Device: *(ulong*)(b + 0), Inode: *(ulong*)(b + 8), Links: *(uint*)(b + 20), Mode: *(uint*)(b + 16), Uid: *(uint*)(b + 24), Gid: *(uint*)(b + 28),
             Size: *(long*)(b + 48), AtimeSeconds: *(long*)(b + 72), MtimeSeconds: *(long*)(b + 88), MtimeNanos: *(long*)(b + 96),
             CtimeSeconds: *(long*)(b + 104), CtimeNanos: *(long*)(b + 112));
 
@@ -294,6 +294,14 @@ internal static unsafe class Beneath
             unlinkat(dirFd, f, 0);
             return true;
         }
+    }
+
+    /// <summary>linkat(2) without following a link: <paramref name="to"/> in one held folder becomes another name of <paramref name="from"/> in another.</summary>
+    public static bool Link(int fromDirFd, string from, int toDirFd, string to, out int errno)
+    {
+        fixed (byte* f = PosixPath.Encode(from, nulTerminated: true))
+        fixed (byte* t = PosixPath.Encode(to, nulTerminated: true))
+            return Result(linkat(fromDirFd, f, toDirFd, t, 0), out errno);
     }
 
     /// <summary>symlinkat(2): a link <paramref name="name"/> in a held folder holding exactly <paramref name="target"/>'s bytes.</summary>

@@ -22,6 +22,8 @@ public sealed class FindFiles : StoredDataTask
     /// <summary>One item per version: the path, with Peer, Day, Size, Kind, Archive and Locations.</summary>
     [Output] public ITaskItem[] Versions { get; private set; } = Array.Empty<ITaskItem>();
 
+    private protected override bool Decrypts => true;
+
     protected override bool Run()
     {
         var problems = new Problems();
@@ -94,6 +96,24 @@ public sealed class FindFiles : StoredDataTask
                     Log.LogErrorWithCodeFromResources("Restore.ArchiveUnreadable", copies[0].Location, e.Message);
                 }
             }
+            // Module outputs (database dumps and the like) match by their file name, one line per stored day.
+            if (byName)
+                foreach (var day in catalog.Days(peer).Where(d => asOf == null || d <= asOf).Reverse())
+                foreach (var name in catalog.ModuleOutputs(day, peer).Where(n => regexes.Any(r => r.IsMatch(n))))
+                {
+                    if (asOf != null && !seen.Add("\0module\0" + name)) continue;
+                    var copies = catalog.Copies(day, peer, name);
+                    var locations = string.Join(", ", copies.Select(c => c.Location));
+                    var item = new TaskItem(name);
+                    item.SetMetadata("Peer", peer);
+                    item.SetMetadata("Day", Day(day));
+                    item.SetMetadata("Size", copies[0].Size.ToString());
+                    item.SetMetadata("Kind", "module output");
+                    item.SetMetadata("Archive", "");
+                    item.SetMetadata("Locations", locations);
+                    found.Add(item);
+                    Progress("Find.ModuleOutput", Day(day), peer, copies[0].Size, name, locations);
+                }
             foreach (var (day, path, lastSeen) in Deletions(catalog, peer, asOf, subject => regexes.Any(r => RestoreTimeline.Forms(subject).Any(r.IsMatch)), byName))
             {
                 var shown = PosixPath.Display("/" + path);

@@ -1,3 +1,4 @@
+using BackupBuild.Tasks.Collect;
 using BackupBuild.Tasks.Infrastructure;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
@@ -24,6 +25,11 @@ public sealed class RestoreFiles : StoredDataTask
     /// nowhere), restore what exists anyway; the run still fails and names what is missing (RestorePartial).
     /// </summary>
     public string? Partial { get; set; }
+    /// <summary>
+    /// A module output's file name, or a pattern ('*', '?'): restores what Collect's modules wrote (database dumps,
+    /// bundles, listings) as stored, into Destination/&lt;name&gt;, instead of RestorePath's files. Never applied to anything.
+    /// </summary>
+    public string? Output { get; set; }
 
     /// <summary>How many missing files a hole's message names; the rest are counted.</summary>
     internal const int MissingNamed = 10;
@@ -33,6 +39,8 @@ public sealed class RestoreFiles : StoredDataTask
 
     /// <summary>Tests: called for each member between finding its place and writing it (the window a swapped folder aims at).</summary>
     internal Action<string>? BeforeWrite { get; set; }
+
+    private protected override bool Decrypts => true;
 
     protected override bool Run()
     {
@@ -59,6 +67,7 @@ public sealed class RestoreFiles : StoredDataTask
             return false;
         }
         var day = asOf ?? days[^1];
+        if (!string.IsNullOrWhiteSpace(Output)) return RestoreOutputs(catalog, peer, day, destination!, overwrite, dryRun);
         var sources = RestoreTimeline.AsOf(catalog, peer, day, (n, a) => Log.LogWarningWithCodeFromResources(n, a));
 
         // Before anything is written: does every file the manifests list as present have an archive that holds it?
@@ -93,6 +102,7 @@ public sealed class RestoreFiles : StoredDataTask
         using var _ = extractor;
         var done = new HashSet<string>(StringComparer.Ordinal);
         var restored = new List<ITaskItem>();
+        var files = new Dictionary<string, ITaskItem?>(StringComparer.Ordinal); // regular files restored or found restored, by member name
         int refused = 0, kept = 0, identical = 0;
         long bytes = 0;
         foreach (var source in sources)
@@ -106,6 +116,7 @@ public sealed class RestoreFiles : StoredDataTask
                 var claimed = new List<string>();   // paths this copy decided (restored, refused or kept)
                 var created = new List<string>();   // paths this copy started to write
                 var itemsHere = new List<ITaskItem>();
+                var itemByRel = new Dictionary<string, ITaskItem>(StringComparer.Ordinal);
                 int refusedHere = 0, keptHere = 0, identicalHere = 0;
                 long bytesHere = 0;
                 try
@@ -222,6 +233,7 @@ public sealed class RestoreFiles : StoredDataTask
                         item.SetMetadata("Kind", m.Kind.ToString().ToLowerInvariant());
                         item.SetMetadata("Archive", copy.Location);
                         itemsHere.Add(item);
+                        itemByRel[rel] = item;
                         if (dryRun) Progress("Restore.WouldWrite", target, m.Size, Day(archive.Day), copy.Location);
                         else Detail("Restore.Wrote", target, m.Size, Day(archive.Day), copy.Location);
                     }
@@ -243,6 +255,8 @@ public sealed class RestoreFiles : StoredDataTask
                     break;
                 }
                 restored.AddRange(itemsHere);
+                foreach (var (rel, kind) in writtenHere)
+                    if (kind == TarMemberKind.File) files[rel] = itemByRel.GetValueOrDefault(rel);
                 refused += refusedHere;
                 kept += keptHere;
                 identical += identicalHere;
@@ -250,6 +264,7 @@ public sealed class RestoreFiles : StoredDataTask
                 break;
             }
         }
+        if (!dryRun) Reshape(extractor, sources, path, files);
         Restored = restored.ToArray();
         if (restored.Count == 0 && refused == 0 && kept == 0 && identical == 0)
             Log.LogWarningWithCodeFromResources("Restore.NothingMatched", peer, path, Day(day));
@@ -257,6 +272,163 @@ public sealed class RestoreFiles : StoredDataTask
             destination!, refused, kept, identical);
         if (holeArgs != null) Log.LogErrorWithCodeFromResources("Restore.PartialHole", holeArgs);
         return !Log.HasLoggedErrors;
+    }
+
+    /// <summary>
+    /// Module outputs matching <see cref="Output"/>: for each name, the copy of the newest stored day up to
+    /// <paramref name="day"/> that holds it (dumps are full every day), written as stored (compressed as the module wrote
+    /// it) under its file name in the destination, owner-only, by the same safe writer as files.
+    /// </summary>
+    private bool RestoreOutputs(StoredCatalog catalog, string peer, DateTime day, string destination, bool overwrite, bool dryRun)
+    {
+        var patterns = RestoreTimeline.Given(Output!.Trim()).Select(FindFiles.Glob).ToList();
+        var chosen = new Dictionary<string, DateTime>(StringComparer.Ordinal);
+        foreach (var d in catalog.Days(peer).Where(d => d <= day))
+        foreach (var name in catalog.ModuleOutputs(d, peer).Where(n => patterns.Any(r => r.IsMatch(n))))
+            chosen[name] = d;
+        if (chosen.Count == 0)
+        {
+            Log.LogErrorWithCodeFromResources("Restore.NoOutput", peer, Output!.Trim(), Day(day), string.Join(", ", catalog.Media));
+            return false;
+        }
+        if (!dryRun) Directory.CreateDirectory(destination);
+        SafeExtractor extractor;
+        try
+        {
+            extractor = new SafeExtractor(destination, overwrite, dryRun);
+        }
+        catch (ExtractFailure e)
+        {
+            Log.LogErrorWithCodeFromResources("Restore.WriteFailed", destination, e.Message);
+            return false;
+        }
+        using var _ = extractor;
+        var restored = new List<ITaskItem>();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        foreach (var (name, stored) in chosen.OrderBy(c => c.Key, StringComparer.Ordinal))
+        {
+            Cancellation.ThrowIfCancellationRequested();
+            var copies = catalog.Copies(stored, peer, name);
+            string? failure = null;
+            foreach (var copy in copies)
+            {
+                SafeExtractor.Place? place = null;
+                try
+                {
+                    var outcome = extractor.Prepare(name, out place, out var blocker);
+                    if (outcome == SafeExtractor.Outcome.Exists)
+                    {
+                        Log.LogWarningWithCodeFromResources("Restore.Exists", PosixPath.Display(blocker));
+                        failure = null;
+                        break;
+                    }
+                    if (outcome != SafeExtractor.Outcome.Written)
+                    {
+                        Log.LogWarningWithCodeFromResources("Restore.InTheWay", name, copy.Location, PosixPath.Display(blocker));
+                        break;
+                    }
+                    var target = PosixPath.Display(extractor.Target(name));
+                    if (dryRun) Progress("Restore.WouldWrite", target, copy.Size, Day(stored), copy.Location);
+                    else
+                    {
+                        using var content = copy.Open();
+                        // Owner-only (a dump holds the database); as root owned by root.
+                        extractor.WriteFile(place!, new TarMember(name, TarMemberKind.File, copy.Size, 0x180, 0, 0, "", "", now, ""), content);
+                        Progress("Restore.OutputWrote", target, name, peer, Day(stored), copy.Size, copy.Location);
+                    }
+                    var item = new TaskItem(target);
+                    item.SetMetadata("Source", name);
+                    item.SetMetadata("Day", Day(stored));
+                    item.SetMetadata("Size", copy.Size.ToString());
+                    item.SetMetadata("Kind", "module output");
+                    item.SetMetadata("Archive", copy.Location);
+                    restored.Add(item);
+                    failure = null;
+                    break;
+                }
+                catch (ExtractFailure e)
+                {
+                    Log.LogErrorWithCodeFromResources("Restore.WriteFailed", PosixPath.Display(extractor.Target(name)), e.Message);
+                    failure = null;
+                    break;
+                }
+                catch (Exception e) when (StoredCatalog.IsReadFailure(e))
+                {
+                    failure = (failure == null ? "" : failure + "; ") + copy.Location + ": " + e.Message;
+                }
+                finally
+                {
+                    place?.Dispose();
+                }
+            }
+            if (failure != null) Log.LogErrorWithCodeFromResources("Restore.OutputUnreadable", name, failure);
+        }
+        Restored = restored.ToArray();
+        return !Log.HasLoggedErrors;
+    }
+
+    /// <summary>
+    /// What the archives do not hold, from the newest manifest of each source: names that were hard links of one file
+    /// on the peer become links again where both were restored (and are still the same file), then each folder under
+    /// the restored path gets its mode, owner (as root) and time, deepest first, after everything in it was written.
+    /// </summary>
+    private void Reshape(SafeExtractor extractor, List<RestoreTimeline.Source> sources, string path, Dictionary<string, ITaskItem?> files)
+    {
+        int links = 0, folders = 0;
+        foreach (var group in sources.Select(s => s.Listing).Where(l => l?.Links != null).SelectMany(l => l!.Links!))
+        {
+            var names = group.All().Where(files.ContainsKey).ToList();
+            for (var i = 1; i < names.Count; i++)
+            {
+                try
+                {
+                    switch (extractor.Link(names[0], names[i]))
+                    {
+                        case SafeExtractor.LinkOutcome.Linked:
+                            links++;
+                            Detail("Restore.Linked", PosixPath.Display(extractor.Target(names[i])), PosixPath.Display(extractor.Target(names[0])));
+                            break;
+                        case SafeExtractor.LinkOutcome.AlreadyLinked:
+                            links++;
+                            break;
+                        case SafeExtractor.LinkOutcome.Differs:
+                            Log.LogWarningWithCodeFromResources("Restore.LinkDiffers", PosixPath.Display(extractor.Target(names[i])),
+                                PosixPath.Display(extractor.Target(names[0])));
+                            continue;
+                        default:
+                            continue;
+                    }
+                    if (files[names[i]] is { } item)
+                    {
+                        item.SetMetadata("Kind", "hardlink");
+                        item.SetMetadata("LinkedTo", PosixPath.Display(extractor.Target(names[0])));
+                    }
+                }
+                catch (ExtractFailure e)
+                {
+                    Log.LogWarningWithCodeFromResources("Restore.LinkFailed", PosixPath.Display(extractor.Target(names[i])),
+                        PosixPath.Display(extractor.Target(names[0])), e.Message);
+                }
+            }
+        }
+        var wanted = new Dictionary<string, CollectManifestFolder>(StringComparer.Ordinal);
+        foreach (var folder in sources.Select(s => s.Listing).Where(l => l?.Folders != null).SelectMany(l => l!.Folders!))
+        {
+            var rel = SafeExtractor.Relative(folder.Name());
+            if (rel != null && RestoreTimeline.Selected(rel, path)) wanted[rel] = folder;
+        }
+        foreach (var (rel, folder) in wanted.OrderByDescending(f => f.Key.Count(c => c == '/')).ThenBy(f => f.Key, StringComparer.Ordinal))
+        {
+            try
+            {
+                if (extractor.SetFolder(rel, folder.Mode, folder.Uid, folder.Gid, folder.Mtime)) folders++;
+            }
+            catch (ExtractFailure e)
+            {
+                Log.LogWarningWithCodeFromResources("Restore.FolderFailed", PosixPath.Display(extractor.Target(rel)), e.Message);
+            }
+        }
+        if (links > 0 || folders > 0) Detail("Restore.Reshaped", links, folders);
     }
 
     /// <summary>

@@ -17,13 +17,13 @@ internal static class RestoreTimeline
 {
     /// <param name="Gaps">Holes in this source's chain up to the day: each a sentence naming the day (see <see cref="ChainGap"/>).</param>
     internal sealed record Source(string Stem, IReadOnlyList<ArchiveVersion> NewestFirst, HashSet<string>? Present,
-        IReadOnlyList<ChainGap>? Gaps = null, string? Path = null);
+        IReadOnlyList<ChainGap>? Gaps = null, string? Path = null, CollectManifestItem? Listing = null);
 
     /// <summary>A hole in a chain: the day it is on, and what is missing there (a sentence from the resources).</summary>
     internal sealed record ChainGap(DateTime Day, string Text);
 
     private sealed record Event(DateTime Day, string? Archive, bool Complete, List<string>? Paths, string? Sha256 = null,
-        DateTime? Since = null, string? Path = null);
+        DateTime? Since = null, string? Path = null, CollectManifestItem? Item = null);
 
     public static List<Source> AsOf(StoredCatalog catalog, string peer, DateTime asOf, Action<string, object[]> warn)
     {
@@ -39,7 +39,7 @@ internal static class RestoreTimeline
                 .Where(a => a.Copies.Count > 0)
                 .Reverse().ToList();
             result.Add(new Source(stem, archives, listing?.Paths is { } p ? new HashSet<string>(p, StringComparer.Ordinal) : null,
-                Gaps(catalog, peer, list, start, relevant), listing?.Path));
+                Gaps(catalog, peer, list, start, relevant), listing?.Path, listing?.Item));
         }
         return result;
     }
@@ -64,7 +64,7 @@ internal static class RestoreTimeline
                     if (item.Archive != null && catalog.Copies(day, peer, item.Archive).Count == 0)
                         warn?.Invoke("Restore.ArchiveMissing", new object[] { item.Archive, day.ToString("yyyy-MM-dd"), peer });
                     AddEvent(item.Stem, new Event(day, item.Archive, item.Complete, item.AllPaths().ToList(), item.Sha256,
-                        ParseDay(item.Since), item.Source));
+                        ParseDay(item.Since), item.Source, item));
                 }
             }
             else

@@ -328,6 +328,80 @@ internal sealed class SafeExtractor : IDisposable
         return input != null && SameAs(place, m with { Kind = TarMemberKind.File, Mode = st.Permissions, Mtime = st.MtimeSeconds, Size = st.Size }, input);
     }
 
+    public enum LinkOutcome { Linked, AlreadyLinked, Differs, Missing }
+
+    /// <summary>
+    /// Makes <paramref name="otherRelative"/> a hard link of <paramref name="firstRelative"/>, both regular files restored
+    /// beneath the destination, when they are the same file: the same size, time, mode, owner (as root) and bytes. The
+    /// link is made under a temporary name in the second name's folder and renamed over it, so the name always holds
+    /// the file. Nothing is changed when they differ or either is not a regular file.
+    /// </summary>
+    /// <exception cref="ExtractFailure">linkat or renameat failed; the second name still holds its copy.</exception>
+    public LinkOutcome Link(string firstRelative, string otherRelative)
+    {
+        using var first = OpenRestored(firstRelative, out var a);
+        using var other = OpenRestored(otherRelative, out var b);
+        if (first == null || other == null) return LinkOutcome.Missing;
+        if (a.Device == b.Device && a.Inode == b.Inode) return LinkOutcome.AlreadyLinked;
+        if (a.Size != b.Size || a.MtimeSeconds != b.MtimeSeconds || a.Permissions != b.Permissions || a.Uid != b.Uid || a.Gid != b.Gid)
+            return LinkOutcome.Differs;
+        while (true)
+        {
+            var n = first.ReadAtLeast(_buffer, _buffer.Length, throwOnEndOfStream: false);
+            var k = other.ReadAtLeast(_compare, _compare.Length, throwOnEndOfStream: false);
+            if (n != k || !_buffer.AsSpan(0, n).SequenceEqual(_compare.AsSpan(0, k))) return LinkOutcome.Differs;
+            if (n == 0) break;
+        }
+        var slashA = firstRelative.LastIndexOf('/');
+        var slashB = otherRelative.LastIndexOf('/');
+        if (OpenFolder(slashA < 0 ? "" : firstRelative[..slashA], create: false, out var folderA, out _) != Outcome.Written || folderA == null)
+            return LinkOutcome.Missing;
+        using (folderA)
+        {
+            if (OpenFolder(slashB < 0 ? "" : otherRelative[..slashB], create: false, out var folderB, out _) != Outcome.Written || folderB == null)
+                return LinkOutcome.Missing;
+            using (folderB)
+            {
+                var nameA = firstRelative[(slashA + 1)..];
+                var nameB = otherRelative[(slashB + 1)..];
+                // Still the files compared (nothing swapped them meanwhile).
+                if (Beneath.LStat(folderA.Fd, nameA, out _) is not { IsRegular: true } sa || sa.Inode != a.Inode ||
+                    Beneath.LStat(folderB.Fd, nameB, out _) is not { IsRegular: true } sb || sb.Inode != b.Inode)
+                    return LinkOutcome.Missing;
+                var temp = Beneath.TempName(nameB);
+                Beneath.Unlink(folderB.Fd, temp, out _);
+                if (!Beneath.Link(folderA.Fd, nameA, folderB.Fd, temp, out var errno)) throw new ExtractFailure("link", Target(otherRelative), errno);
+                if (!Beneath.Rename(folderB.Fd, temp, nameB, replace: true, out errno))
+                {
+                    Beneath.Unlink(folderB.Fd, temp, out _);
+                    throw new ExtractFailure("rename", Target(otherRelative), errno);
+                }
+                return LinkOutcome.Linked;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Gives a folder beneath the destination the archived mode (setuid/setgid only as root), owner (as root) and
+    /// modification time, through a descriptor opened without following a link. False when the folder is not there
+    /// (or is a link or not a folder): nothing is changed.
+    /// </summary>
+    /// <exception cref="ExtractFailure">fchown, fchmod or futimens failed.</exception>
+    public bool SetFolder(string relative, uint mode, uint uid, uint gid, long mtime)
+    {
+        if (OpenFolder(relative, create: false, out var folder, out _) != Outcome.Written || folder == null) return false;
+        using (folder)
+        {
+            if (Beneath.LStat(folder.Fd, ".", out _) is not { IsDirectory: true }) return false;
+            var handle = new SafeFileHandle((IntPtr)folder.Fd, ownsHandle: false);
+            var target = Target(relative);
+            if (_asRoot && !Posix.FChown(handle, uid, gid, out var errno)) throw new ExtractFailure("fchown", target, errno);
+            if (!Posix.FChmod(handle, ModeFor(mode), out errno)) throw new ExtractFailure("fchmod", target, errno);
+            if (!Posix.FSetTimes(handle, mtime, 0, out errno)) throw new ExtractFailure("futimens", target, errno);
+            return true;
+        }
+    }
+
     /// <summary>Removes what this run wrote at <paramref name="relative"/> (a file or a link), if it is there.</summary>
     public void Remove(string relative)
     {

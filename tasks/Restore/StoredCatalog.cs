@@ -54,6 +54,22 @@ internal sealed class StoredCatalog : IDisposable
 
     public IEnumerable<KeyValuePair<StoredKey, List<StoredCopy>>> All => _files;
 
+    /// <summary>
+    /// What Collect's modules wrote into the collect dir (database dumps, repository dumps and bundles, mbox files,
+    /// sysinfo listings…) and Stage carried with the day: every stored file of the day that is not an archive, the
+    /// manifest, an indicator (cback.*), a split piece or the ciphertext of a file listed in plain.
+    /// </summary>
+    public IEnumerable<string> ModuleOutputs(DateTime day, string peer)
+    {
+        var names = Names(day, peer);
+        var all = names.ToHashSet(StringComparer.Ordinal);
+        return names.Where(n => !ArchiveStreams.IsArchiveName(n) && n != CollectManifest.FileName
+                && !n.StartsWith("cback.", StringComparison.Ordinal) && !Piece.IsMatch(n)
+                && !(n.EndsWith(".gpg", StringComparison.Ordinal) && all.Contains(n[..^4]))
+                && !(ArchiveStreams.IsArchiveName(n.EndsWith(".gpg", StringComparison.Ordinal) ? n[..^4] : n)))
+            .Order(StringComparer.Ordinal);
+    }
+
     /// <summary>The day's manifest for the peer (the first copy that reads), or null (none: a Cedar peer, an older collect).</summary>
     public CollectManifest? Manifest(DateTime day, string peer)
     {
@@ -77,9 +93,10 @@ internal sealed class StoredCatalog : IDisposable
     }
 
     public static StoredCatalog Build(string? stagingDir, IEnumerable<string> imageFiles, S3Location? s3, string? s3Endpoint,
-        string? s3Region, Action<string, object[]> warn, CancellationToken cancel, DateTime? s3UploadedBy = null)
+        string? s3Region, Action<string, object[]> warn, CancellationToken cancel, DateTime? s3UploadedBy = null,
+        GpgDecryption? gpg = null)
     {
-        var catalog = new StoredCatalog(warn);
+        var catalog = new StoredCatalog(warn) { _gpg = gpg };
         // As of an S3 upload time only S3 is read: staging folders and images hold the newest upload of a day.
         if (s3UploadedBy != null)
         {
@@ -111,6 +128,7 @@ internal sealed class StoredCatalog : IDisposable
             }
         }
         catalog.JoinSplitPieces();
+        if (gpg != null) catalog.JoinEncrypted(gpg);
         return catalog;
     }
 
@@ -138,6 +156,39 @@ internal sealed class StoredCatalog : IDisposable
             Add(g.Key.Whole.Day, g.Key.Whole.Peer, g.Key.Whole.Name, new StoredCopy(g.Key.Medium,
                 parts[0].Location[..^"_00000".Length] + "_*", parts.Sum(c => c.Size), () => new ConcatenatedStream(parts)));
         }
+    }
+
+    private GpgDecryption? _gpg;
+
+    /// <summary>
+    /// The encrypt extension replaces each staged file FILE by FILE.gpg (after any split: FILE.gpg_00000… are joined
+    /// first): on each medium where FILE.gpg is and FILE is not, FILE is read as FILE.gpg decrypted by gpg.
+    /// </summary>
+    private void JoinEncrypted(GpgDecryption gpg)
+    {
+        var encrypted = _files.Where(kv => kv.Key.Name.EndsWith(".gpg", StringComparison.Ordinal) && kv.Key.Name.Length > 4)
+            .SelectMany(kv => kv.Value.Select(c => (Plain: kv.Key with { Name = kv.Key.Name[..^4] }, Copy: c)))
+            .ToList();
+        foreach (var (plain, copy) in encrypted)
+        {
+            if (Copies(plain.Day, plain.Peer, plain.Name).Any(c => c.Medium == copy.Medium)) continue;
+            Add(plain.Day, plain.Peer, plain.Name, new StoredCopy(copy.Medium, copy.Location, copy.Size,
+                () => gpg.Open(copy.Open(), copy.Location)));
+        }
+    }
+
+    /// <summary>An S3 object as stored, or decrypted by gpg when it is OpenPGP ciphertext (S3EncryptCommand with gpg) and gpg is configured.</summary>
+    private Stream OpenMaybeEncrypted(Stream raw, string location)
+    {
+        if (_gpg == null) return raw;
+        var head = new byte[512];
+        var got = raw.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        Stream whole = new ConcatenatedStream(new[]
+        {
+            new StoredCopy("", location, got, () => new MemoryStream(head, 0, got)),
+            new StoredCopy("", location, 0, () => raw),
+        });
+        return GpgDecryption.LooksEncrypted(head.AsSpan(0, got)) ? _gpg.Open(whole, location) : whole;
     }
 
     private void Add(DateTime day, string peer, string name, StoredCopy copy)
@@ -232,9 +283,9 @@ internal sealed class StoredCatalog : IDisposable
             var key = v.Key;
             var location = v.Current ? $"s3://{bucket}/{key}" : $"s3://{bucket}/{key}?versionId={v.VersionId}";
             var version = v.Current ? null : v.VersionId;
-            return new StoredCopy(medium, location, v.Size, () =>
+            return new StoredCopy(medium, location, v.Size, () => OpenMaybeEncrypted(
                 client.GetObjectAsync(new GetObjectRequest { BucketName = bucket, Key = key, VersionId = version }, cancel).GetAwaiter().GetResult().ResponseStream,
-                v.Uploaded);
+                location), v.Uploaded);
         }
 
         var shas = new Dictionary<(string, string), string?>();
