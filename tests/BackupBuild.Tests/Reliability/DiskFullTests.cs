@@ -181,7 +181,7 @@ public sealed class DiskFullTests : IDisposable
         Assert.DoesNotContain("MSB4018", full.Output);
         Assert.False(File.Exists(marker));
         Assert.Empty(Directory.GetFiles(monday, ".bkp-tmp-*"));
-        Assert.Contains("2026/11/23/master/m003.bin", Tool.Run("bsdtar", "-tf", image).Output);
+        Assert.Contains("2026/11/23/master/cback.collect", Tool.Run("bsdtar", "-tf", image).Output);
         var written = File.ReadAllBytes(image);
 
         // Still full: the same coded error, and the day is not written again.
