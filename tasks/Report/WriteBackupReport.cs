@@ -98,8 +98,10 @@ public sealed class WriteBackupReport : StoredDataTask
         // not staged at all (no folder; only from the peer's first day on), and stored days whose manifest names an
         // archive no medium holds. Verify's findings (below) add the archives that do not read back.
         var holes = new SortedDictionary<DateTime, SortedSet<string>>();
+        var named = new HashSet<(DateTime, string)>();
         void Hole(DateTime day, string peer, string resource, params object[] args)
         {
+            if (resource != "Report.ArchivesAbsent" && !named.Add((day, peer))) return; // once per peer and day
             var text = Format(resource, args);
             events.Add(new ReportEvent(day, peer, ReportEvent.Failure, ReportLogs.CodeOf(text), ReportLogs.Strip(text)));
             if (!holes.TryGetValue(day, out var set)) holes[day] = set = new SortedSet<string>(StringComparer.Ordinal);
@@ -124,6 +126,11 @@ public sealed class WriteBackupReport : StoredDataTask
                 }
             }
         }
+        // The rule Restore and Verify judge by (RestoreTimeline.MissedDays): also days on the media only (an image, S3).
+        foreach (var peer in configured.Count > 0 ? configured : peers)
+        foreach (var (day, gap) in RestoreTimeline.MissedDays(catalog, peer).Where(m => m.Key >= from && m.Key <= today))
+            Hole(day, peer, !catalog.HasFolder(day, peer) ? "Report.NotStaged"
+                : !catalog.Names(day, peer).Contains(Indicators.Collect) ? "Report.NotCollected" : "Report.NoManifest");
         foreach (var peer in peers)
         {
             foreach (var day in catalog.Days(peer).Where(d => d >= from && d <= today))

@@ -71,7 +71,7 @@ public sealed class RestoreFiles : StoredDataTask
         var sources = RestoreTimeline.AsOf(catalog, peer, day, (n, a) => Log.LogWarningWithCodeFromResources(n, a));
 
         // Before anything is written: does every file the manifests list as present have an archive that holds it?
-        var hole = Hole(sources, path, RestoreTimeline.NotStored(catalog, peer, day));
+        var hole = Hole(sources, path, RestoreTimeline.Missed(catalog, peer, day).Append(RestoreTimeline.NotStored(catalog, peer, day)));
         string[]? holeArgs = null;
         if (hole != null)
         {
@@ -438,11 +438,11 @@ public sealed class RestoreFiles : StoredDataTask
     /// (Cedar Backup peers) cannot be judged and are not.
     /// </summary>
     private (List<string> Missing, List<string> Gaps, List<DateTime> Days)? Hole(List<RestoreTimeline.Source> sources, string path,
-        RestoreTimeline.ChainGap? notStored)
+        IEnumerable<RestoreTimeline.ChainGap?> dayGaps)
     {
         var missing = new List<string>();
         var gaps = new List<RestoreTimeline.ChainGap>();
-        if (notStored != null) gaps.Add(notStored);
+        gaps.AddRange(dayGaps.OfType<RestoreTimeline.ChainGap>());
         var days = new SortedSet<DateTime>();
         foreach (var source in sources)
         {

@@ -27,7 +27,7 @@ internal static class RestoreTimeline
 
     public static List<Source> AsOf(StoredCatalog catalog, string peer, DateTime asOf, Action<string, object[]> warn)
     {
-        var events = Events(catalog, peer, asOf, warn);
+        var events = Events(catalog, peer, asOf, warn, MissedDays(catalog, peer));
         var result = new List<Source>();
         foreach (var (stem, list) in events.OrderBy(e => e.Key, StringComparer.Ordinal))
         {
@@ -45,7 +45,9 @@ internal static class RestoreTimeline
     }
 
     /// <summary>The events of each source (stem) of a peer up to a day, oldest first: one per manifest item, or per archive of a day without a manifest.</summary>
-    private static Dictionary<string, List<Event>> Events(StoredCatalog catalog, string peer, DateTime asOf, Action<string, object[]>? warn)
+    /// <remarks>A day of <paramref name="missed"/> (a folder left part way) gives no events: nothing of it is trusted.</remarks>
+    private static Dictionary<string, List<Event>> Events(StoredCatalog catalog, string peer, DateTime asOf, Action<string, object[]>? warn,
+        IReadOnlyDictionary<DateTime, ChainGap> missed)
     {
         var events = new Dictionary<string, List<Event>>(StringComparer.Ordinal);
         void AddEvent(string stem, Event e)
@@ -54,7 +56,7 @@ internal static class RestoreTimeline
             list.Add(e);
         }
 
-        foreach (var day in catalog.Days(peer).Where(d => d <= asOf))
+        foreach (var day in catalog.Days(peer).Where(d => d <= asOf && !missed.ContainsKey(d)))
         {
             var manifest = catalog.Manifest(day, peer);
             if (manifest != null)
@@ -125,6 +127,48 @@ internal static class RestoreTimeline
     }
 
     /// <summary>
+    /// The days a peer's tree is not on the media although the pool was staged or stored that day, after the peer's
+    /// first stored day: the peer has no folder that day (other peers do: it was not staged); or its folder lacks
+    /// cback.collect, or its collect manifest, although its earlier days had them (it was not ready, or Stage stopped
+    /// part way). Restore (<see cref="Missed"/>), Verify (BKP8050) and the report (BKP8214, BKP8215, BKP8051) all
+    /// judge by this one rule. A day of it is not used in any chain.
+    /// </summary>
+    public static Dictionary<DateTime, ChainGap> MissedDays(StoredCatalog catalog, string peer)
+    {
+        var result = new Dictionary<DateTime, ChainGap>();
+        var days = catalog.Days(peer).ToList();
+        if (days.Count == 0) return result;
+        bool collected = false, manifests = false;
+        foreach (var day in catalog.PoolDays.Where(d => d >= days[0]))
+        {
+            var names = catalog.Names(day, peer);
+            if (names.Count == 0)
+            {
+                if (day > days[0]) result[day] = new ChainGap(day, BackupTask.Format("Restore.GapNotStaged", Day(day)));
+                continue;
+            }
+            var hasCollect = names.Contains(Indicators.Collect);
+            var hasManifest = names.Contains(CollectManifest.FileName) && catalog.Manifest(day, peer) != null;
+            if (collected && !hasCollect) result[day] = new ChainGap(day, BackupTask.Format("Restore.GapNotCollected", Day(day)));
+            else if (manifests && !hasManifest) result[day] = new ChainGap(day, BackupTask.Format("Restore.GapNoManifest", Day(day)));
+            collected |= hasCollect;
+            manifests |= hasManifest;
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// As of a day: the days of <see cref="MissedDays"/> after the peer's newest whole day up to it (the peer was
+    /// missing from then on), so a restore as of it cannot give that day's tree.
+    /// </summary>
+    public static List<ChainGap> Missed(StoredCatalog catalog, string peer, DateTime asOf)
+    {
+        var missed = MissedDays(catalog, peer);
+        var whole = catalog.Days(peer).Where(d => d <= asOf && !missed.ContainsKey(d)).DefaultIfEmpty(DateTime.MinValue).Max();
+        return missed.Where(m => m.Key > whole && m.Key <= asOf).OrderBy(m => m.Key).Select(m => m.Value).ToList();
+    }
+
+    /// <summary>
     /// Collects that were never stored, for Verify: days an item's state changed on (its manifest's "previous") of
     /// which nothing is stored; the next stored day carries their changes, so only a restore as of those days fails.
     /// </summary>
@@ -151,7 +195,7 @@ internal static class RestoreTimeline
     {
         var days = catalog.Days(peer).ToList();
         if (days.Count == 0) return new List<ChainGap>();
-        var events = Events(catalog, peer, days[^1], null);
+        var events = Events(catalog, peer, days[^1], null, MissedDays(catalog, peer));
         var gaps = new List<ChainGap>();
         var oldest = days.Where(d => catalog.Manifest(d, peer) != null).DefaultIfEmpty(DateTime.MaxValue).Min();
         foreach (var list in events.Values)

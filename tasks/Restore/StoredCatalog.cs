@@ -33,7 +33,16 @@ internal sealed class StoredCatalog : IDisposable
     private readonly List<IDisposable> _open = new();
     private readonly Action<string, object[]> _warn;
 
+    private readonly HashSet<DateTime> _poolDays = new();
+    private readonly HashSet<(DateTime, string)> _folders = new();
+
     private StoredCatalog(Action<string, object[]> warn) => _warn = warn;
+
+    /// <summary>Days the pool was staged or stored: a staging day with cback.stage, a day folder on an image or in S3 holding a peer's folder.</summary>
+    public IEnumerable<DateTime> PoolDays => _poolDays.Union(_names.Keys.Select(k => k.Item1)).Distinct().Order();
+
+    /// <summary>Whether a medium holds a folder of the peer for the day (even an empty one).</summary>
+    public bool HasFolder(DateTime day, string peer) => _folders.Contains((day, peer)) || _names.ContainsKey((day, peer));
 
     /// <summary>Media that were read: "staging /x", "image /y.iso", "s3://b/p/".</summary>
     public List<string> Media { get; } = new();
@@ -217,10 +226,12 @@ internal sealed class StoredCatalog : IDisposable
         foreach (var d in Directory.EnumerateDirectories(m))
         {
             if (Day(Path.GetFileName(y), Path.GetFileName(m), Path.GetFileName(d)) is not { } day) continue;
+            if (File.Exists(Path.Combine(d, Indicators.Stage))) _poolDays.Add(day);
             foreach (var peerDir in Directory.EnumerateDirectories(d))
             {
                 if (Posix.LStat(peerDir, out _) is not { IsDirectory: true }) continue;
                 var peer = Path.GetFileName(peerDir);
+                _folders.Add((day, peer));
                 foreach (var file in Directory.EnumerateFiles(peerDir))
                 {
                     var name = Path.GetFileName(file);
@@ -245,6 +256,11 @@ internal sealed class StoredCatalog : IDisposable
         foreach (var d in Dirs(m))
         {
             if (Day(y.Name, m.Name, d.Name) is not { } day) continue;
+            foreach (var peer in Dirs(d))
+            {
+                _poolDays.Add(day);
+                _folders.Add((day, peer.Name));
+            }
             foreach (var peer in Dirs(d))
             foreach (var file in peer.Children.Values.Where(c => c.Kind == IsoEntryKind.File))
             {

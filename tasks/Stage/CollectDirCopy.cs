@@ -13,7 +13,9 @@ public sealed record CopyResult(int Files, int Copied, int Unchanged, long Bytes
 /// and time, come from the opened file (fstat), never from an earlier lookup by path. Each copy is
 /// created new with <see cref="StagedFiles.Mode"/> (never the source's mode), keeps the source's mtime,
 /// is renamed into place when complete, and is skipped when the staged file already has the same size
-/// and mtime, so staging the same day twice rewrites nothing.
+/// and mtime, so staging the same day twice rewrites nothing. The peer's cback.collect is copied last, and only
+/// when every other file was: a copy stopped part way (a full staging disk) never looks collected, and a
+/// cback.collect an earlier staging of the day left is removed when this one changed files and then failed.
 /// </summary>
 public sealed class CollectDirCopy
 {
@@ -49,8 +51,18 @@ public sealed class CollectDirCopy
         int files = 0, copied = 0, unchanged = 0;
         long bytes = 0;
         var failed = false;
-        foreach (var nameBytes in names)
+        var collectName = System.Text.Encoding.ASCII.GetBytes(Indicators.Collect);
+        // cback.collect last (Cedar's order is the listing's; any order is valid for a Cedar master).
+        var ordered = names.Where(n => !n.AsSpan().SequenceEqual(collectName)).ToList();
+        var hasCollect = ordered.Count != names.Count;
+        foreach (var nameBytes in hasCollect ? ordered.Append(collectName) : ordered)
         {
+            if (failed && hasCollect && nameBytes == collectName)
+            {
+                // Something else failed: the folder must not look collected.
+                if (copied > 0) staging.Unlink(collectName, directory: false, out _);
+                break;
+            }
             _cancel.ThrowIfCancellationRequested();
             var name = PosixPath.Decode(nameBytes);
             var source = PosixPath.Display(collectDir.TrimEnd('/') + "/" + name);

@@ -281,7 +281,46 @@ public abstract class MediaTask : BackupTask, IStoreProperties
         return (Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant(), size);
     }
 
-    /// <summary>Writes cback.store into a stored day: last, once the medium holds the day (and CheckData agreed).</summary>
-    protected static void MarkStored(string dayDir, IReadOnlyList<StagedEntry> staged, string medium) =>
-        AtomicFile.WriteAllBytes(Path.Combine(dayDir, Indicators.Store), StagingListing.IndicatorContent(StagingListing.Fingerprint(staged), medium));
+    /// <summary>
+    /// Writes cback.store into a stored day: last, once the medium holds the day (and CheckData agreed). When it
+    /// cannot be written (a full staging disk), logs BKP1810 naming the file and saying the medium holds the day,
+    /// and returns false; the next Store finds the day on the medium and only writes cback.store (see
+    /// <see cref="AlreadyOnMedium"/>).
+    /// </summary>
+    protected bool MarkStored(string dayDir, string dayPath, IReadOnlyList<StagedEntry> staged, string medium)
+    {
+        var path = Path.Combine(dayDir, Indicators.Store);
+        try
+        {
+            AtomicFile.WriteAllBytes(path, StagingListing.IndicatorContent(StagingListing.Fingerprint(staged), medium));
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.LogErrorWithCodeFromResources("Store.CannotMarkStored", path, dayPath, medium, e.Message);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Whether the medium already holds the staging day exactly (every regular file with the same SHA-256, nothing
+    /// else): a Store that wrote the day and then could not write cback.store (BKP1810). Then the day is not
+    /// written again; only cback.store is. Null when the medium does not hold it as staged now.
+    /// </summary>
+    protected IReadOnlyList<StagedEntry>? AlreadyOnMedium(IMedium medium, MediumInfo info, string dayPath, string dayDir)
+    {
+        if (info.Blank) return null;
+        IReadOnlyDictionary<string, byte[]>? onMedium;
+        try
+        {
+            onMedium = medium.HashFiles(dayPath, Cancellation);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or CodedError or UnauthorizedAccessException)
+        {
+            return null;
+        }
+        if (onMedium == null) return null;
+        var staged = StagingListing.Scan(dayDir, Cancellation);
+        return DataCheck.Compare(dayPath, dayDir, staged, onMedium, medium.Name).Count == 0 ? staged : null;
+    }
 }

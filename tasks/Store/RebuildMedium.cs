@@ -34,7 +34,9 @@ public sealed class RebuildMedium : MediaTask
         var plan = new SessionPlan(true, settings.Label(settings.Clock.Now), days, []);
         if (!WriteSession(settings, medium, info, plan, staged, out var percent)) return false;
 
-        foreach (var (dayPath, directory) in days) MarkStored(directory, staged[dayPath], medium.Name);
+        var marked = true;
+        foreach (var (dayPath, directory) in days) marked &= MarkStored(directory, dayPath, staged[dayPath], medium.Name);
+        if (!marked) return false;
         Progress("Rebuild.Done", days.Count, string.Join(", ", days.Select(d => d.Item1)), medium.Name, percent, settings.Media.Name);
         return true;
     }

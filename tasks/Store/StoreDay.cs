@@ -43,6 +43,13 @@ public sealed class StoreDay : MediaTask
         var info = medium.Inspect();
         if (!LabelAccepted(settings, medium, info)) return false;
 
+        // A Store that wrote this day and could not write cback.store (BKP1810): the medium holds it, so only cback.store is written.
+        if (!choice.Restore && AlreadyOnMedium(medium, info, dayPath, choice.Directory) is { } held)
+        {
+            Progress("Store.AlreadyOnMedium", dayPath, medium.Name);
+            return MarkStored(choice.Directory, dayPath, held, medium.Name);
+        }
+
         var label = settings.Label(settings.Clock.Now);
         var days = new[] { (dayPath, choice.Directory) };
         var decision = NewDiscRule.Decide(settings.Full, settings.Clock.IsStartOfWeek, settings.Blank, () =>
@@ -57,7 +64,7 @@ public sealed class StoreDay : MediaTask
 
         // Written last, once the medium holds the day: it vouches for it.
         var files = staged[dayPath];
-        MarkStored(choice.Directory, files, medium.Name);
+        if (!MarkStored(choice.Directory, dayPath, files, medium.Name)) return false;
         Progress("Store.Stored", dayPath, files.Count(e => e.IsRegularFile), Units.Bytes(files.Where(e => e.IsRegularFile).Sum(e => e.Size)),
             medium.Name, Units.Seconds(clock.Elapsed), percent, settings.Media.Name);
         return true;

@@ -57,6 +57,13 @@ public sealed class VerifyStoredArchives : StoredDataTask
             Log.LogErrorWithCodeFromResources("Verify.Gap", peer, Day(gap.Day), gap.Text);
         }
         foreach (var peer in catalog.Peers)
+        foreach (var (day, gap) in RestoreTimeline.MissedDays(catalog, peer).OrderBy(m => m.Key))
+        {
+            // Days the pool was staged but this peer's tree was not (no folder, or one Stage left part way).
+            findings.Add(new Finding("gap", $"{peer} {Day(day)}", gap.Text));
+            Log.LogErrorWithCodeFromResources("Verify.Missed", peer, Day(day), gap.Text);
+        }
+        foreach (var peer in catalog.Peers)
         foreach (var gap in RestoreTimeline.UnstoredCollects(catalog, peer))
         {
             findings.Add(new Finding("unstored", $"{peer} {Day(gap.Day)}", gap.Text));

@@ -105,6 +105,8 @@ public sealed class DiskFullTests : IDisposable
         AssertCodedFailure(full, "BKP3027", peer);
         Assert.Equal(mondayTree, KillHarness.Tree(Path.Combine(disk, "2026/11/23")));
         Assert.False(File.Exists(Path.Combine(peer, "cback.stage")), "the peer was marked staged");
+        // cback.collect is staged last: a copy stopped part way never looks collected (Restore, Verify and the report see a hole).
+        Assert.False(File.Exists(Path.Combine(disk, "2026/11/24/master/cback.collect")), "a partly staged folder holds cback.collect");
         Assert.Empty(Directory.GetFiles(Path.Combine(disk, "2026/11/24/master"), ".bkp-tmp-*"));
 
         File.Delete(Path.Combine(disk, "filler"));
@@ -142,5 +144,61 @@ public sealed class DiskFullTests : IDisposable
         Assert.True(later.ExitCode == 0, later.All);
         Assert.Contains("2026/11/24/master/t003.bin", Tool.Run("bsdtar", "-tf", image).Output);
         Assert.True(File.Exists(Path.Combine(tuesday, "cback.store")));
+    }
+
+    /// <summary>Fills a file system to the last byte.</summary>
+    private static void FillUp(string dir)
+    {
+        using var s = new FileStream(Path.Combine(dir, "filler"), FileMode.Create);
+        var chunk = new byte[64 * 1024];
+        try
+        {
+            while (true) s.Write(chunk);
+        }
+        catch (IOException) { }
+        try { s.Flush(); } catch (IOException) { }
+    }
+
+    [Fact]
+    public void Store_with_a_full_staging_disk_fails_with_BKP1810_after_writing_the_day_and_the_next_Store_does_not_write_it_again()
+    {
+        Tool.Require("bsdtar");
+        var staging = SmallDisk("stagingdisk", 8);
+        var image = _t["media/backup.iso"];
+        Directory.CreateDirectory(Path.GetDirectoryName(image)!);
+        var p = new BackupProject(_t.Path).Property("StagingDir", staging + "/")
+            .Property("StoreMediaType", "image").Property("StoreImageFile", image);
+        var monday = Path.Combine(staging, "2026/11/23");
+        KillData.Files(Path.Combine(monday, "master"), "m", 3, 100 * 1024, 1);
+        File.WriteAllText(Path.Combine(monday, "master", "cback.collect"), "");
+        File.WriteAllText(Path.Combine(monday, "cback.stage"), "");
+        FillUp(staging);
+
+        var full = p.Run("Store", "BackupRunDate=2026-11-23T02:00");
+        var marker = Path.Combine(monday, "cback.store");
+        AssertCodedFailure(full, "BKP1810", marker);
+        Assert.Contains("holds staging day 2026/11/23 whole", full.Output);
+        Assert.DoesNotContain("MSB4018", full.Output);
+        Assert.False(File.Exists(marker));
+        Assert.Empty(Directory.GetFiles(monday, ".bkp-tmp-*"));
+        Assert.Contains("2026/11/23/master/cback.collect", Tool.Run("bsdtar", "-tf", image).Output);
+        var written = File.ReadAllBytes(image);
+
+        // Still full: the same coded error, and the day is not written again.
+        var again = p.Run("Store", "BackupRunDate=2026-11-23T02:30");
+        AssertCodedFailure(again, "BKP1810", marker);
+        Assert.Equal(written, File.ReadAllBytes(image));
+
+        File.Delete(Path.Combine(staging, "filler"));
+        var later = p.Run("Store", "BackupRunDate=2026-11-23T03:00");
+        Assert.True(later.ExitCode == 0, later.All);
+        Assert.Contains("already holds staging day 2026/11/23", later.Output);
+        Assert.Equal(written, File.ReadAllBytes(image)); // one session, not the day twice
+        Assert.True(File.Exists(marker));
+
+        // And now it is stored: the next Store of the day skips it as usual.
+        var skip = p.Run("Store", "BackupRunDate=2026-11-23T04:00");
+        Assert.True(skip.ExitCode == 0, skip.All);
+        Assert.Contains("already stored and unchanged", skip.Output);
     }
 }

@@ -22,10 +22,14 @@ public sealed class HoleTests
         .Item("Peer", "pool1", ("Type", "local"), ("CollectDir", t["var/collect"]))
         .Item("CollectDirectory", tree, ("CollectMode", "incr"), ("ArchiveMode", "targz"));
 
-    /// <summary>One day of a pool of one: its collect dir emptied first (as its Purge would), then the given actions.</summary>
+    /// <summary>
+    /// One day of a pool of one: its collect dir emptied first but for the master's cback.stage (as its Purge would after
+    /// a Stage: the next Collect reads it to know the previous collect was staged), then the given actions.
+    /// </summary>
     private static void Day(BackupProject p, string day, string targets)
     {
-        if (Directory.Exists(p.CollectDir)) Directory.Delete(p.CollectDir, true);
+        if (Directory.Exists(p.CollectDir))
+            foreach (var f in Directory.GetFiles(p.CollectDir).Where(f => Path.GetFileName(f) != "cback.stage")) File.Delete(f);
         var run = p.Run(targets, "BackupRunDate=" + day + "T01:00");
         Assert.True(run.ExitCode == 0, run.All);
     }
@@ -293,5 +297,69 @@ public sealed class HoleTests
         var verify = p.Run("Verify", "BackupRunDate=" + Tuesday + "T03:00");
         Assert.Equal(1, verify.ExitCode);
         Assert.Contains($"BKP8110: The chain of archives of peer pool1 has a hole: 2026-11-24: the archive {Path.GetFileName(archive)} is on none of the media", verify.Output);
+    }
+
+    /// <summary>
+    /// A day the pool was staged without this peer's folder (Stage could not reach it), and a day whose folder Stage
+    /// left part way (an archive, no manifest, no cback.collect): a restore as of either day is BKP8040 naming the day
+    /// and writes nothing, RestorePartial=true restores the newest earlier tree and fails (BKP8041), Verify names both
+    /// days (BKP8050), the report lists them as days with a hole. The same rule everywhere (RestoreTimeline.MissedDays).
+    /// </summary>
+    [Fact]
+    public void A_day_staged_without_the_peer_or_with_its_folder_left_part_way_is_a_hole_for_Restore_Verify_and_the_report()
+    {
+        using var t = new TempDir();
+        var tree = t.Dir("src/tree");
+        t.File("src/tree/a.txt", "a");
+        var p = Pool(t, tree);
+        Day(p, Monday, "Collect;Stage");
+        var mondayTree = TreeState.Of(tree);
+        t.File("src/tree/b.txt", "b on tuesday");
+        Day(p, Tuesday, "Collect;Stage");
+        // Tuesday: the pool was staged (another peer is there), this peer was not.
+        var tuesdayDir = Path.Combine(p.StagingDir, "2026/11/24");
+        Directory.Delete(Path.Combine(tuesdayDir, "pool1"), true);
+        t.File("var/staging/2026/11/24/other/cback.collect", "");
+        Assert.True(File.Exists(Path.Combine(tuesdayDir, "cback.stage")));
+        t.File("src/tree/c.txt", "c on wednesday");
+        Day(p, Wednesday, "Collect;Stage");
+        // Wednesday: Stage stopped part way: an archive is there, its manifest and cback.collect are not.
+        var wednesdayDir = Path.Combine(p.StagingDir, "2026/11/25/pool1");
+        File.Delete(Path.Combine(wednesdayDir, "cback.collect"));
+        File.Delete(Path.Combine(wednesdayDir, "backupbuild-manifest.json.gz"));
+        Assert.NotEmpty(Directory.GetFiles(wednesdayDir, "*.tar.gz"));
+
+        foreach (var (day, text) in new[] { (Tuesday, "2026-11-24: the peer was not staged that day"),
+                     (Wednesday, "2026-11-25: the peer's folder of that day has no cback.collect") })
+        {
+            var to = t.Dir("restore-" + day);
+            var refused = p.Run("Restore", "RestoreDate=" + day, "RestoreTo=" + to);
+            Assert.Equal(1, refused.ExitCode);
+            var line = refused.Output.Split('\n').FirstOrDefault(l => l.Contains("error BKP8040"));
+            Assert.True(line != null && line.Contains(text), $"as of {day}: no BKP8040 naming the day:\n" + refused.All);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(to));
+
+            var dry = p.Run("Restore", "RestoreDate=" + day, "RestoreTo=" + to, "RestoreDryRun=true");
+            Assert.Equal(1, dry.ExitCode);
+            Assert.Contains("error BKP8040", dry.Output);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(to));
+
+            var partialTo = t.Dir("partial-" + day);
+            var partial = p.Run("Restore", "RestoreDate=" + day, "RestoreTo=" + partialTo, "RestorePartial=true");
+            Assert.Equal(1, partial.ExitCode);
+            Assert.Contains("error BKP8041", partial.Output);
+            Assert.Equal("", TreeState.Diff(mondayTree, TreeState.Of(partialTo + tree)));
+        }
+
+        var verify = p.Run("Verify", "BackupRunDate=" + Wednesday + "T03:00");
+        Assert.Equal(1, verify.ExitCode);
+        Assert.Contains("error BKP8050: Peer pool1 has a hole on 2026-11-24: 2026-11-24: the peer was not staged that day", verify.Output);
+        Assert.Contains("error BKP8050: Peer pool1 has a hole on 2026-11-25: 2026-11-25: the peer's folder of that day has no cback.collect", verify.Output);
+
+        var report = p.Run("Report", "BackupRunDate=" + Wednesday + "T07:00");
+        Assert.True(report.ExitCode == 0, report.All);
+        var holes = File.ReadAllLines(Path.Combine(p.Root, "report.txt")).FirstOrDefault(l => l.Contains("Days with a hole:")) ?? "";
+        Assert.Contains("2026-11-24 (pool1", holes);
+        Assert.Contains("2026-11-25 (pool1", holes);
     }
 }
