@@ -15,7 +15,7 @@ public class ChunkedCompressionTests
     private const int SmallChunk = 4099; // deliberately not a multiple of the 512-byte tar block
 
     /// <summary>Files of mixed compressibility and sizes, several of them larger than a chunk.</summary>
-    private static List<string> MixedFiles(TempDir temp, int count, int maxSize)
+    internal static List<string> MixedFiles(TempDir temp, int count, int maxSize)
     {
         var random = new Random(1234);
         var paths = new List<string>();

@@ -15,32 +15,8 @@ public class ZstdArchiveTests
 {
     private const int SmallChunk = 4099; // many frames from little data, not a multiple of the tar block
 
-    private static List<string> MixedFiles(TempDir temp, int count, int maxSize)
-    {
-        var random = new Random(2020);
-        var paths = new List<string>();
-        for (var i = 0; i < count; i++)
-        {
-            var size = i == 0 ? 0 : random.Next(maxSize);
-            byte[] content;
-            if (i % 2 == 0)
-            {
-                var text = new StringBuilder();
-                while (text.Length < size) text.Append("line ").Append(random.Next(1000)).Append(" of the journal\n");
-                content = Encoding.ASCII.GetBytes(text.ToString(0, size));
-            }
-            else
-            {
-                content = new byte[size];
-                random.NextBytes(content);
-            }
-            var path = temp[$"src/{i % 3}/file-{i:D3}"];
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            File.WriteAllBytes(path, content);
-            paths.Add(path);
-        }
-        return paths;
-    }
+    private static List<string> MixedFiles(TempDir temp, int count, int maxSize) =>
+        ChunkedCompressionTests.MixedFiles(temp, count, maxSize);
 
     /// <summary>The number of frames `zstd -l` counts in the file.</summary>
     private static int Frames(string archive)

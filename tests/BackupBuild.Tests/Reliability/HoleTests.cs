@@ -28,8 +28,7 @@ public sealed class HoleTests
     /// </summary>
     private static void Day(BackupProject p, string day, string targets)
     {
-        if (Directory.Exists(p.CollectDir))
-            foreach (var f in Directory.GetFiles(p.CollectDir).Where(f => Path.GetFileName(f) != "cback.stage")) File.Delete(f);
+        p.PurgeStagedCollectDir();
         var run = p.Run(targets, "BackupRunDate=" + day + "T01:00");
         Assert.True(run.ExitCode == 0, run.All);
     }

@@ -101,7 +101,7 @@ public sealed class NonUtf8NameTests : IDisposable
         Assert.True(RawTree.Diff(monday, got) == "", "Monday:\n" + RawTree.Diff(monday, got));
 
         // Tuesday: one odd-named file changes; the incremental archive holds only it (and the links, always archived).
-        Directory.Delete(p.CollectDir, true);
+        p.PurgeStagedCollectDir();
         var changed = Python(ChangeOne, tree, (Monday + 86_400).ToString());
         Assert.True(changed.ExitCode == 0, changed.All);
         var tuesday = RawTree.Of(tree);

@@ -111,8 +111,7 @@ public class RestoreRoundTripTests
             expected.Add((TreeState.Of(tree), TreeState.Of(daily)));
             // The pool-of-one Purge empties the collect dir once the day is staged (it keeps the master's cback.stage,
             // which tells the next Collect that the previous one was staged).
-            if (Directory.Exists(p.CollectDir))
-                foreach (var f in Directory.GetFiles(p.CollectDir).Where(f => Path.GetFileName(f) != "cback.stage")) File.Delete(f);
+            p.PurgeStagedCollectDir();
             var run = p.Run("Collect;Stage;Store", "BackupRunDate=" + Week[day] + "T01:00");
             Assert.True(run.ExitCode == 0, run.All);
         }

@@ -45,7 +45,7 @@ public class TreeShapeRestoreTests
         Assert.True(run.ExitCode == 0, run.All);
 
         // Tuesday: a/two.txt is replaced by a file of its own; the other two names stay one file.
-        Directory.Delete(p.CollectDir, true);
+        p.PurgeStagedCollectDir();
         File.Delete(tree + "/a/two.txt");
         t.File("src/tree/a/two.txt", "own file now\n");
         Time(tree + "/a", T0 + 400);

@@ -49,6 +49,17 @@ public sealed class BackupProject
         return this;
     }
 
+    /// <summary>
+    /// Empties the collect dir as a pool of one's Purge does after its Stage: every file but the master's cback.stage,
+    /// which tells the next Collect that the previous one was staged (else it carries, BKP2200/BKP2201).
+    /// </summary>
+    public void PurgeStagedCollectDir()
+    {
+        if (!System.IO.Directory.Exists(CollectDir)) return;
+        foreach (var f in System.IO.Directory.GetFiles(CollectDir).Where(f => System.IO.Path.GetFileName(f) != "cback.stage"))
+            File.Delete(f);
+    }
+
     public BackupProject Raw(string xml)
     {
         _items.Add(xml);
