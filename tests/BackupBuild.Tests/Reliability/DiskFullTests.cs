@@ -147,7 +147,7 @@ public sealed class DiskFullTests : IDisposable
     }
 
     /// <summary>Fills a file system to the last byte.</summary>
-    private static void FillUp(string dir)
+    internal static void FillUp(string dir)
     {
         using var s = new FileStream(Path.Combine(dir, "filler"), FileMode.Create);
         var chunk = new byte[64 * 1024];

@@ -99,17 +99,7 @@ public sealed class UnstagedWeekSimulationTests : IClassFixture<SshServer>, IDis
     }
 
     /// <summary>Fills a file system to the last byte (what a growing log or a stray copy does to a staging disk).</summary>
-    private static void Fill(string dir)
-    {
-        using var s = new FileStream(Path.Combine(dir, "filler"), FileMode.Create);
-        var chunk = new byte[64 * 1024];
-        try
-        {
-            while (true) s.Write(chunk);
-        }
-        catch (IOException) { }
-        try { s.Flush(); } catch (IOException) { }
-    }
+    private static void Fill(string dir) => DiskFullTests.FillUp(dir);
 
     private static Dictionary<string, byte[]> Files(string dir) =>
         Directory.Exists(dir) ? Snapshot.Contents(dir) : new Dictionary<string, byte[]>();
