@@ -10,6 +10,7 @@ namespace BackupBuild.Tests.Collect;
 /// Archives of awkward files, in each of Cedar Backup's formats, read back by GNU tar, bsdtar and
 /// Python's tarfile exactly as the files were.
 /// </summary>
+[Trait("Tier", "Fast")]
 public class ArchiveCompatibilityTests
 {
     public static TheoryData<ArchiveFormat> Formats => [ArchiveFormat.Tar, ArchiveFormat.TarGz, ArchiveFormat.TarBz2];

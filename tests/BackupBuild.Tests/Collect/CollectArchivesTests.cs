@@ -5,6 +5,7 @@ using Xunit;
 namespace BackupBuild.Tests.Collect;
 
 [Collection("CollectArchives progress interval")]
+[Trait("Tier", "Fast")]
 public class CollectArchivesTests
 {
     private static CollectArchives Task(TempDir t, FakeBuildEngine engine, params Microsoft.Build.Framework.ITaskItem[] dirs) => new()
@@ -70,6 +71,7 @@ public class CollectArchivesTests
     }
 }
 
+[Trait("Tier", "Fast")]
 public class CollectOnlyModulesTests
 {
     [Fact]

@@ -5,6 +5,7 @@ using Xunit;
 
 namespace BackupBuild.Tests.Collect;
 
+[Trait("Tier", "Fast")]
 public class CollectWalkerTests
 {
     private static List<string> Walk(string root, int linkDepth = 0, bool dereference = false, string ignore = ".cbignore",

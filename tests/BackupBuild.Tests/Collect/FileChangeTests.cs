@@ -11,6 +11,7 @@ namespace BackupBuild.Tests.Collect;
 /// Files that change size while being read, or fail to read, keep the archive valid; the content hash
 /// covers exactly what was read into the entry.
 /// </summary>
+[Trait("Tier", "Fast")]
 public class FileChangeTests
 {
     public static TheoryData<ArchiveFormat> Formats => [ArchiveFormat.Tar, ArchiveFormat.TarGz, ArchiveFormat.TarBz2];

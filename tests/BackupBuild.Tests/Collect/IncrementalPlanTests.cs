@@ -5,6 +5,7 @@ using Xunit;
 
 namespace BackupBuild.Tests.Collect;
 
+[Trait("Tier", "Fast")]
 public class IncrementalPlanTests
 {
     private static WalkEntry Entry(string path) => new(path, Posix.LStat(path, out _)!.Value);

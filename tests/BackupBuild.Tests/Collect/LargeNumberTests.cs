@@ -11,6 +11,7 @@ namespace BackupBuild.Tests.Collect;
 /// Ids, times and sizes beyond what octal header fields hold are stored in GNU's base-256 form, and
 /// every reader gets the value back.
 /// </summary>
+[Trait("Tier", "Fast")]
 public class LargeNumberTests
 {
     private static PosixStat FileStat(uint uid, uint gid, long mtime, long size) =>

@@ -10,6 +10,7 @@ namespace BackupBuild.Tests.Collect;
 /// Where GNU long-name ('L') and long-link ('K') entries start: like GNU tar, at 100 bytes, the first
 /// length that leaves no room for a terminating NUL in the 100-byte field (Python waits for 101).
 /// </summary>
+[Trait("Tier", "Fast")]
 public class LongNameTests
 {
     private static readonly PosixStat File = new(0, 0, PosixStat.Regular | 0x1A4, 0, 0, 0, 0, 0, 0, 0, 0);

@@ -4,6 +4,7 @@ using Xunit;
 namespace BackupBuild.Tests.Collect;
 
 /// <summary>Numeric header fields: octal while it fits, GNU base-256 beyond.</summary>
+[Trait("Tier", "Fast")]
 public class TarNumberTests
 {
     private static string Field(int width, long value)

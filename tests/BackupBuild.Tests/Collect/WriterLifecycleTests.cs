@@ -8,6 +8,7 @@ using Xunit;
 namespace BackupBuild.Tests.Collect;
 
 /// <summary>Finishing, byte counts, cancellation, output failures and disposal.</summary>
+[Trait("Tier", "Fast")]
 public class WriterLifecycleTests
 {
     private static PosixStat FileStat(long size) => new(0, 0, PosixStat.Regular | 0x1A4, 0, 0, size, 1_700_000_000, 0, 0, 0, 0);

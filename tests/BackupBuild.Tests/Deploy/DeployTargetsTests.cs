@@ -4,6 +4,7 @@ using Xunit;
 
 namespace BackupBuild.Tests.Deploy;
 
+[Trait("Tier", "Fast")]
 public class DeployTargetsTests
 {
     /// <summary>MSBuild lets a later target of the same name replace an earlier one silently: deploy.targets must not.</summary>

@@ -5,6 +5,7 @@ using Xunit;
 namespace BackupBuild.Tests.Docs;
 
 /// <summary>docs/errors.md lists every code the tasks can log, once, in order, and no code that none logs.</summary>
+[Trait("Tier", "Fast")]
 public class ErrorCodesTests
 {
     [Fact]

@@ -5,6 +5,7 @@ using Xunit;
 namespace BackupBuild.Tests.Docs;
 
 /// <summary>docs/README.md is the manual's order: every page of docs/ is in it, and every link in it leads to a page.</summary>
+[Trait("Tier", "Fast")]
 public class ManualTests
 {
     private static string DocsDir => Path.Combine(Repo.Root, "docs");

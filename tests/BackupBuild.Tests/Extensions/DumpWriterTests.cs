@@ -4,6 +4,7 @@ using Xunit;
 
 namespace BackupBuild.Tests.Extensions;
 
+[Trait("Tier", "Fast")]
 public class DumpWriterTests
 {
     private static DumpWriter.Outcome Write(string path, DumpCompression mode, string script) =>

@@ -5,6 +5,7 @@ using Xunit;
 
 namespace BackupBuild.Tests.Extensions;
 
+[Trait("Tier", "Fast")]
 public class S3ChecksumTests
 {
     [Fact]

@@ -5,6 +5,7 @@ using Xunit;
 
 namespace BackupBuild.Tests.Extensions;
 
+[Trait("Tier", "Fast")]
 public sealed class SubversionTests : IDisposable
 {
     private readonly ModuleRig _rig = new();

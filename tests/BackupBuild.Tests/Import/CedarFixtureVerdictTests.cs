@@ -10,6 +10,7 @@ namespace BackupBuild.Tests.Import;
 /// (mutations/EXPECTED.md, classification.md): accepted files pass, rejected ones fail with a BKP85xx code
 /// that names the element.
 /// </summary>
+[Trait("Tier", "Fast")]
 public class CedarFixtureVerdictTests
 {
     public static string Fixtures => Path.GetFullPath(Path.Combine(Support.Repo.Root, "..", "shared", "fixtures", "cedar-config"));

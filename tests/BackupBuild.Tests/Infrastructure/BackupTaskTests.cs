@@ -4,6 +4,7 @@ using Xunit;
 
 namespace BackupBuild.Tests.Infrastructure;
 
+[Trait("Tier", "Fast")]
 public class BackupTaskTests
 {
     private sealed class Hungry : BackupTask

@@ -3,6 +3,7 @@ using Xunit;
 
 namespace BackupBuild.Tests.Infrastructure;
 
+[Trait("Tier", "Fast")]
 public class NormalizedPathTests
 {
     [Theory]

@@ -3,6 +3,7 @@ using Xunit;
 
 namespace BackupBuild.Tests.Purge;
 
+[Trait("Tier", "Fast")]
 public class FileAgeTests
 {
     private static readonly DateTime Now = new(2026, 12, 8, 1, 0, 0, DateTimeKind.Utc);

@@ -4,6 +4,7 @@ using Xunit;
 
 namespace BackupBuild.Tests.Purge;
 
+[Trait("Tier", "Fast")]
 public sealed class PurgeFilesTests : IDisposable
 {
     private static readonly TimeSpan Day = TimeSpan.FromDays(1);

@@ -8,6 +8,7 @@ namespace BackupBuild.Tests.Purge;
 /// The same tree purged by Cedar Backup 3's own PurgeItemList and by PurgeFiles, twice each, must
 /// leave the same paths. Cedar uses the real clock, so the file times are set relative to it.
 /// </summary>
+[Trait("Tier", "Fast")]
 public sealed class PurgeMatchesCedarTests : IDisposable
 {
     private readonly TempDir _temp = new();

@@ -4,6 +4,7 @@ using Xunit;
 namespace BackupBuild.Tests.Restore;
 
 /// <summary>How the report reads the run log: run by run, each failure once, each failed run once.</summary>
+[Trait("Tier", "Fast")]
 public class ReportLogsTests
 {
     private static readonly DateTime From = new(2026, 11, 1);

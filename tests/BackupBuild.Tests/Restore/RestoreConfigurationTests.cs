@@ -6,6 +6,7 @@ using Xunit;
 namespace BackupBuild.Tests.Restore;
 
 /// <summary>Every configuration problem of Restore, Find and Verify is reported at once, before anything is read or written.</summary>
+[Trait("Tier", "Fast")]
 public class RestoreConfigurationTests
 {
     [Fact]

@@ -11,6 +11,7 @@ namespace BackupBuild.Tests.Restore;
 /// Restore's tar reader reads what Collect writes — plain, gzip of many members, bzip2 of many streams (small
 /// chunks force many), long names and link targets — and what Python's tarfile writes in pax and ustar format.
 /// </summary>
+[Trait("Tier", "Fast")]
 public class TarReaderTests
 {
     private static Dictionary<string, (TarMemberKind Kind, byte[] Data, string Link, long Mtime)> ReadAll(string archive)

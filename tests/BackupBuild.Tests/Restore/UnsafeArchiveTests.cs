@@ -9,6 +9,7 @@ namespace BackupBuild.Tests.Restore;
 /// outside and then written through, a hard link to a file outside — restores nothing outside it, says so
 /// with a coded warning for each, and still restores its honest members.
 /// </summary>
+[Trait("Tier", "Fast")]
 public class UnsafeArchiveTests
 {
     [Fact]

@@ -12,6 +12,7 @@ namespace BackupBuild.Tests.Security;
 /// input. The parser is fuzzed directly with random and mutated records; the end-to-end test runs
 /// `dotnet msbuild` against a real sshd whose forced commands answer with hostile listings.
 /// </summary>
+[Trait("Tier", "Fast")]
 public sealed class ListingFuzzTests
 {
     private const string Types = "bcdpflsD";

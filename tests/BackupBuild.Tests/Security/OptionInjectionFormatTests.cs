@@ -8,6 +8,7 @@ namespace BackupBuild.Tests.Security;
 /// The formats BackupBuild writes values from site files into, checked with the real readers: MySQL option files
 /// read back by MariaDB's own parser (my_print_defaults), PHP string literals as PHP reads them.
 /// </summary>
+[Trait("Tier", "Fast")]
 public class OptionInjectionFormatTests
 {
     public static TheoryData<string> OptionValues => new()

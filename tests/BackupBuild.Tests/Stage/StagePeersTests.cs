@@ -3,6 +3,7 @@ using Xunit;
 
 namespace BackupBuild.Tests.Stage;
 
+[Trait("Tier", "Fast")]
 public sealed class StagePeersTests : IDisposable
 {
     private readonly StageFixture _f = new();

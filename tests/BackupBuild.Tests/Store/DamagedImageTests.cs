@@ -3,6 +3,7 @@ using Xunit;
 namespace BackupBuild.Tests.Store;
 
 /// <summary>An image BackupBuild cannot read is never appended to, and a new disc replaces it.</summary>
+[Trait("Tier", "Fast")]
 public class DamagedImageTests
 {
     [Theory]

@@ -9,6 +9,7 @@ namespace BackupBuild.Tests.Store;
 /// The drive code path: xorriso with -dev stdio:FILE, which treats a plain file as an overwritable drive. The
 /// commands are the ones a real /dev/sr0 gets; only the device address differs.
 /// </summary>
+[Trait("Tier", "Fast")]
 public class DriveTests
 {
     private static MediaRig DriveRig(string media = "dvd+rw")

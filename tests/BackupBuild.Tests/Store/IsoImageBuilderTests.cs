@@ -5,6 +5,7 @@ using Xunit;
 
 namespace BackupBuild.Tests.Store;
 
+[Trait("Tier", "Fast")]
 public class IsoImageBuilderTests
 {
     private static readonly DateTimeOffset Created = new(2026, 11, 21, 0, 0, 0, TimeSpan.Zero);

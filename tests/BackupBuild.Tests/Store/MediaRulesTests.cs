@@ -4,6 +4,7 @@ using Xunit;
 namespace BackupBuild.Tests.Store;
 
 /// <summary>Cedar Backup's capacity and new-disc rules, with the figures of its own code.</summary>
+[Trait("Tier", "Fast")]
 public class MediaRulesTests
 {
     private static MediaType Media(string name) => MediaType.Find(name)!;

@@ -10,6 +10,7 @@ namespace BackupBuild.Tests.Store;
 /// Image files that grow session by session, as a week of Store runs grows them: every reader sees every
 /// day, earlier data is never copied again, and an interrupted append leaves the image as it was.
 /// </summary>
+[Trait("Tier", "Fast")]
 public class MultisessionImageTests(ITestOutputHelper output)
 {
     [Fact]

@@ -6,6 +6,7 @@ using Xunit;
 namespace BackupBuild.Tests.Store;
 
 /// <summary>The fingerprint in cback.store is the same whether the day was hashed apart or while it was written.</summary>
+[Trait("Tier", "Fast")]
 public class StagingListingTests
 {
     [Fact]

@@ -10,6 +10,7 @@ namespace BackupBuild.Tests.Store;
 /// 2026-11-23 is a Monday): daily sessions, a new medium each Monday, Rebuild mid-week, a disc that fills up,
 /// a damaged byte that CheckData catches, and media without our label refused.
 /// </summary>
+[Trait("Tier", "Fast")]
 public class TwoWeekSimulationTests
 {
     [Fact]

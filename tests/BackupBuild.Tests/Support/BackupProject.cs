@@ -130,6 +130,7 @@ public sealed class BackupProject
 
     private (List<string> Args, Dictionary<string, string?> Env) CommandLine(string targets, string[] properties)
     {
+        Tier.RequireFull("dotnet msbuild " + targets);
         Write();
         var args = new List<string> { "msbuild", ProjectPath, "-t:" + targets, "-nologo", "-nodeReuse:false", "-tl:off", "-v:n" };
         args.AddRange(properties.Select(p => "-p:" + p));

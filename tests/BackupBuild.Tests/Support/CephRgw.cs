@@ -28,6 +28,7 @@ public sealed class CephRgw : IDisposable
 
     public CephRgw()
     {
+        Tier.RequireFull("CephRgw");
         foreach (var p in new[] { "ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph", "ceph-authtool", "monmaptool", "rados" })
             Tool.Require(p);
         Dir = Directory.CreateTempSubdirectory("bkp-ceph-").FullName;

@@ -17,6 +17,7 @@ public sealed class MariaDbServer : IDisposable
 
     public MariaDbServer()
     {
+        Tier.RequireFull("MariaDbServer");
         var installDb = Tool.Require("mariadb-install-db");
         var mariadbd = File.Exists("/usr/sbin/mariadbd") ? "/usr/sbin/mariadbd" : Tool.Require("mariadbd");
         Tool.Require("mariadb");

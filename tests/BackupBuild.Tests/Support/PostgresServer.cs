@@ -17,6 +17,7 @@ public sealed class PostgresServer : IDisposable
 
     public PostgresServer()
     {
+        Tier.RequireFull("PostgresServer");
         _bin = Directory.Exists("/usr/lib/postgresql")
             ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin"))
                 .Where(d => File.Exists(Path.Combine(d, "initdb"))).OrderByDescending(d => d, StringComparer.Ordinal).FirstOrDefault() ?? ""

@@ -16,6 +16,7 @@ public sealed class SmtpListener : IDisposable
 
     public SmtpListener()
     {
+        Tier.RequireFull("SmtpListener");
         if (!File.Exists(Python) || Tool.Run(Python, "-c", "import aiosmtpd").ExitCode != 0)
             throw new InvalidOperationException("aiosmtpd is not installed (Debian package python3-aiosmtpd); ./test.sh installs it");
         Port = SshServer.FreePort();

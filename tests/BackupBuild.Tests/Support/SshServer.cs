@@ -15,6 +15,7 @@ public sealed class SshServer : IDisposable
 
     public SshServer()
     {
+        Tier.RequireFull("SshServer");
         Tool.Require("sshd");
         Tool.Require("ssh-keygen");
         Directory.CreateDirectory("/run/sshd"); // sshd's privilege-separation folder
