@@ -3,6 +3,9 @@
 # loopback addresses (127.0.0.11 … 127.0.0.40, port 22), each peer with about 10 MB in its collect
 # dir. BackupBuild's Stage (StageParallelism peers at a time) against what an administrator would
 # script instead: `rsync -a -e ssh` of each peer's collect dir, 4 at a time (xargs -P 4).
+# Two more contenders show what connection reuse would give (issue: SSH.NET or OpenSSH's own):
+#   controlmaster: per peer one OpenSSH master connection carrying the listing, rsync and the mark;
+#   sshnet: per peer one SSH.NET connection (bench/sshnet) carrying all three over SFTP.
 # Usage: bench/pool.sh [work-dir]   (default /var/tmp/bkp-bench-pool)
 #        PEERS=30 ROUNDS=5 PARALLEL=4 bench/pool.sh
 set -euo pipefail
@@ -15,6 +18,11 @@ elapsed() { python3 -c "print(f'{$2 - $1:.2f}')"; }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (a[int((NR+1)/2)] + a[int(NR/2)+1]) / 2}'; }
 
 mkdir -p "$work/ssh" /run/sshd
+# The peers log in as a user of their own with /bin/sh: root's shell start-up files (often slow, here pyenv
+# takes seconds) would run for every remote command and every rsync, which is not what a pool pays.
+user=bkpbench
+id "$user" > /dev/null 2>&1 || useradd --system --shell /bin/sh --home-dir "$work/home" --no-create-home "$user"
+usermod -p "*" "$user"   # not locked: sshd without PAM refuses a locked account
 cd "$work/ssh"
 [ -f host ] || ssh-keygen -q -t ed25519 -N '' -f host
 [ -f client ] || ssh-keygen -q -t ed25519 -N '' -f client
@@ -33,6 +41,7 @@ for i in $(seq 1 "$peers"); do
     head -c 1M /dev/urandom > "$collect/$name-home.tar.gz"
     : > "$collect/cback.collect"
   fi
+  chown -R "$user" "$work/peers/$name"
   cat > "sshd_$name" <<CFG
 Port 22
 ListenAddress $addr
@@ -44,16 +53,19 @@ UsePAM no
 PasswordAuthentication no
 PidFile none
 MaxStartups 100
+Subsystem sftp internal-sftp
 CFG
   echo "$addr $(cut -d' ' -f1,2 host.pub)" >> known_hosts
   /usr/sbin/sshd -D -e -f "$work/ssh/sshd_$name" 2> "$work/ssh/sshd_$name.log" &
   pids+=($!)
-  items+="    <Peer Include=\"$name\" Type=\"remote\" Host=\"$addr\" User=\"root\" IdentityFile=\"$work/ssh/client\" KnownHostsFile=\"$work/ssh/known_hosts\" CollectDir=\"$collect\" />
+  items+="    <Peer Include=\"$name\" Type=\"remote\" Host=\"$addr\" User=\"$user\" IdentityFile=\"$work/ssh/client\" KnownHostsFile=\"$work/ssh/known_hosts\" CollectDir=\"$collect\" />
 "
 done
 sleep 2
 
 dotnet build "$repo/tasks/BackupBuild.Tasks.csproj" -c Release -nologo -v:q >/dev/null
+dotnet build "$repo/bench/sshnet/SshNetPool.csproj" -c Release -nologo -v:q -o "$work/sshnet" >/dev/null
+sshnet=$work/sshnet/SshNetPool.dll
 dll=$repo/tasks/bin/Release/net8.0/BackupBuild.Tasks.dll
 cat > "$work/pool.proj" <<XML
 <Project>
@@ -74,8 +86,29 @@ run_rsync() {
   rm -rf "$work/rsync-dest"; mkdir -p "$work/rsync-dest"; sync
   t0=$(now)
   for i in $(seq 1 "$peers"); do printf '127.0.0.%d peer%02d\n' $((10 + i)) "$i"; done |
-    xargs -P "$parallel" -L 1 sh -c 'rsync -a -e "$0" "root@$1:'"$work"'/peers/$2/collect/" "'"$work"'/rsync-dest/$2/"' "$ssh_cmd"
+    xargs -P "$parallel" -L 1 sh -c 'rsync -a -e "$0" "'"$user"'@$1:'"$work"'/peers/$2/collect/" "'"$work"'/rsync-dest/$2/"' "$ssh_cmd"
   t1=$(now); r=$(elapsed $t0 $t1)
+}
+run_controlmaster() {
+  rm -rf "$work/cm-dest"; mkdir -p "$work/cm-dest"; rm -f "$work"/peers/*/collect/cback.stage; sync
+  t0=$(now)
+  for i in $(seq 1 "$peers"); do printf '127.0.0.%d peer%02d\n' $((10 + i)) "$i"; done |
+    xargs -P "$parallel" -L 1 sh -c '
+      s="'"$work"'/cm-$2.sock"; c="'"$work"'/peers/$2/collect"
+      h="'"$user"'@$1"
+      $0 -M -S "$s" -fN "$h" &&
+      $0 -S "$s" "$h" "test -f $c/cback.collect && ls -l $c" > /dev/null &&
+      rsync -a -e "$0 -S $s" "$h:$c/" "'"$work"'/cm-dest/$2/" &&
+      $0 -S "$s" "$h" "touch $c/cback.stage"; st=$?
+      $0 -S "$s" -O exit "$h" 2> /dev/null; exit $st' "$ssh_cmd"
+  t1=$(now); c=$(elapsed $t0 $t1)
+}
+run_sshnet() {
+  rm -rf "$work/sn-dest"; mkdir -p "$work/sn-dest"; rm -f "$work"/peers/*/collect/cback.stage; sync
+  args=()
+  for i in $(seq 1 "$peers"); do n=$(printf 'peer%02d' "$i"); args+=("127.0.0.$((10 + i))=$n=$work/peers/$n/collect"); done
+  t0=$(now); BENCH_USER=$user dotnet "$sshnet" "$work/ssh/client" "$work/ssh/known_hosts" "$work/sn-dest" "$parallel" "${args[@]}" > /dev/null; t1=$(now)
+  n=$(elapsed $t0 $t1)
 }
 run_stage() {
   rm -rf "$work/master"; rm -f "$work"/peers/*/collect/cback.stage; sync
@@ -86,12 +119,15 @@ run_stage() {
 }
 t0=$(now); dotnet msbuild "$work/pool.proj" -t:Validate -nologo -v:q -tl:off > /dev/null; t1=$(now)
 startup=$(elapsed $t0 $t1)
-rs=(); bs=()
+rs=(); bs=(); cs=(); ns=()
 for round in $(seq 1 "$rounds"); do
-  if [ $((round % 2)) -eq 1 ]; then run_rsync; run_stage; else run_stage; run_rsync; fi
-  rs+=("$r"); bs+=("$b")
-  echo "round $round: rsync loop ${r} s   BackupBuild Stage ${b} s   ratio $(python3 -c "print(f'{$b / $r:.2f}')")"
+  if [ $((round % 2)) -eq 1 ]; then run_rsync; run_stage; run_controlmaster; run_sshnet
+  else run_sshnet; run_controlmaster; run_stage; run_rsync; fi
+  rs+=("$r"); bs+=("$b"); cs+=("$c"); ns+=("$n")
+  echo "round $round: rsync loop ${r} s   BackupBuild Stage ${b} s   controlmaster ${c} s   sshnet ${n} s"
 done
-mr=$(median "${rs[@]}"); mb=$(median "${bs[@]}")
+mr=$(median "${rs[@]}"); mb=$(median "${bs[@]}"); mc=$(median "${cs[@]}"); mn=$(median "${ns[@]}")
 echo "median of $rounds: rsync -a -e ssh, $parallel at a time: ${mr} s; BackupBuild Stage: ${mb} s (MSBuild start-up and evaluation, a Validate run: ${startup} s, included)"
+echo "                  OpenSSH ControlMaster per peer: ${mc} s; SSH.NET, one SFTP connection per peer: ${mn} s"
 echo "ratio Stage / rsync loop: $(python3 -c "print(f'{$mb / $mr:.2f}')")   (goal <= 0.70)"
+echo "ratio controlmaster / rsync loop: $(python3 -c "print(f'{$mc / $mr:.2f}')")   sshnet / rsync loop: $(python3 -c "print(f'{$mn / $mr:.2f}')")"
