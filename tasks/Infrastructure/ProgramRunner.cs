@@ -273,7 +273,7 @@ public sealed class RunningProgram : IDisposable
             }
         }
         if (timeout != Timeout.InfiniteTimeSpan)
-            _timer = new Timer(_ => { _timedOut = true; Stop(); }, null, timeout, Timeout.InfiniteTimeSpan);
+            _timer = new Timer(_ => { if (_process.HasExited) return; _timedOut = true; Stop(); }, null, timeout, Timeout.InfiniteTimeSpan);
         _onCancel = cancel.Register(() => { _cancelled = true; Stop(); });
         var ambient = ProgramRunner.AmbientCancel;
         if (ambient != cancel) _onAmbientCancel = ambient.Register(() => { _cancelled = true; Stop(); });
