@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using BackupBuild.Tasks.Infrastructure;
 using Microsoft.Build.Framework;
@@ -66,19 +65,9 @@ public sealed class RunActionHooks : BackupTask
     /// <summary>Runs the command; the exit status (-1 when it timed out and was killed) and the last lines it printed.</summary>
     private (int Exit, string Tail) Execute(string command, int timeoutSeconds)
     {
-        var info = new ProcessStartInfo("/bin/sh")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-            WorkingDirectory = string.IsNullOrWhiteSpace(WorkingDirectory) ? Environment.CurrentDirectory : WorkingDirectory,
-        };
-        info.ArgumentList.Add("-c");
-        info.ArgumentList.Add(command);
-        info.Environment["BACKUP_ACTION"] = Action;
-        info.Environment["BACKUP_HOOK"] = Phase.ToLowerInvariant();
         var lines = new Queue<string>();
-        void Keep(string? line)
+        void Keep(string line)
         {
-            if (line == null) return;
             lock (lines)
             {
                 lines.Enqueue(line);
@@ -86,24 +75,13 @@ public sealed class RunActionHooks : BackupTask
             }
             Log.LogMessage(MessageImportance.Normal, "  " + line);
         }
-        using var p = new Process { StartInfo = info };
-        p.OutputDataReceived += (_, e) => Keep(e.Data);
-        p.ErrorDataReceived += (_, e) => Keep(e.Data);
-        p.Start();
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        using (Cancellation.Register(() => { try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } }))
+        var r = ProgramRunner.Run("/bin/sh", ["-c", command], TimeSpan.FromSeconds(timeoutSeconds), Cancellation, new ProgramOptions
         {
-            if (!p.WaitForExit(TimeSpan.FromSeconds(timeoutSeconds)))
-            {
-                try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-                p.WaitForExit();
-                return (-1, Tail());
-            }
-            p.WaitForExit();
-        }
-        Cancellation.ThrowIfCancellationRequested();
-        return (p.ExitCode, Tail());
+            WorkingDirectory = string.IsNullOrWhiteSpace(WorkingDirectory) ? Environment.CurrentDirectory : WorkingDirectory,
+            Environment = new Dictionary<string, string?> { ["BACKUP_ACTION"] = Action, ["BACKUP_HOOK"] = Phase.ToLowerInvariant() },
+            Lines = Keep,
+        });
+        return (r.TimedOut ? -1 : r.ExitCode, Tail());
 
         string Tail()
         {

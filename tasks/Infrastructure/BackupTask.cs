@@ -26,6 +26,8 @@ public abstract class BackupTask : Microsoft.Build.Utilities.Task, ICancelableTa
     {
         // Everything a task writes, and every program it starts, is owner-only whatever the run's umask (PrivateFiles).
         using var ownerOnly = PrivateFiles.RestrictUmask();
+        // Every program the task runs (ProgramRunner) logs to its log and is stopped by its Cancel (Ctrl+C).
+        using var programs = ProgramRunner.ForTask(Log, _cancel.Token);
         // Every error and warning the task logs also goes to the run log (BackupLogFile), with its code.
         var engine = BuildEngine;
         if (engine is IBuildEngine10 real && Deploy.RunLogSession.Recording)

@@ -95,28 +95,12 @@ public sealed class Mailer
 
     private string? ViaSendmail(string message)
     {
-        var info = new System.Diagnostics.ProcessStartInfo(Sendmail)
-        {
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        foreach (var a in SendmailArguments) info.ArgumentList.Add(a);
-        info.ArgumentList.Add("-i");
-        info.ArgumentList.Add("-f");
-        info.ArgumentList.Add(From);
-        info.ArgumentList.Add("--");
-        foreach (var t in To) info.ArgumentList.Add(t);
-        using var p = System.Diagnostics.Process.Start(info)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var outp = p.StandardOutput.ReadToEndAsync();
-        p.StandardInput.Write(message.Replace("\r\n", "\n"));
-        p.StandardInput.Close();
-        if (!p.WaitForExit(Timeout))
-        {
-            try { p.Kill(true); } catch (InvalidOperationException) { }
-            return $"{Sendmail} did not finish within {(int)Timeout.TotalSeconds} s";
-        }
-        p.WaitForExit();
-        return p.ExitCode == 0 ? null : $"{Sendmail} exited with {p.ExitCode}: {(err.Result + outp.Result).Trim()}";
+        var args = new List<string>(SendmailArguments) { "-i", "-f", From, "--" };
+        args.AddRange(To);
+        var r = ProgramRunner.Run(Sendmail, args, Timeout, CancellationToken.None, new ProgramOptions { Input = message.Replace("\r\n", "\n") });
+        if (r.NotStarted) return r.Error;
+        if (r.TimedOut) return $"{Sendmail} did not finish within {(int)Timeout.TotalSeconds} s";
+        return r.ExitCode == 0 ? null : $"{Sendmail} exited with {r.ExitCode}: {(r.Error + r.Output).Trim()}";
     }
 
     private string? ViaSmtp(string message)

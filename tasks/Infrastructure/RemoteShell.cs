@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Text;
-
 namespace BackupBuild.Tasks.Infrastructure;
 
 /// <summary>How to reach a remote peer with OpenSSH.</summary>
@@ -40,17 +37,12 @@ public sealed record SshEndpoint(
 }
 
 /// <summary>
-/// Runs OpenSSH programs with argument lists (never a local shell) and bounded run times. The
-/// command for the remote side is one string that the remote shell parses, so every value in
-/// it is single-quoted with <see cref="Quote"/>.
+/// Runs commands on a peer through OpenSSH (with <see cref="ProgramRunner"/>: argument lists, never a local shell, bounded
+/// run times). The command for the remote side is one string that the remote shell parses, so every value in it is
+/// single-quoted with <see cref="Quote"/>.
 /// </summary>
 public static class RemoteShell
 {
-    public sealed record Result(int ExitCode, string Output, string Error, bool TimedOut)
-    {
-        public bool Succeeded => ExitCode == 0 && !TimedOut;
-    }
-
     public enum Failure { None, Unreachable, AuthenticationRefused, HostKey, Dropped, Command }
 
     /// <summary>Quotes a value for a POSIX shell: 'it'\''s' — safe for any byte but NUL.</summary>
@@ -60,65 +52,23 @@ public static class RemoteShell
         return "'" + value.Replace("'", "'\\''") + "'";
     }
 
-    /// <summary>Runs a command on the peer: ssh [options] target -- remoteCommand.</summary>
-    public static Result Execute(SshEndpoint peer, string remoteCommand, TimeSpan timeout, CancellationToken cancel)
+    /// <summary>
+    /// Runs a command on the peer: ssh [options] target -- remoteCommand. Its output comes from an untrusted peer: it is
+    /// read as bytes and ssh is stopped the moment it passes <paramref name="outputLimit"/>.
+    /// </summary>
+    public static ProgramResult Execute(SshEndpoint peer, string remoteCommand, TimeSpan timeout, CancellationToken cancel,
+        long outputLimit = 64L * 1024 * 1024)
     {
         var args = new List<string>(peer.ShellCommand.Skip(1));
         args.AddRange(peer.Options);
         args.Add(peer.Target);
         args.Add("--");
         args.Add(remoteCommand);
-        return Run(peer.ShellCommand[0], args, timeout, cancel);
-    }
-
-    /// <summary>Runs a local program with an argument list, capturing its output, killing it after the timeout.</summary>
-    public static Result Run(string program, IEnumerable<string> args, TimeSpan timeout, CancellationToken cancel,
-        IReadOnlyDictionary<string, string>? environment = null, string? input = null)
-    {
-        var info = new ProcessStartInfo(program)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
-        };
-        foreach (var a in args) info.ArgumentList.Add(a);
-        info.Environment["LC_ALL"] = "C";
-        if (environment != null)
-            foreach (var (k, v) in environment) info.Environment[k] = v;
-        using var process = new Process { StartInfo = info };
-        var output = new StringBuilder();
-        var error = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { if (e.Data != null) lock (output) output.Append(e.Data).Append('\n'); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (error) error.Append(e.Data).Append('\n'); };
-        try
-        {
-            process.Start();
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            return new Result(127, "", $"{program}: {e.Message}", false);
-        }
-        if (input != null)
-        {
-            try { process.StandardInput.Write(input); } catch (IOException) { }
-        }
-        try { process.StandardInput.Close(); } catch (IOException) { } // a program that never reads its input may be gone already
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var timedOut = false;
-        using (cancel.Register(() => Kill(process)))
-        {
-            if (!process.WaitForExit(timeout))
-            {
-                timedOut = true;
-                Kill(process);
-            }
-            process.WaitForExit();
-        }
-        cancel.ThrowIfCancellationRequested();
-        lock (output) lock (error) return new Result(process.ExitCode, output.ToString(), error.ToString(), timedOut);
+        return ProgramRunner.Run(peer.ShellCommand[0], args, timeout, cancel, new ProgramOptions { CLocale = true, OutputLimit = outputLimit });
     }
 
     /// <summary>Names what went wrong from ssh's exit status and messages (ssh exits 255 for its own failures).</summary>
-    public static Failure Classify(Result r)
+    public static Failure Classify(ProgramResult r)
     {
         if (r.Succeeded) return Failure.None;
         var e = r.Error;
@@ -133,10 +83,5 @@ public static class RemoteShell
             e.Contains("Connection reset") || e.Contains("lost connection"))
             return Failure.Dropped;
         return Failure.Command;
-    }
-
-    private static void Kill(Process p)
-    {
-        try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } catch (System.ComponentModel.Win32Exception) { }
     }
 }

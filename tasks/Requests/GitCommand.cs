@@ -5,7 +5,7 @@ namespace BackupBuild.Tasks.Requests;
 /// <summary>Runs the git program with an argument list, never prompting, reaching remotes through our ssh options.</summary>
 public sealed class GitCommand
 {
-    private readonly Dictionary<string, string> _environment = new()
+    private readonly Dictionary<string, string?> _environment = new()
     {
         ["GIT_TERMINAL_PROMPT"] = "0", ["GIT_ASKPASS"] = "true", ["SSH_ASKPASS"] = "true",
         ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_AUTHOR_NAME"] = "BackupBuild", ["GIT_AUTHOR_EMAIL"] = "backupbuild@localhost",
@@ -28,13 +28,13 @@ public sealed class GitCommand
     public CancellationToken Cancel { get; }
     public string Program { get; }
 
-    public RemoteShell.Result Run(params string[] args) => RunWithInput(null, args);
+    public ProgramResult Run(params string[] args) => RunWithInput(null, args);
 
-    public RemoteShell.Result RunWithInput(string? input, params string[] args)
+    public ProgramResult RunWithInput(string? input, params string[] args)
     {
         var all = new List<string> { "--git-dir=" + GitDir };
         all.AddRange(args);
-        return RemoteShell.Run(Program, all, Timeout, Cancel, _environment, input);
+        return ProgramRunner.Run(Program, all, Timeout, Cancel, new ProgramOptions { CLocale = true, Environment = _environment, Input = input });
     }
 
     /// <summary>Runs git and returns its trimmed output, or throws <see cref="GitFailure"/>.</summary>
@@ -52,7 +52,7 @@ public sealed class GitCommand
     {
         if (File.Exists(Path.Combine(GitDir, "HEAD"))) return;
         Directory.CreateDirectory(GitDir);
-        var r = RemoteShell.Run(Program, new[] { "init", "--bare", "-q", GitDir }, Timeout, Cancel, _environment);
+        var r = ProgramRunner.Run(Program, new[] { "init", "--bare", "-q", GitDir }, Timeout, Cancel, new ProgramOptions { CLocale = true, Environment = _environment });
         if (!r.Succeeded) throw new GitFailure("init", r);
     }
 
@@ -96,14 +96,14 @@ public sealed class GitCommand
 
 public sealed class GitFailure : Exception
 {
-    public GitFailure(string command, RemoteShell.Result result)
+    public GitFailure(string command, ProgramResult result)
         : base($"git {command} " + (result.TimedOut ? "timed out" : $"exited with {result.ExitCode}") +
                (result.Error.Trim().Length > 0 ? ": " + LastLines(result.Error) : ""))
     {
         Result = result;
     }
 
-    public RemoteShell.Result Result { get; }
+    public ProgramResult Result { get; }
 
     /// <summary>
     /// The last three lines of a program's errors, after the first lines that say why (git's "fatal:" and "error:"

@@ -296,7 +296,7 @@ public sealed class SendRequests : RequestClientTask
         try { pool.Update(RequestState.Processing, r); } catch (IOException) { }
     }
 
-    private static string Describe(RemoteShell.Result r) =>
+    private static string Describe(ProgramResult r) =>
         RemoteShell.Classify(r) switch
         {
             RemoteShell.Failure.Unreachable => "the server cannot be reached: " + GitFailure.LastLines(r.Error),

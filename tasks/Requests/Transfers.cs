@@ -38,7 +38,7 @@ internal sealed class Transfers
             client.Ssh.Target + ":" + path.TrimEnd('/') + "/", destination.TrimEnd('/') + "/",
         };
         // History (MirrorVersions) is kept around this call: rsync's --backup options would be sent to the client's side.
-        var r = RemoteShell.Run(Rsync, args, _timeout, _cancel);
+        var r = ProgramRunner.Run(Rsync, args, _timeout, _cancel, new ProgramOptions { CLocale = true });
         // 24: some files vanished while rsync ran, which a live folder does.
         if (r.Succeeded || (r.ExitCode == 24 && !r.TimedOut)) return null;
         return Describe("rsync", r);
@@ -119,7 +119,7 @@ internal sealed class Transfers
             for (var i = 0; i < options.Count; i++)
                 args.Add(options[i] == "-p" ? "-P" : options[i]);
             args.Add(client.Ssh.Target);
-            var r = RemoteShell.Run(Sftp, args, _timeout, _cancel);
+            var r = ProgramRunner.Run(Sftp, args, _timeout, _cancel, new ProgramOptions { CLocale = true });
             return r.Succeeded ? null : Describe("sftp", r);
         }
         finally
@@ -131,7 +131,7 @@ internal sealed class Transfers
     /// <summary>ssh's own refusal of the key: "user@host: Permission denied (publickey,…)." (not a file's "Permission denied (13)").</summary>
     private static readonly System.Text.RegularExpressions.Regex KeyRefused = new(@"Permission denied \([a-z-]+[,)]");
 
-    internal static string Describe(string program, RemoteShell.Result r) =>
+    internal static string Describe(string program, ProgramResult r) =>
         RemoteShell.Classify(r) switch
         {
             // A file or folder the client's account may not read or remove (say a root-owned outgoing folder) is no refused key.

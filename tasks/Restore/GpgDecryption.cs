@@ -1,5 +1,4 @@
-using System.Diagnostics;
-using System.Text;
+using BackupBuild.Tasks.Infrastructure;
 
 namespace BackupBuild.Tasks.Restore;
 
@@ -47,68 +46,37 @@ internal sealed class GpgDecryption(string program, string? homeDir, string? pas
 
     private sealed class DecryptStream : ReadOnlyStream
     {
-        private readonly Process _gpg;
-        private readonly Task _feed;
-        private readonly Task<string> _errors;
-        private readonly Stream _output;
+        private readonly RunningProgram _gpg;
         private readonly Stream _input;
         private readonly string _location;
+        private readonly string _program;
         private bool _ended;
 
         public DecryptStream(GpgDecryption owner, Stream input, string location)
         {
             _input = input;
             _location = location;
-            var start = new ProcessStartInfo(owner.Program)
-            {
-                RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-            };
-            foreach (var a in owner.Arguments()) start.ArgumentList.Add(a);
-            try
-            {
-                _gpg = Process.Start(start) ?? throw new IOException($"{owner.Program} could not be started");
-            }
-            catch (System.ComponentModel.Win32Exception e)
-            {
-                input.Dispose();
-                throw new IOException($"{owner.Program} could not be started to decrypt {location}: {e.Message}", e);
-            }
-            _output = _gpg.StandardOutput.BaseStream;
-            _errors = _gpg.StandardError.ReadToEndAsync();
-            var stdin = _gpg.StandardInput.BaseStream;
-            _feed = Task.Run(() =>
-            {
-                try
-                {
-                    input.CopyTo(stdin, 1 << 16);
-                }
-                catch (IOException) when (_gpg.HasExited) { } // gpg stopped reading: its exit code says why
-                finally
-                {
-                    try { stdin.Dispose(); } catch (IOException) { }
-                }
-            });
+            _program = owner.Program;
+            // No time limit: gpg runs as long as the restore reads; the task's cancellation stops it (ProgramRunner).
+            _gpg = ProgramRunner.Start(owner.Program, owner.Arguments(), Timeout.InfiniteTimeSpan, CancellationToken.None,
+                new ProgramOptions { InputStream = input, CallerReadsOutput = true });
+            if (!_gpg.NotStarted) return;
+            var r = _gpg.Wait();
+            input.Dispose();
+            throw new IOException($"{owner.Program} could not be started to decrypt {location}: {r.Error}");
         }
 
         public override int Read(byte[] buffer, int offset, int count)
         {
             if (_ended) return 0;
-            var n = _output.Read(buffer, offset, count);
+            var n = _gpg.StandardOutput.Read(buffer, offset, count);
             if (n > 0) return n;
             _ended = true;
-            _gpg.WaitForExit();
-            try
+            var r = _gpg.Wait(); // the ciphertext's own read failure goes up as it is
+            if (r.ExitCode != 0)
             {
-                _feed.GetAwaiter().GetResult(); // the ciphertext's own read failure goes up as it is
-            }
-            catch (AggregateException e) when (e.InnerException != null)
-            {
-                throw e.InnerException;
-            }
-            if (_gpg.ExitCode != 0)
-            {
-                var why = string.Join(" / ", _errors.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).TakeLast(2));
-                throw new IOException($"gpg could not decrypt {_location} (exit {_gpg.ExitCode}: {(why.Length == 0 ? "no message" : why)})");
+                var why = string.Join(" / ", r.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).TakeLast(2));
+                throw new IOException($"gpg could not decrypt {_location} (exit {r.ExitCode}: {(why.Length == 0 ? "no message" : why)})");
             }
             return 0;
         }
@@ -117,14 +85,8 @@ internal sealed class GpgDecryption(string program, string? homeDir, string? pas
         {
             if (disposing)
             {
-                try
-                {
-                    if (!_gpg.HasExited) _gpg.Kill(entireProcessTree: true);
-                }
-                catch (InvalidOperationException) { }
                 _input.Dispose();
-                try { _feed.Wait(TimeSpan.FromSeconds(10)); } catch (AggregateException) { }
-                _gpg.Dispose();
+                _gpg.Dispose(); // stops gpg when the reader did not read to the end
             }
             base.Dispose(disposing);
         }

@@ -43,7 +43,7 @@ public sealed class RemotePeerStage
         PeerResult Done(PeerOutcome o, int files = 0, long bytes = 0) => new(o, files, bytes, clock.Elapsed);
 
         // The listing is untrusted input: bounded while it is read, and every record checked before any is used.
-        var listing = BoundedRun.Execute(_ssh, RemoteEntry.ListCommand(_peer.CollectDir), CommandTimeout, RemoteListing.MaxBytes, _cancel);
+        var listing = RemoteShell.Execute(_ssh, RemoteEntry.ListCommand(_peer.CollectDir), CommandTimeout, _cancel, RemoteListing.MaxBytes);
         if (listing.Overflowed)
         {
             _log.Error("Stage.RemoteListingTooLarge", _peer.Name, _ssh.Target + ":" + _peer.CollectDir, RemoteListing.MaxBytes);
@@ -51,16 +51,16 @@ public sealed class RemotePeerStage
         }
         if (!listing.Succeeded)
         {
-            if (RemoteShell.Classify(listing.Shell) == RemoteShell.Failure.Command && listing.Error.Contains("No such file or directory"))
+            if (RemoteShell.Classify(listing) == RemoteShell.Failure.Command && listing.Error.Contains("No such file or directory"))
             {
                 // find ran and the collect dir is not there: the peer has nothing ready.
                 NotReady();
                 return Done(PeerOutcome.NotReady);
             }
-            ReportSshFailure(listing.Shell);
+            ReportSshFailure(listing);
             return Done(PeerOutcome.Failed);
         }
-        if (!RemoteListing.TryParse(listing.Output, out var entries, out var problem))
+        if (!RemoteListing.TryParse(listing.OutputBytes, out var entries, out var problem))
         {
             _log.Error("Stage.RemoteListingInvalid", _peer.Name, _ssh.Target + ":" + _peer.CollectDir, problem!.Record, problem.Reason, problem.Excerpt);
             return Done(PeerOutcome.Failed);
@@ -91,7 +91,7 @@ public sealed class RemotePeerStage
         if (!copy.Succeeded)
         {
             TryDelete(temp);
-            ReportSshFailure(copy.Overflowed ? copy.Shell with { ExitCode = 1, Error = $"it printed more than {CopyOutputLimit} bytes" } : copy.Shell,
+            ReportSshFailure(copy.Overflowed ? copy with { ExitCode = 1, Error = $"it printed more than {CopyOutputLimit} bytes" } : copy,
                 copying: true);
             return Done(PeerOutcome.Failed);
         }
@@ -135,7 +135,7 @@ public sealed class RemotePeerStage
         return true;
     }
 
-    private BoundedRun.Result Copy(string temp, string previous)
+    private ProgramResult Copy(string temp, string previous)
     {
         var program = _peer.CopyCommand[0];
         var args = new List<string>(_peer.CopyCommand.Skip(1));
@@ -159,18 +159,18 @@ public sealed class RemotePeerStage
             args.Add($"{_ssh.Target}:{RemoteShell.Quote(source)}/*");
             args.Add(temp + "/");
         }
-        return BoundedRun.Run(program, args, CopyTimeout, CopyOutputLimit, _cancel);
+        return ProgramRunner.Run(program, args, CopyTimeout, _cancel, new ProgramOptions { CLocale = true, OutputLimit = CopyOutputLimit });
     }
 
     private void MarkStaged(List<RemoteEntry> entries)
     {
         if (entries.Any(e => e.Name == Indicators.Stage)) return;
         var path = _peer.CollectDir.TrimEnd('/') + "/" + Indicators.Stage;
-        var r = BoundedRun.Execute(_ssh, "touch -- " + RemoteShell.Quote(path), CommandTimeout, CopyOutputLimit, _cancel);
+        var r = RemoteShell.Execute(_ssh, "touch -- " + RemoteShell.Quote(path), CommandTimeout, _cancel, CopyOutputLimit);
         if (!r.Succeeded) _log.Error("Stage.CannotWritePeerIndicator", _peer.Name, _ssh.Target + ":" + _peer.CollectDir, r.Error.Trim());
     }
 
-    private void ReportSshFailure(RemoteShell.Result r, bool copying = false)
+    private void ReportSshFailure(ProgramResult r, bool copying = false)
     {
         var detail = Sentence(LastLine(r.Error));
         switch (RemoteShell.Classify(r))

@@ -22,6 +22,8 @@ public sealed class UploadStagedDayToS3 : BackupTask
     public string? WarnMidnight { get; set; }
     /// <summary>Command run per file before upload, with ${input} and ${output}; not a shell string.</summary>
     public string? EncryptCommand { get; set; }
+    /// <summary>Longest run of the encrypt command for one file, in seconds (S3EncryptTimeoutSeconds).</summary>
+    public string? EncryptTimeoutSeconds { get; set; }
     public string? PartSize { get; set; }
     /// <summary>Compare ETags with the local MD5 (off for SSE-KMS buckets, whose ETags are not MD5s).</summary>
     public string? VerifyChecksum { get; set; }
@@ -53,6 +55,7 @@ public sealed class UploadStagedDayToS3 : BackupTask
         var checksums = Values.Flag(VerifyChecksum, "S3VerifyChecksum", problems, fallback: true);
         var clock = RunClock.From(RunDate, StartingDay);
         var retention = Retention(ObjectLockDays, ObjectLockMode, problems);
+        var encryptTimeout = Values.Integer(EncryptTimeoutSeconds, "S3EncryptTimeoutSeconds", problems, 3600, min: 1);
         problems.LogTo(Log);
         if (problems.HasErrors) return false;
 
@@ -80,7 +83,7 @@ public sealed class UploadStagedDayToS3 : BackupTask
             {
                 encrypted = Path.Combine(working!, "amazons3-encrypted");
                 if (Directory.Exists(encrypted)) Directory.Delete(encrypted, true);
-                files = S3Encryption.EncryptAll(EncryptCommand!, dir, encrypted, Cancellation);
+                files = S3Encryption.EncryptAll(EncryptCommand!, dir, encrypted, TimeSpan.FromSeconds(encryptTimeout), Cancellation);
             }
             // Manifests go last: a manifest version in the bucket means the archives it describes were uploaded
             // before it, so an overwritten day's older manifest and archive versions can be told apart (Restore).

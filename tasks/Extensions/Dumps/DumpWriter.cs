@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text;
 using BackupBuild.Tasks.Collect.Archive;
 using BackupBuild.Tasks.Infrastructure;
 
@@ -52,38 +50,13 @@ internal static class DumpWriter
     private static Outcome Run(FileStream file, DumpCompression compression, string program, IEnumerable<string> args,
         IReadOnlyDictionary<string, string?> environment, TimeSpan timeout, CancellationToken cancel, bool acceptExitCode)
     {
-        var info = new ProcessStartInfo(program)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
-        };
-        foreach (var a in args) info.ArgumentList.Add(a);
-        info.Environment["LC_ALL"] = "C";
-        foreach (var (name, value) in environment)
-        {
-            if (value == null) info.Environment.Remove(name); else info.Environment[name] = value;
-        }
-        using var process = new Process { StartInfo = info };
-        var error = new StringBuilder();
-        process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (error) error.Append(e.Data).Append('\n'); };
-        try
-        {
-            process.Start();
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            return new Outcome(false, 127, $"{program}: {e.Message}", false, 0);
-        }
-        process.StandardInput.Close();
-        process.BeginErrorReadLine();
-
-        var timedOut = false;
-        using var timer = new Timer(_ => { timedOut = true; Kill(process); }, null, timeout, Timeout.InfiniteTimeSpan);
-        using var onCancel = cancel.Register(() => Kill(process));
+        using var running = ProgramRunner.Start(program, args, timeout, cancel,
+            new ProgramOptions { CLocale = true, Environment = environment, CallerReadsOutput = true });
         long bytes = 0;
         var compressor = DumpCompressions.Compressor(compression);
         var unit = new byte[UnitSize];
         var compressed = new MemoryStream();
-        var stdout = process.StandardOutput.BaseStream;
+        var stdout = running.StandardOutput;
         var tail = new byte[TailSize];
         var tailLength = 0;
         try
@@ -92,14 +65,12 @@ internal static class DumpWriter
         }
         catch
         {
-            Kill(process);
+            running.Stop();
             throw;
         }
-        process.WaitForExit();
-        cancel.ThrowIfCancellationRequested();
-        string message;
-        lock (error) message = error.ToString().Trim();
-        return new Outcome((process.ExitCode == 0 || acceptExitCode) && !timedOut, process.ExitCode, message, timedOut, bytes)
+        var r = running.Wait();
+        if (r.NotStarted) return new Outcome(false, 127, r.Error, false, 0);
+        return new Outcome((r.ExitCode == 0 || acceptExitCode) && !r.TimedOut, r.ExitCode, r.Error.Trim(), r.TimedOut, bytes)
         {
             Tail = System.Text.Encoding.Latin1.GetString(tail, 0, tailLength),
         };
@@ -151,11 +122,6 @@ internal static class DumpWriter
             filled += n;
         }
         return filled;
-    }
-
-    private static void Kill(Process p)
-    {
-        try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } catch (System.ComponentModel.Win32Exception) { }
     }
 
     private sealed class DumpFailedException : Exception { }

@@ -18,7 +18,7 @@ public sealed class GpgEncryption(string program, string? homeDir, string recipi
     /// <summary>Null when gpg has a public key for the recipient that can encrypt; else the error to log.</summary>
     public CodedError? CheckRecipient()
     {
-        var r = RemoteShell.Run(program, Common().Concat(["--with-colons", "--list-keys", "--", recipient]), timeout, cancel);
+        var r = ProgramRunner.Run(program, Common().Concat(["--with-colons", "--list-keys", "--", recipient]), timeout, cancel, new ProgramOptions { CLocale = true });
         if (Missing(r)) return new CodedError("Encrypt.NoGpg", program, r.Error.Trim());
         if (r.TimedOut) return new CodedError("Encrypt.Timeout", program + " --list-keys", (int)timeout.TotalSeconds);
         // Field 12 of a "pub" line: the capabilities of the whole key; an upper-case E means one usable subkey encrypts.
@@ -33,13 +33,13 @@ public sealed class GpgEncryption(string program, string? homeDir, string recipi
     public void Encrypt(string input, string output)
     {
         var args = Common().Concat(["--yes", "--encrypt", "--recipient", recipient, "--output", output, "--", input]);
-        var r = RemoteShell.Run(program, args, timeout, cancel);
+        var r = ProgramRunner.Run(program, args, timeout, cancel, new ProgramOptions { CLocale = true });
         if (Missing(r)) throw new CodedError("Encrypt.NoGpg", program, r.Error.Trim());
         if (r.TimedOut) throw new CodedError("Encrypt.Timeout", program + " --encrypt " + input, (int)timeout.TotalSeconds);
         if (r.ExitCode != 0) throw new CodedError("Encrypt.Failed", input, r.ExitCode, Last(r.Error));
     }
 
-    private bool Missing(RemoteShell.Result r) => r.ExitCode == 127 && r.Output == "" && r.Error.StartsWith(program + ":", StringComparison.Ordinal);
+    private static bool Missing(ProgramResult r) => r.NotStarted;
 
     private static string Last(string error)
     {

@@ -15,7 +15,7 @@ namespace BackupBuild.Tasks.Extensions.Git;
 public sealed class BackupGitRepositories : ModuleTaskBase
 {
     private static readonly string[] Metadata = { "CollectMode" };
-    private static readonly Dictionary<string, string> GitEnvironment = new()
+    private static readonly Dictionary<string, string?> GitEnvironment = new()
     {
         // Never wait for a password or a host-key answer: a backup runs unattended.
         ["GIT_TERMINAL_PROMPT"] = "0", ["GIT_ASKPASS"] = "true", ["SSH_ASKPASS"] = "true",

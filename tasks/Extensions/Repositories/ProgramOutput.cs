@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using BackupBuild.Tasks.Infrastructure;
 
@@ -43,53 +42,12 @@ public static class ProgramOutput
     /// given, is copied to its standard input (then closed), so a file the program reads need not be named to it.
     /// </summary>
     public static Outcome Run(string program, IEnumerable<string> args, TimeSpan timeout, CancellationToken cancel, Stream sink,
-        IReadOnlyDictionary<string, string>? environment = null, Stream? input = null)
+        IReadOnlyDictionary<string, string?>? environment = null, Stream? input = null)
     {
-        var info = new ProcessStartInfo(program)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
-        };
-        foreach (var a in args) info.ArgumentList.Add(a);
-        info.Environment["LC_ALL"] = "C";
-        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) info.Environment[k] = v;
-        using var process = new Process { StartInfo = info };
-        try
-        {
-            process.Start();
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            return new Outcome(127, $"{program}: {e.Message}", false, 0);
-        }
-        var feed = input == null ? Task.CompletedTask : Task.Run(() => Feed(process, input));
-        if (input == null) process.StandardInput.Close();
-        var error = process.StandardError.ReadToEndAsync();
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        limit.CancelAfter(timeout);
-        long bytes = 0;
-        using (limit.Token.Register(() => Kill(process)))
-        {
-            var buffer = new byte[1 << 16];
-            var stdout = process.StandardOutput.BaseStream;
-            int n;
-            while ((n = stdout.Read(buffer, 0, buffer.Length)) > 0)
-            {
-                sink.Write(buffer, 0, n);
-                bytes += n;
-            }
-            process.WaitForExit();
-        }
-        feed.Wait();
-        cancel.ThrowIfCancellationRequested();
-        var timedOut = limit.IsCancellationRequested;
-        return new Outcome(process.ExitCode, error.Result.Trim(), timedOut, bytes);
-    }
-
-    private static void Feed(Process process, Stream input)
-    {
-        // A program that stops reading early (or is killed) closes the pipe: the rest is not needed.
-        try { input.CopyTo(process.StandardInput.BaseStream); } catch (IOException) { }
-        try { process.StandardInput.Close(); } catch (IOException) { }
+        var counted = new CountingStream(sink);
+        var r = ProgramRunner.Run(program, args, timeout, cancel,
+            new ProgramOptions { CLocale = true, Environment = environment, InputStream = input, OutputTo = counted });
+        return new Outcome(r.ExitCode, r.Error.Trim(), r.TimedOut, counted.Bytes);
     }
 
     /// <summary>The last lines of a program's error output, for a one-line log message.</summary>
@@ -99,10 +57,25 @@ public static class ProgramOutput
         return lines.Length == 0 ? "(no message)" : string.Join(" ", lines.TakeLast(3));
     }
 
-    private static void Kill(Process p)
-    {
-        try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } catch (System.ComponentModel.Win32Exception) { }
-    }
-
     private sealed class ProgramFailedException : Exception { }
+
+    /// <summary>Counts what passes through to the sink.</summary>
+    private sealed class CountingStream(Stream sink) : Stream
+    {
+        public long Bytes { get; private set; }
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            sink.Write(buffer, offset, count);
+            Bytes += count;
+        }
+        public override void Flush() => sink.Flush();
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
 }

@@ -86,7 +86,7 @@ public sealed class BackupSubversion : ModuleTaskBase
 
     private long Youngest(string path)
     {
-        var result = RemoteShell.Run(Svnlook ?? "svnlook", new[] { "youngest", path }, Timeout, Cancellation);
+        var result = ProgramRunner.Run(Svnlook ?? "svnlook", new[] { "youngest", path }, Timeout, Cancellation, new ProgramOptions { CLocale = true });
         if (result.TimedOut) throw new CodedError("Repos.SvnTimeout", path, (int)Timeout.TotalSeconds);
         if (!result.Succeeded || !long.TryParse(result.Output.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var youngest))
             throw new CodedError("Repos.SvnNotRepository", path, ProgramOutput.Summary(result.Error + result.Output));

@@ -77,11 +77,11 @@ public class RequestHistoryTests
     [Fact]
     public void A_file_the_clients_account_may_not_remove_is_a_permission_problem_not_a_refused_key()
     {
-        var denied = new BackupBuild.Tasks.Infrastructure.RemoteShell.Result(1, "", "remote delete \"/var/lib/backupbuild/requests/outgoing/backup1/ab\": Permission denied\n", false);
+        var denied = new BackupBuild.Tasks.Infrastructure.ProgramResult(1, [], "remote delete \"/var/lib/backupbuild/requests/outgoing/backup1/ab\": Permission denied\n", false, false);
         var why = BackupBuild.Tasks.Requests.Transfers.Describe("sftp", denied);
         Assert.DoesNotContain("refused the server's key", why);
         Assert.Contains("may not read or remove", why);
-        var key = new BackupBuild.Tasks.Infrastructure.RemoteShell.Result(255, "", "backup@web1: Permission denied (publickey).\n", false);
+        var key = new BackupBuild.Tasks.Infrastructure.ProgramResult(255, [], "backup@web1: Permission denied (publickey).\n", false, false);
         Assert.Contains("refused the server's key", BackupBuild.Tasks.Requests.Transfers.Describe("sftp", key));
     }
 }

@@ -177,17 +177,17 @@ public sealed class ListingFuzzTests
     {
         // cat /dev/zero never ends: only a bound enforced while reading lets this return.
         var clock = Stopwatch.StartNew();
-        var r = BoundedRun.Run("cat", new[] { "/dev/zero" }, TimeSpan.FromMinutes(2), RemoteListing.MaxBytes, CancellationToken.None);
+        var r = ProgramRunner.Run("cat", new[] { "/dev/zero" }, TimeSpan.FromMinutes(2), CancellationToken.None, new ProgramOptions { OutputLimit = RemoteListing.MaxBytes });
         Assert.True(r.Overflowed);
         Assert.False(r.Succeeded);
         Assert.Empty(r.Output);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), clock.Elapsed.ToString());
 
         // Endless standard error keeps only its end.
-        var e = BoundedRun.Run("sh", new[] { "-c", "head -c 50000000 /dev/zero | tr '\\0' x >&2; echo last words >&2" },
-            TimeSpan.FromMinutes(2), 10, CancellationToken.None);
+        var e = ProgramRunner.Run("sh", new[] { "-c", "head -c 50000000 /dev/zero | tr '\\0' x >&2; echo last words >&2" },
+            TimeSpan.FromMinutes(2), CancellationToken.None, new ProgramOptions { OutputLimit = 10 });
         Assert.True(e.Succeeded);
-        Assert.True(e.Error.Length <= BoundedRun.ErrorTail);
+        Assert.True(e.Error.Length <= ProgramRunner.ErrorTail);
         Assert.EndsWith("last words\n", e.Error);
     }
 }

@@ -33,7 +33,10 @@ public sealed class BackupProject
     /// <summary>The umask the child `dotnet msbuild` starts with ("022"), set by /bin/sh; null: the one the test process has.</summary>
     public string? Umask { get; set; }
 
-    private string Program => Umask == null ? "dotnet" : "/bin/sh";
+    /// <summary>true: `dotnet msbuild` runs in a session and process group of its own (through setsid), as a terminal's job does.</summary>
+    public bool OwnSession { get; set; }
+
+    private string Program => OwnSession ? "setsid" : Umask == null ? "dotnet" : "/bin/sh";
 
     public BackupProject Property(string name, string value)
     {
@@ -136,6 +139,7 @@ public sealed class BackupProject
         args.AddRange(properties.Select(p => "-p:" + p));
         args.AddRange(Switches);
         if (Umask != null) args.InsertRange(0, new[] { "-c", $"umask {Umask} && exec dotnet \"$@\"", "sh" });
+        if (OwnSession) args.InsertRange(0, new[] { "-w", "--", Umask == null ? "dotnet" : "/bin/sh" });
         var env = new Dictionary<string, string?>
         {
             // The test host may carry these; a child dotnet msbuild must find its own MSBuild.
