@@ -40,7 +40,7 @@ project() {  # $1 = project file, $2 = collect mode, $3 = root, [$4 = archive mo
   cat > "$1" <<XML
 <Project>
   <PropertyGroup><BackupRoot>$3/</BackupRoot><BackupSkipTaskBuild>true</BackupSkipTaskBuild><BackupTasksAssembly>$dll</BackupTasksAssembly>
-    <CompressionLevel>${5:-}</CompressionLevel></PropertyGroup>
+    <CompressionLevel>${5:-}</CompressionLevel><CollectCarryUnstaged>false</CollectCarryUnstaged></PropertyGroup>
   <Import Project="$repo/targets/BackupBuild.props" />
   <ItemGroup><CollectDirectory Include="$tree" CollectMode="$2" ArchiveMode="${4:-targz}" /></ItemGroup>
   <Import Project="$repo/targets/BackupBuild.targets" />

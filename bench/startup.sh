@@ -47,14 +47,16 @@ site() {  # $1 = folder: a site repository on the package
 site "$work/su/collect"
 cat > "$work/su/collect/backup.proj" <<XML
 <Project Sdk="BackupBuild.Sdk/$version">
-  <PropertyGroup><BackupRoot>$work/su/collect/var/</BackupRoot><BackupLog>false</BackupLog></PropertyGroup>
+  <PropertyGroup><BackupRoot>$work/su/collect/var/</BackupRoot><BackupLog>false</BackupLog>
+    <!-- No master stages this collect dir: an incr archive holds the day's changes only (docs/actions/collect.md). -->
+    <CollectCarryUnstaged>false</CollectCarryUnstaged></PropertyGroup>
   <ItemGroup><CollectDirectory Include="$tree" CollectMode="incr" ArchiveMode="tar" /></ItemGroup>
 </Project>
 XML
 mkdir -p "$work/su/source"
 cat > "$work/su/source/backup.proj" <<XML
 <Project>
-  <PropertyGroup><BackupRoot>$work/su/source/var/</BackupRoot><BackupLog>false</BackupLog>
+  <PropertyGroup><BackupRoot>$work/su/source/var/</BackupRoot><BackupLog>false</BackupLog><CollectCarryUnstaged>false</CollectCarryUnstaged>
     <BackupSkipTaskBuild>true</BackupSkipTaskBuild><BackupTasksAssembly>$dll</BackupTasksAssembly></PropertyGroup>
   <Import Project="$repo/targets/BackupBuild.props" />
   <ItemGroup><CollectDirectory Include="$tree" CollectMode="incr" ArchiveMode="tar" /></ItemGroup>

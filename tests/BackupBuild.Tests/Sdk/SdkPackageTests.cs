@@ -150,6 +150,26 @@ public class SdkPackageTests
     }
 
     [Fact]
+    public void ImportCedarConfig_run_from_a_site_repository_writes_another_that_runs_on_the_same_package()
+    {
+        using var t = new TempDir();
+        var site = new SiteRepository(t["site"], SdkPackage.Shared);
+        site.Project($"<PropertyGroup><BackupRoot>{t["var"]}/</BackupRoot></PropertyGroup>");
+        var conf = Path.Combine(Import.CedarFixtureVerdictTests.Fixtures, "upstream-tests-data/cback.conf.21");
+        var import = site.Run("-t:ImportCedarConfig", "-p:CedarConfig=" + conf, "-p:ImportOutputDir=" + t["imported"]);
+        Assert.True(import.ExitCode == 0, import.All);
+        // The feed and the version carry over: nuget.config is copied, backup.proj names the package that ran the import.
+        Assert.Equal(File.ReadAllText(Path.Combine(site.Directory, "nuget.config")), File.ReadAllText(t["imported/nuget.config"]));
+        Assert.StartsWith($"<Project Sdk=\"BackupBuild.Sdk/{site.Package.Version}\">", File.ReadAllText(t["imported/backup.proj"]));
+
+        var imported = new SiteRepository(t["imported"], site.Package);
+        var r = imported.Run("-getProperty:StartingDay", "-getProperty:WorkingDir", "-getItem:CollectDirectory", "-p:BackupPeer=machine1-1");
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Contains("\"StartingDay\": \"tuesday\"", r.Output);
+        Assert.Contains("/var/log", r.Output);
+    }
+
+    [Fact]
     public void Every_extension_file_is_imported_by_the_targets_behind_a_switch()
     {
         var targets = File.ReadAllText(Path.Combine(Repo.Targets, "BackupBuild.targets"));
