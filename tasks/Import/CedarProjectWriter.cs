@@ -43,7 +43,7 @@ public sealed class CedarProjectWriter
 
     public string ThisPeer { get; private set; } = "";
 
-    public void Build(string source, string backupBuildRoot, string? thisPeer, string hostName)
+    public void Build(string source, string sdkVersion, string? thisPeer, string hostName)
     {
         var peers = ChoosePeers();
         ThisPeer = !string.IsNullOrEmpty(thisPeer) ? thisPeer
@@ -74,7 +74,7 @@ public sealed class CedarProjectWriter
         if (!peerFiles.ContainsKey(ThisPeer))
             Files["peers/" + ThisPeer + ".props"] = PeerFile(ThisPeer, null, _thisMachine);
 
-        Files["backup.proj"] = Project(source, backupBuildRoot);
+        Files["backup.proj"] = Project(source, sdkVersion);
     }
 
     private static bool SafeName(string name) =>
@@ -441,18 +441,18 @@ public sealed class CedarProjectWriter
         return sb.ToString();
     }
 
-    private string Project(string source, string backupBuildRoot)
+    private string Project(string source, string sdkVersion)
     {
         var sb = new StringBuilder();
-        sb.Append("<Project DefaultTargets=\"All\">\n");
+        sb.Append($"<Project Sdk=\"BackupBuild.Sdk/{Xml(sdkVersion)}\">\n");
         sb.Append($"  <!--\n    Imported from {Comment(source)} by ImportCedarConfig (docs/migrating-from-cedar-backup.md).\n");
         var reference = _c.Root?.First("reference");
         if (reference != null)
             foreach (var field in new[] { "author", "revision", "description", "generator" })
                 if (reference.Value(field) is { } v) sb.Append($"    Cedar reference {field}: {Comment(v.Trim())}\n");
+        sb.Append("    BackupBuild.Sdk (from the feed in nuget.config) imports the defaults, peers/*.props and the actions after\n");
+        sb.Append("    this body, so the options below are seen by every default. Upgrading is a new version above (docs/deploy.md).\n");
         sb.Append("  -->\n  <PropertyGroup>\n");
-        sb.Append("    <!-- The BackupBuild checkout whose targets this project uses. -->\n");
-        sb.Append($"    <BackupBuildRoot Condition=\"'$(BackupBuildRoot)' == ''\">{Xml(Escape(backupBuildRoot))}</BackupBuildRoot>\n");
         foreach (var (name, value, comment) in _properties)
         {
             if (comment != null) sb.Append($"    <!-- {Comment(comment)} -->\n");
@@ -460,10 +460,7 @@ public sealed class CedarProjectWriter
             var condition = _conditional.Contains(name) ? $" Condition=\"'$({name})' == ''\"" : "";
             sb.Append($"    <{name}{condition}>{Xml(v)}</{name}>\n");
         }
-        sb.Append("  </PropertyGroup>\n\n");
-        sb.Append("  <Import Project=\"$([MSBuild]::EnsureTrailingSlash('$(BackupBuildRoot)'))targets/BackupBuild.props\" />\n");
-        sb.Append("  <Import Project=\"peers/*.props\" />\n");
-        sb.Append("  <Import Project=\"$([MSBuild]::EnsureTrailingSlash('$(BackupBuildRoot)'))targets/BackupBuild.targets\" />\n");
+        sb.Append("  </PropertyGroup>\n");
         sb.Append("</Project>\n");
         return sb.ToString();
     }

@@ -4,8 +4,8 @@ using Microsoft.Build.Framework;
 namespace BackupBuild.Tasks.Import;
 
 /// <summary>
-/// Reads a Cedar Backup 3 cback3.conf, validates it by Cedar's rules and writes an equivalent
-/// backup.proj and peers/*.props. Existing files are never replaced unless Overwrite is set; all
+/// Reads a Cedar Backup 3 cback3.conf, validates it by Cedar's rules and writes an equivalent site repository:
+/// backup.proj (on BackupBuild.Sdk), peers/*.props and nuget.config. Existing files are never replaced unless Overwrite is set; all
 /// problems are reported before anything is written, and each file appears complete or not at all.
 /// </summary>
 public sealed class ImportCedarConfig : BackupTask
@@ -20,9 +20,17 @@ public sealed class ImportCedarConfig : BackupTask
     /// <summary>true: replace files a previous import wrote.</summary>
     public bool Overwrite { get; set; }
 
-    /// <summary>The BackupBuild checkout the generated project imports its targets from.</summary>
-    [Required]
-    public string BackupBuildRoot { get; set; } = "";
+    /// <summary>The BackupBuild.Sdk version the generated backup.proj names (<c>Sdk="BackupBuild.Sdk/x.y.z"</c>).</summary>
+    public string SdkVersion { get; set; } = "";
+
+    /// <summary>
+    /// The package source written into the generated nuget.config: an absolute folder (a folder feed) or an http(s)
+    /// NuGet server. Empty: the nuget.config beside the project that runs the import is copied.
+    /// </summary>
+    public string Feed { get; set; } = "";
+
+    /// <summary>The folder of the project that runs the import (where its own nuget.config is looked for).</summary>
+    public string ProjectDirectory { get; set; } = "";
 
     /// <summary>This machine's name in the pool; default: the local peer whose collect dir is the collect section's, else the host's name.</summary>
     public string PeerName { get; set; } = "";
@@ -50,9 +58,11 @@ public sealed class ImportCedarConfig : BackupTask
 
         var host = Environment.MachineName.Split('.')[0].ToLowerInvariant();
         var writer = new CedarProjectWriter(config, problems);
-        var root = Path.GetFullPath(BackupBuildRoot);
-        if (!root.EndsWith('/')) root += "/";
-        writer.Build(source, root, string.IsNullOrWhiteSpace(PeerName) ? null : PeerName.Trim(), host);
+        var version = SdkVersion.Trim();
+        if (!SiteRepository.IsVersion(version)) problems.Error("Import.SdkVersion", SdkVersion);
+        var nugetConfig = SiteRepository.NuGetConfig(Feed, ProjectDirectory, problems);
+        writer.Build(source, version, string.IsNullOrWhiteSpace(PeerName) ? null : PeerName.Trim(), host);
+        if (nugetConfig != null) writer.Files[SiteRepository.NuGetConfigName] = nugetConfig;
 
         var output = Path.GetFullPath(OutputDir);
         foreach (var relative in writer.Files.Keys)

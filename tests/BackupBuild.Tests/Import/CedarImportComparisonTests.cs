@@ -75,17 +75,19 @@ public class CedarImportComparisonTests
         var common = new[] { "-nologo", "-nodeReuse:false", "-tl:off", "-v:n", "-p:BackupSkipTaskBuild=true", "-p:BackupTasksAssembly=" + Repo.TasksAssembly };
         var import = Tool.RunWith(t.Path, env, TimeSpan.FromMinutes(5), "dotnet",
             new[] { "msbuild", Path.Combine(Repo.Root, "backup.proj"), "-t:ImportCedarConfig", "-p:CedarConfig=" + conf,
-                "-p:ImportOutputDir=" + t["imported"], "-p:ImportPeerName=thisbox" }.Concat(common).ToArray());
+                "-p:ImportOutputDir=" + t["imported"], "-p:ImportPeerName=thisbox",
+                "-p:ImportFeed=" + SdkPackage.Shared.Feed, "-p:ImportSdkVersion=" + SdkPackage.Shared.Version }.Concat(common).ToArray());
         Assert.True(import.ExitCode == 0, import.All);
         Assert.Contains("BKP8556", import.Output); // rcp_command -B is not carried over: reported, not dropped silently
         Assert.True(File.Exists(t["imported/backup.proj"]));
         Assert.True(File.Exists(t["imported/peers/thisbox.props"]));
 
-        // The same tree, our own collect and working folders (Cedar's hold its results).
+        // The same tree, our own collect and working folders (Cedar's hold its results); the imported site repository
+        // runs on BackupBuild.Sdk from the feed its nuget.config names.
         var ourCollect = t.Dir("ours/collect");
-        var run = Tool.RunWith(t["imported"], env, TimeSpan.FromMinutes(10), "dotnet",
+        var run = Tool.RunWith(t["imported"], SdkPackage.Environment(t["packages"]), TimeSpan.FromMinutes(10), "dotnet",
             new[] { "msbuild", t["imported/backup.proj"], "-t:Collect", "-p:Full=true", "-p:BackupPeer=thisbox",
-                "-p:CollectDir=" + ourCollect, "-p:WorkingDir=" + t.Dir("ours/work"), "-p:BackupBuildRoot=" + Repo.Root }.Concat(common).ToArray());
+                "-p:CollectDir=" + ourCollect, "-p:WorkingDir=" + t.Dir("ours/work"), "-nologo", "-nodeReuse:false", "-tl:off", "-v:n" });
         Assert.True(run.ExitCode == 0, run.All);
 
         var cedarFiles = Directory.GetFiles(cedarCollect).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal).ToList();

@@ -7,13 +7,14 @@ namespace BackupBuild.Tests.Import;
 /// <summary>The ImportCedarConfig task: what it writes, what it warns about, what it refuses.</summary>
 public class ImportCedarConfigTests
 {
-    private static (bool Ok, FakeBuildEngine Engine) Import(string config, string output, bool overwrite = false, string peer = "")
+    private static (bool Ok, FakeBuildEngine Engine) Import(string config, string output, bool overwrite = false, string peer = "",
+        string version = "1.0.0", string feed = "/srv/nuget", string projectDirectory = "")
     {
         var engine = new FakeBuildEngine();
         var task = new ImportCedarConfig
         {
             BuildEngine = engine, CedarConfig = config, OutputDir = output, Overwrite = overwrite,
-            BackupBuildRoot = Repo.Root, PeerName = peer,
+            SdkVersion = version, Feed = feed, ProjectDirectory = projectDirectory, PeerName = peer,
         };
         return (task.Execute(), engine);
     }
@@ -24,10 +25,11 @@ public class ImportCedarConfigTests
     public void The_full_upstream_configuration_becomes_a_project_and_a_file_per_peer_with_coded_warnings()
     {
         using var t = new TempDir();
-        var (ok, engine) = Import(Fixture("upstream-tests-data/cback.conf.21"), t["out"]);
+        var package = SdkPackage.Shared;
+        var (ok, engine) = Import(Fixture("upstream-tests-data/cback.conf.21"), t["out"], version: package.Version, feed: package.Feed);
         Assert.True(ok, engine.AllText);
-        var files = Directory.GetFiles(t["out"], "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(t["out"], f)).Order().ToList();
-        Assert.Equal(new[] { "backup.proj", "peers/machine1-1.props", "peers/machine1-2.props", "peers/machine2.props",
+        var files = Directory.GetFiles(t["out"], "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(t["out"], f)).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(new[] { "backup.proj", "nuget.config", "peers/machine1-1.props", "peers/machine1-2.props", "peers/machine2.props",
             "peers/machine3.props", "peers/machine4.props", "peers/machine5.props" }, files);
 
         var proj = File.ReadAllText(t["out/backup.proj"]);
@@ -35,7 +37,9 @@ public class ImportCedarConfigTests
         Assert.Contains("<BackupUser>backup</BackupUser>", proj);
         Assert.Contains("<BackupGroup>group</BackupGroup>", proj);
         Assert.Contains("<SvnlookPath>/svnlook</SvnlookPath>", proj);
-        Assert.Contains("targets/BackupBuild.targets\" />", proj);
+        Assert.StartsWith($"<Project Sdk=\"BackupBuild.Sdk/{package.Version}\">", proj);
+        Assert.DoesNotContain("<Import", proj); // the SDK imports the defaults, peers/*.props and the targets
+        Assert.Contains($"<add key=\"backupbuild\" value=\"{package.Feed}\" />", File.ReadAllText(t["out/nuget.config"]));
         // The master's own peer (its collect dir is the collect section's) holds the collect items and hooks.
         var master = File.ReadAllText(t["out/peers/machine1-1.props"]);
         Assert.Contains("Condition=\"'$(BackupPeer)' == 'machine1-1'\"", master);
@@ -53,9 +57,8 @@ public class ImportCedarConfigTests
         Assert.Contains(engine.Warnings, w => w.Message!.Contains("cb_config/options/cback_command"));
         Assert.Contains(engine.Warnings, w => w.Message!.Contains("cb_config/options/override[1]") && w.Message!.Contains("mkisofs"));
 
-        // The generated project is valid MSBuild that evaluates with the repository's targets.
-        var r = Tool.RunWith(t["out"], new Dictionary<string, string?> { ["MSBUILDDISABLENODEREUSE"] = "1", ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0",
-            ["MSBUILD_EXE_PATH"] = null, ["MSBuildExtensionsPath"] = null, ["MSBuildSDKsPath"] = null }, TimeSpan.FromMinutes(5),
+        // The generated site repository is valid MSBuild that restores BackupBuild.Sdk from its feed and evaluates.
+        var r = Tool.RunWith(t["out"], SdkPackage.Environment(t["packages"]), TimeSpan.FromMinutes(5),
             "dotnet", "msbuild", t["out/backup.proj"], "-nologo", "-getItem:CollectDirectory", "-getProperty:StartingDay", "-p:BackupPeer=machine1-1");
         Assert.True(r.ExitCode == 0, r.All);
         Assert.Contains("/var/log", r.Output);
@@ -142,5 +145,36 @@ public class ImportCedarConfigTests
         Assert.False(ok);
         Assert.Contains(engine.Errors, e => e.Code == "BKP8511" && e.Message!.Contains("cb_config/options/working_dir"));
         Assert.False(Directory.Exists(t["out"]));
+    }
+
+    [Fact]
+    public void The_feed_and_version_are_checked_before_anything_is_written()
+    {
+        using var t = new TempDir();
+        var conf = Fixture("upstream-tests-data/cback.conf.21");
+        foreach (var (feed, version, code) in new[]
+                 {
+                     ("relative/feed", "1.0.0", "BKP9201"), ("ftp://example.org/feed", "1.0.0", "BKP9201"),
+                     ("https://user:pw@example.org/v3/index.json", "1.0.0", "BKP9201"), ("/srv/nu\nget", "1.0.0", "BKP9201"),
+                     ("/srv/nuget", "", "BKP9202"), ("/srv/nuget", "latest", "BKP9202"),
+                     ("/srv/nuget", "1.0.0\" evil=\"", "BKP9202"), ("", "1.0.0", "BKP9200"),
+                 })
+        {
+            var (ok, engine) = Import(conf, t["out"], peer: "m", version: version, feed: feed, projectDirectory: t.Path);
+            Assert.False(ok, feed + " " + version);
+            Assert.Contains(code, engine.ErrorCodes);
+            Assert.False(Directory.Exists(t["out"]));
+        }
+    }
+
+    [Fact]
+    public void Without_a_feed_the_nuget_config_beside_the_running_project_is_copied()
+    {
+        using var t = new TempDir();
+        var mine = t.File("site/nuget.config", "<configuration><packageSources><clear /><add key=\"ours\" value=\"https://nuget.example.org/v3/index.json\" /></packageSources></configuration>\n");
+        var (ok, engine) = Import(Fixture("upstream-tests-data/cback.conf.21"), t["out"], version: "2.1.0-rc.1", feed: "", projectDirectory: t["site"]);
+        Assert.True(ok, engine.AllText);
+        Assert.Equal(File.ReadAllText(mine), File.ReadAllText(t["out/nuget.config"]));
+        Assert.StartsWith("<Project Sdk=\"BackupBuild.Sdk/2.1.0-rc.1\">", File.ReadAllText(t["out/backup.proj"]));
     }
 }

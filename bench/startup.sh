@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Start-up benchmark (docs/benchmarks.md, "Start-up"): what a run costs when nothing or little is to be done, with the
+# prebuilt task assembly and no build step, through BackupBuild.Sdk as a site uses it (packed here into a folder feed)
+# and from the checkout's targets with the same prebuilt assembly (-p:BackupSkipTaskBuild=true).
+#   1. a no-change incremental Collect of bench/collect.sh's tree on a new day, against a `find` stat walk, with MSBuild's
+#      own start-up (an empty project) taken out: (Collect - empty) / find          goal <= 2.0
+#   2. an up-to-date `-t:All` of the embedded default (backup.proj, peers/this-machine.props, sample/) run again on the
+#      same day, against an empty `dotnet msbuild` project: All / empty             goal <= 1.3
+# Every figure is the median of ROUNDS (default 11) alternating rounds: the machines these run on are shared.
+# Usage: bench/startup.sh [work-dir]   (default /var/tmp/bkp-bench; the tree is kept for re-runs)
+#        PROFILE=1 bench/startup.sh     also writes MSBuild's performance summary of one run of each to work-dir/perf-*.log
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+work=${1:-/var/tmp/bkp-bench}
+tree=$work/tree
+files=${BENCH_FILES:-50000}
+treeid="$files files, gentree 2"
+rounds=${ROUNDS:-11}
+export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+mkdir -p "$work"
+
+now() { date +%s.%N; }
+elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
+median() { python3 -c "import statistics,sys;print(f'{statistics.median(map(float,sys.argv[1:])):.3f}')" "$@"; }
+spread() { python3 -c "import sys;v=sorted(map(float,sys.argv[1:]));print(f'[{v[len(v)//4]:.2f}-{v[(3*len(v))//4]:.2f}]')" "$@"; }
+
+if [ ! -f "$tree.done" ] || [ "$(cat "$tree.done")" != "$treeid" ]; then
+  echo "Generating $files files under $tree ..."
+  rm -rf "$tree"; python3 "$repo/bench/gentree.py" "$tree" "$files"; echo "$treeid" > "$tree.done"
+fi
+grep -m1 "model name" /proc/cpuinfo || true
+echo "Cores: $(nproc); date: $(date -u +%F); tree: $(find "$tree" -type f | wc -l) files; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# The package, as a site gets it: a folder feed with a version of its own, restored into a package folder of its own.
+version=0.0.0-bench.$(date -u +%Y%m%d%H%M%S)
+rm -rf "$work/feed" "$work/packages" "$work/su"
+dotnet pack "$repo/sdk" -o "$work/feed" -p:Version="$version" -nologo -v:q -nodeReuse:false > "$work/pack.log" 2>&1 \
+  || { cat "$work/pack.log"; exit 1; }
+export NUGET_PACKAGES=$work/packages
+dll=$repo/sdk/obj/backup-tasks/BackupBuild.Tasks.dll   # the same ReadyToRun build the package holds
+site() {  # $1 = folder: a site repository on the package
+  mkdir -p "$1/peers"
+  printf '<configuration><packageSources><clear /><add key="bench" value="%s" /></packageSources></configuration>\n' "$work/feed" > "$1/nuget.config"
+}
+
+# 1. The stat-walk project: the tree as one incremental CollectDirectory (tar: the baseline's compression is not measured).
+site "$work/su/collect"
+cat > "$work/su/collect/backup.proj" <<XML
+<Project Sdk="BackupBuild.Sdk/$version">
+  <PropertyGroup><BackupRoot>$work/su/collect/var/</BackupRoot><BackupLog>false</BackupLog>
+    <!-- No master stages this collect dir: an incr archive holds the day's changes only (docs/actions/collect.md). -->
+    <CollectCarryUnstaged>false</CollectCarryUnstaged></PropertyGroup>
+  <ItemGroup><CollectDirectory Include="$tree" CollectMode="incr" ArchiveMode="tar" /></ItemGroup>
+</Project>
+XML
+mkdir -p "$work/su/source"
+cat > "$work/su/source/backup.proj" <<XML
+<Project>
+  <PropertyGroup><BackupRoot>$work/su/source/var/</BackupRoot><BackupLog>false</BackupLog><CollectCarryUnstaged>false</CollectCarryUnstaged>
+    <BackupSkipTaskBuild>true</BackupSkipTaskBuild><BackupTasksAssembly>$dll</BackupTasksAssembly></PropertyGroup>
+  <Import Project="$repo/targets/BackupBuild.props" />
+  <ItemGroup><CollectDirectory Include="$tree" CollectMode="incr" ArchiveMode="tar" /></ItemGroup>
+  <Import Project="$repo/targets/BackupBuild.targets" />
+</Project>
+XML
+# 2. The embedded default as a site repository: the checkout's peers/ and sample/, BackupRoot var/ beside it.
+site "$work/su/all"
+cp -r "$repo/peers" "$repo/sample" "$work/su/all/"
+cat > "$work/su/all/backup.proj" <<XML
+<Project Sdk="BackupBuild.Sdk/$version">
+  <PropertyGroup><BackupRoot>\$(MSBuildThisFileDirectory)var/</BackupRoot></PropertyGroup>
+</Project>
+XML
+mkdir -p "$work/su/empty"
+echo '<Project><Target Name="Collect" /></Project>' > "$work/su/empty/empty.proj"
+
+run() { dotnet msbuild "$@" -nologo -v:m -tl:off -nodeReuse:false > "$work/last.log" 2>&1 || { cat "$work/last.log"; exit 1; }; }
+timed() { local t0 t1; t0=$(now); "$@"; t1=$(now); elapsed "$t0" "$t1"; }
+
+# New days for the no-change runs: consecutive days after the baseline's Monday, never a Monday (the starting day
+# collects in full), each used once.
+mapfile -t days < <(python3 -c "
+import datetime
+d=datetime.date(2026,11,23); n=0
+while n < $rounds + 2:
+    d+=datetime.timedelta(days=1)
+    if d.weekday()!=0: print(d.isoformat()); n+=1")
+
+echo "Baselines (a full incremental collect on Monday 2026-11-23; the embedded default's first two runs) ..."
+tar cf - "$tree" > /dev/null   # warm the page cache
+run "$work/su/collect/backup.proj" -t:Collect -p:BackupRunDate=2026-11-23T01:00
+run "$work/su/source/backup.proj" -t:Collect -p:BackupRunDate=2026-11-23T01:00
+run "$work/su/all/backup.proj" -t:All -p:BackupRunDate=2026-11-24
+run "$work/su/all/backup.proj" -t:All -p:BackupRunDate=2026-11-24
+
+find_t=(); empty_t=(); pkg_t=(); src_t=(); all_t=(); empty2_t=()
+for r in $(seq "$rounds"); do
+  day=${days[$r]}
+  find_t+=("$(timed sh -c "find '$tree' -type f -printf '%s %T@\n' > /dev/null")")
+  empty_t+=("$(timed run "$work/su/empty/empty.proj" -t:Collect)")
+  pkg_t+=("$(timed run "$work/su/collect/backup.proj" -t:Collect -p:BackupRunDate="$day")")
+  grep -q "no changes since the baseline" "$work/last.log" || { echo "expected a no-change run on $day"; cat "$work/last.log"; exit 1; }
+  src_t+=("$(timed run "$work/su/source/backup.proj" -t:Collect -p:BackupRunDate="$day")")
+  grep -q "no changes since the baseline" "$work/last.log" || { echo "expected a no-change run on $day"; cat "$work/last.log"; exit 1; }
+  empty2_t+=("$(timed run "$work/su/empty/empty.proj" -t:Collect)")
+  all_t+=("$(timed run "$work/su/all/backup.proj" -t:All -p:BackupRunDate=2026-11-24)")
+  echo "round $r ($day): find ${find_t[-1]}  empty ${empty_t[-1]}  Collect package ${pkg_t[-1]}  source ${src_t[-1]}  | empty ${empty2_t[-1]}  All ${all_t[-1]}  (load $(cut -d' ' -f1 /proc/loadavg))"
+done
+
+f=$(median "${find_t[@]}"); e=$(median "${empty_t[@]}" "${empty2_t[@]}")
+p=$(median "${pkg_t[@]}"); s=$(median "${src_t[@]}"); a=$(median "${all_t[@]}")
+echo
+echo "Medians of $rounds alternating rounds (interquartile ranges in brackets):"
+echo "find stat walk                      $f s $(spread "${find_t[@]}")"
+echo "empty dotnet msbuild project        $e s $(spread "${empty_t[@]}" "${empty2_t[@]}")"
+echo "no-change Collect, new day, package $p s $(spread "${pkg_t[@]}") -> $(python3 -c "print(f'{($p - $e) / $f:.2f}')")x the stat walk without MSBuild start-up (goal <= 2.0)"
+echo "no-change Collect, new day, source  $s s $(spread "${src_t[@]}") -> $(python3 -c "print(f'{($s - $e) / $f:.2f}')")x"
+echo "up-to-date -t:All, embedded default $a s $(spread "${all_t[@]}") -> $(python3 -c "print(f'{$a / $e:.2f}')")x an empty project (goal <= 1.3)"
+
+if [ -n "${PROFILE:-}" ]; then
+  d=${days[$((rounds + 1))]}
+  dotnet msbuild "$work/su/collect/backup.proj" -t:Collect -p:BackupRunDate="$d" -nologo -tl:off -nodeReuse:false -v:m -clp:PerformanceSummary > "$work/perf-collect.log" 2>&1
+  dotnet msbuild "$work/su/all/backup.proj" -t:All -p:BackupRunDate=2026-11-24 -nologo -tl:off -nodeReuse:false -v:m -clp:PerformanceSummary > "$work/perf-all.log" 2>&1
+  echo "performance summaries: $work/perf-collect.log, $work/perf-all.log"
+fi

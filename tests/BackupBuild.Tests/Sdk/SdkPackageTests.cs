@@ -1,0 +1,180 @@
+using System.IO.Compression;
+using System.Reflection.PortableExecutable;
+using System.Xml.Linq;
+using BackupBuild.Tests.Support;
+using Xunit;
+
+namespace BackupBuild.Tests.Sdk;
+
+/// <summary>
+/// BackupBuild.Sdk as a site uses it: `dotnet pack sdk` into a folder feed (<see cref="SdkPackage"/>), a site repository
+/// in a temporary folder with no checkout beside it, and the real `dotnet msbuild` restoring the SDK from the feed.
+/// </summary>
+public class SdkPackageTests
+{
+    private static readonly string[] Dependencies = { "AWSSDK.Core.dll", "AWSSDK.S3.dll", "ICSharpCode.SharpZipLib.dll", "ZstdSharp.dll" };
+
+    [Fact]
+    public void The_package_holds_the_entry_points_every_targets_file_and_a_readytorun_task_assembly_with_its_dependencies()
+    {
+        var package = SdkPackage.Shared;
+        using var zip = ZipFile.OpenRead(package.Nupkg);
+        var entries = zip.Entries.ToDictionary(e => e.FullName);
+
+        var nuspec = XDocument.Load(entries["BackupBuild.Sdk.nuspec"].Open());
+        var ns = nuspec.Root!.Name.Namespace;
+        Assert.Equal(package.Version, nuspec.Descendants(ns + "version").Single().Value);
+        Assert.Contains(nuspec.Descendants(ns + "packageType"), t => (string?)t.Attribute("name") == "MSBuildSdk");
+        Assert.Empty(nuspec.Descendants(ns + "dependency"));
+
+        Assert.Contains("Sdk/Sdk.props", entries.Keys);
+        Assert.Contains("Sdk/Sdk.targets", entries.Keys);
+        using (var version = new StreamReader(entries["Sdk/Version.props"].Open()))
+            Assert.Contains($"<BackupBuildSdkVersion>{package.Version}</BackupBuildSdkVersion>", version.ReadToEnd());
+
+        // targets/ is packed as it is, every file (one source of truth with source mode).
+        foreach (var file in Directory.GetFiles(Repo.Targets, "*", SearchOption.AllDirectories))
+        {
+            var name = "targets/" + Path.GetRelativePath(Repo.Targets, file);
+            Assert.True(entries.ContainsKey(name), name + " is not in the package");
+            using var packed = new MemoryStream();
+            entries[name].Open().CopyTo(packed);
+            Assert.True(File.ReadAllBytes(file).AsSpan().SequenceEqual(packed.ToArray()), name + " differs from targets/");
+        }
+
+        var tasks = entries.Keys.Where(k => k.StartsWith("tasks/")).Select(k => k["tasks/".Length..]).ToList();
+        Assert.Contains("BackupBuild.Tasks.dll", tasks);
+        foreach (var dependency in Dependencies) Assert.Contains(dependency, tasks);
+        Assert.DoesNotContain(tasks, t => t.StartsWith("Microsoft.Build", StringComparison.OrdinalIgnoreCase));
+        foreach (var dll in tasks.Where(t => t.EndsWith(".dll")))
+        {
+            using var s = new MemoryStream();
+            entries["tasks/" + dll].Open().CopyTo(s);
+            s.Position = 0;
+            using var pe = new PEReader(s);
+            // A ReadyToRun image carries a managed native header (the READYTORUN_HEADER) besides its IL.
+            Assert.True(pe.PEHeaders.CorHeader!.ManagedNativeHeaderDirectory.Size > 0, dll + " is not ReadyToRun");
+            // ReadyToRun code for Linux marks the machine as x64 XOR the Linux value 0x7B79 (crossgen2's target OS).
+            Assert.Equal((ushort)Machine.Amd64 ^ 0x7B79, (ushort)pe.PEHeaders.CoffHeader.Machine);
+        }
+    }
+
+    [Fact]
+    public void A_site_repository_with_no_checkout_runs_a_day_and_a_restore_from_the_package()
+    {
+        using var t = new TempDir();
+        var data = t.Dir("data");
+        File.WriteAllText(Path.Combine(data, "hello.txt"), "hello from the site\n");
+        t.Dir("data/sub");
+        File.WriteAllText(Path.Combine(data, "sub/notes.txt"), "notes\n");
+        var site = new SiteRepository(t["site"], SdkPackage.Shared);
+        var root = t["var"] + "/";
+        site.Project($"""
+              <PropertyGroup>
+                <BackupRoot>{root}</BackupRoot>
+              </PropertyGroup>
+            """);
+        site.Peer("this-machine", $"""
+              <ItemGroup>
+                <Peer Include="$(BackupPeer)" Type="local" CollectDir="$(CollectDir)" />
+                <CollectDirectory Include="{data}" />
+                <PurgeDirectory Include="$(CollectDir)" RetainDays="0" />
+              </ItemGroup>
+            """);
+
+        // The defaults follow the site's BackupRoot, set in the body after Sdk.props; the task assembly is the package's.
+        var props = site.Run("-getProperty:CollectDir", "-getProperty:BackupTasksAssembly", "-getProperty:BackupSkipTaskBuild",
+            "-getProperty:BackupBuildSdkVersion", "-getItem:Peer");
+        Assert.True(props.ExitCode == 0, props.All);
+        Assert.Contains($"\"CollectDir\": \"{root}collect/\"", props.Output);
+        Assert.Contains($"\"BackupTasksAssembly\": \"{site.Packages}/backupbuild.sdk/{package(site)}/tasks/BackupBuild.Tasks.dll\"", props.Output);
+        Assert.Contains("\"BackupSkipTaskBuild\": \"true\"", props.Output);
+        Assert.Contains($"\"BackupBuildSdkVersion\": \"{site.Package.Version}\"", props.Output);
+        Assert.Contains("\"Type\": \"local\"", props.Output);
+
+        var day = site.Run("-t:Collect;Stage;Store;Purge", "-p:BackupRunDate=2026-11-24");
+        Assert.True(day.ExitCode == 0, day.All);
+        Assert.DoesNotContain("BackupBuild.Tasks ->", day.Output); // nothing is compiled in a run
+        var peerDirs = Directory.GetDirectories(root + "staging/2026/11/24");
+        var peer = Assert.Single(peerDirs);
+        Assert.Single(Directory.GetFiles(peer, "*.tar.gz"));
+        Assert.True(File.Exists(Path.Combine(peer, "cback.collect")));
+        Assert.True(File.Exists(root + "staging/2026/11/24/cback.store"));
+        Assert.True(new FileInfo(root + "media/backup.iso").Length > 0);
+        Assert.Equal(new[] { "cback.stage" }, Directory.GetFiles(root + "collect").Select(Path.GetFileName));
+        Assert.Contains("run ended: succeeded", File.ReadAllText(Path.Combine(site.Directory, "logs/backupbuild.log")));
+
+        var restored = t["restored"];
+        var restore = site.Run("-t:Restore", "-p:RestoreTo=" + restored);
+        Assert.True(restore.ExitCode == 0, restore.All);
+        Assert.Equal("hello from the site\n", File.ReadAllText(restored + data + "/hello.txt"));
+        Assert.Equal("notes\n", File.ReadAllText(restored + data + "/sub/notes.txt"));
+
+        // Only the package's own folder was restored into the site's package folder: nothing else came from anywhere.
+        Assert.Equal(new[] { "backupbuild.sdk" }, Directory.GetDirectories(site.Packages).Select(Path.GetFileName));
+        static string package(SiteRepository s) => s.Package.Version.ToLowerInvariant();
+    }
+
+    [Fact]
+    public void The_switches_and_custom_imports_change_what_is_imported()
+    {
+        using var t = new TempDir();
+        var site = new SiteRepository(t["site"], SdkPackage.Shared);
+        site.Project($"""
+              <PropertyGroup>
+                <BackupRoot>{t["var"]}/</BackupRoot>
+                <CustomAfterBackupBuildTargets>$(MSBuildProjectDirectory)/after.targets</CustomAfterBackupBuildTargets>
+              </PropertyGroup>
+              <ItemGroup>
+                <MysqlDatabase Include="shop" />
+              </ItemGroup>
+            """);
+        site.Peer("one", """<ItemGroup><Peer Include="one" Type="remote" CollectDir="/c" /></ItemGroup>""");
+        File.WriteAllText(Path.Combine(site.Directory, "after.targets"),
+            """<Project><PropertyGroup><SiteAfter>after: $(StagingDir)</SiteAfter></PropertyGroup></Project>""");
+
+        var on = site.Run("-getItem:Peer", "-getProperty:CollectModulesDependsOn", "-getProperty:SiteAfter");
+        Assert.True(on.ExitCode == 0, on.All);
+        Assert.Contains("\"Identity\": \"one\"", on.Output);
+        Assert.Contains("_BackupMysqlDump", on.Output);
+        Assert.Contains($"\"SiteAfter\": \"after: {t["var"]}/staging/\"", on.Output); // imported last: sees the defaults
+
+        var off = site.Run("-getItem:Peer", "-getProperty:CollectModulesDependsOn", "-getProperty:SiteAfter",
+            "-p:EnableBackupPeers=false", "-p:EnableBackupDatabaseExtensions=false");
+        Assert.True(off.ExitCode == 0, off.All);
+        Assert.DoesNotContain("\"Identity\": \"one\"", off.Output);
+        Assert.DoesNotContain("_BackupMysqlDump", off.Output);
+
+        var missing = site.Run("-getProperty:BackupRoot", "-p:CustomAfterBackupBuildTargets=" + t["none.targets"]);
+        Assert.True(missing.ExitCode == 0, missing.All); // a named file that does not exist is not imported, not an error
+    }
+
+    [Fact]
+    public void ImportCedarConfig_run_from_a_site_repository_writes_another_that_runs_on_the_same_package()
+    {
+        using var t = new TempDir();
+        var site = new SiteRepository(t["site"], SdkPackage.Shared);
+        site.Project($"<PropertyGroup><BackupRoot>{t["var"]}/</BackupRoot></PropertyGroup>");
+        var conf = Path.Combine(Import.CedarFixtureVerdictTests.Fixtures, "upstream-tests-data/cback.conf.21");
+        var import = site.Run("-t:ImportCedarConfig", "-p:CedarConfig=" + conf, "-p:ImportOutputDir=" + t["imported"]);
+        Assert.True(import.ExitCode == 0, import.All);
+        // The feed and the version carry over: nuget.config is copied, backup.proj names the package that ran the import.
+        Assert.Equal(File.ReadAllText(Path.Combine(site.Directory, "nuget.config")), File.ReadAllText(t["imported/nuget.config"]));
+        Assert.StartsWith($"<Project Sdk=\"BackupBuild.Sdk/{site.Package.Version}\">", File.ReadAllText(t["imported/backup.proj"]));
+
+        var imported = new SiteRepository(t["imported"], site.Package);
+        var r = imported.Run("-getProperty:StartingDay", "-getProperty:WorkingDir", "-getItem:CollectDirectory", "-p:BackupPeer=machine1-1");
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Contains("\"StartingDay\": \"tuesday\"", r.Output);
+        Assert.Contains("/var/log", r.Output);
+    }
+
+    [Fact]
+    public void Every_extension_file_is_imported_by_the_targets_behind_a_switch()
+    {
+        var targets = File.ReadAllText(Path.Combine(Repo.Targets, "BackupBuild.targets"));
+        foreach (var file in Directory.GetFiles(Path.Combine(Repo.Targets, "extensions"), "*.targets"))
+            Assert.Matches($"<Import Project=\"\\$\\(MSBuildThisFileDirectory\\)extensions/{Path.GetFileName(file)}\" Condition=\"'\\$\\(EnableBackup\\w+\\)' != 'false'\" />",
+                targets);
+    }
+}
