@@ -37,7 +37,11 @@ public sealed class SshServer : IDisposable
             KbdInteractiveAuthentication no
             PidFile none
             Subsystem sftp /usr/lib/openssh/sftp-server
+            SetEnv SHLVL=1
             """);
+        // SetEnv SHLVL=1: bash started by sshd reads ~/.bashrc only as a top-level shell (SHLVL below 2 before it
+        // counts itself). The tests log in as root, and a test machine's root ~/.bashrc (pyenv here) can take
+        // seconds per remote command: a peer's login files are not what these tests measure.
         File.WriteAllText(KnownHosts, $"[127.0.0.1]:{Port} {PublicKey("host")}\n");
         File.WriteAllText(WrongKnownHosts, $"[127.0.0.1]:{Port} {PublicKey("other-host")}\n");
         Start();
