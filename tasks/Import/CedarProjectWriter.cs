@@ -126,7 +126,7 @@ public sealed class CedarProjectWriter
             }
             _hookNumber++;
             _thisMachine.Add(Item("ActionHook", $"cedar-{(h.Before ? "pre" : "post")}-{h.Action}-{_hookNumber}",
-                ("Action", h.Action), ("Phase", h.Before ? "before" : "after"), ("Command", h.Command)));
+                ("Action", h.Action == "rebuild" ? "RebuildMedium" : h.Action), ("Phase", h.Before ? "before" : "after"), ("Command", h.Command)));
         }
     }
 
