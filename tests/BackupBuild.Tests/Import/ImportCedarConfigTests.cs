@@ -151,7 +151,7 @@ public class ImportCedarConfigTests
         Assert.True(ok, engine.AllText);
         // -t:Rebuild is MSBuild's (Clean;Build); Cedar's rebuild is -t:RebuildMedium, so is its hook's action.
         Assert.Contains("Action=\"RebuildMedium\" Phase=\"before\" Command=\"mount /media/cdrom\"", File.ReadAllText(t["out/peers/m.props"]));
-        Assert.StartsWith("<Project DefaultTargets=\"Build\">", File.ReadAllText(t["out/backup.proj"]));
+        Assert.StartsWith("<Project Sdk=\"BackupBuild.Sdk/", File.ReadAllText(t["out/backup.proj"])); // Sdk.props: DefaultTargets="Build"
     }
 
     [Fact]

@@ -136,14 +136,14 @@ public class SdkPackageTests
         var on = site.Run("-getItem:Peer", "-getProperty:CollectModulesDependsOn", "-getProperty:SiteAfter");
         Assert.True(on.ExitCode == 0, on.All);
         Assert.Contains("\"Identity\": \"one\"", on.Output);
-        Assert.Contains("_BackupMysqlDump", on.Output);
+        Assert.Contains("CollectMysql", on.Output);
         Assert.Contains($"\"SiteAfter\": \"after: {t["var"]}/staging/\"", on.Output); // imported last: sees the defaults
 
         var off = site.Run("-getItem:Peer", "-getProperty:CollectModulesDependsOn", "-getProperty:SiteAfter",
             "-p:EnableBackupPeers=false", "-p:EnableBackupDatabaseExtensions=false");
         Assert.True(off.ExitCode == 0, off.All);
         Assert.DoesNotContain("\"Identity\": \"one\"", off.Output);
-        Assert.DoesNotContain("_BackupMysqlDump", off.Output);
+        Assert.DoesNotContain("CollectMysql", off.Output);
 
         var missing = site.Run("-getProperty:BackupRoot", "-p:CustomAfterBackupBuildTargets=" + t["none.targets"]);
         Assert.True(missing.ExitCode == 0, missing.All); // a named file that does not exist is not imported, not an error
