@@ -91,8 +91,13 @@ public sealed class CollectConfiguration
         var threads = r.Integer("CompressionThreads", 0);
         if (threads == 0) threads = Environment.ProcessorCount;
 
-        var defaultMode = ParseMode(r.Required("CollectMode"), "CollectMode", "(default)", "property", problems) ?? CollectMode.Daily;
-        var defaultFormat = ParseFormat(r.Required("ArchiveMode"), "ArchiveMode", "(default)", "property", problems) ?? ArchiveFormat.TarGz;
+        var defaultModeText = r.Required("CollectMode");
+        var defaultFormatText = r.Required("ArchiveMode");
+        var defaultMode = ParseMode(defaultModeText, "CollectMode", "(default)", "property", problems) ?? CollectMode.Daily;
+        var defaultFormat = ParseFormat(defaultFormatText, "ArchiveMode", "(default)", "property", problems) ?? ArchiveFormat.TarGz;
+        // Items get the properties as metadata from the ItemDefinitionGroup of targets/BackupBuild.Settings.targets: an
+        // inherited value is the property's, checked once above; only an item's own value is checked per item.
+        static string Own(ITaskItem item, string name, string inherited) => item.GetMetadata(name) is var v && v != inherited ? v : "";
         var defaultIgnore = r.Required("IgnoreFile") is { Length: > 0 } ignoreFile ? ignoreFile : null;
         var globalExcludes = ParseExcludePaths(Values.List(r.Text("CollectExcludePaths")), "CollectExcludePaths", "(property)", problems);
         var globalPatterns = ParsePatterns(Values.List(r.Text("CollectExcludePatterns")), "CollectExcludePatterns", "(property)", problems);
@@ -102,8 +107,8 @@ public sealed class CollectConfiguration
         {
             Values.UnknownMetadata(item, "CollectFile", problems, FileMetadata);
             var path = ItemPath(item, "CollectFile", problems);
-            var mode = ParseMode(item.GetMetadata("CollectMode"), "CollectMode", item.ItemSpec, "CollectFile", problems) ?? defaultMode;
-            var format = ParseFormat(item.GetMetadata("ArchiveMode"), "ArchiveMode", item.ItemSpec, "CollectFile", problems) ?? defaultFormat;
+            var mode = ParseMode(Own(item, "CollectMode", defaultModeText), "CollectMode", item.ItemSpec, "CollectFile", problems) ?? defaultMode;
+            var format = ParseFormat(Own(item, "ArchiveMode", defaultFormatText), "ArchiveMode", item.ItemSpec, "CollectFile", problems) ?? defaultFormat;
             if (path != null)
                 sources.Add(new CollectSource("CollectFile", path, true, mode, format, "", Array.Empty<string>(),
                     Array.Empty<Regex>(), 0, false, 0));
@@ -113,8 +118,8 @@ public sealed class CollectConfiguration
             Values.UnknownMetadata(item, "CollectDirectory", problems, DirectoryMetadata);
             var path = ItemPath(item, "CollectDirectory", problems);
             var where = $"CollectDirectory \"{item.ItemSpec}\"";
-            var mode = ParseMode(item.GetMetadata("CollectMode"), "CollectMode", item.ItemSpec, "CollectDirectory", problems) ?? defaultMode;
-            var format = ParseFormat(item.GetMetadata("ArchiveMode"), "ArchiveMode", item.ItemSpec, "CollectDirectory", problems) ?? defaultFormat;
+            var mode = ParseMode(Own(item, "CollectMode", defaultModeText), "CollectMode", item.ItemSpec, "CollectDirectory", problems) ?? defaultMode;
+            var format = ParseFormat(Own(item, "ArchiveMode", defaultFormatText), "ArchiveMode", item.ItemSpec, "CollectDirectory", problems) ?? defaultFormat;
             var ignore = item.GetMetadata("IgnoreFile") is { Length: > 0 } own ? own : defaultIgnore;
             if (ignore == null || ignore.Contains('/'))
                 problems.Error("Collect.BadIgnoreFile", item.ItemSpec, ignore ?? "");
