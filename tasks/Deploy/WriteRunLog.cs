@@ -8,7 +8,7 @@ namespace BackupBuild.Tasks.Deploy;
 /// BackupLogUser:BackupLogGroup and BackupLogMode, writes the start line and registers the session whose disposal at
 /// the end of the build writes the end status; Event=ActionStarted / ActionSucceeded write an action's outcome.
 /// </summary>
-public sealed class WriteRunLog : BackupTask
+public sealed class WriteRunLog : BackupTask, IIncrementalTask
 {
     private const string SessionKey = "BackupBuild.Deploy.RunLogSession";
 
@@ -27,8 +27,12 @@ public sealed class WriteRunLog : BackupTask
     /// <summary>BackupRunDate, when set: the start line names the backup day the run is for.</summary>
     public string? RunDate { get; set; }
 
+    /// <summary>Set by MSBuild under -question (which asks what would run and changes nothing): nothing is logged.</summary>
+    public bool FailIfNotIncremental { get; set; }
+
     protected override bool Run()
     {
+        if (FailIfNotIncremental) return true;
         if (!string.Equals(Event, "Start", StringComparison.OrdinalIgnoreCase))
         {
             var session = RunLogSession.Current;

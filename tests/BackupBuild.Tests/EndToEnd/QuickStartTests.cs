@@ -37,5 +37,10 @@ public class QuickStartTests
         Assert.True(second.ExitCode == 0, second.All);
         Assert.Contains("Skipping target \"BuildBackupTasks\"", second.Output);
         Assert.DoesNotContain("BackupBuild.Tasks ->", second.Output);
+        // The README's "again: nothing changed": every action's work is skipped, though Purge emptied the collect dir.
+        foreach (var work in new[] { "CoreCollect", "CoreStage", "CoreStore", "CorePurge" })
+            Assert.Contains($"Skipping target \"{work}\" because all output files are up-to-date", second.Output);
+        var question = Tool.RunWith(copy, env, TimeSpan.FromMinutes(10), "dotnet", "msbuild", "backup.proj", "-t:All", "-question", "-tl:off", "-v:n");
+        Assert.True(question.ExitCode == 0, question.All);
     }
 }

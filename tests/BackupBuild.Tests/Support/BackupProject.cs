@@ -78,7 +78,7 @@ public sealed class BackupProject
     public void Write()
     {
         var xml = $"""
-            <Project DefaultTargets="All">
+            <Project DefaultTargets="Build">
               <PropertyGroup>
                 <BackupRoot>{Root}</BackupRoot>
                 <BackupSkipTaskBuild>true</BackupSkipTaskBuild>
