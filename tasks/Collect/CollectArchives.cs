@@ -16,9 +16,6 @@ public sealed class CollectArchives : CollectTaskBase
     /// <summary>The collect stamp written by ComputeCollectStamp in this build, whose walk is reused.</summary>
     public string? StampFile { get; set; }
 
-    /// <summary>Seconds a run waits for another Collect on this machine.</summary>
-    public string? LockWaitSeconds { get; set; }
-
     /// <summary>The archives written by this run.</summary>
     [Output] public ITaskItem[] Archives { get; private set; } = Array.Empty<ITaskItem>();
 
@@ -46,7 +43,7 @@ public sealed class CollectArchives : CollectTaskBase
             return true;
         }
 
-        using var _ = ActionLock.Acquire(config.WorkingDir, "collect", Locks.Wait(LockWaitSeconds), Cancellation);
+        using var _ = ActionLock.Acquire(config.WorkingDir, "collect", config.LockWait, Cancellation);
         PrivateFiles.CreateRoot(config.CollectDir);
         AtomicFile.RemoveLeftovers(config.CollectDir);
         AtomicFile.RemoveLeftovers(config.WorkingDir);

@@ -35,9 +35,11 @@ public sealed class CollectConfiguration
     public required string WorkingDir { get; init; }
     public required RunClock Clock { get; init; }
     public required bool Full { get; init; }
+    /// <summary>How long Collect waits for another Collect run (BackupLockWaitSeconds).</summary>
+    public required TimeSpan LockWait { get; init; }
     public required bool RehashAll { get; init; }
     /// <summary>true (default): an incr archive carries every change since the last collect the master staged.</summary>
-    public bool CarryUnstaged { get; init; } = true;
+    public required bool CarryUnstaged { get; init; }
     public required CompressionLevel Level { get; init; }
     public required int Threads { get; init; }
     public required IReadOnlyList<CollectSource> Sources { get; init; }
@@ -62,32 +64,51 @@ public sealed class CollectConfiguration
         _ => ".tar",
     };
 
+    public const string SettingsItemType = "BackupCollectSettings";
+
+    /// <summary>The metadata of BackupCollectSettings, each named after its property.</summary>
+    public static readonly string[] SettingsNames =
+    {
+        "CollectMode", "ArchiveMode", "IgnoreFile", "CollectExcludePaths", "CollectExcludePatterns", "CollectRehashAll",
+        "CollectCarryUnstaged", "CompressionLevel", "CompressionThreads",
+    };
+
+    /// <summary>
+    /// The collect items with the run group and the collect group (item BackupCollectSettings, whose CollectMode,
+    /// ArchiveMode and IgnoreFile are the defaults of items that do not set their own). Validate, ComputeCollectStamp
+    /// and CollectArchives all parse it here.
+    /// </summary>
     public static CollectConfiguration? Parse(ICollectParameters p, Problems problems, bool checkSources = true)
     {
-        var clock = RunClock.From(p.RunDate, p.StartingDay, problems);
+        var run = Settings.RunSettings.Parse(p.RunSettings, problems);
+        var r = new Settings.SettingsReader(p.CollectSettings, SettingsItemType, problems);
 
         var collectDir = Values.AbsolutePath(p.CollectDir, "CollectDir", problems);
         var workingDir = Values.AbsolutePath(p.WorkingDir, "WorkingDir", problems);
-        var full = Values.Flag(p.Full, "Full", problems);
-        var rehash = Values.Flag(p.RehashAll, "CollectRehashAll", problems);
-        var carry = Values.Flag(p.CarryUnstaged, "CollectCarryUnstaged", problems, fallback: true);
-        var level = ParseLevel(p.CompressionLevel, problems);
-        var threads = Values.Integer(p.CompressionThreads, "CompressionThreads", problems, 0, min: 0);
+        var rehash = r.Flag("CollectRehashAll");
+        var carry = r.Flag("CollectCarryUnstaged");
+        var level = ParseLevel(r.Required("CompressionLevel"), problems);
+        var threads = r.Integer("CompressionThreads", 0);
         if (threads == 0) threads = Environment.ProcessorCount;
 
-        var defaultMode = ParseMode(p.DefaultCollectMode, "CollectMode", "(default)", "property", problems) ?? CollectMode.Daily;
-        var defaultFormat = ParseFormat(p.DefaultArchiveMode, "ArchiveMode", "(default)", "property", problems) ?? ArchiveFormat.TarGz;
-        var defaultIgnore = string.IsNullOrEmpty(p.DefaultIgnoreFile) ? null : p.DefaultIgnoreFile;
-        var globalExcludes = ParseExcludePaths(Values.List(p.ExcludePaths), "CollectExcludePaths", "(property)", problems);
-        var globalPatterns = ParsePatterns(Values.List(p.ExcludePatterns), "CollectExcludePatterns", "(property)", problems);
+        var defaultModeText = r.Required("CollectMode");
+        var defaultFormatText = r.Required("ArchiveMode");
+        var defaultMode = ParseMode(defaultModeText, "CollectMode", "(default)", "property", problems) ?? CollectMode.Daily;
+        var defaultFormat = ParseFormat(defaultFormatText, "ArchiveMode", "(default)", "property", problems) ?? ArchiveFormat.TarGz;
+        // Items get the properties as metadata from the ItemDefinitionGroup of targets/BackupBuild.Settings.targets: an
+        // inherited value is the property's, checked once above; only an item's own value is checked per item.
+        static string Own(ITaskItem item, string name, string inherited) => item.GetMetadata(name) is var v && v != inherited ? v : "";
+        var defaultIgnore = r.Required("IgnoreFile") is { Length: > 0 } ignoreFile ? ignoreFile : null;
+        var globalExcludes = ParseExcludePaths(Values.List(r.Text("CollectExcludePaths")), "CollectExcludePaths", "(property)", problems);
+        var globalPatterns = ParsePatterns(Values.List(r.Text("CollectExcludePatterns")), "CollectExcludePatterns", "(property)", problems);
 
         var sources = new List<CollectSource>();
         foreach (var item in p.CollectFiles ?? Array.Empty<ITaskItem>())
         {
             Values.UnknownMetadata(item, "CollectFile", problems, FileMetadata);
             var path = ItemPath(item, "CollectFile", problems);
-            var mode = ParseMode(item.GetMetadata("CollectMode"), "CollectMode", item.ItemSpec, "CollectFile", problems) ?? defaultMode;
-            var format = ParseFormat(item.GetMetadata("ArchiveMode"), "ArchiveMode", item.ItemSpec, "CollectFile", problems) ?? defaultFormat;
+            var mode = ParseMode(Own(item, "CollectMode", defaultModeText), "CollectMode", item.ItemSpec, "CollectFile", problems) ?? defaultMode;
+            var format = ParseFormat(Own(item, "ArchiveMode", defaultFormatText), "ArchiveMode", item.ItemSpec, "CollectFile", problems) ?? defaultFormat;
             if (path != null)
                 sources.Add(new CollectSource("CollectFile", path, true, mode, format, "", Array.Empty<string>(),
                     Array.Empty<Regex>(), 0, false, 0));
@@ -97,8 +118,8 @@ public sealed class CollectConfiguration
             Values.UnknownMetadata(item, "CollectDirectory", problems, DirectoryMetadata);
             var path = ItemPath(item, "CollectDirectory", problems);
             var where = $"CollectDirectory \"{item.ItemSpec}\"";
-            var mode = ParseMode(item.GetMetadata("CollectMode"), "CollectMode", item.ItemSpec, "CollectDirectory", problems) ?? defaultMode;
-            var format = ParseFormat(item.GetMetadata("ArchiveMode"), "ArchiveMode", item.ItemSpec, "CollectDirectory", problems) ?? defaultFormat;
+            var mode = ParseMode(Own(item, "CollectMode", defaultModeText), "CollectMode", item.ItemSpec, "CollectDirectory", problems) ?? defaultMode;
+            var format = ParseFormat(Own(item, "ArchiveMode", defaultFormatText), "ArchiveMode", item.ItemSpec, "CollectDirectory", problems) ?? defaultFormat;
             var ignore = item.GetMetadata("IgnoreFile") is { Length: > 0 } own ? own : defaultIgnore;
             if (ignore == null || ignore.Contains('/'))
                 problems.Error("Collect.BadIgnoreFile", item.ItemSpec, ignore ?? "");
@@ -130,10 +151,11 @@ public sealed class CollectConfiguration
             }
         }
 
-        if (problems.HasErrors || clock == null || collectDir == null || workingDir == null) return null;
+        if (problems.HasErrors || run == null || collectDir == null || workingDir == null) return null;
         return new CollectConfiguration
         {
-            CollectDir = collectDir, WorkingDir = workingDir, Clock = clock, Full = full, RehashAll = rehash, CarryUnstaged = carry,
+            CollectDir = collectDir, WorkingDir = workingDir, Clock = run.Clock, Full = run.Full, LockWait = run.LockWait,
+            RehashAll = rehash, CarryUnstaged = carry,
             Level = level, Threads = threads, Sources = sources,
         };
     }
@@ -175,11 +197,11 @@ public sealed class CollectConfiguration
         return null;
     }
 
-    private static CompressionLevel ParseLevel(string? value, Problems problems)
+    private static CompressionLevel ParseLevel(string value, Problems problems)
     {
         switch (value)
         {
-            case null or "" or "optimal": return CompressionLevel.Optimal;
+            case "" or "optimal": return CompressionLevel.Optimal;
             case "fastest": return CompressionLevel.Fastest;
             case "smallest": return CompressionLevel.SmallestSize;
             default:
@@ -216,24 +238,15 @@ public sealed class CollectConfiguration
     }
 }
 
-/// <summary>The task parameters every collect task shares (see targets/BackupBuild.targets).</summary>
+/// <summary>The task parameters every collect task (and Validate) shares (see targets/BackupBuild.targets).</summary>
 public interface ICollectParameters
 {
     ITaskItem[]? CollectDirectories { get; }
     ITaskItem[]? CollectFiles { get; }
     string? CollectDir { get; }
     string? WorkingDir { get; }
-    string? RunDate { get; }
-    string? StartingDay { get; }
-    string? Full { get; }
-    string? DefaultCollectMode { get; }
-    string? DefaultArchiveMode { get; }
-    string? DefaultIgnoreFile { get; }
-    string? ExcludePaths { get; }
-    string? ExcludePatterns { get; }
-    string? RehashAll { get; }
-    /// <summary>CollectCarryUnstaged: false for a collect dir that no master stages (no cback.stage is ever written).</summary>
-    string? CarryUnstaged => null;
-    string? CompressionLevel { get; }
-    string? CompressionThreads { get; }
+    /// <summary>@(BackupRunSettings).</summary>
+    ITaskItem? RunSettings { get; }
+    /// <summary>@(BackupCollectSettings).</summary>
+    ITaskItem? CollectSettings { get; }
 }

@@ -14,25 +14,10 @@ public abstract class CollectTaskBase : BackupTask, ICollectParameters
     [Required] public string? CollectDir { get; set; }
     /// <summary>Where incremental state and locks live.</summary>
     [Required] public string? WorkingDir { get; set; }
-    /// <summary>The run's local date and time (BackupRunDate); empty means now.</summary>
-    public string? RunDate { get; set; }
-    /// <summary>The first day of the backup week.</summary>
-    public string? StartingDay { get; set; }
-    /// <summary>true: collect weekly items and ignore incremental state.</summary>
-    public string? Full { get; set; }
-    public string? DefaultCollectMode { get; set; }
-    public string? DefaultArchiveMode { get; set; }
-    public string? DefaultIgnoreFile { get; set; }
-    /// <summary>Absolute paths excluded from every CollectDirectory.</summary>
-    public string? ExcludePaths { get; set; }
-    /// <summary>Regular expressions matched against whole absolute paths, excluded from every CollectDirectory.</summary>
-    public string? ExcludePatterns { get; set; }
-    /// <summary>true: hash every file of incremental items on every run (Cedar's behaviour).</summary>
-    public string? RehashAll { get; set; }
-    /// <summary>false: incr archives hold only the changes since the previous collect, staged or not (Cedar's rule).</summary>
-    public string? CarryUnstaged { get; set; }
-    public string? CompressionLevel { get; set; }
-    public string? CompressionThreads { get; set; }
+    /// <summary>@(BackupRunSettings): run date, starting day, Full, lock wait.</summary>
+    public ITaskItem? RunSettings { get; set; }
+    /// <summary>@(BackupCollectSettings): the items' default modes and ignore file, global excludes, rehash, carry, compression.</summary>
+    public ITaskItem? CollectSettings { get; set; }
     /// <summary>The staging dir and the disc image: Collect refuses to archive them (BKP1600).</summary>
     public string? StagingDir { get; set; }
     public string? StoreImageFile { get; set; }

@@ -25,9 +25,8 @@ public sealed class ComputeActionStamp : BackupTask, IIncrementalTask
     public ITaskItem[] Paths { get; set; } = [];
     /// <summary>Stage: the Peer items. A local peer counts as its collect dir's indicators; any other makes the state unknowable.</summary>
     public ITaskItem[] Peers { get; set; } = [];
-    /// <summary>BackupRunDate and StartingDay: the run day is part of the state.</summary>
-    public string? RunDate { get; set; }
-    public string? StartingDay { get; set; }
+    /// <summary>@(BackupRunSettings): the run day (BackupRunDate, StartingDay) is part of the state.</summary>
+    public ITaskItem? RunSettings { get; set; }
     /// <summary>StagingDir: with <see cref="StagedDay"/>, the run day's staging folder is one of the paths.</summary>
     public string? StagingDir { get; set; }
     public bool StagedDay { get; set; }
@@ -46,7 +45,12 @@ public sealed class ComputeActionStamp : BackupTask, IIncrementalTask
 
     protected override bool Run()
     {
-        var lines = State(out var unknowable);
+        // The run group, parsed as the action and Validate parse it: a refused value stops here with the same code.
+        var problems = new Problems();
+        var run = Settings.RunSettings.Parse(RunSettings, problems);
+        problems.LogTo(Log);
+        if (run == null) return false;
+        var lines = State(run.Clock, out var unknowable);
         var stamp = string.Join("\n", lines) + "\n";
         string? existing = null;
         try { existing = File.Exists(StampFile) ? File.ReadAllText(StampFile) : null; }
@@ -104,11 +108,10 @@ public sealed class ComputeActionStamp : BackupTask, IIncrementalTask
         return "";
     }
 
-    private List<string> State(out string? unknowable)
+    private List<string> State(RunClock clock, out string? unknowable)
     {
         unknowable = string.IsNullOrWhiteSpace(DriveDevice) ? null : Format("Incremental.Drive");
         var lines = new List<string> { "stamp 1 " + Action };
-        var clock = RunClock.From(RunDate, StartingDay);
         lines.Add("day " + clock.Today.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)
                   + (clock.IsStartOfWeek ? " start-of-week" : ""));
         lines.Add("configuration " + Hash(Key ?? ""));

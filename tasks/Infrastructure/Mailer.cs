@@ -13,43 +13,59 @@ public sealed class Mailer
 {
     public enum Method { Sendmail, Smtp }
 
-    public Method Via { get; init; } = Method.Sendmail;
-    public string Sendmail { get; init; } = "/usr/sbin/sendmail";
-    public IReadOnlyList<string> SendmailArguments { get; init; } = Array.Empty<string>();
-    public string SmtpHost { get; init; } = "localhost";
-    public int SmtpPort { get; init; } = 25;
-    public string From { get; init; } = "backupbuild@localhost";
-    public IReadOnlyList<string> To { get; init; } = Array.Empty<string>();
+    public required Method Via { get; init; }
+    public required string Sendmail { get; init; }
+    public required IReadOnlyList<string> SendmailArguments { get; init; }
+    public required string SmtpHost { get; init; }
+    public required int SmtpPort { get; init; }
+    public required string From { get; init; }
+    public required IReadOnlyList<string> To { get; init; }
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
 
     public bool Configured => To.Count > 0;
 
-    /// <summary>Reads the Mail* properties; null (and problems) when they are wrong, a mailer with no recipients when unset.</summary>
-    public static Mailer? From_(string? to, string? method, string? sendmail, string? sendmailArguments,
-        string? smtpHost, string? smtpPort, string? from, Problems problems)
+    public const string ItemType = "BackupMailSettings";
+
+    /// <summary>The metadata of BackupMailSettings, each named after its property.</summary>
+    public static readonly string[] Names = { "MailTo", "MailMethod", "MailSendmail", "MailSendmailArguments", "MailSmtpHost", "MailSmtpPort", "MailFrom" };
+
+    /// <summary>
+    /// The mail group (item BackupMailSettings), as Validate, the request queue and Report read it; null (and problems)
+    /// when it is wrong, a mailer with no recipients when MailTo is unset.
+    /// </summary>
+    public static Mailer? Parse(Microsoft.Build.Framework.ITaskItem? item, Problems problems)
     {
+        var before = problems.All.Count(p => !p.IsWarning);
+        var r = new Settings.SettingsReader(item, ItemType, problems);
+        if (!r.Present) return null;
+        var to = r.Text("MailTo");
+        var method = r.Required("MailMethod");
+        var sendmail = r.Required("MailSendmail");
+        var sendmailArguments = r.Text("MailSendmailArguments");
+        var smtpHost = r.Required("MailSmtpHost");
+        var from = r.Text("MailFrom");
         var recipients = Values.List(to);
-        foreach (var r in recipients)
-            if (!IsAddress(r)) problems.Error("Mail.BadAddress", "MailTo", r);
+        foreach (var recipient in recipients)
+            if (!IsAddress(recipient)) problems.Error("Mail.BadAddress", "MailTo", recipient);
         if (!string.IsNullOrWhiteSpace(from) && !IsAddress(from.Trim())) problems.Error("Mail.BadAddress", "MailFrom", from);
         var via = Method.Sendmail;
-        switch ((method ?? "").Trim().ToLowerInvariant())
+        switch (method.ToLowerInvariant())
         {
             case "": case "sendmail": break;
             case "smtp": via = Method.Smtp; break;
             default: problems.Error("Mail.BadMethod", method!); break;
         }
-        var port = Values.Integer(smtpPort, "MailSmtpPort", problems, 25, 1);
-        if (problems.HasErrors) return null;
+        var port = r.Integer("MailSmtpPort", 1);
+        if (problems.All.Count(p => !p.IsWarning) > before) return null;
         return new Mailer
         {
             Via = via, To = recipients,
-            Sendmail = string.IsNullOrWhiteSpace(sendmail) ? "/usr/sbin/sendmail" : sendmail.Trim(),
+            Sendmail = sendmail,
             SendmailArguments = string.IsNullOrWhiteSpace(sendmailArguments) ? Array.Empty<string>()
                 : sendmailArguments.Split(' ', StringSplitOptions.RemoveEmptyEntries),
-            SmtpHost = string.IsNullOrWhiteSpace(smtpHost) ? "localhost" : smtpHost.Trim(),
+            SmtpHost = smtpHost,
             SmtpPort = port,
-            From = string.IsNullOrWhiteSpace(from) ? "backupbuild@" + Environment.MachineName : from.Trim(),
+            From = from.Length == 0 ? "backupbuild@" + Environment.MachineName : from,
         };
     }
 

@@ -18,7 +18,9 @@ public static class Values
         if (string.IsNullOrWhiteSpace(value)) return fallback;
         if (int.TryParse(value.Trim(), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= min)
             return n;
-        problems.Error(min == 0 ? "Config.BadNonNegativeInteger" : "Config.BadInteger", name, value);
+        if (min == int.MinValue) problems.Error("Config.BadInteger", name, value);
+        else if (min == 0) problems.Error("Config.BadNonNegativeInteger", name, value);
+        else problems.Error("Config.BadIntegerAtLeast", name, value, min);
         return fallback;
     }
 

@@ -10,15 +10,15 @@ namespace BackupBuild.Tasks.Managed;
 /// `dotnet msbuild` on the peer's own copy of the configuration, through the remote shell. A
 /// peer's failure is an error carrying the peer's own output; the other peers still run.
 /// </summary>
-public sealed class RunManagedPeers : RemotePeerTask
+public sealed class RunManagedPeers : BackupTask
 {
     /// <summary>The action to run: Collect, Stage, Store or Purge.</summary>
     [Required] public string Action { get; set; } = "";
     public ITaskItem[]? Peers { get; set; }
-    public string? Full { get; set; }
-    public string? RunDate { get; set; }
-    /// <summary>The dotnet program on the peers (ManagedDotnet).</summary>
-    public string? Dotnet { get; set; }
+    /// <summary>@(BackupRunSettings): Full and the run date are handed on to the peers.</summary>
+    public ITaskItem? RunSettings { get; set; }
+    /// <summary>@(BackupSshSettings): how the peers are reached, their defaults, and ManagedDotnet.</summary>
+    public ITaskItem? SshSettings { get; set; }
 
     /// <summary>A managed run may take as long as the action does; this only stops a hung peer.</summary>
     internal static TimeSpan RunTimeout { get; set; } = TimeSpan.FromHours(12);
@@ -26,11 +26,11 @@ public sealed class RunManagedPeers : RemotePeerTask
     protected override bool Run()
     {
         var problems = new Problems();
-        var full = Values.Flag(Full, "Full", problems);
-        var defaults = ReadRemoteDefaults(problems);
-        var peers = PeerItems.Read(Peers, (r, a) => problems.Error(r, a), defaults);
+        var run = Settings.RunSettings.Parse(RunSettings, problems);
+        var ssh = Settings.SshSettings.Parse(SshSettings, problems);
+        var peers = PeerItems.Read(Peers, (r, a) => problems.Error(r, a), ssh);
         problems.LogTo(Log);
-        if (problems.HasErrors) return false;
+        if (problems.HasErrors || run == null || ssh == null) return false;
 
         var action = Action.ToLowerInvariant();
         var managed = peers.Where(p => p.Managed && p.ManagedActions.Contains(action)).ToList();
@@ -42,20 +42,20 @@ public sealed class RunManagedPeers : RemotePeerTask
         foreach (var peer in managed)
         {
             Cancellation.ThrowIfCancellationRequested();
-            RunOn(peer, full);
+            RunOn(peer, run, ssh.ManagedDotnet);
         }
         return !Log.HasLoggedErrors;
     }
 
-    private void RunOn(StagePeer peer, bool full)
+    private void RunOn(StagePeer peer, Settings.RunSettings run, string dotnet)
     {
         var command = new List<string>
         {
-            "MSBUILDDISABLENODEREUSE=1", "DOTNET_CLI_USE_MSBUILD_SERVER=0", string.IsNullOrWhiteSpace(Dotnet) ? "dotnet" : Dotnet,
+            "MSBUILDDISABLENODEREUSE=1", "DOTNET_CLI_USE_MSBUILD_SERVER=0", dotnet,
             "msbuild", peer.ManagedProject, "-t:" + Action, "-nologo", "-v:m", "-tl:off",
-            "-p:BackupPeer=" + peer.Name, "-p:Full=" + (full ? "true" : "false"),
+            "-p:BackupPeer=" + peer.Name, "-p:Full=" + (run.Full ? "true" : "false"),
         };
-        if (!string.IsNullOrWhiteSpace(RunDate)) command.Add("-p:BackupRunDate=" + RunDate);
+        if (run.RunDate.Length > 0) command.Add("-p:BackupRunDate=" + run.RunDate);
         Progress("Managed.Running", Action, peer.Name, peer.Ssh!.Target);
         var result = Infrastructure.RemoteShell.Execute(peer.Ssh, string.Join(' ', command.Select(Infrastructure.RemoteShell.Quote)),
             RunTimeout, Cancellation);

@@ -18,11 +18,8 @@ public sealed class PurgeFiles : BackupTask
     /// <summary>Where the purge lock lives.</summary>
     [Required] public string WorkingDir { get; set; } = "";
 
-    /// <summary>Act as of this local date and time (BackupRunDate); empty means now.</summary>
-    public string? RunDate { get; set; }
-
-    /// <summary>Seconds to wait for another Purge run to finish.</summary>
-    public string? LockWaitSeconds { get; set; }
+    /// <summary>@(BackupRunSettings): the run date Purge acts as of, and how long it waits for another Purge run.</summary>
+    public ITaskItem? RunSettings { get; set; }
 
     /// <summary>The project's folder ($(MSBuildProjectDirectory)): no PurgeDirectory may hold it.</summary>
     public string? ProjectDirectory { get; set; }
@@ -53,32 +50,15 @@ public sealed class PurgeFiles : BackupTask
 
         var targets = PurgeItems.Read(PurgeDirectories, Problem);
 
-        if (string.IsNullOrWhiteSpace(WorkingDir)) Problem("Purge.MissingWorkingDir", Array.Empty<object>());
-        else if (!Path.IsPathFullyQualified(WorkingDir)) Problem("Purge.RelativeWorkingDir", new object[] { WorkingDir });
-
-        var lockWait = TimeSpan.FromSeconds(60);
-        if (!string.IsNullOrWhiteSpace(LockWaitSeconds))
-        {
-            if (int.TryParse(LockWaitSeconds.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
-                lockWait = TimeSpan.FromSeconds(seconds);
-            else
-                Problem("Purge.BadLockWait", new object[] { LockWaitSeconds });
-        }
-
-        var purgeUnstaged = false;
-        if (!string.IsNullOrWhiteSpace(PurgeUnstagedCollect) && !bool.TryParse(PurgeUnstagedCollect.Trim(), out purgeUnstaged))
-            Problem("Config.BadBoolean", new object[] { "PurgeUnstagedCollect", PurgeUnstagedCollect });
-
-        RunClock? clock = null;
-        try
-        {
-            clock = RunClock.From(RunDate, null);
-        }
-        catch (CodedError e)
-        {
-            LogCodedError(e);
-            problems++;
-        }
+        // The same parsers, and so the same codes, as Validate.
+        var settingsProblems = new Problems();
+        Values.AbsolutePath(WorkingDir, "WorkingDir", settingsProblems);
+        var run = Settings.RunSettings.Parse(RunSettings, settingsProblems);
+        var purgeUnstaged = Values.Flag(PurgeUnstagedCollect, "PurgeUnstagedCollect", settingsProblems);
+        foreach (var p in settingsProblems.All) Problem(p.ResourceName, p.Arguments);
+        var clock = run?.Clock;
+        var lockWait = run?.LockWait ?? TimeSpan.Zero;
+        var runDate = run?.RunDate;
 
         // Refused folders fail the whole run before anything is listed or removed.
         var guard = Guard();
@@ -90,8 +70,8 @@ public sealed class PurgeFiles : BackupTask
         }
 
         if (problems > 0 || clock == null) return false;
-        if (RunDateCheck.AheadOfSystemClock(RunDate, clock) is { } systemNow)
-            Log.LogWarningWithCodeFromResources("Purge.RunDateAhead", RunDate!.Trim(), systemNow);
+        if (RunDateCheck.AheadOfSystemClock(runDate, clock) is { } systemNow)
+            Log.LogWarningWithCodeFromResources("Purge.RunDateAhead", runDate!, systemNow);
         if (targets.Count == 0)
         {
             Detail("Purge.NothingConfigured");

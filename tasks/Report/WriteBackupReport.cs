@@ -26,17 +26,11 @@ public sealed class WriteBackupReport : StoredDataTask
     public string? LogFiles { get; set; }
     /// <summary>The configured peers: listed even when nothing of theirs is stored.</summary>
     public ITaskItem[] Peers { get; set; } = Array.Empty<ITaskItem>();
-    public string? RunDate { get; set; }
-    public string? StartingDay { get; set; }
+    /// <summary>@(BackupRunSettings): the day the report is made as of, and the week.</summary>
+    public ITaskItem? RunSettings { get; set; }
     public string? WorkingDir { get; set; }
     /// <summary>Mail settings (docs/request-queue.md): with MailTo the summary is also mailed.</summary>
-    public string? MailTo { get; set; }
-    public string? MailMethod { get; set; }
-    public string? MailSendmail { get; set; }
-    public string? MailSendmailArguments { get; set; }
-    public string? MailSmtpHost { get; set; }
-    public string? MailSmtpPort { get; set; }
-    public string? MailFrom { get; set; }
+    public ITaskItem? MailSettings { get; set; }
 
     /// <summary>The plain-text summary (also written to TextFile), for a notification mail.</summary>
     [Output] public string Summary { get; private set; } = "";
@@ -56,9 +50,9 @@ public sealed class WriteBackupReport : StoredDataTask
         var reportFile = Values.AbsolutePath(ReportFile, "ReportFile", problems);
         var textFile = Values.AbsolutePath(TextFile, "ReportTextFile", problems, required: false);
         var weeks = Values.Integer(Weeks, "ReportWeeks", problems, 4, 1);
-        var clock = RunClock.From(RunDate, StartingDay, problems);
+        var clock = Settings.RunSettings.Parse(RunSettings, problems)?.Clock;
         var logs = Values.List(LogFiles);
-        var mailer = Mailer.From_(MailTo, MailMethod, MailSendmail, MailSendmailArguments, MailSmtpHost, MailSmtpPort, MailFrom, problems);
+        var mailer = Mailer.Parse(MailSettings, problems);
         problems.LogTo(Log);
         if (problems.HasErrors) return false;
 

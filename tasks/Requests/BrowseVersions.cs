@@ -26,7 +26,6 @@ public sealed class BrowseVersions : RequestServerTask
     public string? KeepLast { get; set; }
     public string? KeepDays { get; set; }
     public string? DryRun { get; set; }
-    public string? RunDate { get; set; }
 
     [Output] public ITaskItem[] Selected { get; private set; } = Array.Empty<ITaskItem>();
 
@@ -45,7 +44,7 @@ public sealed class BrowseVersions : RequestServerTask
         var keepLast = Values.Integer(KeepLast, "BrowseKeepLast", problems, 0, 0);
         var keepDays = Values.Integer(KeepDays, "BrowseKeepDays", problems, 0, 0);
         var dryRun = Values.Flag(DryRun, "BrowseDryRun", problems);
-        var clock = RunClock.From(RunDate, null, problems);
+        var clock = Settings.RunSettings.Parse(RunSettings, problems)?.Clock;
         string? exportDir = null;
         if (command == "export") exportDir = Values.AbsolutePath(ExportDir, "BrowseExportDir", problems);
         if (command == "remove" && ids.Length == 0 && string.IsNullOrWhiteSpace(PathFilter) && string.IsNullOrWhiteSpace(From) && string.IsNullOrWhiteSpace(To))

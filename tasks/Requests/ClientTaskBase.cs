@@ -27,7 +27,8 @@ public abstract class RequestClientTask : RequestTask
         Root = Values.AbsolutePath(RequestRoot, "RequestRoot", problems) ?? "";
         Client = (ClientName ?? "").Trim();
         if (!RequestNames.IsName(Client)) problems.Error("Requests.BadName", "RequestClientName", Client);
-        var ssh = LoadShared(problems);
+        // A refused ssh group is reported (the servers are read once it is right).
+        if (LoadShared(problems) is not { } ssh) return false;
         ServerList = BackupServerConfig.Read(Servers, Client, ssh, problems);
         if (ServerList.Count == 0 && (Servers == null || Servers.Length == 0)) problems.Error("Requests.NoServers");
         return !problems.HasErrors;

@@ -12,13 +12,12 @@ namespace BackupBuild.Tasks.Requests;
 public sealed class MailRequestSummary : RequestServerTask
 {
     public string? SummaryDate { get; set; }
-    public string? RunDate { get; set; }
 
     protected override bool Run()
     {
         var problems = new Problems();
         LoadCommon(problems, clientsRequired: false);
-        var clock = RunClock.From(RunDate, null, problems);
+        var clock = Settings.RunSettings.Parse(RunSettings, problems)?.Clock;
         DateTime day = default;
         if (!string.IsNullOrWhiteSpace(SummaryDate) &&
             !DateTime.TryParseExact(SummaryDate.Trim(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out day))

@@ -9,18 +9,23 @@ public sealed class SshDefaults
 {
     public string? IdentityFile { get; init; }
     public string? KnownHostsFile { get; init; }
-    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(30);
-    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(120);
-    public string Ciphers { get; init; } = "";
+    public required TimeSpan ConnectTimeout { get; init; }
+    public required TimeSpan IdleTimeout { get; init; }
+    public required string Ciphers { get; init; }
 
-    public static SshDefaults Read(string? identity, string? knownHosts, string? connect, string? idle, string? ciphers, Problems problems) => new()
-    {
-        IdentityFile = string.IsNullOrWhiteSpace(identity) ? null : identity.Trim(),
-        KnownHostsFile = string.IsNullOrWhiteSpace(knownHosts) ? null : knownHosts.Trim(),
-        ConnectTimeout = TimeSpan.FromSeconds(Values.Integer(connect, "SshConnectTimeout", problems, 30, 1)),
-        IdleTimeout = TimeSpan.FromSeconds(Values.Integer(idle, "SshIdleTimeout", problems, 120, 1)),
-        Ciphers = ciphers?.Trim() ?? "",
-    };
+    /// <summary>
+    /// The queue's own key and known_hosts (RequestIdentityFile, RequestKnownHostsFile) with the timeouts and ciphers of
+    /// the BackupSshSettings group, parsed as Stage and Validate parse them; null when the group is wrong.
+    /// </summary>
+    public static SshDefaults? Read(string? identity, string? knownHosts, Microsoft.Build.Framework.ITaskItem? sshSettings, Problems problems) =>
+        Settings.SshSettings.Parse(sshSettings, problems) is not { } ssh ? null : new()
+        {
+            IdentityFile = string.IsNullOrWhiteSpace(identity) ? null : identity.Trim(),
+            KnownHostsFile = string.IsNullOrWhiteSpace(knownHosts) ? null : knownHosts.Trim(),
+            ConnectTimeout = TimeSpan.FromSeconds(ssh.ConnectTimeoutSeconds),
+            IdleTimeout = TimeSpan.FromSeconds(ssh.IdleTimeoutSeconds),
+            Ciphers = ssh.Ciphers,
+        };
 
     /// <summary>An endpoint from an item's Host/Port/User/IdentityFile/KnownHostsFile metadata.</summary>
     public SshEndpoint? Endpoint(ITaskItem item, string itemType, string defaultUser, Problems problems)

@@ -5,29 +5,25 @@ namespace BackupBuild.Tasks.Requests;
 /// <summary>What both sides of the request queue read: the Ssh* properties, the lock wait and the Mail* properties.</summary>
 public abstract class RequestTask : BackupTask
 {
+    /// <summary>The queue's own key and known_hosts: RequestIdentityFile, RequestKnownHostsFile (never Stage's).</summary>
     public string? SshIdentityFile { get; set; }
     public string? SshKnownHostsFile { get; set; }
-    public string? SshConnectTimeout { get; set; }
-    public string? SshIdleTimeout { get; set; }
-    public string? SshCiphers { get; set; }
-    public string? LockWaitSeconds { get; set; }
-    public string? MailTo { get; set; }
-    public string? MailMethod { get; set; }
-    public string? MailSendmail { get; set; }
-    public string? MailSendmailArguments { get; set; }
-    public string? MailSmtpHost { get; set; }
-    public string? MailSmtpPort { get; set; }
-    public string? MailFrom { get; set; }
+    /// <summary>@(BackupSshSettings): the ssh timeouts and ciphers, as Stage uses them.</summary>
+    public Microsoft.Build.Framework.ITaskItem? SshSettings { get; set; }
+    /// <summary>@(BackupRunSettings): the lock wait (and the run date and starting day, checked as everywhere).</summary>
+    public Microsoft.Build.Framework.ITaskItem? RunSettings { get; set; }
+    /// <summary>@(BackupMailSettings): who gets mail, and how.</summary>
+    public Microsoft.Build.Framework.ITaskItem? MailSettings { get; set; }
 
     protected Mailer? Mail { get; private set; }
     protected TimeSpan LockWait { get; private set; }
 
     /// <summary>Reads the shared settings into <paramref name="problems"/> and returns the ssh defaults.</summary>
-    protected SshDefaults LoadShared(Problems problems)
+    protected SshDefaults? LoadShared(Problems problems)
     {
-        Mail = Mailer.From_(MailTo, MailMethod, MailSendmail, MailSendmailArguments, MailSmtpHost, MailSmtpPort, MailFrom, problems);
-        LockWait = TimeSpan.FromSeconds(Values.Integer(LockWaitSeconds, "BackupLockWaitSeconds", problems, 60, 0));
-        return SshDefaults.Read(SshIdentityFile, SshKnownHostsFile, SshConnectTimeout, SshIdleTimeout, SshCiphers, problems);
+        Mail = Mailer.Parse(MailSettings, problems);
+        LockWait = Settings.RunSettings.Parse(RunSettings, problems)?.LockWait ?? TimeSpan.Zero;
+        return SshDefaults.Read(SshIdentityFile, SshKnownHostsFile, SshSettings, problems);
     }
 
     /// <summary>Mails the administrators; a mail that cannot be sent is a warning, never the reason a run fails.</summary>

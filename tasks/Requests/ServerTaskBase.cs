@@ -27,7 +27,8 @@ public abstract class RequestServerTask : RequestTask
     protected bool LoadCommon(Problems problems, bool clientsRequired = true)
     {
         Root = Values.AbsolutePath(RequestServerRoot, "RequestServerRoot", problems) ?? "";
-        var ssh = LoadShared(problems);
+        // A refused ssh group is reported (the clients are read once it is right).
+        if (LoadShared(problems) is not { } ssh) return false;
         ClientList = RequestClientConfig.Read(Clients, Root, ssh, problems);
         if (clientsRequired && (Clients == null || Clients.Length == 0)) problems.Error("Requests.NoClients");
         return !problems.HasErrors;

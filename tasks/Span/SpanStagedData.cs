@@ -25,9 +25,8 @@ public sealed class SpanStagedData : BackupTask
     public string? CushionPercent { get; set; }
     public string? MediaLabel { get; set; }
     public string? MarkStored { get; set; }
-    public string? RunDate { get; set; }
-    public string? StartingDay { get; set; }
-    public string? LockWaitSeconds { get; set; }
+    /// <summary>@(BackupRunSettings): run date, starting day, lock wait.</summary>
+    public ITaskItem? RunSettings { get; set; }
 
     [Output] public ITaskItem[] Images { get; set; } = [];
     [Output] public string IndexFile { get; set; } = "";
@@ -49,13 +48,13 @@ public sealed class SpanStagedData : BackupTask
             && (!double.TryParse(CushionPercent.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out cushion) || cushion < 0 || cushion >= 100))
             problems.Error("Span.BadCushion", CushionPercent);
         var mark = Values.Flag(MarkStored, "SpanMarkStored", problems, fallback: true);
-        var wait = Values.Integer(LockWaitSeconds, "BackupLockWaitSeconds", problems, 60, min: 0);
-        var clock = RunClock.From(RunDate, StartingDay, problems);
+        var run = Settings.RunSettings.Parse(RunSettings, problems);
+        var clock = run?.Clock;
         var labelPrefix = string.IsNullOrWhiteSpace(MediaLabel) ? "CEDAR BACKUP" : MediaLabel.Trim().ToUpperInvariant();
         problems.LogTo(Log);
         if (problems.HasErrors) return false;
 
-        using var storeLock = ActionLock.Acquire(working!, "store", TimeSpan.FromSeconds(wait), Cancellation);
+        using var storeLock = ActionLock.Acquire(working!, "store", run!.LockWait, Cancellation);
 
         // The days Cedar's span takes: staged daily folders without cback.store.
         var days = Directory.Exists(staging)

@@ -14,9 +14,9 @@ public static class PeerItems
         "RemoteShell", "RemoteCopy", "Managed", "ManagedActions", "ManagedProject",
     };
 
-    public static List<StagePeer> Read(ITaskItem[]? items, Action<string, object[]> problem, RemoteDefaults? defaults = null)
+    /// <summary>The peers; remote ones get <paramref name="defaults"/> (the BackupSshSettings group) for what their metadata leave unset.</summary>
+    public static List<StagePeer> Read(ITaskItem[]? items, Action<string, object[]> problem, Settings.SshSettings? defaults)
     {
-        defaults ??= new RemoteDefaults();
         var peers = new List<StagePeer>();
         if (items == null || items.Length == 0)
         {
@@ -44,7 +44,7 @@ public static class PeerItems
         return string.Join(", ", files);
     }
 
-    private static StagePeer? ReadOne(ITaskItem item, Action<string, object[]> problem, RemoteDefaults defaults)
+    private static StagePeer? ReadOne(ITaskItem item, Action<string, object[]> problem, Settings.SshSettings? defaults)
     {
         var name = item.ItemSpec;
         var ok = true;

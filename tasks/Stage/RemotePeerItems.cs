@@ -9,7 +9,8 @@ public static class RemotePeerItems
     private static readonly string[] Actions = { "collect", "stage", "store", "purge" };
 
     /// <summary>A function that completes the peer with its remote settings, or null when they are wrong.</summary>
-    public static Func<StagePeer, StagePeer>? Read(ITaskItem item, RemoteDefaults defaults, Action<string, object[]> problem)
+    /// <remarks>Without <paramref name="defaults"/> (the BackupSshSettings group was refused, and said so) only the item's own metadata are checked.</remarks>
+    public static Func<StagePeer, StagePeer>? Read(ITaskItem item, Settings.SshSettings? defaults, Action<string, object[]> problem)
     {
         var name = item.ItemSpec;
         var ok = true;
@@ -28,21 +29,21 @@ public static class RemotePeerItems
             problem("Stage.BadPort", new object[] { name, portText });
             ok = false;
         }
-        var user = Meta("User", defaults.User);
+        var user = Meta("User", defaults?.User);
         if (user.StartsWith('-') || user.Contains('@') || user.Any(char.IsWhiteSpace))
         {
             problem("Stage.BadUser", new object[] { name, user });
             ok = false;
         }
-        var shell = Split(Meta("RemoteShell", defaults.RemoteShell));
-        var copy = Split(Meta("RemoteCopy", defaults.RemoteCopy));
+        var shell = Split(Meta("RemoteShell", defaults?.RemoteShell));
+        var copy = Split(Meta("RemoteCopy", defaults?.RemoteCopy));
         var copyKind = copy.Length == 0 ? "" : Path.GetFileName(copy[0]);
-        if (shell.Length == 0)
+        if (shell.Length == 0 && (defaults != null || item.GetMetadata("RemoteShell").Length > 0))
         {
             problem("Stage.BadRemoteShell", new object[] { name });
             ok = false;
         }
-        if (copyKind is not ("rsync" or "scp"))
+        if (copyKind is not ("rsync" or "scp") && (defaults != null || copy.Length > 0))
         {
             problem("Stage.BadRemoteCopy", new object[] { name, string.Join(' ', copy) });
             ok = false;
@@ -54,19 +55,19 @@ public static class RemotePeerItems
             problem("Stage.BadManaged", new object[] { name, managedText });
             ok = false;
         }
-        var actions = Values.List(Meta("ManagedActions", defaults.ManagedActions)).Select(a => a.ToLowerInvariant()).ToList();
+        var actions = Values.List(Meta("ManagedActions", defaults?.ManagedActions)).Select(a => a.ToLowerInvariant()).ToList();
         foreach (var bad in actions.Where(a => !Actions.Contains(a)))
         {
             problem("Stage.BadManagedAction", new object[] { name, bad });
             ok = false;
         }
-        var project = Meta("ManagedProject", defaults.ManagedProject);
-        if (managed && !project.StartsWith('/'))
+        var project = Meta("ManagedProject", defaults?.ManagedProject);
+        if (managed && !project.StartsWith('/') && (defaults != null || project.Length > 0))
         {
             problem("Stage.RelativeManagedProject", new object[] { name, project });
             ok = false;
         }
-        if (!ok) return null;
+        if (!ok || defaults == null) return null;
 
         var ssh = new SshEndpoint(host, port, user.Length > 0 ? user : null, NullIfEmpty(Meta("IdentityFile", defaults.IdentityFile)),
             NullIfEmpty(Meta("KnownHostsFile", defaults.KnownHostsFile)), shell,

@@ -8,7 +8,7 @@ namespace BackupBuild.Tasks.Stage;
 /// StagingDir/YYYY/MM/DD/&lt;peer&gt;/, marks the peer staged (cback.stage in its collect dir) and
 /// the day staged (cback.stage in the day folder). One failing peer does not stop the others.
 /// </summary>
-public sealed class StagePeers : RemotePeerTask
+public sealed class StagePeers : BackupTask
 {
     /// <summary>The machines to stage: Include = peer name; metadata Type, CollectDir, IgnoreFailures.</summary>
     public ITaskItem[]? Peers { get; set; }
@@ -19,20 +19,11 @@ public sealed class StagePeers : RemotePeerTask
     /// <summary>Where the stage lock lives.</summary>
     [Required] public string WorkingDir { get; set; } = "";
 
-    /// <summary>Act as of this local date and time (BackupRunDate); empty means now.</summary>
-    public string? RunDate { get; set; }
+    /// <summary>@(BackupRunSettings): run date, starting day, Full (IgnoreFailures=weekly applies as on the starting day), lock wait.</summary>
+    public ITaskItem? RunSettings { get; set; }
 
-    /// <summary>The first day of the backup week (monday … sunday).</summary>
-    public string? StartingDay { get; set; }
-
-    /// <summary>true for a full backup run: IgnoreFailures=weekly applies as on the first day of the week.</summary>
-    public string? Full { get; set; }
-
-    /// <summary>Seconds to wait for another Stage run to finish.</summary>
-    public string? LockWaitSeconds { get; set; }
-
-    /// <summary>How many peers are staged at once (StageParallelism).</summary>
-    public string? Parallelism { get; set; }
+    /// <summary>@(BackupSshSettings): how remote peers are reached, their defaults, and StageParallelism.</summary>
+    public ITaskItem? SshSettings { get; set; }
 
     /// <summary>The day folder that was staged (full path).</summary>
     [Output] public string StagingDay { get; set; } = "";
@@ -84,7 +75,7 @@ public sealed class StagePeers : RemotePeerTask
         return !Log.HasLoggedErrors;
     }
 
-    private int _parallelism = 4;
+    private int _parallelism = 1;
 
     private static string Describe(PeerOutcome outcome, PeerLog log) => outcome switch
     {
@@ -94,56 +85,22 @@ public sealed class StagePeers : RemotePeerTask
         _ => log.Failed ? "failed" : "failed (ignored)",
     };
 
+    /// <summary>The configuration Stage uses, parsed as Validate parses it (the same classes, the same codes).</summary>
     private (List<StagePeer> Peers, RunClock Clock, bool Full, TimeSpan LockWait)? Validate()
     {
-        var problems = 0;
-        void Problem(string resource, object[] args)
-        {
-            Log.LogErrorWithCodeFromResources(resource, args);
-            problems++;
-        }
-
-        var localProblems = new Problems();
-        var defaults = ReadRemoteDefaults(localProblems);
-        _parallelism = Values.Integer(Parallelism, "StageParallelism", localProblems, 4, min: 1);
-        if (_parallelism == 0) _parallelism = 4;
-        foreach (var p in localProblems.All) Problem(p.ResourceName, p.Arguments);
-        var peers = PeerItems.Read(Peers, Problem, defaults);
-
-        if (string.IsNullOrWhiteSpace(StagingDir)) Problem("Stage.MissingStagingDir", Array.Empty<object>());
-        else if (!Path.IsPathFullyQualified(StagingDir)) Problem("Stage.RelativeStagingDir", new object[] { StagingDir });
-        else BackupBuild.Tasks.Validate.SelfFeeding.CheckStaging(StagingDir, peers.Where(p => p.Type == PeerType.Local).Select(p => (p.Name, p.CollectDir)), Problem);
-
-        if (string.IsNullOrWhiteSpace(WorkingDir)) Problem("Stage.MissingWorkingDir", Array.Empty<object>());
-        else if (!Path.IsPathFullyQualified(WorkingDir)) Problem("Stage.RelativeWorkingDir", new object[] { WorkingDir });
-
-        var full = false;
-        if (!string.IsNullOrWhiteSpace(Full) && !bool.TryParse(Full.Trim(), out full))
-            Problem("Stage.BadFull", new object[] { Full });
-
-        var lockWait = TimeSpan.FromSeconds(60);
-        if (!string.IsNullOrWhiteSpace(LockWaitSeconds))
-        {
-            if (int.TryParse(LockWaitSeconds.Trim(), System.Globalization.NumberStyles.None,
-                    System.Globalization.CultureInfo.InvariantCulture, out var seconds))
-                lockWait = TimeSpan.FromSeconds(seconds);
-            else
-                Problem("Stage.BadLockWait", new object[] { LockWaitSeconds });
-        }
-
-        RunClock? clock = null;
-        try
-        {
-            clock = RunClock.From(RunDate, StartingDay);
-        }
-        catch (CodedError e)
-        {
-            LogCodedError(e);
-            problems++;
-        }
-
-        if (problems > 0 || clock == null) return null;
-        return (peers, clock, full, lockWait);
+        var problems = new Problems();
+        var run = Settings.RunSettings.Parse(RunSettings, problems);
+        var ssh = Settings.SshSettings.Parse(SshSettings, problems);
+        if (ssh != null) _parallelism = ssh.StageParallelism;
+        var peers = PeerItems.Read(Peers, (r, a) => problems.Error(r, a), ssh);
+        var staging = Values.AbsolutePath(StagingDir, "StagingDir", problems);
+        if (staging != null)
+            BackupBuild.Tasks.Validate.SelfFeeding.CheckStaging(StagingDir, peers.Where(p => p.Type == PeerType.Local).Select(p => (p.Name, p.CollectDir)),
+                (r, a) => problems.Error(r, a));
+        Values.AbsolutePath(WorkingDir, "WorkingDir", problems);
+        problems.LogTo(Log);
+        if (problems.HasErrors || run == null || ssh == null) return null;
+        return (peers, run.Clock, run.Full, run.LockWait);
     }
 
     private bool CreateDayFolder(string day)

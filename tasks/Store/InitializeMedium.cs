@@ -14,7 +14,7 @@ public sealed class InitializeMedium : MediaTask
     protected override bool Run()
     {
         var problems = new Problems();
-        var settings = StoreSettings.Parse(this, problems);
+        var settings = ParseSettings(problems, log: false);
         if (settings is { Media.Rewritable: false })
             problems.Error("Media.NotRewritable", settings.Media.Name, Store.MediaType.RewritableNames);
         problems.LogTo(Log);

@@ -8,61 +8,30 @@ namespace BackupBuild.Tasks.Store;
 /// What Store, Rebuild and Initialize share: the store properties, the medium (image file or drive), and
 /// writing one session safely: check the label, check the room left, write, refresh, read back.
 /// </summary>
-public abstract class MediaTask : BackupTask, IStoreProperties
+public abstract class MediaTask : BackupTask
 {
     /// <summary>The staging root (StagingDir).</summary>
     public string? StagingDir { get; set; }
-
     /// <summary>The collect dir (CollectDir): the image must not lie inside it (BKP1602).</summary>
     public string? CollectDir { get; set; }
     /// <summary>Where locks and temporary files live (WorkingDir).</summary>
     public string? WorkingDir { get; set; }
-    /// <summary>The ISO image file that plays the disc when no StoreDevice is set (StoreImageFile).</summary>
-    public string? ImageFile { get; set; }
-    /// <summary>cdr-74, cdrw-74, cdr-80, cdrw-80, dvd+r, dvd+rw or image (StoreMediaType).</summary>
-    public string? MediaType { get; set; }
-    /// <summary>Capacity of the "image" media type, e.g. "4.4 GB" (StoreImageCapacity).</summary>
-    public string? ImageCapacity { get; set; }
-    /// <summary>true: warn when the day stored is yesterday's or tomorrow's (StoreWarnMidnight).</summary>
-    public string? WarnMidnight { get; set; }
-    public string? RunDate { get; set; }
-    public string? StartingDay { get; set; }
-    public string? Full { get; set; }
-    public string? LockWaitSeconds { get; set; }
-    /// <summary>A CD/DVD writer such as /dev/sr0, or stdio:/path; empty: write the image file (StoreDevice).</summary>
-    public string? Device { get; set; }
-    /// <summary>Writing speed factor of the drive, e.g. 4 for 4x; empty: the drive's own (StoreDriveSpeed).</summary>
-    public string? DriveSpeed { get; set; }
-    /// <summary>true: eject and reload the medium after writing, as Cedar refreshes it (StoreEject).</summary>
-    public string? Eject { get; set; }
-    /// <summary>Seconds to wait after ejecting before loading again (StoreEjectDelay).</summary>
-    public string? EjectDelay { get; set; }
-    /// <summary>Seconds to wait after loading before reading the medium (StoreRefreshMediaDelay).</summary>
-    public string? RefreshMediaDelay { get; set; }
-    /// <summary>true: refuse media without our label (StoreCheckMedia).</summary>
-    public string? CheckMedia { get; set; }
-    /// <summary>true: read every file back after writing and compare SHA-256 (StoreCheckData).</summary>
-    public string? CheckData { get; set; }
-    /// <summary>The label prefix, "CEDAR BACKUP" unless configured (StoreMediaLabel).</summary>
-    public string? MediaLabel { get; set; }
-    /// <summary>daily or weekly: when the blank factor may start a new disc (StoreBlankMode).</summary>
-    public string? BlankMode { get; set; }
-    /// <summary>A new disc when room left / (1 + session size) is at most this (StoreBlankFactor).</summary>
-    public string? BlankFactor { get; set; }
-    /// <summary>The xorriso program (StoreXorrisoPath).</summary>
-    public string? Xorriso { get; set; }
-    /// <summary>Longest run of one xorriso command, in seconds (StoreDriveTimeoutSeconds).</summary>
-    public string? DriveTimeoutSeconds { get; set; }
+    /// <summary>@(BackupRunSettings): run date, starting day, Full, lock wait (Settings.RunSettings).</summary>
+    public Microsoft.Build.Framework.ITaskItem? RunSettings { get; set; }
+    /// <summary>@(BackupStoreSettings): the medium, the drive and the checks (docs/configuration.md, Store*).</summary>
+    public Microsoft.Build.Framework.ITaskItem? StoreSettings { get; set; }
 
     internal static TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Test seam: runs after a session is written and before it is read back, with the medium's name.</summary>
     internal Action<string>? AfterWrite { get; set; }
 
-    protected StoreSettings? ParseSettings(Problems problems)
+    /// <summary>The run and store groups as Validate parses them; problems are added to <paramref name="problems"/>.</summary>
+    protected StoreSettings? ParseSettings(Problems problems, bool log = true)
     {
-        var settings = StoreSettings.Parse(this, problems);
-        problems.LogTo(Log);
+        var run = Settings.RunSettings.Parse(RunSettings, problems);
+        var settings = Store.StoreSettings.Parse(StoreSettings, run, StagingDir, WorkingDir, CollectDir, problems);
+        if (log) problems.LogTo(Log);
         return settings;
     }
 
@@ -72,7 +41,7 @@ public abstract class MediaTask : BackupTask, IStoreProperties
         : new ImageFileMedium(settings.ImageFile, settings.Clock.Now);
 
     protected IDisposable Lock(StoreSettings settings) =>
-        ActionLock.Acquire(settings.WorkingDir, "store", Locks.Wait(LockWaitSeconds), Cancellation);
+        ActionLock.Acquire(settings.WorkingDir, "store", settings.LockWait, Cancellation);
 
     /// <summary>Cedar's check_media; logs the refusal and returns false.</summary>
     protected bool LabelAccepted(StoreSettings settings, IMedium medium, MediumInfo info)

@@ -12,34 +12,31 @@ namespace BackupBuild.Tasks.Validate;
 /// code and the item and metadata at fault, plus checks that the folders the actions read and
 /// write are usable. Unlike Cedar Backup's validate, it fails (exit code 1) when anything is wrong.
 /// </summary>
-public sealed class ValidateConfiguration : CollectTaskBase
+public sealed class ValidateConfiguration : BackupTask, ICollectParameters
 {
+    public ITaskItem[]? CollectDirectories { get; set; }
+    public ITaskItem[]? CollectFiles { get; set; }
     public ITaskItem[]? Peers { get; set; }
     public ITaskItem[]? PurgeDirectories { get; set; }
+    public string? CollectDir { get; set; }
+    public string? WorkingDir { get; set; }
+    public string? StagingDir { get; set; }
+    /// <summary>The settings groups of targets/BackupBuild.Settings.targets, parsed by the classes the actions use.</summary>
+    public ITaskItem? RunSettings { get; set; }
+    public ITaskItem? CollectSettings { get; set; }
+    public ITaskItem? StoreSettings { get; set; }
+    public ITaskItem? SshSettings { get; set; }
+    public ITaskItem? MailSettings { get; set; }
+    /// <summary>PurgeUnstagedCollect, as Purge reads it.</summary>
+    public string? PurgeUnstagedCollect { get; set; }
     /// <summary>$(MSBuildProjectDirectory) and BackupBuild's checkout: no PurgeDirectory may hold them.</summary>
     public string? ProjectDirectory { get; set; }
     public string? CheckoutDirectory { get; set; }
-    public string? StoreMediaType { get; set; }
-    public string? StoreImageCapacity { get; set; }
-    public string? StoreWarnMidnight { get; set; }
-    public string? StoreDevice { get; set; }
-    public string? StoreDriveSpeed { get; set; }
-    public string? StoreEject { get; set; }
-    public string? StoreEjectDelay { get; set; }
-    public string? StoreRefreshMediaDelay { get; set; }
-    public string? StoreCheckMedia { get; set; }
-    public string? StoreCheckData { get; set; }
-    public string? StoreMediaLabel { get; set; }
-    public string? StoreBlankMode { get; set; }
-    public string? StoreBlankFactor { get; set; }
-    public string? StoreXorrisoPath { get; set; }
-    public string? StoreDriveTimeoutSeconds { get; set; }
-    public string? LockWaitSeconds { get; set; }
     /// <summary>BackupRole and BackupPeer: an explicit role that the Peer items contradict is warned about (BKP9050).</summary>
     public string? Role { get; set; }
     public string? ThisPeer { get; set; }
     /// <summary>MysqlOptionsFile and the MysqlDatabase items: the option file must exist where the dumps run.</summary>
-    public string? MysqlOptionsFile { get; set; }
+    public ITaskItem? MysqlSettings { get; set; }
     public ITaskItem[]? MysqlDatabases { get; set; }
 
     /// <summary>This machine's name as BackupPeer's default computes it (the short host name, lower case).</summary>
@@ -48,7 +45,10 @@ public sealed class ValidateConfiguration : CollectTaskBase
     protected override bool Run()
     {
         var problems = new Problems();
-        Values.Integer(LockWaitSeconds, "BackupLockWaitSeconds", problems, 60, min: 0);
+        var run = Settings.RunSettings.Parse(RunSettings, problems);
+        var ssh = Settings.SshSettings.Parse(SshSettings, problems);
+        Mailer.Parse(MailSettings, problems);
+        Values.Flag(PurgeUnstagedCollect, "PurgeUnstagedCollect", problems);
 
         var hasCollectItems = (CollectDirectories?.Length ?? 0) + (CollectFiles?.Length ?? 0) > 0;
         // -p:BackupPeer=web1 on another machine checks web1's configuration, but web1's folders and files are on web1's
@@ -58,20 +58,11 @@ public sealed class ValidateConfiguration : CollectTaskBase
         if (elsewhere)
             Log.LogMessageFromResources(MessageImportance.High, "Validate.Elsewhere", ThisPeer!.Trim(), HostPeerName());
         var collect = CollectConfiguration.Parse(this, problems, checkSources: !elsewhere);
-        if (!elsewhere && MysqlDatabases is { Length: > 0 } && !string.IsNullOrWhiteSpace(MysqlOptionsFile)
-            && !File.Exists(MysqlOptionsFile.Trim()))
-            problems.Error("Mysql.NoOptionsFile", MysqlOptionsFile.Trim());
-        var store = StoreSettings.Parse(new StoreProperties
-        {
-            StagingDir = StagingDir, WorkingDir = WorkingDir, ImageFile = StoreImageFile, MediaType = StoreMediaType,
-            ImageCapacity = StoreImageCapacity, WarnMidnight = StoreWarnMidnight, RunDate = RunDate, StartingDay = StartingDay,
-            Full = Full, Device = StoreDevice, DriveSpeed = StoreDriveSpeed, Eject = StoreEject, EjectDelay = StoreEjectDelay,
-            RefreshMediaDelay = StoreRefreshMediaDelay, CheckMedia = StoreCheckMedia, CheckData = StoreCheckData,
-            MediaLabel = StoreMediaLabel, BlankMode = StoreBlankMode, BlankFactor = StoreBlankFactor, Xorriso = StoreXorrisoPath,
-            DriveTimeoutSeconds = StoreDriveTimeoutSeconds, CollectDir = CollectDir,
-        }, problems);
+        if (MysqlDatabases is { Length: > 0 })
+            Extensions.Mysql.MysqlDump.ParseSettings(MysqlSettings, problems, onThisMachine: !elsewhere);
+        var store = Store.StoreSettings.Parse(StoreSettings, run, StagingDir, WorkingDir, CollectDir, problems);
         // A client machine may have no peers of its own to stage; a master without peers is caught by Stage.
-        var peers = Peers is { Length: > 0 } ? PeerItems.Read(Peers, (r, a) => problems.Error(r, a)) : new List<StagePeer>();
+        var peers = Peers is { Length: > 0 } ? PeerItems.Read(Peers, (r, a) => problems.Error(r, a), ssh) : new List<StagePeer>();
         foreach (var peer in Peers ?? Array.Empty<ITaskItem>()) Values.UnknownMetadata(peer, "Peer", problems, PeerItems.Metadata);
         var purgeTargets = PurgeItems.Read(PurgeDirectories, (r, a) => problems.Error(r, a));
         if (!string.IsNullOrWhiteSpace(Role))
@@ -89,8 +80,8 @@ public sealed class ValidateConfiguration : CollectTaskBase
             (CollectDirectories ?? Array.Empty<ITaskItem>()).Select(i => i.ItemSpec).Where(p => p.StartsWith('/')).ToList(), WorkingDir);
         foreach (var target in purgeTargets)
             PurgeGuard.Check(target.Path, target.Path, guard, (r, a) => problems.Error(r, a));
-        if (RunDateCheck.AheadOfSystemClock(RunDate, RunClock.From(RunDate, null, new Problems()) ?? new RunClock(DateTime.Now, DayOfWeek.Monday)) is { } systemNow)
-            problems.Warning("Purge.RunDateAhead", RunDate!.Trim(), systemNow);
+        if (run != null && RunDateCheck.AheadOfSystemClock(run.RunDate, run.Clock) is { } systemNow)
+            problems.Warning("Purge.RunDateAhead", run.RunDate, systemNow);
 
         if (!elsewhere)
         {
@@ -116,6 +107,13 @@ public sealed class ValidateConfiguration : CollectTaskBase
     }
 
     /// <summary>An existing folder must be writable; a missing one must be creatable by the actions.</summary>
+    /// <summary>What the backup writes; none of it may lie inside a collected folder (as Collect checks).</summary>
+    private IEnumerable<(string Name, string? Path)> Outputs() => new[]
+    {
+        ("CollectDir", CollectDir), ("StagingDir", StagingDir), ("WorkingDir", WorkingDir),
+        ("StoreImageFile", StoreSettings?.GetMetadata("StoreImageFile")),
+    };
+
     private static void CheckWritable(string? dir, string name, Problems problems)
     {
         if (string.IsNullOrEmpty(dir) || !dir.StartsWith('/')) return;

@@ -21,8 +21,8 @@ public sealed class VerifyStoredArchives : StoredDataTask
     public const string ResultFile = "verify.json";
 
     public string? Fraction { get; set; }
-    public string? RunDate { get; set; }
-    public string? StartingDay { get; set; }
+    /// <summary>@(BackupRunSettings): the day Verify acts as of (which share of the archives it reads).</summary>
+    public Microsoft.Build.Framework.ITaskItem? RunSettings { get; set; }
     public string? WorkingDir { get; set; }
 
     internal sealed record Finding(string Kind, string Location, string Detail);
@@ -34,7 +34,7 @@ public sealed class VerifyStoredArchives : StoredDataTask
         var problems = new Problems();
         var media = Media(problems);
         var working = Values.AbsolutePath(WorkingDir, "WorkingDir", problems);
-        var clock = RunClock.From(RunDate, StartingDay, problems);
+        var clock = Settings.RunSettings.Parse(RunSettings, problems)?.Clock;
         var fraction = 1.0;
         if (!string.IsNullOrWhiteSpace(Fraction) &&
             (!double.TryParse(Fraction.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out fraction) || fraction <= 0 || fraction > 1))

@@ -29,10 +29,8 @@ public sealed class UploadStagedDayToS3 : BackupTask
     public string? VerifyChecksum { get; set; }
     public string? StagingDir { get; set; }
     public string? WorkingDir { get; set; }
-    public string? RunDate { get; set; }
-    public string? StartingDay { get; set; }
-    public string? Full { get; set; }
-    public string? LockWaitSeconds { get; set; }
+    /// <summary>@(BackupRunSettings): run date, starting day, Full, lock wait.</summary>
+    public ITaskItem? RunSettings { get; set; }
     /// <summary>S3 Object Lock: days of retention put on every uploaded object (empty: none); the bucket must have Object Lock.</summary>
     public string? ObjectLockDays { get; set; }
     /// <summary>GOVERNANCE (the default: bypassable with s3:BypassGovernanceRetention) or COMPLIANCE (nobody can shorten it).</summary>
@@ -47,19 +45,18 @@ public sealed class UploadStagedDayToS3 : BackupTask
         if (where == null) problems.Error("S3.BadBucket", "S3Bucket", Bucket);
         var staging = Values.AbsolutePath(StagingDir, "StagingDir", problems);
         var working = Values.AbsolutePath(WorkingDir, "WorkingDir", problems);
-        var full = Values.Flag(Full, "Full", problems);
+        var run = Settings.RunSettings.Parse(RunSettings, problems);
         var warnMidnight = Values.Flag(WarnMidnight, "S3WarnMidnight", problems);
-        var lockWait = Values.Integer(LockWaitSeconds, "BackupLockWaitSeconds", problems, 0, 0);
         long? fullLimit = Limit(FullSizeLimit, "S3FullSizeLimit", problems), incrLimit = Limit(IncrSizeLimit, "S3IncrSizeLimit", problems);
         var partSize = S3Settings.PartSize(PartSize, problems);
         var checksums = Values.Flag(VerifyChecksum, "S3VerifyChecksum", problems, fallback: true);
-        var clock = RunClock.From(RunDate, StartingDay);
         var retention = Retention(ObjectLockDays, ObjectLockMode, problems);
         var encryptTimeout = Values.Integer(EncryptTimeoutSeconds, "S3EncryptTimeoutSeconds", problems, 3600, min: 1);
         problems.LogTo(Log);
-        if (problems.HasErrors) return false;
+        if (problems.HasErrors || run == null) return false;
+        var (clock, full) = (run.Clock, run.Full);
 
-        using var _ = ActionLock.Acquire(working!, "amazons3", TimeSpan.FromSeconds(lockWait), Cancellation);
+        using var _ = ActionLock.Acquire(working!, "amazons3", run.LockWait, Cancellation);
         var day = Choose(staging!, clock, full);
         if (day == null)
         {

@@ -16,40 +16,51 @@ public sealed class MysqlDump : BackupTask
 
     [Required] public string CollectDir { get; set; } = "";
 
-    /// <summary>MysqlCompressMode: none, gzip or bzip2 (default bzip2).</summary>
-    public string? CompressMode { get; set; }
-
-    /// <summary>MysqlOptionsFile: a my.cnf with [client] user, password, host/socket; read after the defaults.</summary>
-    public string? OptionsFile { get; set; }
-
-    /// <summary>MysqlDumpProgram: the dump program; default mariadb-dump, else mysqldump, from PATH.</summary>
-    public string? DumpProgram { get; set; }
-
-    /// <summary>MysqlDumpArguments: replaces the default options (semicolon list).</summary>
-    public string? DumpArguments { get; set; }
-
-    /// <summary>MysqlTimeoutSeconds: a dump running longer is stopped and fails (default 21600).</summary>
-    public string? TimeoutSeconds { get; set; }
+    /// <summary>
+    /// @(BackupMysqlSettings): MysqlCompressMode (none, gzip, bzip2), MysqlOptionsFile (a my.cnf with [client] user,
+    /// password, host/socket; read after the client's own files), MysqlDumpProgram (empty: mariadb-dump, else mysqldump,
+    /// from PATH), MysqlDumpArguments (semicolon list), MysqlTimeoutSeconds. Defaults: targets/BackupBuild.props.
+    /// </summary>
+    public ITaskItem? MysqlSettings { get; set; }
 
     [Output] public ITaskItem[] Dumps { get; private set; } = Array.Empty<ITaskItem>();
 
-    // Cedar runs "--opt --flush-logs"; --single-transaction makes InnoDB dumps consistent without
-    // locking tables, and routines/events/triggers make the dump a complete restore.
-    public const string DefaultArguments = "--opt;--single-transaction;--flush-logs;--routines;--events;--triggers";
+    public const string SettingsItemType = "BackupMysqlSettings";
+    public static readonly string[] SettingsNames = { "MysqlCompressMode", "MysqlOptionsFile", "MysqlDumpProgram", "MysqlDumpArguments", "MysqlTimeoutSeconds" };
+
+    /// <summary>The parsed mysql group.</summary>
+    public sealed record Settings(DumpCompression Compression, string? OptionsFile, string? Program, IReadOnlyList<string> Arguments, int TimeoutSeconds);
+
+    /// <summary>
+    /// The mysql group as Validate and MysqlDump read it. <paramref name="onThisMachine"/>: the option file and the
+    /// program must exist here (Validate of another peer's configuration leaves them to that peer).
+    /// </summary>
+    public static Settings? ParseSettings(ITaskItem? item, Problems problems, bool onThisMachine)
+    {
+        var before = problems.All.Count(p => !p.IsWarning);
+        var r = new BackupBuild.Tasks.Settings.SettingsReader(item, SettingsItemType, problems);
+        if (!r.Present) return null;
+        var compressText = r.Required("MysqlCompressMode");
+        var compression = DumpCompressions.Parse(compressText, "MysqlCompressMode", problems, DumpCompression.None);
+        var optionsFile = Values.AbsolutePath(r.Text("MysqlOptionsFile"), "MysqlOptionsFile", problems, required: false);
+        if (onThisMachine && optionsFile != null && !File.Exists(optionsFile)) problems.Error("Mysql.NoOptionsFile", optionsFile);
+        var timeout = r.Integer("MysqlTimeoutSeconds", 1);
+        var arguments = Values.List(r.Required("MysqlDumpArguments"));
+        var dumpProgram = r.Text("MysqlDumpProgram");
+        var program = DumpPrograms.Find(dumpProgram, new[] { "mariadb-dump", "mysqldump" });
+        if (onThisMachine && program == null) problems.Error("Mysql.NoProgram", dumpProgram.Length == 0 ? "mariadb-dump, mysqldump" : dumpProgram);
+        return problems.All.Count(p => !p.IsWarning) > before ? null : new Settings(compression, optionsFile, program, arguments, timeout);
+    }
 
     protected override bool Run()
     {
         var problems = new Problems();
         var selection = DatabaseSelection.From(Databases, "MysqlDatabase", problems);
-        var compression = DumpCompressions.Parse(CompressMode, "MysqlCompressMode", problems, DumpCompression.Bzip2);
         var collectDir = Values.AbsolutePath(CollectDir, "CollectDir", problems);
-        var optionsFile = Values.AbsolutePath(OptionsFile, "MysqlOptionsFile", problems, required: false);
-        if (optionsFile != null && !File.Exists(optionsFile)) problems.Error("Mysql.NoOptionsFile", optionsFile);
-        var timeout = Values.Integer(TimeoutSeconds, "MysqlTimeoutSeconds", problems, 21600, min: 1);
-        var program = DumpPrograms.Find(DumpProgram, new[] { "mariadb-dump", "mysqldump" });
-        if (program == null) problems.Error("Mysql.NoProgram", string.IsNullOrWhiteSpace(DumpProgram) ? "mariadb-dump, mysqldump" : DumpProgram!);
+        var settings = ParseSettings(MysqlSettings, problems, onThisMachine: true);
         problems.LogTo(Log);
-        if (problems.HasErrors || collectDir == null || program == null) return false;
+        if (problems.HasErrors || collectDir == null || settings?.Program is not { } program) return false;
+        var (compression, optionsFile, timeout) = (settings.Compression, settings.OptionsFile, settings.TimeoutSeconds);
         if (!selection.All && selection.Names.Count == 0) return true;
 
         Directory.CreateDirectory(collectDir);
@@ -57,7 +68,7 @@ public sealed class MysqlDump : BackupTask
         var common = new List<string>();
         // --defaults-extra-file must come first: the client reads it after its usual option files.
         if (optionsFile != null) common.Add("--defaults-extra-file=" + optionsFile);
-        common.AddRange(Values.List(string.IsNullOrWhiteSpace(DumpArguments) ? DefaultArguments : DumpArguments));
+        common.AddRange(settings.Arguments);
 
         var jobs = selection.All
             ? new[] { (Label: "*", File: "mysqldump.txt", Args: common.Append("--all-databases")) }

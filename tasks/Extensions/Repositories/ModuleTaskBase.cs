@@ -10,25 +10,20 @@ public abstract class ModuleTaskBase : BackupTask
     public string? CollectDir { get; set; }
     /// <summary>Where each item's incremental state is kept.</summary>
     public string? WorkingDir { get; set; }
-    /// <summary>The run's local date and time (BackupRunDate); empty means now.</summary>
-    public string? RunDate { get; set; }
-    /// <summary>The first day of the backup week.</summary>
-    public string? StartingDay { get; set; }
-    /// <summary>true: back up every item in full, ignoring incremental state.</summary>
-    public string? Full { get; set; }
+    /// <summary>@(BackupRunSettings): run date, starting day, Full, lock wait (tasks/Settings/RunSettings.cs).</summary>
+    public ITaskItem? RunSettings { get; set; }
     /// <summary>The CollectMode of items without one (daily, weekly, incr).</summary>
     public string? DefaultCollectMode { get; set; }
     /// <summary>The CompressMode of items without one (none, gzip, bzip2).</summary>
     public string? DefaultCompressMode { get; set; }
     /// <summary>Longest run time of one program call, in seconds.</summary>
     public string? TimeoutSeconds { get; set; }
-    /// <summary>How long to wait for another Collect run to finish (BackupLockWaitSeconds).</summary>
-    public string? LockWaitSeconds { get; set; }
 
     protected string CollectRoot { get; private set; } = "";
     protected string WorkingRoot { get; private set; } = "";
     protected RunClock Clock { get; private set; } = null!;
     protected bool IsFull { get; private set; }
+    private TimeSpan _lockWait;
     protected ModuleCollectMode DefaultMode { get; private set; }
     protected DumpCompression DefaultCompression { get; private set; }
     protected TimeSpan Timeout { get; private set; }
@@ -38,11 +33,13 @@ public abstract class ModuleTaskBase : BackupTask
     {
         CollectRoot = Values.AbsolutePath(CollectDir, "CollectDir", problems) ?? "";
         WorkingRoot = Values.AbsolutePath(WorkingDir, "WorkingDir", problems) ?? "";
-        IsFull = Values.Flag(Full, "Full", problems);
         Timeout = TimeSpan.FromSeconds(Values.Integer(TimeoutSeconds, "TimeoutSeconds", problems, 3600, min: 1));
         DefaultMode = ModuleSettings.CollectMode(DefaultCollectMode, itemType, "(default)", problems, modeFallback) ?? modeFallback;
         DefaultCompression = ModuleSettings.Compression(DefaultCompressMode, itemType, "(default)", problems, compressionFallback) ?? compressionFallback;
-        Clock = RunClock.From(RunDate, StartingDay, problems)!;
+        var run = Settings.RunSettings.Parse(RunSettings, problems);
+        Clock = run?.Clock!;
+        IsFull = run?.Full ?? false;
+        _lockWait = run?.LockWait ?? TimeSpan.Zero;
         return !problems.HasErrors;
     }
 
@@ -84,7 +81,7 @@ public abstract class ModuleTaskBase : BackupTask
 
     protected ActionLock LockAndPrepareFolders()
     {
-        var collectLock = ActionLock.Acquire(WorkingRoot, "collect", Locks.Wait(LockWaitSeconds), Cancellation);
+        var collectLock = ActionLock.Acquire(WorkingRoot, "collect", _lockWait, Cancellation);
         PrivateFiles.CreateRoot(CollectRoot);
         Directory.CreateDirectory(WorkingRoot);
         AtomicFile.RemoveLeftovers(CollectRoot);

@@ -12,7 +12,8 @@ public abstract class StagedDayTask : BackupTask
     public string? StagingDir { get; set; }
     /// <summary>Where the locks live (WorkingDir).</summary>
     public string? WorkingDir { get; set; }
-    public string? LockWaitSeconds { get; set; }
+    /// <summary>@(BackupRunSettings): how long to wait for Stage's lock (BackupLockWaitSeconds).</summary>
+    public Microsoft.Build.Framework.ITaskItem? RunSettings { get; set; }
 
     /// <summary>Validates the task's own properties into <paramref name="problems"/>.</summary>
     protected abstract void Configure(Problems problems);
@@ -27,11 +28,12 @@ public abstract class StagedDayTask : BackupTask
         var problems = new Problems();
         var staging = Values.AbsolutePath(StagingDir, "StagingDir", problems);
         var working = Values.AbsolutePath(WorkingDir, "WorkingDir", problems);
+        var run = Settings.RunSettings.Parse(RunSettings, problems);
         Configure(problems);
         problems.LogTo(Log);
         if (problems.HasErrors || !Ready()) return false;
 
-        using var stageLock = ActionLock.Acquire(working!, "stage", Locks.Wait(LockWaitSeconds), Cancellation);
+        using var stageLock = ActionLock.Acquire(working!, "stage", run!.LockWait, Cancellation);
         foreach (var day in StagedDayFolders.Find(staging!))
         {
             Cancellation.ThrowIfCancellationRequested();

@@ -14,10 +14,8 @@ public class CollectArchivesTests
         CollectDirectories = dirs,
         CollectDir = t["var/collect"],
         WorkingDir = t["var/work"],
-        RunDate = "2026-11-24T01:00",
-        DefaultArchiveMode = "targz",
-        DefaultIgnoreFile = ".cbignore",
-        CompressionThreads = "2",
+        RunSettings = PropsDefaults.Run("2026-11-24T01:00"),
+        CollectSettings = PropsDefaults.Collect(("CompressionThreads", "2")),
     };
 
     [Fact]
@@ -64,7 +62,7 @@ public class CollectArchivesTests
 
         var second = new FakeBuildEngine();
         var task = Task(t, second, item);
-        task.RunDate = "2026-11-25T01:00";
+        task.RunSettings = PropsDefaults.Run("2026-11-25T01:00");
         Assert.True(task.Execute(), second.AllText);
         Assert.Contains("BKP2005", second.WarningCodes);
         Assert.Contains(second.Messages, m => m.Message!.StartsWith("Collected " + t["src"] + ": 2 files"));
@@ -79,13 +77,13 @@ public class CollectOnlyModulesTests
     {
         using var t = new TempDir();
         var engine = new FakeBuildEngine();
-        var task = new CollectArchives { BuildEngine = engine, CollectDir = t["collect"], WorkingDir = t["work"] };
+        var task = new CollectArchives { BuildEngine = engine, CollectDir = t["collect"], WorkingDir = t["work"], RunSettings = PropsDefaults.Run(), CollectSettings = PropsDefaults.Collect() };
         Assert.False(task.Execute());
         Assert.Contains("BKP1029", engine.ErrorCodes);
 
         t.File("collect/mysqldump.txt.bz2", "dump");
         var again = new FakeBuildEngine();
-        Assert.True(new CollectArchives { BuildEngine = again, CollectDir = t["collect"], WorkingDir = t["work"] }.Execute(), again.AllText);
+        Assert.True(new CollectArchives { BuildEngine = again, CollectDir = t["collect"], WorkingDir = t["work"], RunSettings = PropsDefaults.Run(), CollectSettings = PropsDefaults.Collect() }.Execute(), again.AllText);
         Assert.True(File.Exists(t["collect/cback.collect"]));
     }
 }

@@ -24,8 +24,7 @@ public sealed class ModuleRig : IDisposable
         task.BuildEngine = Engine;
         task.CollectDir = CollectDir;
         task.WorkingDir = WorkingDir;
-        task.RunDate = runDate;
-        task.Full = full ? "true" : "false";
+        task.RunSettings = PropsDefaults.Run(runDate, full: full ? "true" : "false");
         task.TimeoutSeconds = "120";
         return task.Execute();
     }

@@ -25,7 +25,10 @@ public class MysqlDumpTests : IClassFixture<MariaDbServer>
         var engine = new FakeBuildEngine();
         var task = new MysqlDump
         {
-            BuildEngine = engine, CollectDir = collectDir, CompressMode = compress, OptionsFile = optionsFile,
+            BuildEngine = engine, CollectDir = collectDir,
+            // An empty compress mode stands for "not set": the props' default.
+            MysqlSettings = PropsDefaults.Item(MysqlDump.SettingsItemType, MysqlDump.SettingsNames,
+                compress.Length > 0 ? [("MysqlCompressMode", compress), ("MysqlOptionsFile", optionsFile ?? "")] : [("MysqlOptionsFile", optionsFile ?? "")]),
             Databases = databases.Select(d => (Microsoft.Build.Framework.ITaskItem)new TaskItem(d)).ToArray(),
         };
         var ok = task.Execute();

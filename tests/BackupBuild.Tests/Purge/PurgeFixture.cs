@@ -41,8 +41,7 @@ public sealed class PurgeFixture : IDisposable
             BuildEngine = Engine,
             PurgeDirectories = dirs,
             WorkingDir = WorkingDir,
-            RunDate = runDate,
-            LockWaitSeconds = "5",
+            RunSettings = PropsDefaults.Run(runDate),
         };
         return task.Execute();
     }

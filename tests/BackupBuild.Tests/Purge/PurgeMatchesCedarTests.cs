@@ -61,7 +61,7 @@ public sealed class PurgeMatchesCedarTests : IDisposable
                     BuildEngine = f.Engine,
                     PurgeDirectories = new[] { PurgeFixture.Dir(_temp["ours"], retainDays.ToString(CultureInfo.InvariantCulture)) },
                     WorkingDir = f.WorkingDir,
-                    RunDate = DateTime.Now.ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture),
+                    RunSettings = PropsDefaults.Run(DateTime.Now.ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture)),
                 };
                 Assert.True(task.Execute(), f.Engine.AllText);
             }

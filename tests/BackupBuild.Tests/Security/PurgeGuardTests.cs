@@ -209,7 +209,7 @@ public sealed class PurgeGuardTests : IDisposable
                 new BackupBuild.Tasks.Purge.PurgeFiles
                 {
                     BuildEngine = f.Engine, PurgeDirectories = new[] { Purge.PurgeFixture.Dir(purgeDir, "0") },
-                    WorkingDir = f.WorkingDir, LockWaitSeconds = "5",
+                    WorkingDir = f.WorkingDir, RunSettings = Support.PropsDefaults.Run(("BackupLockWaitSeconds", "5")),
                 }.Execute();
             }
             finally

@@ -46,10 +46,8 @@ public sealed class StageFixture : IDisposable
             Peers = peers,
             StagingDir = stagingDir ?? StagingDir,
             WorkingDir = WorkingDir,
-            RunDate = runDate,
-            StartingDay = "monday",
-            Full = full,
-            LockWaitSeconds = lockWait,
+            RunSettings = PropsDefaults.Run(runDate, lockWait, full),
+            SshSettings = PropsDefaults.Ssh(),
         };
         if (cancelled) task.Cancel();
         var ok = task.Execute();

@@ -236,7 +236,8 @@ public sealed class StagePeersTests : IDisposable
         Assert.False(_f.Run(peers, full: "maybe", stagingDir: "staging/relative", lockWait: "soon"));
 
         Assert.Equal(
-            new[] { "BKP3002", "BKP3003", "BKP3004", "BKP3005", "BKP3006", "BKP3007", "BKP3008", "BKP3010", "BKP3013", "BKP3014" },
+            // Full, StagingDir and the lock wait are checked by the parsers Validate uses (tasks/Settings), with their codes.
+            new[] { "BKP1006", "BKP1008", "BKP1010", "BKP3002", "BKP3003", "BKP3004", "BKP3005", "BKP3006", "BKP3007", "BKP3008" },
             _f.Engine.ErrorCodes.Order());
         Assert.Contains(_f.Engine.Errors, e => e.Code == "BKP3007" && (e.Message ?? "").Contains("relative"));
         Assert.Contains(_f.Engine.Errors, e => e.Code == "BKP3005" && (e.Message ?? "").Contains("typo"));

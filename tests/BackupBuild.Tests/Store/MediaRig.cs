@@ -15,7 +15,7 @@ public sealed class MediaRig : IDisposable
     public string WorkingDir => Temp["work"];
     public string Image => Temp["media/backup.iso"];
 
-    /// <summary>Store properties by their task name (MediaType, ImageCapacity, Device, CheckData…).</summary>
+    /// <summary>Store properties by their name without "Store" (MediaType, ImageCapacity, Device, CheckData…), or Full, StartingDay.</summary>
     public Dictionary<string, string> Properties { get; } = new() { ["MediaType"] = "image", ["ImageCapacity"] = "5 MB" };
 
     public FakeBuildEngine Engine { get; private set; } = new();
@@ -50,13 +50,24 @@ public sealed class MediaRig : IDisposable
         task.BuildEngine = Engine;
         task.StagingDir = StagingDir;
         task.WorkingDir = WorkingDir;
-        task.ImageFile = Image;
-        task.RunDate = runDate;
-        task.StartingDay = "monday";
-        task.LockWaitSeconds = "5";
         task.AfterWrite = AfterWrite;
+        var run = new List<(string, string)> { ("BackupRunDate", runDate), ("BackupLockWaitSeconds", "5") };
+        var store = new List<(string, string)> { ("StoreImageFile", Image) };
         foreach (var (name, value) in Properties.Select(p => (p.Key, p.Value)).Concat(extra))
-            (typeof(MediaTask).GetProperty(name) ?? throw new ArgumentException("no property " + name)).SetValue(task, value);
+        {
+            switch (name)
+            {
+                case "Full" or "StartingDay": run.Add((name, value)); break;
+                case "StagingDir": task.StagingDir = value; break;
+                case "WorkingDir": task.WorkingDir = value; break;
+                case "CollectDir": task.CollectDir = value; break;
+                // The task's old parameter names (MediaType, CheckData…) are the properties without "Store".
+                case "Xorriso": store.Add(("StoreXorrisoPath", value)); break;
+                default: store.Add((name.StartsWith("Store", StringComparison.Ordinal) ? name : "Store" + name, value)); break;
+            }
+        }
+        task.RunSettings = PropsDefaults.Run(run.ToArray());
+        task.StoreSettings = PropsDefaults.Store(store.ToArray());
         return task.Execute();
     }
 

@@ -1,0 +1,158 @@
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using BackupBuild.Tasks.Collect;
+using BackupBuild.Tasks.Extensions.Mysql;
+using BackupBuild.Tasks.Infrastructure;
+using BackupBuild.Tasks.Settings;
+using BackupBuild.Tasks.Store;
+using BackupBuild.Tests.Support;
+using Microsoft.Build.Framework;
+using Xunit;
+
+namespace BackupBuild.Tests.Docs;
+
+/// <summary>
+/// Defaults live in one place, targets/BackupBuild.props: the manual's tables say the same, the settings items hand
+/// every setting to its parser under its own name, and no parser has a default of its own to fall back on.
+/// </summary>
+public class DefaultsTests
+{
+    /// <summary>Each documented property's row: its names (a row may list several) and its default cell.</summary>
+    private static Dictionary<string, List<(string File, string[] Names, string Default)>> DocumentedDefaults()
+    {
+        var rows = new Dictionary<string, List<(string, string[], string)>>();
+        foreach (var file in Directory.GetFiles(Path.Combine(Repo.Root, "docs"), "*.md", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            // Only tables of properties whose second column is the default ("| property | default | meaning |"; the
+            // modules' pages say "setting"); metadata tables give an item's defaults, often a property.
+            var inDefaultsTable = false;
+            foreach (var line in File.ReadLines(file))
+            {
+                if (!line.StartsWith('|')) { inDefaultsTable = false; continue; }
+                var cells = line.Trim().Trim('|').Split('|').Select(c => c.Trim()).ToArray();
+                if (cells.Length >= 3 && cells[1] == "default") { inDefaultsTable = cells[0] is "property" or "setting"; continue; }
+                if (!inDefaultsTable || !cells[0].StartsWith('`')) continue;
+                var names = Regex.Matches(cells[0], @"`([A-Za-z]+)`").Select(m => m.Groups[1].Value).ToArray();
+                foreach (var name in names)
+                {
+                    if (!rows.TryGetValue(name, out var list)) rows[name] = list = new();
+                    list.Add((Path.GetRelativePath(Repo.Root, file), names, cells[1]));
+                }
+            }
+        }
+        return rows;
+    }
+
+    [Fact]
+    public void Every_default_in_the_props_is_the_default_the_manual_gives()
+    {
+        var rows = DocumentedDefaults();
+        var wrong = new List<string>();
+        foreach (var (name, value) in PropsDefaults.Raw)
+        {
+            if (value.StartsWith("$([", StringComparison.Ordinal)) continue; // computed (the host name): described in words
+            if (!rows.TryGetValue(name, out var found))
+            {
+                wrong.Add($"{name}: no row in a \"| property | default | meaning |\" table of docs/");
+                continue;
+            }
+            // Every page that gives the default gives the same one.
+            foreach (var row in found)
+            {
+                // A row of several properties gives their defaults in order, separated by commas.
+                var parts = row.Default.Split(", ");
+                var cell = row.Names.Length > 1 && parts.Length == row.Names.Length ? parts[Array.IndexOf(row.Names, name)] : row.Default;
+                if (!Matches(value, cell)) wrong.Add($"{name}: the props say \"{value}\", {row.File} says {row.Default}");
+            }
+        }
+        Assert.True(wrong.Count == 0, string.Join("\n", wrong));
+    }
+
+    /// <summary>A default cell says the value: `value`, or "empty …" for an empty one, or "`file` beside `backup.proj`".</summary>
+    private static bool Matches(string value, string cell)
+    {
+        if (value.Length == 0) return Regex.IsMatch(cell, @"^(empty|—|\(empty|\(none\))");
+        const string project = "$(MSBuildProjectDirectory)/";
+        if (value.StartsWith(project, StringComparison.Ordinal))
+            return cell.StartsWith($"`{value[project.Length..]}` beside `backup.proj`", StringComparison.Ordinal);
+        return Regex.Matches(cell, "`([^`]*)`").Any(m => m.Groups[1].Value == value);
+    }
+
+    /// <summary>The groups of targets/BackupBuild.Settings.targets and the classes that parse them.</summary>
+    public static readonly (string ItemType, string[] Names)[] Groups =
+    {
+        (RunSettings.ItemType, RunSettings.Names), (CollectConfiguration.SettingsItemType, CollectConfiguration.SettingsNames),
+        (StoreSettings.ItemType, StoreSettings.Names), (SshSettings.ItemType, SshSettings.Names),
+        (Mailer.ItemType, Mailer.Names), (MysqlDump.SettingsItemType, MysqlDump.SettingsNames),
+    };
+
+    [Fact]
+    public void Each_settings_item_carries_every_setting_of_its_parser_under_the_property_s_name()
+    {
+        var doc = XDocument.Load(Path.Combine(Repo.Targets, "BackupBuild.Settings.targets"));
+        var items = doc.Descendants().Where(e => e.Parent?.Name.LocalName == "ItemGroup").ToList();
+        Assert.Equal(Groups.Select(g => g.ItemType).Order(), items.Select(i => i.Name.LocalName).Order());
+        foreach (var (itemType, names) in Groups)
+        {
+            var item = items.Single(i => i.Name.LocalName == itemType);
+            var metadata = item.Attributes().Where(a => a.Name.LocalName != "Include").ToList();
+            Assert.Equal(names.Order(), metadata.Select(a => a.Name.LocalName).Order());
+            foreach (var a in metadata)
+            {
+                Assert.Equal($"$({a.Name.LocalName})", a.Value);
+                Assert.True(PropsDefaults.Raw.ContainsKey(a.Name.LocalName), $"{a.Name.LocalName} has no default in BackupBuild.props");
+            }
+        }
+    }
+
+    private sealed class CollectParameters(ITaskItem collect) : ICollectParameters
+    {
+        public ITaskItem[]? CollectDirectories => null;
+        public ITaskItem[]? CollectFiles => null;
+        public string? CollectDir => "/var/lib/backupbuild/collect";
+        public string? WorkingDir => "/var/lib/backupbuild/work";
+        public ITaskItem? RunSettings => PropsDefaults.Run();
+        public ITaskItem? CollectSettings => collect;
+    }
+
+    /// <summary>Runs a group's parser on its item: the problems it reports.</summary>
+    private static IReadOnlyList<Problem> Parse(string itemType, ITaskItem item)
+    {
+        var problems = new Problems();
+        switch (itemType)
+        {
+            case RunSettings.ItemType: RunSettings.Parse(item, problems); break;
+            case CollectConfiguration.SettingsItemType: CollectConfiguration.Parse(new CollectParameters(item), problems); break;
+            case StoreSettings.ItemType:
+                StoreSettings.Parse(item, RunSettings.Parse(PropsDefaults.Run(), problems), "/var/lib/backupbuild/staging", "/var/lib/backupbuild/work", null, problems);
+                break;
+            case SshSettings.ItemType: SshSettings.Parse(item, problems); break;
+            case Mailer.ItemType: Mailer.Parse(item, problems); break;
+            case MysqlDump.SettingsItemType: MysqlDump.ParseSettings(item, problems, onThisMachine: false); break;
+            default: throw new ArgumentException(itemType);
+        }
+        return problems.All;
+    }
+
+    [Fact]
+    public void No_parser_has_a_default_of_its_own_an_emptied_setting_is_an_error_unless_its_default_is_empty()
+    {
+        var wrong = new List<string>();
+        foreach (var (itemType, names) in Groups)
+        {
+            var defaults = PropsDefaults.Item(itemType, names);
+            var clean = Parse(itemType, defaults).Where(p => !p.IsWarning).ToList();
+            Assert.True(clean.Count == 0, $"{itemType} with the props' defaults: {string.Join("; ", clean)}");
+            // SshCiphers: empty is a value of its own (ssh's own list), given on the command line.
+            foreach (var name in names.Where(n => PropsDefaults.Value(n).Length > 0 && n != "SshCiphers"))
+            {
+                var item = PropsDefaults.Item(itemType, names, (name, ""));
+                // The image capacity is read only for the image media type.
+                if (name == "StoreImageCapacity") item.SetMetadata("StoreMediaType", "image");
+                if (!Parse(itemType, item).Any(p => !p.IsWarning))
+                    wrong.Add($"{itemType}: {name} empty is accepted, so the parser has a default of its own (the props give \"{PropsDefaults.Value(name)}\")");
+            }
+        }
+        Assert.True(wrong.Count == 0, string.Join("\n", wrong));
+    }
+}

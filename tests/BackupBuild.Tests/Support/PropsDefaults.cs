@@ -1,0 +1,68 @@
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using BackupBuild.Tasks.Collect;
+using BackupBuild.Tasks.Settings;
+using BackupBuild.Tasks.Store;
+using Microsoft.Build.Framework;
+
+namespace BackupBuild.Tests.Support;
+
+/// <summary>
+/// The defaults of targets/BackupBuild.props, read from the file itself (each `&lt;Name Condition="'$(Name)' == ''"&gt;value`),
+/// and the settings items of targets/BackupBuild.Settings.targets built from them, with overrides: what tests that
+/// run a task in process hand it, so no test repeats a default.
+/// </summary>
+public static class PropsDefaults
+{
+    /// <summary>Property name → the default as written in the props (unexpanded: "$(BackupRoot)collect/").</summary>
+    public static IReadOnlyDictionary<string, string> Raw { get; } = Read();
+
+    private static Dictionary<string, string> Read()
+    {
+        var doc = XDocument.Load(Path.Combine(Repo.Targets, "BackupBuild.props"));
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var e in doc.Descendants().Where(e => e.Parent?.Name.LocalName == "PropertyGroup"))
+        {
+            var name = e.Name.LocalName;
+            var condition = (string?)e.Attribute("Condition") ?? "";
+            // The first unconditional-on-other-things default wins, as MSBuild's "only when still empty" does.
+            if (condition.Replace(" ", "") == $"'$({name})'==''" && !result.ContainsKey(name)) result[name] = e.Value;
+        }
+        return result;
+    }
+
+    /// <summary>The default with $(Other) references expanded (BackupRoot given); function calls are not supported.</summary>
+    public static string Value(string name, string backupRoot = "/var/lib/backupbuild/") =>
+        Regex.Replace(Raw[name], @"\$\((\w+)\)", m => m.Groups[1].Value == "BackupRoot" ? backupRoot : Value(m.Groups[1].Value, backupRoot));
+
+    /// <summary>An item of the given settings type holding every setting's default, then the overrides (property names).</summary>
+    public static ITaskItem Item(string itemType, string[] names, params (string Name, string Value)[] overrides)
+    {
+        var item = new Microsoft.Build.Utilities.TaskItem(itemType);
+        foreach (var name in names) item.SetMetadata(name, Value(name));
+        foreach (var (name, value) in overrides)
+        {
+            if (!names.Contains(name)) throw new ArgumentException($"{name} is not in {itemType}");
+            item.SetMetadata(name, value);
+        }
+        return item;
+    }
+
+    public static ITaskItem Run(params (string Name, string Value)[] overrides) => Item(RunSettings.ItemType, RunSettings.Names, overrides);
+
+    public static ITaskItem Run(string runDate, string lockWait = "5", string full = "false") =>
+        Run(("BackupRunDate", runDate), ("BackupLockWaitSeconds", lockWait), ("Full", full));
+
+    public static ITaskItem Ssh(params (string Name, string Value)[] overrides) => Item(SshSettings.ItemType, SshSettings.Names, overrides);
+
+    public static ITaskItem Store(params (string Name, string Value)[] overrides) => Item(StoreSettings.ItemType, StoreSettings.Names, overrides);
+
+    public static ITaskItem Collect(params (string Name, string Value)[] overrides) =>
+        Item(CollectConfiguration.SettingsItemType, CollectConfiguration.SettingsNames, overrides);
+
+    public static ITaskItem Mail(params (string Name, string Value)[] overrides) =>
+        Item(BackupBuild.Tasks.Infrastructure.Mailer.ItemType, BackupBuild.Tasks.Infrastructure.Mailer.Names, overrides);
+
+    public static ITaskItem Mysql(params (string Name, string Value)[] overrides) =>
+        Item(BackupBuild.Tasks.Extensions.Mysql.MysqlDump.SettingsItemType, BackupBuild.Tasks.Extensions.Mysql.MysqlDump.SettingsNames, overrides);
+}
