@@ -26,10 +26,7 @@ public abstract class BackupTask : Microsoft.Build.Utilities.Task, ICancelableTa
     {
         // Everything a task writes, and every program it starts, is owner-only whatever the run's umask (PrivateFiles).
         using var ownerOnly = PrivateFiles.RestrictUmask();
-        // Every error and warning the task logs also goes to the run log (BackupLogFile), with its code.
-        var engine = BuildEngine;
-        if (engine is IBuildEngine10 real && Deploy.RunLogSession.Recording)
-            BuildEngine = new RecordingBuildEngine(real, Deploy.RunLogSession.Record);
+        // Every error and warning reaches the run log through BackupBuild's run logger (logger/RunLogger.cs).
         try
         {
             return Run() && !Log.HasLoggedErrors;
@@ -51,10 +48,6 @@ public abstract class BackupTask : Microsoft.Build.Utilities.Task, ICancelableTa
             Log.LogErrorWithCodeFromResources("Common.OutOfMemory", GetType().Name,
                 GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024));
             return false;
-        }
-        finally
-        {
-            BuildEngine = engine;
         }
     }
 
