@@ -80,7 +80,10 @@ public sealed class RunLogger : INodeLogger
         ReadParameters();
         // One run logger per process (the response file and a command line may both name one), and none for the builds
         // of other projects below this folder (this checkout's own solution, for instance).
-        if (AppDomain.CurrentDomain.GetData(AttachedKey) != null || BuildsAnotherProject(Environment.GetCommandLineArgs()))
+        // -question asks what would run and changes nothing: no run log lines, no binary log kept.
+        var args = Environment.GetCommandLineArgs();
+        if (AppDomain.CurrentDomain.GetData(AttachedKey) != null || BuildsAnotherProject(args)
+            || args.Any(a => a.Length > 1 && a[0] is '-' or '/' && a.TrimStart('-', '/').ToLowerInvariant() is "question" or "q"))
         {
             _inert = true;
             return;
@@ -172,7 +175,12 @@ public sealed class RunLogger : INodeLogger
             _binaryLogger = logger;
             _binaryLogFile = file;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or LoggerException or TypeLoadException
+        catch (UnauthorizedAccessException)
+        {
+            // Another user's run (the request queue's, as ScheduleRequestUser) in a folder the backup's own runs keep:
+            // expected, so not worth a warning every few minutes; that run keeps no binary log.
+        }
+        catch (Exception e) when (e is IOException or LoggerException or TypeLoadException
                                       or InvalidCastException or MissingMethodException or ArgumentException or NotSupportedException
                                       or System.Reflection.TargetInvocationException)
         {
@@ -334,13 +342,16 @@ public sealed class RunLogger : INodeLogger
 
     private bool InRoot(BuildEventArgs e) => e.BuildEventContext != null && _rootContexts.Contains(e.BuildEventContext.ProjectContextId);
 
-    /// <summary>The action a target starts: X itself or Before&lt;X&gt;.</summary>
+    /// <summary>The action a target starts: X itself, Before&lt;X&gt; or _BackupStart&lt;X&gt; (the first steps of X's DependsOn).</summary>
     private string? ActionStartedBy(string target)
     {
         if (_tracked.Contains(target)) return target;
-        if (target.StartsWith("Before", StringComparison.Ordinal) && _tracked.Contains(target[6..])) return target[6..];
+        foreach (var prefix in StartPrefixes)
+            if (target.StartsWith(prefix, StringComparison.Ordinal) && _tracked.Contains(target[prefix.Length..])) return target[prefix.Length..];
         return null;
     }
+
+    private static readonly string[] StartPrefixes = ["_BackupStart", "Before"];
 
     private void OnTargetStarted(object sender, TargetStartedEventArgs e)
     {

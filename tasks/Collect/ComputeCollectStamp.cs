@@ -12,8 +12,11 @@ namespace BackupBuild.Tasks.Collect;
 /// the configuration, and rewrites the stamp file only when that changed. The Collect target
 /// uses the stamp as its input and cback.collect as its output.
 /// </summary>
-public sealed class ComputeCollectStamp : CollectTaskBase
+public sealed class ComputeCollectStamp : CollectTaskBase, IIncrementalTask
 {
+    /// <summary>Set by MSBuild under -question: report whether Collect would run instead of writing the stamp.</summary>
+    public bool FailIfNotIncremental { get; set; }
+
     /// <summary>The stamp file (in the working dir).</summary>
     [Required] public string? StampFile { get; set; }
 
@@ -30,20 +33,33 @@ public sealed class ComputeCollectStamp : CollectTaskBase
         var (stamp, plan) = Compute(config, folder);
         var existing = File.Exists(StampFile) ? File.ReadAllText(StampFile!) : null;
         Changed = existing != stamp;
-        if (Changed)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(StampFile!))!);
-            AtomicFile.WriteAllBytes(StampFile!, Encoding.ASCII.GetBytes(stamp));
-        }
         var indicator = Path.Combine(config.CollectDir, Indicators.Collect);
-        var upToDate = !Changed && File.Exists(indicator) && File.GetLastWriteTimeUtc(indicator) >= File.GetLastWriteTimeUtc(StampFile!);
+        // The target's Outputs: collect.done beside the stamp, touched after every successful collect.
+        var done = Path.ChangeExtension(Path.GetFullPath(StampFile!), ".done");
+        var doneTime = File.Exists(done) ? File.GetLastWriteTimeUtc(done) : (DateTime?)null;
+        var finished = !Changed && doneTime >= File.GetLastWriteTimeUtc(StampFile!);
+        // The collect dir still holds that collect, or Stage took it since (cback.stage newer) and Purge emptied the folder.
+        var staged = Path.Combine(config.CollectDir, Indicators.Stage);
+        var kept = File.Exists(indicator)
+            || (doneTime != null && File.Exists(staged) && File.GetLastWriteTimeUtc(staged) >= doneTime);
+        var upToDate = finished && kept;
         if (upToDate)
         {
             // Collect will not run: the spool is not needed.
             plan.Spool?.Dispose();
-            Progress("Collect.UpToDate", config.Clock.Today.ToString("yyyy-MM-dd"), indicator);
+            Progress("Collect.UpToDate", config.Clock.Today.ToString("yyyy-MM-dd"), File.Exists(indicator) ? indicator : staged);
             return true;
         }
+        if (FailIfNotIncremental)
+        {
+            plan.Spool?.Dispose();
+            Log.LogErrorWithCodeFromResources("Incremental.WouldRun", "Collect",
+                Format(Changed ? "Incremental.WhyCollectChanged" : !kept ? "Incremental.WhyCollectGone" : "Incremental.WhyNotFinished"));
+            return false;
+        }
+        // Rewritten when it changed, and touched when the last collect did not finish or is gone: newer than collect.done, so Collect runs.
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(StampFile!))!);
+        AtomicFile.WriteAllBytes(StampFile!, Encoding.ASCII.GetBytes(stamp));
         // Collect runs right after in the same build: hand it the walk instead of walking twice.
         BuildEngine4?.RegisterTaskObject(CollectPlanCache.Key(stamp), plan, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: true);
         return true;

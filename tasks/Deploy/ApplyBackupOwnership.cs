@@ -8,7 +8,7 @@ namespace BackupBuild.Tasks.Deploy;
 /// BackupUser:BackupGroup. Does nothing while both are empty. A file that cannot be given away is a warning, as in
 /// Cedar, where chown errors are logged and the run goes on.
 /// </summary>
-public sealed class ApplyBackupOwnership : BackupTask
+public sealed class ApplyBackupOwnership : BackupTask, IIncrementalTask
 {
     public ITaskItem[] Paths { get; set; } = [];
     public string? User { get; set; }
@@ -16,8 +16,12 @@ public sealed class ApplyBackupOwnership : BackupTask
     /// <summary>Only check that the user and group exist (first thing in a build, before any data is touched).</summary>
     public bool CheckOnly { get; set; }
 
+    /// <summary>Set by MSBuild under -question (which asks what would run and changes nothing): ownership is not checked or changed.</summary>
+    public bool FailIfNotIncremental { get; set; }
+
     protected override bool Run()
     {
+        if (FailIfNotIncremental) return true;
         if (string.IsNullOrWhiteSpace(User) && string.IsNullOrWhiteSpace(Group)) return true;
         var problems = new Problems();
         uint uid = Ownership.Unchanged, gid = Ownership.Unchanged;

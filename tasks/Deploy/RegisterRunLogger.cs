@@ -12,7 +12,7 @@ namespace BackupBuild.Tasks.Deploy;
 /// finds no run logger attached (the first run in a folder, or the response file was removed) says so with BKP9301;
 /// with -noAutoResponse nothing is written and nothing is said but a message.
 /// </summary>
-public sealed class RegisterRunLogger : BackupTask
+public sealed class RegisterRunLogger : BackupTask, IIncrementalTask
 {
     /// <summary>What the logger puts in the AppDomain while it is attached (logger/RunLogger.cs, AttachedKey).</summary>
     public const string AttachedKey = "BackupBuild.RunLogger.Attached";
@@ -34,8 +34,12 @@ public sealed class RegisterRunLogger : BackupTask
     /// <summary>The warning's text when the run logger is not attached to this run, for the run log's own line.</summary>
     [Output] public string? NotAttached { get; set; }
 
+    /// <summary>Set by MSBuild under -question (which asks what would run and changes nothing): nothing is written.</summary>
+    public bool FailIfNotIncremental { get; set; }
+
     protected override bool Run()
     {
+        if (FailIfNotIncremental) return true;
         var attached = AppDomain.CurrentDomain.GetData(AttachedKey) != null;
         if (NoAutoResponse(Environment.GetCommandLineArgs()))
         {
@@ -81,19 +85,17 @@ public sealed class RegisterRunLogger : BackupTask
             Log.LogWarningWithCodeFromResources("Deploy.BadBinaryLogsKept", BinaryLogsKept);
             keep = 10;
         }
-        if (!string.IsNullOrWhiteSpace(BinaryLogDir) && keep > 0)
-        {
-            var dir = Path.GetFullPath(BinaryLogDir.Trim());
-            if (Unsafe(dir)) Log.LogWarningWithCodeFromResources("Deploy.BinaryLogDirUnsafe", dir);
-            else parameters.Append(";BinaryLogs=").Append(dir).Append(";Keep=").Append(keep);
-        }
         var relative = Path.GetRelativePath(Path.GetFullPath(ProjectDirectory), copy);
         var named = relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? copy : "%MSBuildThisFileDirectory%" + relative;
-        if (Unsafe(named.Replace("%MSBuildThisFileDirectory%", "", StringComparison.Ordinal)))
+        if (Unsafe(named.Replace("%MSBuildThisFileDirectory%", "", StringComparison.Ordinal)) || Unsafe(ProjectDirectory))
         {
-            Log.LogWarningWithCodeFromResources("Deploy.BinaryLogDirUnsafe", copy);
+            Log.LogWarningWithCodeFromResources("Deploy.RunLoggerPathUnsafe", copy);
             return false;
         }
+        // The binary log is written beside the logger's copy while the run lasts and moved to BackupBinaryLogDir (which
+        // the logger reads from the project) at its end; with none to keep, none is started.
+        if (!string.IsNullOrWhiteSpace(BinaryLogDir) && keep > 0)
+            parameters.Append(";BinaryLogs=").Append(Path.GetDirectoryName(named)).Append('/').Append(";Keep=").Append(keep);
         var text = Header + "\n"
             + "# Written by every run of the project beside it (target _BackupRunLogStart); do not edit or commit it. -noAutoResponse leaves it out.\n"
             + $"\"-logger:BackupBuild.Logging.RunLogger,{named}{parameters}\"\n";

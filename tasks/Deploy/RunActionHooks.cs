@@ -10,7 +10,7 @@ namespace BackupBuild.Tasks.Deploy;
 /// the order they are listed, each Command run by /bin/sh -c (so it is a shell command line, unlike Cedar's split
 /// command). A failing pre-hook stops the action before it touches anything; a failing post-hook fails the run.
 /// </summary>
-public sealed class RunActionHooks : BackupTask
+public sealed class RunActionHooks : BackupTask, IIncrementalTask
 {
     public ITaskItem[] Hooks { get; set; } = [];
     [Required] public string Action { get; set; } = "";
@@ -35,8 +35,12 @@ public sealed class RunActionHooks : BackupTask
         }
     }
 
+    /// <summary>Set by MSBuild under -question (which asks what would run and changes nothing): no hook runs.</summary>
+    public bool FailIfNotIncremental { get; set; }
+
     protected override bool Run()
     {
+        if (FailIfNotIncremental) return true;
         var problems = new Problems();
         Check(Hooks, problems);
         problems.LogTo(Log);

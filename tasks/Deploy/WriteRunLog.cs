@@ -10,7 +10,7 @@ namespace BackupBuild.Tasks.Deploy;
 /// is attached to this run (<see cref="NotAttached"/>, from <see cref="RegisterRunLogger"/>), this task writes the
 /// run's start and why it has nothing more, through the same line format.
 /// </summary>
-public sealed class WriteRunLog : BackupTask
+public sealed class WriteRunLog : BackupTask, IIncrementalTask
 {
     public string? LogFile { get; set; }
     public string? User { get; set; }
@@ -22,13 +22,13 @@ public sealed class WriteRunLog : BackupTask
     public string? RunDate { get; set; }
     /// <summary>Why this run has no run logger (RegisterRunLogger's NotAttached), or empty.</summary>
     public string? NotAttached { get; set; }
-    /// <summary>Left from the task-written run log: any Event but Start does nothing (the run logger writes the lines).</summary>
-    public string? Event { get; set; }
-    public string? Action { get; set; }
+
+    /// <summary>Set by MSBuild under -question (which asks what would run and changes nothing): nothing is logged.</summary>
+    public bool FailIfNotIncremental { get; set; }
 
     protected override bool Run()
     {
-        if (!string.IsNullOrEmpty(Event) && !string.Equals(Event, "Start", StringComparison.OrdinalIgnoreCase)) return true;
+        if (FailIfNotIncremental) return true;
         var problems = new Problems();
         var file = Values.AbsolutePath(LogFile, "BackupLogFile", problems);
         var mode = string.IsNullOrWhiteSpace(Mode) ? Convert.ToUInt32("640", 8) : Ownership.ParseMode(Mode);

@@ -126,7 +126,7 @@ public sealed class CedarProjectWriter
             }
             _hookNumber++;
             _thisMachine.Add(Item("ActionHook", $"cedar-{(h.Before ? "pre" : "post")}-{h.Action}-{_hookNumber}",
-                ("Action", h.Action), ("Phase", h.Before ? "before" : "after"), ("Command", h.Command)));
+                ("Action", h.Action == "rebuild" ? "RebuildMedium" : h.Action), ("Phase", h.Before ? "before" : "after"), ("Command", h.Command)));
         }
     }
 
@@ -444,7 +444,7 @@ public sealed class CedarProjectWriter
     private string Project(string source, string backupBuildRoot)
     {
         var sb = new StringBuilder();
-        sb.Append("<Project DefaultTargets=\"All\">\n");
+        sb.Append("<Project DefaultTargets=\"Build\">\n");
         sb.Append($"  <!--\n    Imported from {Comment(source)} by ImportCedarConfig (docs/migrating-from-cedar-backup.md).\n");
         var reference = _c.Root?.First("reference");
         if (reference != null)

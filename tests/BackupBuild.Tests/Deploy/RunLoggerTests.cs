@@ -37,8 +37,7 @@ public class RunLoggerTests
         var laptop = t.Dir("laptop/collect");
         var p = PoolOfOne(t).Item("Peer", "laptop", ("Type", "local"), ("CollectDir", laptop));
         p.FreshFolder = true;
-        var log = t["backupbuild.log"];
-        p.Property("BackupLogFile", log);
+        var log = Path.Combine(p.Directory, "logs/backupbuild.log");
 
         // First run: nothing attached the logger (no response file yet); the run registers it and says so.
         var first = p.Run("Collect", "BackupRunDate=2026-11-24T01:00");
@@ -86,8 +85,7 @@ public class RunLoggerTests
     {
         using var t = new TempDir();
         var p = PoolOfOne(t).Property("BackupBinaryLogsKept", "2");
-        var log = t["backupbuild.log"];
-        p.Property("BackupLogFile", log);
+        var log = Path.Combine(p.Directory, "logs/backupbuild.log");
         for (var i = 0; i < 4; i++)
         {
             var run = p.Run("Purge");
@@ -138,8 +136,7 @@ public class RunLoggerTests
     {
         using var t = new TempDir();
         var p = PoolOfOne(t).Targets("""<Target Name="Mount"><Exec Command="echo no disk; exit 3" /></Target>""");
-        var log = t["backupbuild.log"];
-        p.Property("BackupLogFile", log);
+        var log = Path.Combine(p.Directory, "logs/backupbuild.log");
         var run = p.Run("Mount");
         Assert.NotEqual(0, run.ExitCode);
         var lines = Messages(log);

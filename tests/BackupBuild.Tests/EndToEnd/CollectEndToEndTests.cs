@@ -60,7 +60,7 @@ public class CollectEndToEndTests
 
         var again = p.Run("Collect", "BackupRunDate=2026-11-24T02:00");
         Assert.Equal(0, again.ExitCode);
-        Assert.Contains("Skipping target \"Collect\"", again.Output);
+        Assert.Contains("Skipping target \"CoreCollect\"", again.Output);
         Assert.Equal(before, Snapshot.Of(p.Root));
     }
 
@@ -75,7 +75,7 @@ public class CollectEndToEndTests
         Assert.True(File.Exists(Path.Combine(collectDir, "cback.collect")));
         Assert.True(File.Exists(t["elsewhere/work/collect.stamp"]));
         var again = p.Run("Collect", "CollectDir=" + collectDir, "WorkingDir=" + t["elsewhere/work"], "BackupRunDate=2026-11-24");
-        Assert.Contains("Skipping target \"Collect\"", again.Output);
+        Assert.Contains("Skipping target \"CoreCollect\"", again.Output);
     }
 
     [Theory]
@@ -97,7 +97,7 @@ public class CollectEndToEndTests
         }
         var again = p.Run("Collect", "BackupRunDate=2026-11-24T02:00");
         Assert.Equal(0, again.ExitCode);
-        Assert.DoesNotContain("Skipping target \"Collect\"", again.Output);
+        Assert.DoesNotContain("Skipping target \"CoreCollect\"", again.Output);
         Assert.Contains("Collected " + t["src/data"], again.Output);
     }
 

@@ -44,7 +44,7 @@ public class MediaEndToEndTests
         Assert.Equal(new[] { "2026/11/23", "2026/11/24", "2026/11/25" }, Days(image));
         Assert.Equal(3, Store.MediumReaders.Sessions(image).Count); // Monday's store replaced the initialized medium
 
-        var rebuild = p.Run("Rebuild", "BackupRunDate=2026-11-25T02:00");
+        var rebuild = p.Run("RebuildMedium", "BackupRunDate=2026-11-25T02:00");
         Assert.True(rebuild.ExitCode == 0, rebuild.All);
         Assert.Contains("Rebuilt 3 staging days", rebuild.Output);
         Assert.Single(Store.MediumReaders.Sessions(image));

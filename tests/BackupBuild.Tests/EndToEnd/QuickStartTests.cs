@@ -49,7 +49,12 @@ public class QuickStartTests
         Assert.Contains("INFO  All: started", lines);
         Assert.Contains(lines, l => l.StartsWith("INFO  Collect: succeeded", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("INFO  All: succeeded", StringComparison.Ordinal));
-        Assert.Matches(@"^INFO  run ended: succeeded after .*; binary log .*/var/work/binlogs/\d{8}-\d{6}-\d+-All\.binlog$", lines[^1]);
-        Assert.Single(Directory.GetFiles(Path.Combine(copy, "var/work/binlogs"), "*.binlog"));
+        Assert.Matches(@"^INFO  run ended: succeeded after .*; binary log .*/logs/backupbuild-binlogs/\d{8}-\d{6}-\d+-All\.binlog$", lines[^1]);
+        Assert.Single(Directory.GetFiles(Path.Combine(copy, "logs/backupbuild-binlogs"), "*.binlog"));
+        // The README's "again: nothing changed": every action's work is skipped, though Purge emptied the collect dir.
+        foreach (var work in new[] { "CoreCollect", "CoreStage", "CoreStore", "CorePurge" })
+            Assert.Contains($"Skipping target \"{work}\" because all output files are up-to-date", second.Output);
+        var question = Tool.RunWith(copy, env, TimeSpan.FromMinutes(10), "dotnet", "msbuild", "backup.proj", "-t:All", "-question", "-tl:off", "-v:n");
+        Assert.True(question.ExitCode == 0, question.All);
     }
 }

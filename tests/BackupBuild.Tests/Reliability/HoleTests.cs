@@ -72,7 +72,7 @@ public sealed class HoleTests
                 break;
         }
 
-        foreach (var target in new[] { "Store", "Rebuild" })
+        foreach (var target in new[] { "Store", "RebuildMedium" })
         {
             var refused = p.Run(target, "BackupRunDate=" + Tuesday + "T02:00");
             Assert.True(refused.ExitCode != 0, refused.All);

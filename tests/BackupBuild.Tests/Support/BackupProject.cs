@@ -39,8 +39,8 @@ public sealed class BackupProject
 
     public string ResponseFile => System.IO.Path.Combine(Directory, "Directory.Build.rsp");
 
-    /// <summary>The binary logs the run logger keeps (BackupBinaryLogDir's default).</summary>
-    public string BinaryLogDir => WorkingDir + "binlogs/";
+    /// <summary>The binary logs the run logger keeps (BackupBinaryLogDir's default, when BackupLogFile is left alone).</summary>
+    public string BinaryLogDir => System.IO.Path.Combine(Directory, "logs/backupbuild-binlogs/");
 
     /// <summary>The umask the child `dotnet msbuild` starts with ("022"), set by /bin/sh; null: the one the test process has.</summary>
     public string? Umask { get; set; }
@@ -90,7 +90,7 @@ public sealed class BackupProject
     public void Write()
     {
         var xml = $"""
-            <Project DefaultTargets="All">
+            <Project DefaultTargets="Build">
               <PropertyGroup>
                 <BackupRoot>{Root}</BackupRoot>
                 <BackupSkipTaskBuild>true</BackupSkipTaskBuild>
@@ -109,7 +109,7 @@ public sealed class BackupProject
         File.WriteAllText(ProjectPath, xml);
         if (!FreshFolder && !File.Exists(ResponseFile))
             File.WriteAllText(ResponseFile, BackupBuild.Tasks.Deploy.RegisterRunLogger.Header + "\n"
-                + $"\"-logger:BackupBuild.Logging.RunLogger,{Repo.LoggerAssembly};Project=backup.proj;BinaryLogs={BinaryLogDir};Keep=10\"\n");
+                + $"\"-logger:BackupBuild.Logging.RunLogger,{Repo.LoggerAssembly};Project=backup.proj;BinaryLogs=%MSBuildThisFileDirectory%obj/backupbuild/;Keep=10\"\n");
     }
 
     /// <summary>Runs `dotnet msbuild backup.proj -t:targets` with extra -p: properties.</summary>
