@@ -154,11 +154,8 @@ public sealed class RunLogger : INodeLogger
         if (_binaryLogFolder == null || _keep <= 0) return;
         try
         {
-            if (!Directory.Exists(_binaryLogFolder))
-            {
-                if (OperatingSystem.IsWindows()) Directory.CreateDirectory(_binaryLogFolder);
-                else Directory.CreateDirectory(_binaryLogFolder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            }
+            // The logger copy's folder (obj/backupbuild/): readable by all, like the copy, since other users' runs load it.
+            CreateFolders(_binaryLogFolder, Convert.ToInt32("755", 8));
             var file = Path.Combine(_binaryLogFolder, string.Create(CultureInfo.InvariantCulture,
                 $"{_startedAt:yyyyMMdd-HHmmss}-{Environment.ProcessId}.binlog"));
             // Owner-only from the start, whatever the umask: the binary logger opens the file without truncating its mode.
@@ -187,6 +184,20 @@ public sealed class RunLogger : INodeLogger
             _binaryLogProblem = string.Format(CultureInfo.InvariantCulture,
                 "BKP9310: No binary log is kept of this run: \"{0}\" could not be written ({1}). The run log is written all the same.",
                 _binaryLogFolder, (e.InnerException ?? e).Message.TrimEnd('.'));
+        }
+    }
+
+    /// <summary>mkdir -p, each folder it makes set to exactly <paramref name="mode"/> whatever the umask; existing ones are left alone.</summary>
+    private static void CreateFolders(string folder, int mode)
+    {
+        var missing = new Stack<string>();
+        for (var p = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)); !string.IsNullOrEmpty(p) && !Directory.Exists(p); p = Path.GetDirectoryName(p))
+            missing.Push(p);
+        while (missing.Count > 0)
+        {
+            var f = missing.Pop();
+            Directory.CreateDirectory(f);
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(f, (UnixFileMode)mode);
         }
     }
 
@@ -219,11 +230,7 @@ public sealed class RunLogger : INodeLogger
             else if (current != null)
             {
                 var kept = KeptBinaryLogPath()!;
-                if (!Directory.Exists(folder))
-                {
-                    if (OperatingSystem.IsWindows()) Directory.CreateDirectory(folder!);
-                    else Directory.CreateDirectory(folder!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-                }
+                CreateFolders(folder!, Convert.ToInt32("700", 8));
                 try { File.Move(current, kept, overwrite: false); }
                 catch (IOException) when (!File.Exists(kept))
                 {

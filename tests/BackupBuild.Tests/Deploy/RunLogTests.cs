@@ -142,6 +142,11 @@ public class RunLogTests
         Assert.NotEqual(0, p.Run("Stage", "BackupRunDate=2026-11-24T02:00").ExitCode);
         var report = p.Run("Report", "BackupRunDate=2026-11-24T06:00");
         Assert.True(report.ExitCode == 0, report.All);
+        // The Report run has its own outcome line, and nothing after it but the run's end.
+        var reportRun = Messages(log).SkipWhile(l => !l.Contains("run started: backup.proj -t:Report")).ToList();
+        Assert.StartsWith("INFO  Report: succeeded (", reportRun[^2]);
+        Assert.StartsWith("INFO  run ended: succeeded after ", reportRun[^1]);
+        Assert.DoesNotContain(Messages(log), l => l.Contains("not logged"));
         var text = File.ReadAllText(Path.Combine(p.Root, "report.txt"));
         var failure = Assert.Single(text.Split('\n'), l => l.Contains("BKP3023"));
         Assert.Equal($"  failure  2026-11-24 laptop: BKP3023: Peer \"laptop\" was not ready to be staged: there is no cback.collect in \"{laptopCollect}\". (Stage)", failure);

@@ -147,6 +147,15 @@ public class RunLoggerTests
         Assert.DoesNotContain(lines, l => l.Contains("see the build output") || l.Contains("not logged"));
     }
 
+    [Fact]
+    public void A_message_built_from_an_exception_ends_its_sentence_once_in_the_run_log()
+    {
+        Assert.Equal("Could not open \"/x\": Access to the path is denied. Nothing was done.",
+            BackupBuild.Tasks.Deploy.RunLogLine.OneLine("Could not open \"/x\": Access to the path is denied.. Nothing was done."));
+        // An ellipsis, a quoted "..", a path ending in .. and a line break are left as they are (the break as " | ").
+        Assert.Equal("Wait... then \"a/..\" and b/.. here | next", BackupBuild.Tasks.Deploy.RunLogLine.OneLine("Wait... then \"a/..\" and b/.. here\nnext"));
+    }
+
     /// <summary>What a kept binary log holds, as text: its records (decompressed) and MSBuild's diagnostic replay of it.</summary>
     public static string BinaryLogText(string binlog, string replayLog)
     {
