@@ -58,14 +58,14 @@ public class EncryptTests
         // Stage again the same day: the same archives come back as plaintext; they are removed and the ciphertext
         // kept, so the day is what the medium already holds.
         var before = Snapshot.Contents(day);
-        // (The first restage also copies the peer's new cback.stage, so Store takes the day once more; the second
-        // finds it unchanged.)
+        // (Nothing changed since the first run: the stamps of Stage, the encryption and Store skip their work.)
         Assert.Equal(0, p.Run("Stage;Store", "BackupRunDate=2026-11-24T02:00").ExitCode);
         var again = p.Run("Stage;Store", "BackupRunDate=2026-11-24T03:00");
         Assert.True(again.ExitCode == 0, again.All);
         Assert.Equal(staged, DataFiles(day));
         foreach (var file in staged) Assert.Equal(before[file], File.ReadAllBytes(Path.Combine(day, file)));
-        Assert.True(again.Output.Contains("already stored"), again.Output);
+        Assert.True(again.Output.Contains("Skipping target \"CoreStore\""), again.Output);
+        Assert.True(again.Output.Contains("Skipping target \"EncryptStagedDays\""), again.Output);
 
         // A changed archive staged again is encrypted again.
         File.AppendAllText(t["src/docs/report.txt"], "a second line\n");

@@ -135,6 +135,23 @@ public class ImportCedarConfigTests
     }
 
     [Fact]
+    public void Cedars_rebuild_hook_becomes_a_RebuildMedium_hook_and_the_project_builds_by_validating()
+    {
+        using var t = new TempDir();
+        var conf = t.File("rebuild.conf", """
+            <cb_config><options><starting_day>monday</starting_day><working_dir>/tmp</working_dir>
+              <backup_user>b</backup_user><backup_group>b</backup_group><rcp_command>/usr/bin/scp -B</rcp_command>
+              <pre_action_hook><action>rebuild</action><command>mount /media/cdrom</command></pre_action_hook></options>
+              <purge><dir><abs_path>/tmp/x</abs_path><retain_days>1</retain_days></dir></purge></cb_config>
+            """);
+        var (ok, engine) = Import(conf, t["out"], peer: "m");
+        Assert.True(ok, engine.AllText);
+        // -t:Rebuild is MSBuild's (Clean;Build); Cedar's rebuild is -t:RebuildMedium, so is its hook's action.
+        Assert.Contains("Action=\"RebuildMedium\" Phase=\"before\" Command=\"mount /media/cdrom\"", File.ReadAllText(t["out/peers/m.props"]));
+        Assert.StartsWith("<Project DefaultTargets=\"Build\">", File.ReadAllText(t["out/backup.proj"]));
+    }
+
+    [Fact]
     public void A_rejected_file_writes_nothing_and_names_the_element()
     {
         using var t = new TempDir();

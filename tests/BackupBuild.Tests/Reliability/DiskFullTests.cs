@@ -199,6 +199,6 @@ public sealed class DiskFullTests : IDisposable
         // And now it is stored: the next Store of the day skips it as usual.
         var skip = p.Run("Store", "BackupRunDate=2026-11-23T04:00");
         Assert.True(skip.ExitCode == 0, skip.All);
-        Assert.Contains("already stored and unchanged", skip.Output);
+        Assert.Contains("Skipping target \"CoreStore\"", skip.Output); // its stamp: nothing changed since that Store
     }
 }
