@@ -43,11 +43,7 @@ public sealed class RunActionHooks : BackupTask, IIncrementalTask
         var problems = new Problems();
         Check(Hooks, problems);
         problems.LogTo(Log);
-        if (problems.HasErrors)
-        {
-            RunLogSession.Current?.NoteFailure(Action, "the ActionHook items are not valid");
-            return false;
-        }
+        if (problems.HasErrors) return false;
         var before = string.Equals(Phase, "before", StringComparison.OrdinalIgnoreCase);
         foreach (var hook in Hooks.Where(h => string.Equals(h.GetMetadata("Action").Trim(), Action, StringComparison.OrdinalIgnoreCase)
                                              && string.Equals(h.GetMetadata("Phase").Trim(), Phase, StringComparison.OrdinalIgnoreCase)))
@@ -60,7 +56,6 @@ public sealed class RunActionHooks : BackupTask, IIncrementalTask
             var reason = exit == -1 ? BackupTask.Format("Deploy.HookTimedOutText", timeout) : "exit status " + exit;
             if (before) Log.LogErrorWithCodeFromResources("Deploy.PreHookFailed", hook.ItemSpec, Action, reason, tail);
             else Log.LogErrorWithCodeFromResources("Deploy.PostHookFailed", hook.ItemSpec, Action, reason, tail);
-            RunLogSession.Current?.NoteFailure(Action, $"{(before ? "pre" : "post")}-action hook \"{hook.ItemSpec}\" failed: {reason}");
             return false;
         }
         return true;

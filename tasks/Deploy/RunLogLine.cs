@@ -5,12 +5,13 @@ using System.Text.RegularExpressions;
 namespace BackupBuild.Tasks.Deploy;
 
 /// <summary>
-/// The lines of the run log (BackupLogFile), written by <see cref="RunLogSession"/> and read by the Report:
+/// The lines of the run log (BackupLogFile), written by BackupBuild's MSBuild logger (logger/RunLogger.cs, which
+/// compiles this file too) and read by the Report:
 /// <c>2026-11-24T01:00:09+00:00 [4242] LEVEL message</c>. A problem a task logged has its own line,
 /// <c>ERROR Stage: BKP3012 laptop: message</c> (the action, the code, the peer when the message names a
 /// configured one, the message on one line); an action's outcome is <c>INFO  Stage: succeeded (2 s)</c> or
 /// <c>ERROR Stage: failed (why)</c>; a run opens with <c>run started: …</c> and closes with <c>run ended: …</c>.
-/// One place for the format, so whatever writes the file later (an MSBuild logger) writes the same lines.
+/// One place for the format: the logger writes it, the Report parses it.
 /// </summary>
 public static class RunLogLine
 {
@@ -39,10 +40,18 @@ public static class RunLogLine
         return sb.ToString();
     }
 
-    /// <summary>Line breaks and control characters become " | " and spaces; very long messages are cut.</summary>
+    /// <summary>A duration as the outcome lines give it: "2.5 s".</summary>
+    public static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture) + " s";
+
+    private static readonly Regex DoubledPeriod = new(@"(?<=[\p{L}\p{N})\]'""])\.\.(?=\s|$)", RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// Line breaks and control characters become " | " and spaces; a sentence that ended twice (an exception's message
+    /// ending in a period, placed before ". Nothing was done") ends once; very long messages are cut.
+    /// </summary>
     public static string OneLine(string message)
     {
-        var text = message.Trim().Replace("\r\n", "\n");
+        var text = DoubledPeriod.Replace(message.Trim().Replace("\r\n", "\n"), ".");
         var sb = new StringBuilder(Math.Min(text.Length, MaxMessage + 1));
         foreach (var c in text)
         {

@@ -4,28 +4,24 @@ using Microsoft.Build.Framework;
 namespace BackupBuild.Tasks.Deploy;
 
 /// <summary>
-/// The log file of every run (BackupLogFile). Event=Start (first thing in a build) creates the file if needed with
-/// BackupLogUser:BackupLogGroup and BackupLogMode, writes the start line and registers the session whose disposal at
-/// the end of the build writes the end status; Event=ActionStarted / ActionSucceeded write an action's outcome.
+/// Sets up the log file of every run (BackupLogFile), first thing in a build: creates it if needed with
+/// BackupLogUser:BackupLogGroup and BackupLogMode, and checks that it can be written (BKP9021). The lines themselves
+/// are written by the run logger (logger/RunLogger.cs), which holds them until this task has run. When no run logger
+/// is attached to this run (<see cref="NotAttached"/>, from <see cref="RegisterRunLogger"/>), this task writes the
+/// run's start and why it has nothing more, through the same line format.
 /// </summary>
 public sealed class WriteRunLog : BackupTask, IIncrementalTask
 {
-    private const string SessionKey = "BackupBuild.Deploy.RunLogSession";
-
-    [Required] public string Event { get; set; } = "";
-    public string? Action { get; set; }
     public string? LogFile { get; set; }
     public string? User { get; set; }
     public string? Group { get; set; }
     public string? Mode { get; set; }
     public string? ProjectFile { get; set; }
     public string? ThisPeer { get; set; }
-    /// <summary>The actions whose outcome is logged (BeforeTargets/AfterTargets in deploy.targets).</summary>
-    public string? TrackedActions { get; set; }
-    /// <summary>The configured peers: a problem whose message names one is logged with that peer.</summary>
-    public ITaskItem[] Peers { get; set; } = Array.Empty<ITaskItem>();
     /// <summary>BackupRunDate, when set: the start line names the backup day the run is for.</summary>
     public string? RunDate { get; set; }
+    /// <summary>Why this run has no run logger (RegisterRunLogger's NotAttached), or empty.</summary>
+    public string? NotAttached { get; set; }
 
     /// <summary>Set by MSBuild under -question (which asks what would run and changes nothing): nothing is logged.</summary>
     public bool FailIfNotIncremental { get; set; }
@@ -33,15 +29,6 @@ public sealed class WriteRunLog : BackupTask, IIncrementalTask
     protected override bool Run()
     {
         if (FailIfNotIncremental) return true;
-        if (!string.Equals(Event, "Start", StringComparison.OrdinalIgnoreCase))
-        {
-            var session = RunLogSession.Current;
-            if (session == null || string.IsNullOrEmpty(Action)) return true;
-            if (string.Equals(Event, "ActionStarted", StringComparison.OrdinalIgnoreCase)) session.ActionStarted(Action);
-            else session.ActionSucceeded(Action);
-            return true;
-        }
-
         var problems = new Problems();
         var file = Values.AbsolutePath(LogFile, "BackupLogFile", problems);
         var mode = string.IsNullOrWhiteSpace(Mode) ? Convert.ToUInt32("640", 8) : Ownership.ParseMode(Mode);
@@ -66,29 +53,14 @@ public sealed class WriteRunLog : BackupTask, IIncrementalTask
                 Ownership.SetMode(file!, mode!.Value);
                 if (Ownership.Change(file!, uid, gid) is { } error) Log.LogWarningWithCodeFromResources("Deploy.LogChownFailed", file!, error);
             }
-            using (new FileStream(file!, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { }
+            using var stream = new FileStream(file!, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            if (!string.IsNullOrWhiteSpace(NotAttached)) stream.Write(System.Text.Encoding.UTF8.GetBytes(Unlogged(NotAttached.Trim())));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Log.LogErrorWithCodeFromResources("Deploy.LogOpenFailed", file!, e.Message);
+            Log.LogErrorWithCodeFromResources("Deploy.LogOpenFailed", file!, e.Message.TrimEnd('.'));
             return false;
         }
-
-        RunLogSession.Current?.End(); // a build that never ended (should not happen): close it first
-        var requested = RequestedTargets(Environment.GetCommandLineArgs());
-        var session2 = new RunLogSession(file!, requested, Values.List(TrackedActions), Peers.Select(p => p.ItemSpec));
-        // Without an engine that keeps objects (an out-of-process task host), the end is written when the process exits.
-        try
-        {
-            BuildEngine4?.RegisterTaskObject(SessionKey + ":" + Guid.NewGuid(), session2, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
-        }
-        catch (Exception e) when (e is NotImplementedException or NotSupportedException or InvalidCastException)
-        {
-        }
-        var targets = requested.Count == 0 ? "(default targets)" : "-t:" + string.Join(';', requested);
-        var day = System.Text.RegularExpressions.Regex.Match(RunDate ?? "", @"^\s*(\d{4}-\d{2}-\d{2})") is { Success: true } d
-            ? ", run date " + d.Groups[1].Value : "";
-        session2.Start($"{Path.GetFileName(ProjectFile ?? "")} {targets} on {ThisPeer} as {Environment.UserName}{day}");
         Detail("Deploy.LogStarted", file!);
         return true;
 
@@ -97,6 +69,21 @@ public sealed class WriteRunLog : BackupTask, IIncrementalTask
             problems.Error(resource, name, value);
             return Ownership.Unchanged;
         }
+    }
+
+    /// <summary>The start line of a run without a run logger, and the line saying why.</summary>
+    private string Unlogged(string why)
+    {
+        var requested = RequestedTargets(Environment.GetCommandLineArgs());
+        var targets = requested.Count == 0 ? "(default targets)" : "-t:" + string.Join(';', requested);
+        var day = System.Text.RegularExpressions.Regex.Match(RunDate ?? "", @"^\s*(\d{4}-\d{2}-\d{2})") is { Success: true } d
+            ? ", run date " + d.Groups[1].Value : "";
+        var now = DateTimeOffset.Now;
+        var pid = Environment.ProcessId;
+        var code = why.Length > 9 && why.StartsWith("BKP", StringComparison.Ordinal) && why[7] == ':' ? why[..7] : null;
+        return RunLogLine.Format(now, pid, "INFO", $"run started: {Path.GetFileName(ProjectFile ?? "")} {targets} on {ThisPeer} as {Environment.UserName}{day}")
+            + RunLogLine.Format(now, pid, code != null ? "WARN" : "INFO",
+                RunLogLine.ProblemTextOf(RunLogLine.NoAction, code, null, code != null ? why[9..] : why));
     }
 
     /// <summary>The targets named on MSBuild's command line (-t:, -target:, /t:), in order.</summary>

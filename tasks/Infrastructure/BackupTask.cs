@@ -28,10 +28,7 @@ public abstract class BackupTask : Microsoft.Build.Utilities.Task, ICancelableTa
         using var ownerOnly = PrivateFiles.RestrictUmask();
         // Every program the task runs (ProgramRunner) logs to its log and is stopped by its Cancel (Ctrl+C).
         using var programs = ProgramRunner.ForTask(Log, _cancel.Token);
-        // Every error and warning the task logs also goes to the run log (BackupLogFile), with its code.
-        var engine = BuildEngine;
-        if (engine is IBuildEngine10 real && Deploy.RunLogSession.Recording)
-            BuildEngine = new RecordingBuildEngine(real, Deploy.RunLogSession.Record);
+        // Every error and warning reaches the run log through BackupBuild's run logger (logger/RunLogger.cs).
         try
         {
             return Run() && !Log.HasLoggedErrors;
@@ -53,10 +50,6 @@ public abstract class BackupTask : Microsoft.Build.Utilities.Task, ICancelableTa
             Log.LogErrorWithCodeFromResources("Common.OutOfMemory", GetType().Name,
                 GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024));
             return false;
-        }
-        finally
-        {
-            BuildEngine = engine;
         }
     }
 

@@ -203,13 +203,23 @@ public sealed class WriteBackupReport : StoredDataTask
         Summary = text;
         if (mailer!.Configured)
         {
-            var subject = Format("Report.MailSubject", D(today), events.Count(e => e.Level == ReportEvent.Failure), events.Count(e => e.Level == ReportEvent.Warning));
+            var subject = Format("Report.MailSubject", D(today), events.Count(e => e.Level == ReportEvent.Failure), events.Count(e => e.Level == ReportEvent.Warning),
+                FailedNames(events));
             if (mailer.Send(subject, text) is { } error) Log.LogWarningWithCodeFromResources("Mail.Failed", string.Join(", ", mailer.To), error);
             else Detail("Report.Mailed", string.Join(", ", mailer.To));
         }
         Detail("Report.Text", text);
         Progress("Report.Written", reportFile!, textFile ?? "", peers.Count, events.Count(e => e.Level == ReportEvent.Failure), events.Count(e => e.Level == ReportEvent.Warning));
         return true;
+    }
+
+    /// <summary>What failed, for the mail's subject: " (laptop BKP3052, Store BKP4012, …)", the first three; "" without failures.</summary>
+    internal static string FailedNames(IEnumerable<ReportEvent> events)
+    {
+        var names = events.Where(e => e.Level == ReportEvent.Failure)
+            .Select(e => string.Join(' ', new[] { e.Peer.Length > 0 ? e.Peer : e.Where, e.Code }.Where(s => s.Length > 0)))
+            .Where(n => n.Length > 0).Distinct().ToList();
+        return names.Count == 0 ? "" : " (" + string.Join(", ", names.Take(3)) + (names.Count > 3 ? ", …" : "") + ")";
     }
 
     private static DateTime? Max(DateTime? a, DateTime b) => a == null || b > a ? b : a;

@@ -91,7 +91,9 @@ public class RunLogTests
 
         var lines = Messages(log).Select(l => l[6..]).ToList();
         Assert.Contains(lines, l => l.StartsWith("Collect: succeeded"));
-        Assert.Contains("Stage: failed (pre-action hook \"mount-disk\" failed: exit status 4)", lines);
+        // The failed line names the hook's coded error (the run logger saw it), not a reason of its own.
+        Assert.Contains(lines, l => l.StartsWith("Stage: BKP9044: The pre-action hook \"mount-disk\" of Stage failed (exit status 4)", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("Stage: failed (BKP9044: The pre-action hook \"mount-disk\" of Stage failed (exit status 4)", StringComparison.Ordinal));
         Assert.Contains("All: failed (Stage failed)", lines);
         Assert.StartsWith("run ended: failed (Stage, All)", lines[^1]);
         Assert.DoesNotContain(lines, l => l.StartsWith("Store"));
@@ -140,6 +142,11 @@ public class RunLogTests
         Assert.NotEqual(0, p.Run("Stage", "BackupRunDate=2026-11-24T02:00").ExitCode);
         var report = p.Run("Report", "BackupRunDate=2026-11-24T06:00");
         Assert.True(report.ExitCode == 0, report.All);
+        // The Report run has its own outcome line, and nothing after it but the run's end.
+        var reportRun = Messages(log).SkipWhile(l => !l.Contains("run started: backup.proj -t:Report")).ToList();
+        Assert.StartsWith("INFO  Report: succeeded (", reportRun[^2]);
+        Assert.StartsWith("INFO  run ended: succeeded after ", reportRun[^1]);
+        Assert.DoesNotContain(Messages(log), l => l.Contains("not logged"));
         var text = File.ReadAllText(Path.Combine(p.Root, "report.txt"));
         var failure = Assert.Single(text.Split('\n'), l => l.Contains("BKP3023"));
         Assert.Equal($"  failure  2026-11-24 laptop: BKP3023: Peer \"laptop\" was not ready to be staged: there is no cback.collect in \"{laptopCollect}\". (Stage)", failure);

@@ -32,11 +32,25 @@ public class QuickStartTests
         Assert.True(first.ExitCode == 0, first.All);
         Assert.True(File.Exists(Path.Combine(copy, "var/media/backup.iso")), first.All);
         Assert.Contains("BackupBuild.Tasks ->", first.Output);
+        // The first run built the run logger with the tasks and registered it for the next runs (it could not be
+        // attached to this one): the response file beside backup.proj names the copy in obj/backupbuild/.
+        Assert.Contains("warning BKP9301", first.Output);
+        Assert.Contains("%MSBuildThisFileDirectory%obj/backupbuild/BackupBuild.Logging.dll", File.ReadAllText(Path.Combine(copy, "Directory.Build.rsp")));
+        var log = Path.Combine(copy, "logs/backupbuild.log");
+        Assert.Equal(2, File.ReadAllLines(log).Length);
 
         var second = Tool.RunWith(copy, env, TimeSpan.FromMinutes(10), "dotnet", "msbuild", "backup.proj", "-t:All", "-tl:off", "-v:n");
         Assert.True(second.ExitCode == 0, second.All);
         Assert.Contains("Skipping target \"BuildBackupTasks\"", second.Output);
         Assert.DoesNotContain("BackupBuild.Tasks ->", second.Output);
+        // The second run was written by the logger: every action's outcome, and its binary log kept.
+        Assert.DoesNotContain("BKP9301", second.Output);
+        var lines = File.ReadAllLines(log).Skip(2).Select(l => l[(l.IndexOf("] ", StringComparison.Ordinal) + 2)..]).ToList();
+        Assert.Contains("INFO  All: started", lines);
+        Assert.Contains(lines, l => l.StartsWith("INFO  Collect: succeeded", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("INFO  All: succeeded", StringComparison.Ordinal));
+        Assert.Matches(@"^INFO  run ended: succeeded after .*; binary log .*/logs/backupbuild-binlogs/\d{8}-\d{6}-\d+-All\.binlog$", lines[^1]);
+        Assert.Single(Directory.GetFiles(Path.Combine(copy, "logs/backupbuild-binlogs"), "*.binlog"));
         // The README's "again: nothing changed": every action's work is skipped, though Purge emptied the collect dir.
         foreach (var work in new[] { "CoreCollect", "CoreStage", "CoreStore", "CorePurge" })
             Assert.Contains($"Skipping target \"{work}\" because all output files are up-to-date", second.Output);

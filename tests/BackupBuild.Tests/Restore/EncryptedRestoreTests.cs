@@ -95,10 +95,25 @@ public class EncryptedRestoreTests
             var file = t.File("passphrase", secret + "\n");
             File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             var to = t.Dir("restore");
+            // A credential in the environment (as the S3 extension's AWS_SECRET_ACCESS_KEY may be) must not reach the binary log either.
+            const string awsSecret = "planted-aws-secret-4f1c9e";
+            p.Environment["AWS_SECRET_ACCESS_KEY"] = awsSecret;
             run = p.Run("Restore", "RestoreTo=" + to, "RestoreGpgHomeDir=" + home, "RestorePassphraseFile=" + file);
             Assert.True(run.ExitCode == 0, run.All);
             Assert.Equal("listen 8080\n", File.ReadAllText(to + t["src/etc/app.conf"]));
             Assert.DoesNotContain(secret, run.All);
+
+            // The binary logs kept of these runs (the run logger's, by default) hold neither secret: the passphrase comes
+            // from its file inside the task, never through a property or a task input.
+            var binlogs = Directory.GetFiles(p.BinaryLogDir, "*.binlog");
+            Assert.Contains(binlogs, b => b.EndsWith("-Restore.binlog", StringComparison.Ordinal));
+            foreach (var binlog in binlogs)
+            {
+                var text = BackupBuild.Tests.Deploy.RunLoggerTests.BinaryLogText(binlog, t["replay.log"]);
+                Assert.Contains("RestorePassphraseFile", text); // what it does hold: the file's name
+                Assert.DoesNotContain(secret, text);
+                Assert.DoesNotContain(awsSecret, text);
+            }
         }
         finally
         {

@@ -68,6 +68,8 @@ public class ReportTests
         // The notification mail carries the same summary.
         var mail = smtp.WaitFor("BackupBuild report 2026-11-26");
         Assert.NotNull(mail);
+        // Its subject names what failed (peer or action, and code).
+        Assert.Matches(@"BackupBuild report 2026-11-26: \d+ failures \([^)]*BKP\d{4}[^)]*\), \d+ warnings", mail);
         Assert.Contains("master: collected 2026-11-25, staged 2026-11-25, stored 2026-11-25", mail);
         var page = File.ReadAllText(html);
         Assert.Contains("<svg", page);

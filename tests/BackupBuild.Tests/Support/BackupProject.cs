@@ -30,6 +30,18 @@ public sealed class BackupProject
     /// <summary>Extra command-line switches of the child `dotnet msbuild`, e.g. "-bl:run.binlog".</summary>
     public List<string> Switches { get; } = new();
 
+    /// <summary>
+    /// False (the default): before the first run the folder gets a Directory.Build.rsp naming the test build's run logger,
+    /// as if an earlier run had registered it, so every run of a test is logged. True: a fresh folder, where the first run
+    /// registers the logger itself (the real path, RegisterRunLogger) and only the runs after it are logged by it.
+    /// </summary>
+    public bool FreshFolder { get; set; }
+
+    public string ResponseFile => System.IO.Path.Combine(Directory, "Directory.Build.rsp");
+
+    /// <summary>The binary logs the run logger keeps (BackupBinaryLogDir's default, when BackupLogFile is left alone).</summary>
+    public string BinaryLogDir => System.IO.Path.Combine(Directory, "logs/backupbuild-binlogs/");
+
     /// <summary>The umask the child `dotnet msbuild` starts with ("022"), set by /bin/sh; null: the one the test process has.</summary>
     public string? Umask { get; set; }
 
@@ -86,6 +98,7 @@ public sealed class BackupProject
                 <BackupRoot>{Root}</BackupRoot>
                 <BackupSkipTaskBuild>true</BackupSkipTaskBuild>
                 <BackupTasksAssembly>{Repo.TasksAssembly}</BackupTasksAssembly>
+                <BackupRunLoggerAssembly>{Repo.LoggerAssembly}</BackupRunLoggerAssembly>
             {string.Join("\n", _properties)}
               </PropertyGroup>
               <Import Project="{Repo.Targets}/BackupBuild.props" />
@@ -97,6 +110,9 @@ public sealed class BackupProject
             </Project>
             """;
         File.WriteAllText(ProjectPath, xml);
+        if (!FreshFolder && !File.Exists(ResponseFile))
+            File.WriteAllText(ResponseFile, BackupBuild.Tasks.Deploy.RegisterRunLogger.Header + "\n"
+                + $"\"-logger:BackupBuild.Logging.RunLogger,{Repo.LoggerAssembly};Project=backup.proj;BinaryLogs=%MSBuildThisFileDirectory%obj/backupbuild/;Keep=10\"\n");
     }
 
     /// <summary>Runs `dotnet msbuild backup.proj -t:targets` with extra -p: properties.</summary>

@@ -10,6 +10,9 @@ public static class Repo
     /// <summary>The task assembly built with the tests (the ProjectReference copies it here).</summary>
     public static string TasksAssembly => Path.Combine(AppContext.BaseDirectory, "BackupBuild.Tasks.dll");
 
+    /// <summary>The run logger built with the tests (copied here by the ProjectReference).</summary>
+    public static string LoggerAssembly => Path.Combine(AppContext.BaseDirectory, "BackupBuild.Logging.dll");
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
