@@ -63,6 +63,7 @@ public sealed class ImportCedarConfig : BackupTask
         var nugetConfig = SiteRepository.NuGetConfig(Feed, ProjectDirectory, problems);
         writer.Build(source, version, string.IsNullOrWhiteSpace(PeerName) ? null : PeerName.Trim(), host);
         if (nugetConfig != null) writer.Files[SiteRepository.NuGetConfigName] = nugetConfig;
+        writer.Files[".gitignore"] = SiteRepository.GitIgnore;
 
         var output = Path.GetFullPath(OutputDir);
         foreach (var relative in writer.Files.Keys)

@@ -29,8 +29,12 @@ public class ImportCedarConfigTests
         var (ok, engine) = Import(Fixture("upstream-tests-data/cback.conf.21"), t["out"], version: package.Version, feed: package.Feed);
         Assert.True(ok, engine.AllText);
         var files = Directory.GetFiles(t["out"], "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(t["out"], f)).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal(new[] { "backup.proj", "nuget.config", "peers/machine1-1.props", "peers/machine1-2.props", "peers/machine2.props",
+        Assert.Equal(new[] { ".gitignore", "backup.proj", "nuget.config", "peers/machine1-1.props", "peers/machine1-2.props", "peers/machine2.props",
             "peers/machine3.props", "peers/machine4.props", "peers/machine5.props" }, files);
+
+        // What runs write beside backup.proj (the run logger's copy and response file, the run log) stays out of git.
+        Assert.Equal(new[] { "/obj/", "/Directory.Build.rsp", "/logs/" },
+            File.ReadAllLines(t["out/.gitignore"]).Where(l => !l.StartsWith('#')));
 
         var proj = File.ReadAllText(t["out/backup.proj"]);
         Assert.Contains("<StartingDay>tuesday</StartingDay>", proj);

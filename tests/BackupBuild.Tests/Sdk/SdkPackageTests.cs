@@ -42,6 +42,7 @@ public class SdkPackageTests
             Assert.True(File.ReadAllBytes(file).AsSpan().SequenceEqual(packed.ToArray()), name + " differs from targets/");
         }
 
+        Assert.Contains("logger/BackupBuild.Logging.dll", entries.Keys); // the run logger RegisterRunLogger registers
         var tasks = entries.Keys.Where(k => k.StartsWith("tasks/")).Select(k => k["tasks/".Length..]).ToList();
         Assert.Contains("BackupBuild.Tasks.dll", tasks);
         foreach (var dependency in Dependencies) Assert.Contains(dependency, tasks);
@@ -102,13 +103,22 @@ public class SdkPackageTests
         Assert.True(File.Exists(root + "staging/2026/11/24/cback.store"));
         Assert.True(new FileInfo(root + "media/backup.iso").Length > 0);
         Assert.Equal(new[] { "cback.stage" }, Directory.GetFiles(root + "collect").Select(Path.GetFileName));
-        Assert.Contains("run ended: succeeded", File.ReadAllText(Path.Combine(site.Directory, "logs/backupbuild.log")));
+        // The first run registers the package's run logger for the next runs (docs/deploy.md, the log).
+        Assert.Contains("BKP9301", day.Output);
+        Assert.DoesNotContain("BKP9302", day.Output);
+        Assert.True(File.Exists(Path.Combine(site.Directory, "obj/backupbuild/BackupBuild.Logging.dll")), day.All);
+        Assert.Contains("-logger:BackupBuild.Logging.RunLogger", File.ReadAllText(Path.Combine(site.Directory, "Directory.Build.rsp")));
 
         var restored = t["restored"];
         var restore = site.Run("-t:Restore", "-p:RestoreTo=" + restored);
         Assert.True(restore.ExitCode == 0, restore.All);
         Assert.Equal("hello from the site\n", File.ReadAllText(restored + data + "/hello.txt"));
         Assert.Equal("notes\n", File.ReadAllText(restored + data + "/sub/notes.txt"));
+        // The second run is written by the logger from the package, and its binary log is kept.
+        var log = File.ReadAllText(Path.Combine(site.Directory, "logs/backupbuild.log"));
+        Assert.Contains("Restore: succeeded", log);
+        Assert.Contains("run ended: succeeded", log);
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(site.Directory, "logs/backupbuild-binlogs"), "*.binlog"));
 
         // Only the package's own folder was restored into the site's package folder: nothing else came from anywhere.
         Assert.Equal(new[] { "backupbuild.sdk" }, Directory.GetDirectories(site.Packages).Select(Path.GetFileName));

@@ -53,7 +53,7 @@ public sealed class SdkPackage
         var source = Path.Combine(root, "src");
         var feed = Path.Combine(root, "feed");
         Directory.CreateDirectory(feed);
-        foreach (var folder in new[] { "sdk", "targets", "tasks", "tools", "deploy" })
+        foreach (var folder in new[] { "sdk", "targets", "tasks", "logger", "tools", "deploy" })
             Copy(Path.Combine(Repo.Root, folder), Path.Combine(source, folder));
         var version = "0.0.0-test." + DateTime.UtcNow.ToString("yyyyMMddHHmmss") + "." + Guid.NewGuid().ToString("N")[..8];
         var env = Environment(Path.Combine(root, "pack-packages"));
