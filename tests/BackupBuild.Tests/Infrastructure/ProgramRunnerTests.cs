@@ -141,6 +141,17 @@ public class ProgramRunnerTests
         Assert.Empty(Survivors(marker));
     }
 
+    [Fact]
+    public void No_task_code_starts_a_process_but_the_runner()
+    {
+        var starters = new System.Text.RegularExpressions.Regex(@"ProcessStartInfo|Process\.Start\(|new Process\b|\.Kill\(");
+        var offenders = Directory.EnumerateFiles(Path.Combine(Repo.Root, "tasks"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains("/obj/") && !f.Contains("/bin/") && Path.GetFileName(f) != "ProgramRunner.cs")
+            .Where(f => starters.IsMatch(File.ReadAllText(f)))
+            .Select(f => Path.GetRelativePath(Repo.Root, f)).ToList();
+        Assert.Empty(offenders);
+    }
+
     private sealed class SleepTask : BackupTask
     {
         public string Command { get; set; } = "";
