@@ -37,6 +37,17 @@ public sealed class ComputeActionStamp : BackupTask, IIncrementalTask
     /// <summary>After the work: record the state the action left.</summary>
     public bool Record { get; set; }
 
+    /// <summary>
+    /// Purge: the folders Purge must never touch (PurgeGuard's context). A path Purge would refuse is neither walked
+    /// (it may be "/") nor recorded: no stamp is written (an old one is removed), so the target runs and Purge refuses
+    /// it with its own code, before anything is touched.
+    /// </summary>
+    public bool PurgeGuarded { get; set; }
+    public string? ProjectDirectory { get; set; }
+    public string? CheckoutDirectory { get; set; }
+    public ITaskItem[] CollectDirectories { get; set; } = [];
+    public string? WorkingDir { get; set; }
+
     /// <summary>Set by MSBuild under -question: report what would run instead of writing the stamp.</summary>
     public bool FailIfNotIncremental { get; set; }
 
@@ -50,6 +61,20 @@ public sealed class ComputeActionStamp : BackupTask, IIncrementalTask
         var run = Settings.RunSettings.Parse(RunSettings, problems);
         problems.LogTo(Log);
         if (run == null) return false;
+        if (PurgeGuarded && Refused() is { } refused)
+        {
+            Changed = true;
+            var reason = Format("Incremental.PurgeRefused", refused);
+            if (FailIfNotIncremental)
+            {
+                Log.LogErrorWithCodeFromResources("Incremental.WouldRun", Action, reason);
+                return false;
+            }
+            Detail("Incremental.WillRun", Action, reason);
+            try { File.Delete(StampFile); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            return true;
+        }
         var lines = State(run.Clock, out var unknowable);
         var stamp = string.Join("\n", lines) + "\n";
         string? existing = null;
@@ -83,6 +108,22 @@ public sealed class ComputeActionStamp : BackupTask, IIncrementalTask
         // Rewritten even when equal (a run that never finished, an unknowable state): newer than .done, so the target runs.
         Write(stamp);
         return true;
+    }
+
+    /// <summary>The first path Purge's guard refuses (by path and link metadata alone, nothing listed), or null.</summary>
+    private string? Refused()
+    {
+        var context = new Purge.PurgeGuardContext(ProjectDirectory, CheckoutDirectory,
+            CollectDirectories.Select(i => i.ItemSpec).Where(p => p.StartsWith('/')).ToList(), WorkingDir);
+        foreach (var item in Paths)
+        {
+            var path = item.ItemSpec.Trim();
+            if (!path.StartsWith('/')) return item.ItemSpec;
+            var refused = false;
+            Purge.PurgeGuard.Check(path, path, context, (_, _) => refused = true);
+            if (refused) return item.ItemSpec;
+        }
+        return null;
     }
 
     private void Write(string stamp)

@@ -239,13 +239,13 @@ public sealed class UnstagedWeekSimulationTests : IClassFixture<SshServer>, IDis
             // 02:30 the master stages, 03:30 it stores; then Restore as of every day so far, each into a new empty folder.
             var restores = clients.SelectMany(c => Enumerable.Range(0, day + 1).Select(d =>
                 (Client: c, Day: d, To: _t.Dir($"restores/after-{date}/{c.Name}-as-of-{Week[d]}")))).ToList();
-            var steps = RunSteps(master, new[]
-            {
-                ("stage", "Stage", $"BackupRunDate={date}T02:30"),
-                ("store", "Store", $"BackupRunDate={date}T03:30"),
-            }.Concat(restores.Select(r => ($"restore-{r.Client.Name}-{r.Day}", "Restore",
-                $"BackupRunDate={date}T05:00;RestorePeer={r.Client.Name};RestoreDate={Week[r.Day]};RestoreTo={r.To}"))).ToList());
-            var (stage, store) = (steps["stage"], steps["store"]);
+            // Stage and Store run as the cron lines do, one process each: the run log (and so the Report checked below)
+            // dates a run by its own BackupRunDate. The restores share one process (RunSteps).
+            var stageRun = master.Run("Stage", $"BackupRunDate={date}T02:30");
+            var storeRun = master.Run("Store", $"BackupRunDate={date}T03:30");
+            var (stage, store) = (new Step(stageRun.ExitCode == 0, stageRun.Output), new Step(storeRun.ExitCode == 0, storeRun.Output));
+            var steps = RunSteps(master, restores.Select(r => ($"restore-{r.Client.Name}-{r.Day}", "Restore",
+                $"BackupRunDate={date}T05:00;RestorePeer={r.Client.Name};RestoreDate={Week[r.Day]};RestoreTo={r.To}")).ToList());
             var expectedStageError = day switch
             {
                 >= KeyChangedFrom and <= KeyChangedTo => "BKP3052",

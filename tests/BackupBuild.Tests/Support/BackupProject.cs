@@ -155,7 +155,9 @@ public sealed class BackupProject
         args.AddRange(properties.Select(p => "-p:" + p));
         args.AddRange(Switches);
         if (Umask != null) args.InsertRange(0, new[] { "-c", $"umask {Umask} && exec dotnet \"$@\"", "sh" });
-        if (OwnSession) args.InsertRange(0, new[] { "-w", "--", Umask == null ? "dotnet" : "/bin/sh" });
+        // env --default-signal=INT: a test host started in the background (a CI runner, `./test.sh &`) inherits SIGINT
+        // ignored, and so would dotnet msbuild; a terminal's Ctrl+C reaches a run whose SIGINT is not ignored.
+        if (OwnSession) args.InsertRange(0, new[] { "-w", "--", "env", "--default-signal=INT", Umask == null ? "dotnet" : "/bin/sh" });
         var env = new Dictionary<string, string?>
         {
             // The test host may carry these; a child dotnet msbuild must find its own MSBuild.
