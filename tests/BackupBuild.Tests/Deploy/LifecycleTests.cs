@@ -1,5 +1,6 @@
 using BackupBuild.Tests.Support;
 using Xunit;
+using static BackupBuild.Tests.Support.BackupProject;
 
 namespace BackupBuild.Tests.Deploy;
 
@@ -10,16 +11,6 @@ namespace BackupBuild.Tests.Deploy;
 /// </summary>
 public class LifecycleTests
 {
-    private static BackupProject PoolOfOne(TempDir t)
-    {
-        t.File("src/docs/report.txt", "quarterly report\n");
-        return new BackupProject(t.Path)
-            .Property("BackupPeer", "master")
-            .Item("Peer", "master", ("Type", "local"), ("CollectDir", t["var/collect"]))
-            .Item("CollectDirectory", t["src/docs"], ("CollectMode", "daily"), ("ArchiveMode", "targz"))
-            .Item("PurgeDirectory", t["var/collect"], ("RetainDays", "0"));
-    }
-
     /// <summary>A target that appends its name (and what it finds on disk) to order.txt.</summary>
     private static string Note(string name, string order, string extra = "", string attributes = "") =>
         $"""<Target Name="{name}"{attributes}><WriteLinesToFile File="{order}" Lines="{name}{extra}" /></Target>""";

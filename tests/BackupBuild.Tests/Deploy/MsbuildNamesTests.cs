@@ -1,5 +1,6 @@
 using BackupBuild.Tests.Support;
 using Xunit;
+using static BackupBuild.Tests.Support.BackupProject;
 
 namespace BackupBuild.Tests.Deploy;
 
@@ -9,16 +10,6 @@ namespace BackupBuild.Tests.Deploy;
 /// </summary>
 public class MsbuildNamesTests
 {
-    private static BackupProject PoolOfOne(TempDir t)
-    {
-        t.File("src/docs/report.txt", "quarterly report\n");
-        return new BackupProject(t.Path)
-            .Property("BackupPeer", "master")
-            .Item("Peer", "master", ("Type", "local"), ("CollectDir", t["var/collect"]))
-            .Item("CollectDirectory", t["src/docs"], ("CollectMode", "daily"), ("ArchiveMode", "targz"))
-            .Item("PurgeDirectory", t["var/collect"], ("RetainDays", "0"));
-    }
-
     private static Tool.Result Dotnet(BackupProject p, params string[] args)
     {
         p.Write();

@@ -1,22 +1,13 @@
 using BackupBuild.Tasks.Infrastructure;
 using BackupBuild.Tests.Support;
 using Xunit;
+using static BackupBuild.Tests.Support.BackupProject;
 
 namespace BackupBuild.Tests.Deploy;
 
 /// <summary>The run log: start, each action's outcome and the end status of every run, at any console verbosity.</summary>
 public class RunLogTests
 {
-    private static BackupProject PoolOfOne(TempDir t)
-    {
-        t.File("src/docs/report.txt", "quarterly report\n");
-        return new BackupProject(t.Path)
-            .Property("BackupPeer", "master")
-            .Item("Peer", "master", ("Type", "local"), ("CollectDir", t["var/collect"]))
-            .Item("CollectDirectory", t["src/docs"], ("CollectMode", "daily"), ("ArchiveMode", "targz"))
-            .Item("PurgeDirectory", t["var/collect"], ("RetainDays", "0"));
-    }
-
     private static string[] Messages(string log) =>
         File.ReadAllLines(log).Select(l => l[(l.IndexOf("] ", StringComparison.Ordinal) + 2)..]).ToArray();
 

@@ -15,13 +15,8 @@ public class RunLoggerTests
 {
     private static BackupProject PoolOfOne(TempDir t)
     {
-        t.File("src/docs/report.txt", "quarterly report\n");
         t.Dir("var/collect");
-        return new BackupProject(t.Path)
-            .Property("BackupPeer", "master")
-            .Item("Peer", "master", ("Type", "local"), ("CollectDir", t["var/collect"]))
-            .Item("CollectDirectory", t["src/docs"], ("CollectMode", "daily"), ("ArchiveMode", "targz"))
-            .Item("PurgeDirectory", t["var/collect"], ("RetainDays", "0"));
+        return BackupProject.PoolOfOne(t);
     }
 
     private static string[] Messages(string log) =>

@@ -1,5 +1,6 @@
 using BackupBuild.Tests.Support;
 using Xunit;
+using static BackupBuild.Tests.Support.BackupProject;
 
 namespace BackupBuild.Tests.EndToEnd;
 
@@ -11,16 +12,6 @@ namespace BackupBuild.Tests.EndToEnd;
 public class IncrementalEndToEndTests
 {
     private static readonly string[] Work = ["CoreCollect", "CoreStage", "CoreStore", "CorePurge"];
-
-    private static BackupProject PoolOfOne(TempDir t)
-    {
-        t.File("src/docs/report.txt", "quarterly report\n");
-        return new BackupProject(t.Path)
-            .Property("BackupPeer", "master")
-            .Item("Peer", "master", ("Type", "local"), ("CollectDir", t["var/collect"]))
-            .Item("CollectDirectory", t["src/docs"], ("CollectMode", "daily"), ("ArchiveMode", "targz"))
-            .Item("PurgeDirectory", t["var/collect"], ("RetainDays", "0"));
-    }
 
     private static bool Skipped(Tool.Result run, string target) =>
         run.Output.Contains($"Skipping target \"{target}\" because all output files are up-to-date");

@@ -17,6 +17,20 @@ public sealed class BackupProject
         Root = System.IO.Path.Combine(directory, "var") + "/";
     }
 
+    /// <summary>
+    /// The tests' pool of one: machine "master", a daily targz of src/docs (one file), its collect dir purged
+    /// after Stage (RetainDays 0), as the embedded default does.
+    /// </summary>
+    public static BackupProject PoolOfOne(TempDir t)
+    {
+        t.File("src/docs/report.txt", "quarterly report\n");
+        return new BackupProject(t.Path)
+            .Property("BackupPeer", "master")
+            .Item("Peer", "master", ("Type", "local"), ("CollectDir", t["var/collect"]))
+            .Item("CollectDirectory", t["src/docs"], ("CollectMode", "daily"), ("ArchiveMode", "targz"))
+            .Item("PurgeDirectory", t["var/collect"], ("RetainDays", "0"));
+    }
+
     public string Directory { get; }
     public string Root { get; }
     public string ProjectPath => System.IO.Path.Combine(Directory, "backup.proj");
