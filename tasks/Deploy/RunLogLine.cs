@@ -8,7 +8,7 @@ namespace BackupBuild.Tasks.Deploy;
 /// The lines of the run log (BackupLogFile), written by BackupBuild's MSBuild logger (logger/RunLogger.cs, which
 /// compiles this file too) and read by the Report:
 /// <c>2026-11-24T01:00:09+00:00 [4242] LEVEL message</c>. A problem a task logged has its own line,
-/// <c>ERROR Stage: BKP3012 laptop: message</c> (the action, the code, the peer when the message names a
+/// <c>ERROR Stage: BKP3052 laptop: message</c> (the action, the code, the peer when the message names a
 /// configured one, the message on one line); an action's outcome is <c>INFO  Stage: succeeded (2 s)</c> or
 /// <c>ERROR Stage: failed (why)</c>; a run opens with <c>run started: …</c> and closes with <c>run ended: …</c>.
 /// One place for the format: the logger writes it, the Report parses it.

@@ -213,7 +213,7 @@ public sealed class WriteBackupReport : StoredDataTask
         return true;
     }
 
-    /// <summary>What failed, for the mail's subject: " (laptop BKP3052, Store BKP4012, …)", the first three; "" without failures.</summary>
+    /// <summary>What failed, for the mail's subject: " (laptop BKP3052, Store BKP1800, …)", the first three; "" without failures.</summary>
     internal static string FailedNames(IEnumerable<ReportEvent> events)
     {
         var names = events.Where(e => e.Level == ReportEvent.Failure)

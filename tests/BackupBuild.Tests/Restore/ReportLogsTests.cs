@@ -57,7 +57,7 @@ public class ReportLogsTests
         logs.ReadBuildLog(new[]
         {
             "/etc/backupbuild/targets/BackupBuild.targets(84,5): error BKP3052: Peer \"laptop\" did not present the host key known for it. [/etc/backupbuild/backup.proj]",
-            "/etc/backupbuild/targets/BackupBuild.targets(90,5): warning BKP4012: Peer \"desk\": something only the build log has. [/etc/backupbuild/backup.proj]",
+            "/etc/backupbuild/targets/BackupBuild.targets(90,5): warning BKP4002: Peer \"desk\": something only the build log has. [/etc/backupbuild/backup.proj]",
         }, "store-build.log", new[] { "laptop", "desk" });
 
         Assert.Equal((3, 3), (logs.Runs, logs.FailedRuns));
@@ -67,7 +67,7 @@ public class ReportLogsTests
             "failure 2026-11-24 laptop BKP3052 Stage",
             "warning 2026-11-24 desk BKP3024 Stage",
             "failure 2026-11-25 laptop BKP3052 Stage",
-            "warning  desk BKP4012 store-build.log",
+            "warning  desk BKP4002 store-build.log",
         }, lines);
         Assert.Equal("Peer \"desk\": something only the build log has.", logs.Events[^1].Text);
     }
