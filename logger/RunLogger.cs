@@ -341,7 +341,7 @@ public sealed class RunLogger : INodeLogger
         var targets = explicitTargets ? "-t:" + string.Join(';', _requested) : "(default targets)";
         var day = Regex.Match(p.GetValueOrDefault("BackupRunDate") ?? "", @"^\s*(\d{4}-\d{2}-\d{2})") is { Success: true } d
             ? ", run date " + d.Groups[1].Value : "";
-        Write("INFO", $"run started: {Path.GetFileName(e.ProjectFile)} {targets} on {p.GetValueOrDefault("BackupPeer")} as {Environment.UserName}{day}");
+        Write("INFO", $"run started: {Path.GetFileName(e.ProjectFile)} {targets} on {RunLogLine.Machine(Environment.MachineName, p.GetValueOrDefault("BackupPeer"))} as {Environment.UserName}{day}");
         if (_binaryLogProblem != null) Write("WARN", RunLogLine.ProblemTextOf(RunLogLine.NoAction, "BKP9310", null, _binaryLogProblem[9..]));
     }
 

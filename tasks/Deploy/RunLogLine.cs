@@ -10,7 +10,7 @@ namespace BackupBuild.Tasks.Deploy;
 /// <c>2026-11-24T01:00:09+00:00 [4242] LEVEL message</c>. A problem a task logged has its own line,
 /// <c>ERROR Stage: BKP3052 laptop: message</c> (the action, the code, the peer when the message names a
 /// configured one, the message on one line); an action's outcome is <c>INFO  Stage: succeeded (2 s)</c> or
-/// <c>ERROR Stage: failed (why)</c>; a run opens with <c>run started: …</c> and closes with <c>run ended: …</c>.
+/// <c>ERROR Stage: failed (why)</c>; a run opens with <c>run started: backup.proj -t:All on HOST (BackupPeer PEER) as USER</c> and closes with <c>run ended: …</c>.
 /// One place for the format: the logger writes it, the Report parses it.
 /// </summary>
 public static class RunLogLine
@@ -39,6 +39,14 @@ public static class RunLogLine
         sb.Append(": ").Append(OneLine(message));
         return sb.ToString();
     }
+
+    /// <summary>
+    /// The machine a start line names: its host name, and the BackupPeer this run acts as when that differs
+    /// (<c>on backup1</c>, <c>on backup1 (BackupPeer master)</c>).
+    /// </summary>
+    public static string Machine(string host, string? peer) =>
+        string.IsNullOrWhiteSpace(peer) || string.Equals(peer.Trim(), host, StringComparison.Ordinal)
+            ? host : $"{host} (BackupPeer {peer.Trim()})";
 
     /// <summary>A duration as the outcome lines give it: "2.5 s".</summary>
     public static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture) + " s";

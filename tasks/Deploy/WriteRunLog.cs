@@ -81,7 +81,7 @@ public sealed class WriteRunLog : BackupTask, IIncrementalTask
         var now = DateTimeOffset.Now;
         var pid = Environment.ProcessId;
         var code = why.Length > 9 && why.StartsWith("BKP", StringComparison.Ordinal) && why[7] == ':' ? why[..7] : null;
-        return RunLogLine.Format(now, pid, "INFO", $"run started: {Path.GetFileName(ProjectFile ?? "")} {targets} on {ThisPeer} as {Environment.UserName}{day}")
+        return RunLogLine.Format(now, pid, "INFO", $"run started: {Path.GetFileName(ProjectFile ?? "")} {targets} on {RunLogLine.Machine(Environment.MachineName, ThisPeer)} as {Environment.UserName}{day}")
             + RunLogLine.Format(now, pid, code != null ? "WARN" : "INFO",
                 RunLogLine.ProblemTextOf(RunLogLine.NoAction, code, null, code != null ? why[9..] : why));
     }

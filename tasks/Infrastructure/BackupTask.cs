@@ -15,7 +15,13 @@ public abstract class BackupTask : Microsoft.Build.Utilities.Task, ICancelableTa
 
     private readonly CancellationTokenSource _cancel = new();
 
-    protected BackupTask() : base(Resources, "BackupBuild.") { }
+    protected BackupTask() : base(Resources, "BackupBuild.")
+    {
+        Log = new SentenceLoggingHelper(this) { TaskResources = Resources, HelpKeywordPrefix = "BackupBuild." };
+    }
+
+    /// <summary>The task's logging helper; it formats causes inside messages as <see cref="Sentences"/> says.</summary>
+    public new TaskLoggingHelper Log { get; }
 
     /// <summary>Tripped by Ctrl+C or an MSBuild timeout; long loops check it.</summary>
     protected CancellationToken Cancellation => _cancel.Token;
@@ -69,8 +75,7 @@ public abstract class BackupTask : Microsoft.Build.Utilities.Task, ICancelableTa
         Log.LogMessageFromResources(MessageImportance.Low, resourceName, args);
 
     internal static string Format(string resourceName, params object[] args) =>
-        string.Format(System.Globalization.CultureInfo.CurrentCulture,
-            Resources.GetString(resourceName) ?? resourceName, args);
+        Sentences.Format(Resources.GetString(resourceName) ?? resourceName, args);
 }
 
 /// <summary>A user-facing failure carried to the task boundary, logged there with its BKP code.</summary>

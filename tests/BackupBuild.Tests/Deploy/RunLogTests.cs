@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using BackupBuild.Tasks.Infrastructure;
 using BackupBuild.Tests.Support;
 using Xunit;
@@ -25,7 +26,7 @@ public class RunLogTests
         Assert.True(run.ExitCode == 0, run.All);
 
         var lines = Messages(log);
-        Assert.Matches(@"^INFO  run started: backup\.proj -t:All on master as ", lines[0]);
+        Assert.Matches(@"^INFO  run started: backup\.proj -t:All on " + Regex.Escape(Environment.MachineName) + @" \(BackupPeer master\) as ", lines[0]);
         var outcomes = lines.Skip(1).Select(l => l[6..]).ToList();
         // All starts before its first action (BeforeAll) and ends after its last.
         Assert.Equal(["All: started", "Collect: started", "Collect: succeeded", "Stage: started", "Stage: succeeded", "Store: started",
@@ -118,7 +119,7 @@ public class RunLogTests
         Assert.Contains("error BKP3023", run.Output);
 
         var lines = Messages(log).ToList();
-        Assert.Matches(@"^INFO  run started: backup\.proj -t:All on master as .*, run date 2026-11-24$", lines[0]);
+        Assert.Matches(@"^INFO  run started: backup\.proj -t:All on " + Regex.Escape(Environment.MachineName) + @" \(BackupPeer master\) as .*, run date 2026-11-24$", lines[0]);
         var problem = Assert.Single(lines, l => l.StartsWith("ERROR Stage: BKP3023 ", StringComparison.Ordinal));
         Assert.True(lines.Count(l => l.Contains("BKP3023")) == 2, string.Join("\n", lines)); // and the reason of "Stage: failed"
         Assert.Equal($"ERROR Stage: BKP3023 laptop: Peer \"laptop\" was not ready to be staged: there is no cback.collect in \"{laptopCollect}\".", problem);

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.IO.Compression;
 using System.Text;
 using BackupBuild.Tasks.Infrastructure;
@@ -45,7 +46,7 @@ public class RunLoggerTests
         Assert.Equal(File.ReadAllBytes(Repo.LoggerAssembly), File.ReadAllBytes(copy));
         var lines = Messages(log);
         Assert.Equal(2, lines.Length);
-        Assert.Matches(@"^INFO  run started: backup\.proj -t:Collect on master as .*, run date 2026-11-24$", lines[0]);
+        Assert.Matches(@"^INFO  run started: backup\.proj -t:Collect on " + Regex.Escape(Environment.MachineName) + @" \(BackupPeer master\) as .*, run date 2026-11-24$", lines[0]);
         Assert.StartsWith("WARN  run: BKP9301: This run was not written by BackupBuild's run logger (this is the first run in this folder).", lines[1]);
         Assert.Empty(KeptBinaryLogs(p));
         var rspTime = File.GetLastWriteTimeUtc(p.ResponseFile);
@@ -58,7 +59,7 @@ public class RunLoggerTests
         var kept = Assert.Single(KeptBinaryLogs(p));
         Assert.Matches(@"/\d{8}-\d{6}-\d+-Stage\.binlog$", kept);
         lines = Messages(log).Skip(2).ToArray();
-        Assert.Matches(@"^INFO  run started: backup\.proj -t:Stage on master as .*, run date 2026-11-24$", lines[0]);
+        Assert.Matches(@"^INFO  run started: backup\.proj -t:Stage on " + Regex.Escape(Environment.MachineName) + @" \(BackupPeer master\) as .*, run date 2026-11-24$", lines[0]);
         Assert.Equal("INFO  Stage: started", lines[1]);
         var problem = $"BKP3023 laptop: Peer \"laptop\" was not ready to be staged: there is no cback.collect in \"{laptop}\".";
         Assert.Equal("ERROR Stage: " + problem, lines[2]);
@@ -102,7 +103,7 @@ public class RunLoggerTests
         Assert.DoesNotContain("warning", bare.Output);
         var last = Messages(log).Skip(before).ToArray();
         Assert.Equal(2, last.Length);
-        Assert.StartsWith("INFO  run started: backup.proj -t:Purge on master as ", last[0]);
+        Assert.StartsWith($"INFO  run started: backup.proj -t:Purge on {Environment.MachineName} (BackupPeer master) as ", last[0]);
         Assert.StartsWith("INFO  run: -: -noAutoResponse: Directory.Build.rsp was not read", last[1]);
 
         // BackupBinaryLogsKept=0: none kept, the older ones go too.
