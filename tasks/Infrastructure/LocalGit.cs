@@ -225,11 +225,12 @@ internal static class LocalGit
         }
 
         // Objects no ref reaches (kept by a mirror all the same) are read too: a damaged pack is damaged whatever it holds.
+        // Their ids come from the loose files' names and the packs' indexes (LibGit2Sharp's ObjectDatabase enumerator
+        // would read every object once more).
         try
         {
-            foreach (var o in repo.ObjectDatabase)
+            foreach (var id in ObjectIds(repo))
             {
-                var id = o.Id;
                 if (!seen.Add(id)) continue;
                 if ((++count & 1023) == 0) cancel.ThrowIfCancellationRequested();
                 try
@@ -240,6 +241,41 @@ internal static class LocalGit
             }
         }
         catch (LibGit2SharpException e) { Add(new GitFinding(GitFinding.Damaged, "objects/", e.Message.Trim())); }
+        catch (InvalidDataException e) { Add(new GitFinding(GitFinding.Damaged, "objects/pack/", e.Message)); }
         return new GitObjectCheck(count, refs, findings, more);
+    }
+
+    /// <summary>
+    /// Every object id the repository's object folder holds: loose objects by file name, packed ones from each
+    /// pack index (version 2). A pack index of another version falls back to LibGit2Sharp's enumerator.
+    /// </summary>
+    private static IEnumerable<ObjectId> ObjectIds(Repository repo)
+    {
+        var objects = Path.Combine(repo.Info.Path, "objects");
+        var loose = new FileSystemEnumerable<string>(objects, (ref FileSystemEntry e) =>
+                Path.GetFileName(e.Directory.ToString()) + e.FileName.ToString(),
+            new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 1, AttributesToSkip = 0 })
+        {
+            ShouldIncludePredicate = (ref FileSystemEntry e) => !e.IsDirectory && e.FileName.Length == 38 && Path.GetFileName(e.Directory.ToString()).Length == 2,
+        };
+        foreach (var name in loose)
+            if (ObjectId.TryParse(name, out var id)) yield return id;
+        var packs = Path.Combine(objects, "pack");
+        if (!Directory.Exists(packs)) yield break;
+        foreach (var index in Directory.EnumerateFiles(packs, "*.idx"))
+        {
+            var bytes = File.ReadAllBytes(index);
+            // "\377tOc", version 2, 256 fan-out counts (big-endian), then the ids, sorted.
+            if (bytes.Length < 8 + 1024 || bytes[0] != 0xFF || bytes[1] != (byte)'t' || bytes[2] != (byte)'O' || bytes[3] != (byte)'c'
+                || System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(4)) != 2)
+            {
+                foreach (var o in repo.ObjectDatabase) yield return o.Id;
+                yield break;
+            }
+            var count = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(8 + 255 * 4));
+            if (8 + 1024 + (long)count * 20 > bytes.Length) throw new InvalidDataException($"the pack index \"{Path.GetFileName(index)}\" is cut short");
+            for (var i = 0; i < count; i++)
+                yield return new ObjectId(bytes.AsSpan(8 + 1024 + i * 20, 20).ToArray());
+        }
     }
 }
