@@ -66,6 +66,7 @@ public sealed class BrowseVersions : RequestServerTask
                 return false;
             }
             if (command == "list") ListMirrors(client, rsyncRoots, gitRoots, PathMatcher(PathFilter), from, to);
+            else if (command == "verify") VerifyGitMirrors(client, gitRoots, PathMatcher(PathFilter));
             else Progress("Browse.MirrorsOnly", client, command);
             return !Log.HasLoggedErrors;
         }
@@ -91,7 +92,10 @@ public sealed class BrowseVersions : RequestServerTask
                 List(client, all, selected.Select(s => s.Version.Id).ToHashSet());
                 ListMirrors(client, rsyncRoots, gitRoots, pathMatch, from, to);
                 break;
-            case "verify": Verify(store, selected.Select(s => s.Version)); break;
+            case "verify":
+                Verify(store, selected.Select(s => s.Version));
+                VerifyGitMirrors(client, gitRoots, pathMatch);
+                break;
             case "export": Export(store, exportDir!, selected.Select(s => s.Version)); break;
             case "remove": Remove(store, selected, dryRun); break;
             case "prune":
@@ -187,6 +191,47 @@ public sealed class BrowseVersions : RequestServerTask
             }
         }
         Progress("Browse.Verified", good, bad);
+    }
+
+    /// <summary>
+    /// Reads every object of each git mirror in-process (LibGit2Sharp): libgit2 inflates each one and checks that it
+    /// hashes to its id, and every object a ref, commit, tree or tag needs must be there. A damaged or missing object is
+    /// an error naming the mirror and the object (BKP7220); a mirror reached through a link, with a link inside, or that
+    /// cannot be opened is not read (BKP7221). The mirror is only read: nothing in it is changed.
+    /// </summary>
+    private void VerifyGitMirrors(string client, IReadOnlyList<string> gitRoots, Func<string, bool> pathMatch)
+    {
+        int good = 0, bad = 0;
+        foreach (var root in gitRoots.Where(pathMatch))
+        {
+            Cancellation.ThrowIfCancellationRequested();
+            var mirror = Path.Combine(DataDir(client), "git") + root;
+            var unsafePath = !StoreFolders.IsPlainPath(root) ? $"\"{root}\" is not a plain absolute path"
+                : StoreFolders.Ensure(Root, $"data/{client}/git" + (root == "/" ? "" : root), create: false)
+                  ?? (Posix.LStat(mirror, out _) is { IsDirectory: true } ? null : $"\"{mirror}\" does not exist");
+            if (unsafePath != null)
+            {
+                Log.LogErrorWithCodeFromResources("Browse.GitMirrorUnreadable", mirror, client, root, unsafePath);
+                bad++;
+                continue;
+            }
+            try
+            {
+                using var repo = LocalGit.Open(mirror);
+                var check = LocalGit.ReadEveryObject(repo, Cancellation);
+                foreach (var f in check.Findings)
+                    Log.LogErrorWithCodeFromResources("Browse.GitMirrorDamaged", mirror, client, root, f.Object, f.Kind, f.Detail);
+                Progress("Browse.GitMirrorRead", mirror, check.Objects, check.Refs, check.Findings.Count + check.MoreFindings);
+                if (check.Findings.Count == 0) good++;
+                else bad++;
+            }
+            catch (LocalGitError e)
+            {
+                Log.LogErrorWithCodeFromResources("Browse.GitMirrorUnreadable", mirror, client, root, e.Message);
+                bad++;
+            }
+        }
+        Progress("Browse.GitMirrorsVerified", good, bad);
     }
 
     private void Export(string store, string exportDir, IEnumerable<VersionRecord> versions)

@@ -2,7 +2,11 @@ using BackupBuild.Tasks.Infrastructure;
 
 namespace BackupBuild.Tasks.Requests;
 
-/// <summary>Runs the git program with an argument list, never prompting, reaching remotes through our ssh options.</summary>
+/// <summary>
+/// Runs the git program with an argument list, never prompting, reaching remotes through our ssh options: the
+/// conversations with another machine (push, ls-remote, fetch). Work on the local repository is in-process
+/// (<see cref="ControlRepository"/>, LibGit2Sharp).
+/// </summary>
 public sealed class GitCommand
 {
     private readonly Dictionary<string, string?> _environment = new()
@@ -46,52 +50,6 @@ public sealed class GitCommand
         if (!r.Succeeded) throw new GitFailure(args.FirstOrDefault() ?? "", r);
         return r.Output.TrimEnd('\n');
     }
-
-    /// <summary>A bare repository at GitDir, created when missing.</summary>
-    public void EnsureBare()
-    {
-        if (File.Exists(Path.Combine(GitDir, "HEAD"))) return;
-        Directory.CreateDirectory(GitDir);
-        var r = ProgramRunner.Run(Program, new[] { "init", "--bare", "-q", GitDir }, Timeout, Cancel, new ProgramOptions { CLocale = true, Environment = _environment });
-        if (!r.Succeeded) throw new GitFailure("init", r);
-    }
-
-    /// <summary>The object a ref points at, or null when it does not exist.</summary>
-    public string? Resolve(string refName)
-    {
-        var r = Run("rev-parse", "-q", "--verify", refName + "^{commit}");
-        return r.Succeeded ? r.Output.Trim() : null;
-    }
-
-    /// <summary>Writes a commit whose tree holds one file per entry, with <paramref name="parent"/>; returns its id.</summary>
-    public string CommitFlatTree(IEnumerable<(string Name, string Content)> files, string? parent, string message)
-    {
-        var lines = new List<string>();
-        foreach (var (name, content) in files.OrderBy(f => f.Name, StringComparer.Ordinal))
-        {
-            var blob = OutputWithInput(content, "hash-object", "-w", "--stdin");
-            lines.Add($"100644 blob {blob}\t{name}");
-        }
-        var tree = OutputWithInput(string.Join("\n", lines) + (lines.Count > 0 ? "\n" : ""), "mktree");
-        if (parent != null && Output("rev-parse", parent + "^{tree}") == tree) return parent;
-        var args = new List<string> { "commit-tree", tree, "-m", message };
-        if (parent != null) { args.Add("-p"); args.Add(parent); }
-        return Output(args.ToArray());
-    }
-
-    /// <summary>The files of a commit's (flat) tree: name → content.</summary>
-    public Dictionary<string, string> ReadFlatTree(string commit)
-    {
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var line in Output("ls-tree", "-z", commit).Split('\0', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var tab = line.IndexOf('\t');
-            var parts = line[..tab].Split(' ');
-            if (parts.Length != 3 || parts[1] != "blob") continue;
-            result[line[(tab + 1)..]] = Output("cat-file", "blob", parts[2]);
-        }
-        return result;
-    }
 }
 
 public sealed class GitFailure : Exception
@@ -103,7 +61,10 @@ public sealed class GitFailure : Exception
         Result = result;
     }
 
-    public ProgramResult Result { get; }
+    /// <summary>A failure of the in-process repository work (<see cref="ControlRepository"/>).</summary>
+    public GitFailure(string message) : base(message) { }
+
+    public ProgramResult? Result { get; }
 
     /// <summary>
     /// The last three lines of a program's errors, after the first lines that say why (git's "fatal:" and "error:"

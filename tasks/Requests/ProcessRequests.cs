@@ -33,11 +33,10 @@ public sealed class ProcessRequests : RequestServerTask
         PrivateFiles.CreateRoot(Root);
         using var held = ActionLock.Acquire(Root, "process", LockWait, Cancellation);
         var transfers = new Transfers(timeout, Cancellation, Program(GitProgram, "git"), Program(RsyncProgram, "rsync"), Program(SftpProgram, "sftp"));
-        var git = Program(GitProgram, "git");
         foreach (var client in ClientList)
         {
             Cancellation.ThrowIfCancellationRequested();
-            TakeIn(client, new GitCommand(client.Repository, null, TimeSpan.FromMinutes(5), Cancellation, git));
+            TakeIn(client);
             Work(client, transfers);
         }
         if (_failures.Count > 0 && MailThrottle.ShouldSend(Path.Combine(Root, "mailed"), _failureKeys, DateTime.UtcNow))
@@ -50,18 +49,20 @@ public sealed class ProcessRequests : RequestServerTask
     private static string Program(string? configured, string fallback) => string.IsNullOrWhiteSpace(configured) ? fallback : configured.Trim();
 
     /// <summary>The control line, server side: new requests into TODO, then the acks ref.</summary>
-    private void TakeIn(RequestClientConfig client, GitCommand git)
+    private void TakeIn(RequestClientConfig client)
     {
         var todo = Todo(client.Name);
         var seenDir = Path.Combine(todo.Directory, ".seen");
         try
         {
-            git.EnsureBare();
+            // The control repository is read and written in-process (LibGit2Sharp, ControlRepository): no git process.
+            var repo = client.Repository;
+            ControlRepository.EnsureBare(repo);
             Directory.CreateDirectory(seenDir);
             AtomicFile.RemoveLeftovers(todo.Directory);
             AtomicFile.RemoveLeftovers(seenDir);
-            var tip = git.Resolve("refs/heads/requests");
-            var tree = tip == null ? new Dictionary<string, string>() : git.ReadFlatTree(tip);
+            var tip = ControlRepository.Resolve(repo, "refs/heads/requests");
+            var tree = tip == null ? new Dictionary<string, string>() : ControlRepository.ReadFlatTree(repo, tip);
             var acks = new Dictionary<string, string>(StringComparer.Ordinal);
             var now = DateTime.UtcNow;
             foreach (var (name, text) in tree)
@@ -105,9 +106,9 @@ public sealed class ProcessRequests : RequestServerTask
             // Ids the client no longer sends were acknowledged and dropped on its side.
             foreach (var seen in Directory.EnumerateFiles(seenDir))
                 if (!tree.ContainsKey(Path.GetFileName(seen))) File.Delete(seen);
-            var parent = git.Resolve("refs/heads/acks");
-            var commit = git.CommitFlatTree(new[] { ("acks", Acks.Format(acks)) }, parent, $"acknowledged by {Host}");
-            if (commit != parent) git.Output("update-ref", "refs/heads/acks", commit);
+            var parent = ControlRepository.Resolve(repo, "refs/heads/acks");
+            var commit = ControlRepository.CommitFlatTree(repo, new[] { ("acks", Acks.Format(acks)) }, parent, $"acknowledged by {Host}");
+            if (commit != parent) ControlRepository.UpdateRef(repo, "refs/heads/acks", commit);
         }
         catch (GitFailure e)
         {

@@ -162,11 +162,13 @@ public sealed class SendRequests : RequestClientTask
         string commit;
         try
         {
-            git.EnsureBare();
-            var parent = git.Resolve("refs/heads/requests");
-            commit = git.CommitFlatTree(pending.Select(r => (r.Id, r.WireText())), parent,
+            // In-process (LibGit2Sharp): no git process for the local commit; push and ls-remote below run git over ssh.
+            var repo = ControlRepository(server.Name);
+            Requests.ControlRepository.EnsureBare(repo);
+            var parent = Requests.ControlRepository.Resolve(repo, "refs/heads/requests");
+            commit = Requests.ControlRepository.CommitFlatTree(repo, pending.Select(r => (r.Id, r.WireText())), parent,
                 $"{pending.Count} backup request(s) from {Client} at {DateTime.UtcNow:yyyy-MM-dd'T'HH:mm:ss'Z'}");
-            if (commit != parent) git.Output("update-ref", "refs/heads/requests", commit);
+            if (commit != parent) Requests.ControlRepository.UpdateRef(repo, "refs/heads/requests", commit);
         }
         catch (GitFailure e)
         {
@@ -210,7 +212,7 @@ public sealed class SendRequests : RequestClientTask
             return;
         }
         Dictionary<string, string> acks;
-        try { acks = Acks.Parse(git.ReadFlatTree("refs/remotes/server/acks").GetValueOrDefault("acks") ?? ""); }
+        try { acks = Acks.Parse(Requests.ControlRepository.ReadFlatTree(ControlRepository(server.Name), "refs/remotes/server/acks").GetValueOrDefault("acks") ?? ""); }
         catch (GitFailure e)
         {
             Log.LogWarningWithCodeFromResources("Requests.AcksUnreadable", server.Name, e.Message);

@@ -54,7 +54,8 @@ internal sealed class Transfers
         var git = new GitCommand(mirror, client.Ssh, _timeout, _cancel, Git);
         try
         {
-            git.EnsureBare();
+            ControlRepository.EnsureBare(mirror);
+            // The fetch stays with the git program: it is the conversation with the client over ssh.
             var url = $"ssh://{client.Ssh.Target}:{client.Ssh.Port}{path}";
             var fetch = git.Run("fetch", "--quiet", "--no-write-fetch-head", url,
                 "+refs/heads/*:refs/incoming/heads/*", "+refs/tags/*:refs/incoming/tags/*");

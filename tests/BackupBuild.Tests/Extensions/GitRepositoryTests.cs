@@ -121,4 +121,87 @@ public sealed class GitRepositoryTests : IDisposable
         Assert.Contains(missing, _rig.Engine.AllText);
         Assert.Empty(_rig.CollectFiles());
     }
+
+    /// <summary>The file of a loose object the repository holds (the first blob of HEAD's tree).</summary>
+    private static (string Id, string File) LooseBlob(string gitDir, string repo)
+    {
+        var id = Git(repo, "rev-parse", "HEAD:a.txt").Output.Trim();
+        return (id, Path.Combine(gitDir, "objects", id[..2], id[2..]));
+    }
+
+    [Fact]
+    public void A_repository_with_a_damaged_head_is_refused_before_anything_is_written()
+    {
+        var repo = CreateRepository();
+        File.WriteAllText(Path.Combine(repo, ".git", "HEAD"), "this is not a ref\n");
+        Assert.False(Run(repo, ModuleRig.Monday));
+        Assert.Equal(new[] { "BKP7210" }, _rig.Engine.ErrorCodes);
+        Assert.Contains(repo, _rig.Engine.AllText);
+        Assert.Empty(_rig.CollectFiles());
+    }
+
+    [Fact]
+    public void A_damaged_loose_object_is_named_and_no_bundle_is_written()
+    {
+        var repo = CreateRepository();
+        var (id, file) = LooseBlob(Path.Combine(repo, ".git"), repo);
+        var bytes = File.ReadAllBytes(file);
+        bytes[bytes.Length / 2] ^= 0xFF;
+        File.SetAttributes(file, FileAttributes.Normal);
+        File.WriteAllBytes(file, bytes);
+        Assert.False(Run(repo, ModuleRig.Monday));
+        Assert.Equal(new[] { "BKP7211" }, _rig.Engine.ErrorCodes);
+        Assert.Contains(repo, _rig.Engine.AllText);
+        Assert.Contains(id, _rig.Engine.AllText);
+        Assert.Empty(_rig.CollectFiles());
+    }
+
+    [Fact]
+    public void A_missing_object_is_named_and_no_bundle_is_written()
+    {
+        var repo = CreateRepository();
+        var (id, file) = LooseBlob(Path.Combine(repo, ".git"), repo);
+        File.Delete(file);
+        Assert.False(Run(repo, ModuleRig.Monday));
+        Assert.Equal(new[] { "BKP7211" }, _rig.Engine.ErrorCodes);
+        Assert.Contains($"missing object {id}", _rig.Engine.AllText);
+        Assert.Empty(_rig.CollectFiles());
+    }
+
+    [Fact]
+    public void A_ref_that_is_a_link_out_of_the_repository_is_never_followed()
+    {
+        var repo = CreateRepository();
+        var secret = _rig.Temp.File("secret", "0123456789012345678901234567890123456789\n");
+        var branch = Path.Combine(repo, ".git", "refs", "heads", "stolen");
+        File.CreateSymbolicLink(branch, secret);
+        Assert.False(Run(repo, ModuleRig.Monday));
+        Assert.Equal(new[] { "BKP7210" }, _rig.Engine.ErrorCodes);
+        Assert.Contains("refs/heads/stolen\" is a symbolic link", _rig.Engine.AllText);
+        Assert.Empty(_rig.CollectFiles());
+
+        // Borrowed objects (objects/info/alternates) are another repository's: refused the same way.
+        File.Delete(branch);
+        File.WriteAllText(Path.Combine(repo, ".git", "objects", "info", "alternates"), _rig.Temp.Dir("elsewhere") + "\n");
+        Assert.False(Run(repo, ModuleRig.Monday));
+        Assert.Equal(new[] { "BKP7210" }, _rig.Engine.ErrorCodes);
+        Assert.Contains("alternates", _rig.Engine.AllText);
+    }
+
+    [Fact]
+    public void Refs_read_in_process_are_the_text_git_printed_so_old_state_files_stay_valid()
+    {
+        var repo = CreateRepository();
+        Git(repo, "symbolic-ref", "refs/heads/alias", "refs/heads/feature");
+        var bare = _rig.Temp["src/bare.git"];
+        ModuleRig.Ok("git", "clone", "--quiet", "--mirror", repo, bare);
+        foreach (var r in new[] { repo, bare })
+        {
+            using var lg = LocalGit.Open(r);
+            var (head, refs) = LocalGit.Refs(lg);
+            var expected = "HEAD " + Tool.Run("git", "-C", r, "symbolic-ref", "-q", "HEAD").Output.Trim() + "\n" + Refs(r);
+            Assert.Equal(expected, "HEAD " + head + "\n" + string.Concat(refs.Select(x => $"{x.Id} {x.Name}\n")));
+        }
+    }
 }
+

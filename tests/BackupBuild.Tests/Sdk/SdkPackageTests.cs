@@ -12,7 +12,7 @@ namespace BackupBuild.Tests.Sdk;
 /// </summary>
 public class SdkPackageTests
 {
-    private static readonly string[] Dependencies = { "AWSSDK.Core.dll", "AWSSDK.S3.dll", "ICSharpCode.SharpZipLib.dll", "ZstdSharp.dll" };
+    private static readonly string[] Dependencies = { "AWSSDK.Core.dll", "AWSSDK.S3.dll", "ICSharpCode.SharpZipLib.dll", "LibGit2Sharp.dll", "ZstdSharp.dll" };
 
     [Fact]
     public void The_package_holds_the_entry_points_every_targets_file_and_a_readytorun_task_assembly_with_its_dependencies()
@@ -123,6 +123,50 @@ public class SdkPackageTests
         // Only the package's own folder was restored into the site's package folder: nothing else came from anywhere.
         Assert.Equal(new[] { "backupbuild.sdk" }, Directory.GetDirectories(site.Packages).Select(Path.GetFileName));
         static string package(SiteRepository s) => s.Package.Version.ToLowerInvariant();
+    }
+
+    [Fact]
+    public void The_package_ships_libgit2_for_linux_x64_only_and_a_site_loads_it_inside_msbuild()
+    {
+        var package = SdkPackage.Shared;
+        using (var zip = ZipFile.OpenRead(package.Nupkg))
+        {
+            // One native libgit2, the ELF x86-64 build, beside LibGit2Sharp.dll (the linux-x64 publish puts it there):
+            // none of the other eleven platforms LibGit2Sharp.NativeBinaries carries.
+            var natives = zip.Entries.Where(e => (e.Name.Contains("git2", StringComparison.OrdinalIgnoreCase) && e.Name != "LibGit2Sharp.dll")
+                || e.FullName.Contains("runtimes/", StringComparison.Ordinal)).ToList();
+            var native = Assert.Single(natives);
+            Assert.Matches(@"^tasks/libgit2-[0-9a-f]+\.so$", native.FullName);
+            using var s = native.Open();
+            var header = new byte[20];
+            s.ReadExactly(header);
+            Assert.Equal(new byte[] { 0x7F, (byte)'E', (byte)'L', (byte)'F', 2 }, header[..5]); // ELF, 64-bit
+            Assert.Equal(62, BitConverter.ToUInt16(header, 18)); // EM_X86_64
+            Assert.Contains(zip.Entries, e => e.FullName == "tasks/LibGit2Sharp.dll");
+        }
+
+        // A server's site verifies a git mirror: LibGit2Sharp and libgit2 load from the package inside MSBuild's task load context.
+        using var t = new TempDir();
+        Tool.Require("git");
+        var work = t.Dir("work");
+        Tool.Run("git", "init", "-q", "-b", "main", work);
+        File.WriteAllText(Path.Combine(work, "a.txt"), "one\n");
+        Assert.Equal(0, Tool.Run("git", "-C", work, "add", "a.txt").ExitCode);
+        Assert.Equal(0, Tool.Run("git", "-C", work, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", "one").ExitCode);
+        var server = t["server"] + "/";
+        Directory.CreateDirectory(server + "data/web1/git/srv");
+        Assert.Equal(0, Tool.Run("git", "clone", "-q", "--mirror", work, server + "data/web1/git/srv/repo.git").ExitCode);
+        File.WriteAllText(server + "data/web1/git.roots", "/srv/repo.git\n");
+        var site = new SiteRepository(t["site"], package);
+        site.Project($"""
+              <PropertyGroup>
+                <BackupRoot>{t["var"]}/</BackupRoot>
+                <RequestServerRoot>{server}</RequestServerRoot>
+              </PropertyGroup>
+            """);
+        var verify = site.Run("-t:Browse", "-p:BrowseClient=web1", "-p:BrowseCommand=verify");
+        Assert.True(verify.ExitCode == 0, verify.All);
+        Assert.Contains("Browse: 1 git mirror(s) verified, 0 damaged or not read.", verify.Output);
     }
 
     [Fact]
