@@ -280,7 +280,7 @@ public sealed class WriteBackupReport : StoredDataTask
                 }
                 catch (Exception e) when (e is IOException or InvalidDataException)
                 {
-                    lines.Add(m + ": " + e.Message);
+                    lines.Add(m + ": " + Sentences.Of(e));
                 }
             }
             else

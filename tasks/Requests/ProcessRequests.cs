@@ -113,7 +113,7 @@ public sealed class ProcessRequests : RequestServerTask
         catch (GitFailure e)
         {
             Log.LogErrorWithCodeFromResources("Requests.ControlFailed", client.Name, client.Repository, e.Message);
-            _failures.Add($"{client.Name}: the control repository {client.Repository} cannot be read: {e.Message}");
+            _failures.Add($"{client.Name}: the control repository {client.Repository} cannot be read: {Sentences.Of(e)}");
             _failureKeys.Add($"{client.Name} control {e.Message}");
         }
     }

@@ -173,7 +173,7 @@ public sealed class SendRequests : RequestClientTask
         catch (GitFailure e)
         {
             Log.LogErrorWithCodeFromResources("Requests.LocalGitFailed", ControlRepository(server.Name), e.Message);
-            failures.Add($"{server.Name}: {e.Message}");
+            failures.Add($"{server.Name}: {Sentences.Of(e)}");
             return;
         }
         var alreadyPushed = File.Exists(pushedFile) && File.ReadAllText(pushedFile).Trim() == commit;
@@ -273,7 +273,7 @@ public sealed class SendRequests : RequestClientTask
         catch (IOException e)
         {
             Log.LogErrorWithCodeFromResources("Requests.PrepareFailed", r.Module, r.Path, server.Name, e.Message);
-            failures.Add($"{r.Module} {r.Path} for {server.Name}: {e.Message}");
+            failures.Add($"{r.Module} {r.Path} for {server.Name}: {Sentences.Of(e)}");
             Record(pool, r, e.Message);
             return false;
         }

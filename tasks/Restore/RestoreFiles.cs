@@ -354,7 +354,7 @@ public sealed class RestoreFiles : StoredDataTask
                 }
                 catch (Exception e) when (StoredCatalog.IsReadFailure(e))
                 {
-                    failure = (failure == null ? "" : failure + "; ") + copy.Location + ": " + e.Message;
+                    failure = (failure == null ? "" : failure + "; ") + copy.Location + ": " + Sentences.Of(e);
                 }
                 finally
                 {
@@ -469,7 +469,7 @@ public sealed class RestoreFiles : StoredDataTask
                     }
                     catch (Exception e) when (StoredCatalog.IsReadFailure(e))
                     {
-                        failure = $"{copy.Location}: {e.Message}";
+                        failure = $"{copy.Location}: {Sentences.Of(e)}";
                         continue;
                     }
                     failure = null;

@@ -90,7 +90,15 @@ public sealed class RemotePeerStage
         { TryDelete(temp); _log.Failure(_forgiven, "Stage.NotPrivate", _peer.Name, bad, why); return Done(PeerOutcome.Failed); }
         if (!copy.Succeeded)
         {
+            // The master's own disk: rsync and scp name a full staging disk by what it did to the copy ("error in file
+            // IO (code 11)", "Broken pipe"), so it is told apart here, before the partial copy is removed.
+            var full = copy.Overflowed ? null : StagingDiskFull(copy.Error, temp, bytes);
             TryDelete(temp);
+            if (full != null)
+            {
+                _log.Error("Stage.CopyFailed", _peer.Name, _ssh.Target + ":" + _peer.CollectDir, peerDir, full);
+                return Done(PeerOutcome.Failed);
+            }
             ReportSshFailure(copy.Overflowed ? copy with { ExitCode = 1, Error = $"it printed more than {CopyOutputLimit} bytes" } : copy,
                 copying: true);
             return Done(PeerOutcome.Failed);
@@ -172,7 +180,7 @@ public sealed class RemotePeerStage
 
     private void ReportSshFailure(ProgramResult r, bool copying = false)
     {
-        var detail = Sentence(LastLine(r.Error));
+        var detail = LastLine(r.Error) is { Length: > 0 } last ? last : "(no message)"; // its sentence is ended by the message (Sentences)
         switch (RemoteShell.Classify(r))
         {
             case RemoteShell.Failure.Unreachable:
@@ -194,12 +202,24 @@ public sealed class RemotePeerStage
         }
     }
 
-    /// <summary>ssh's last line as a sentence: "Connection refused" becomes "Connection refused." before "It was not staged."</summary>
-    internal static string Sentence(string text)
+    /// <summary>
+    /// Why a failed copy into <paramref name="temp"/> failed when the staging file system is full, or null: a copy
+    /// program reported ENOSPC, or the file system has less room left than what was still to copy (rsync removes its
+    /// partial file before it exits, so what is free is compared with what is missing, not with zero).
+    /// </summary>
+    internal static string? StagingDiskFull(string copyError, string temp, long total)
     {
-        text = text.Trim();
-        if (text.Length == 0) return "(no message).";
-        return text[^1] is '.' or '!' or '?' ? text : text + ".";
+        long copied = 0, free;
+        try
+        {
+            copied = Directory.EnumerateFiles(temp).Sum(f => new FileInfo(f).Length);
+            var drive = new DriveInfo(temp);
+            free = Environment.IsPrivilegedProcess ? drive.TotalFreeSpace : drive.AvailableFreeSpace;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException) { return null; }
+        var left = Math.Max(0, total - copied);
+        if (!copyError.Contains("No space left on device", StringComparison.Ordinal) && free >= left) return null;
+        return $"No space left on device: the staging file system has {Units.Bytes(free)} free and {Units.Bytes(left)} of the peer's {Units.Bytes(total)} were still to copy";
     }
 
     private static string LastLine(string text) =>

@@ -117,6 +117,45 @@ public sealed class DiskFullTests : IDisposable
     }
 
     [Fact]
+    public void Stage_of_remote_peers_onto_a_full_disk_says_no_space_left_with_BKP3027_naming_the_peer_and_the_staging_folder_for_rsync_and_scp()
+    {
+        // rsync says "error in file IO (code 11)" and scp "Broken pipe" when the master's disk fills: Stage names the full disk
+        // as it does for a local peer.
+        using var ssh = new SshServer();
+        var disk = SmallDisk("remotestagedisk", 8);
+        var web = _t.Dir("web");
+        var db = _t.Dir("db");
+        foreach (var (dir, seed) in new[] { (web, 3), (db, 4) })
+        {
+            File.WriteAllText(Path.Combine(dir, "cback.collect"), "");
+            KillData.Files(dir, "big", 3, 1024 * 1024, seed);
+        }
+        var p = new BackupProject(_t.Path).Property("StagingDir", disk + "/")
+            .Item("Peer", "web", ssh.PeerMetadata(web))
+            .Item("Peer", "db", ssh.PeerMetadata(db, ("RemoteCopy", "scp -O")));
+        Filler(disk, 6);
+        var full = p.Run("Stage", "BackupRunDate=2026-11-24T01:00");
+        Assert.True(full.ExitCode == 1, full.All);
+        foreach (var (peer, dir) in new[] { ("web", web), ("db", db) })
+        {
+            var line = full.Output.Split('\n').FirstOrDefault(l => l.Contains("error BKP3027") && l.Contains($"Peer \"{peer}\""));
+            Assert.True(line != null, $"no BKP3027 for {peer}:\n{full.All}");
+            Assert.Contains(Path.Combine(disk, "2026/11/24", peer), line);
+            Assert.Contains("No space left on device", line);
+            Assert.False(File.Exists(Path.Combine(dir, "cback.stage")), peer + " was marked staged");
+            Assert.False(File.Exists(Path.Combine(disk, "2026/11/24", peer, "cback.collect")), peer + " looks staged");
+        }
+        Assert.DoesNotContain("BKP3053", full.Output);
+        Assert.DoesNotContain("   at ", full.Output);
+
+        File.Delete(Path.Combine(disk, "filler"));
+        var later = p.Run("Stage", "BackupRunDate=2026-11-24T01:00");
+        Assert.True(later.ExitCode == 0, later.All);
+        foreach (var peer in new[] { "web", "db" })
+            Assert.True(File.Exists(Path.Combine(disk, "2026/11/24", peer, "big002.bin")), peer);
+    }
+
+    [Fact]
     public void Store_onto_a_full_disk_fails_with_a_coded_error_naming_the_image_keeps_what_it_showed_and_succeeds_later()
     {
         Tool.Require("bsdtar");
