@@ -22,7 +22,7 @@ required=(
   "cback3:cedar-backup3" "rsync:rsync" "ssh:openssh-client" "sshd:openssh-server" "gpg:gnupg"
   "svnadmin:subversion" "svnlook:subversion" "svnmucc:subversion" "git:git" "grepmail:grepmail"
   "mariadbd:mariadb-server" "mariadb-install-db:mariadb-server" "mariadb:mariadb-client" "mariadb-dump:mariadb-client"
-  "pg_dump:postgresql-client" "runuser:util-linux" "unshare:util-linux" "findmnt:util-linux" "fdisk:fdisk" "dpkg:dpkg" "sqlite3:sqlite3"
+  "pg_dump:postgresql-client" "runuser:util-linux" "unshare:util-linux" "nsenter:util-linux" "setpriv:util-linux" "ip:iproute2" "findmnt:util-linux" "fdisk:fdisk" "dpkg:dpkg" "sqlite3:sqlite3"
   "chromium:chromium"
   "sftp:openssh-client" "msmtp:msmtp"
   "logrotate:logrotate"

@@ -107,7 +107,8 @@ public sealed class ProcessRequests : RequestServerTask
             foreach (var seen in Directory.EnumerateFiles(seenDir))
                 if (!tree.ContainsKey(Path.GetFileName(seen))) File.Delete(seen);
             var parent = ControlRepository.Resolve(repo, "refs/heads/acks");
-            var commit = ControlRepository.CommitFlatTree(repo, new[] { ("acks", Acks.Format(acks)) }, parent, $"acknowledged by {Host}");
+            var commit = ControlRepository.CommitFlatTree(repo, new[] { ("acks", Acks.Format(acks)), ("stored", StoredList(client.Name, now)) },
+                parent, $"acknowledged by {Host}");
             if (commit != parent) ControlRepository.UpdateRef(repo, "refs/heads/acks", commit);
         }
         catch (GitFailure e)
@@ -116,6 +117,24 @@ public sealed class ProcessRequests : RequestServerTask
             _failures.Add($"{client.Name}: the control repository {client.Repository} cannot be read: {Sentences.Of(e)}");
             _failureKeys.Add($"{client.Name} control {e.Message}");
         }
+    }
+
+    /// <summary>How long a stored sftp version stays in the "stored" acknowledgement the client cleans its outgoing folder by.</summary>
+    internal static readonly TimeSpan StoredAckDays = TimeSpan.FromDays(14);
+
+    /// <summary>
+    /// The "stored" file of the acks commit: the SHA-256 of every prepared file received from this client in the last
+    /// <see cref="StoredAckDays"/> days. A version record is written only after its object was verified and filed, so
+    /// the client may remove what this list names (SendRequests: RemoveStored).
+    /// </summary>
+    private string StoredList(string client, DateTime now)
+    {
+        var versions = Path.Combine(DataDir(client), "sftp", "versions");
+        if (!Directory.Exists(versions)) return "";
+        var shas = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var file in Directory.EnumerateFiles(versions, "*.version"))
+            if (VersionRecord.Load(file) is { } v && now - v.Received < StoredAckDays) shas.Add(v.Sha256);
+        return string.Concat(shas.Select(s => s + "\n"));
     }
 
     /// <summary>Why a client may not have what it asks for; empty when it may.</summary>

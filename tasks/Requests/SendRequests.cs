@@ -177,7 +177,9 @@ public sealed class SendRequests : RequestClientTask
             return;
         }
         var alreadyPushed = File.Exists(pushedFile) && File.ReadAllText(pushedFile).Trim() == commit;
-        if (pending.Count == 0 && alreadyPushed) return;
+        // Prepared files still in the outgoing folder wait for the server's "stored" acknowledgement (below).
+        var outgoing = OutgoingFiles(server.Name);
+        if (pending.Count == 0 && alreadyPushed && outgoing.Count == 0) return;
 
         // The control line: push, then read the server's ref back.
         var push = git.Run("push", "--quiet", server.Url, "+" + commit + ":refs/heads/requests");
@@ -204,7 +206,7 @@ public sealed class SendRequests : RequestClientTask
         Progress("Requests.Sent", pending.Count, server.Name);
 
         // The server's acknowledgements: every request it took into its TODO queue (or refused).
-        if (remoteAcks == null || pending.Count == 0) return;
+        if (remoteAcks == null || (pending.Count == 0 && outgoing.Count == 0)) return;
         var fetch = git.Run("fetch", "--quiet", server.Url, "+refs/heads/acks:refs/remotes/server/acks");
         if (!fetch.Succeeded)
         {
@@ -212,7 +214,13 @@ public sealed class SendRequests : RequestClientTask
             return;
         }
         Dictionary<string, string> acks;
-        try { acks = Acks.Parse(Requests.ControlRepository.ReadFlatTree(ControlRepository(server.Name), "refs/remotes/server/acks").GetValueOrDefault("acks") ?? ""); }
+        HashSet<string> stored;
+        try
+        {
+            var tree = Requests.ControlRepository.ReadFlatTree(ControlRepository(server.Name), "refs/remotes/server/acks");
+            acks = Acks.Parse(tree.GetValueOrDefault("acks") ?? "");
+            stored = Acks.ParseStored(tree.GetValueOrDefault("stored") ?? "");
+        }
         catch (GitFailure e)
         {
             Log.LogWarningWithCodeFromResources("Requests.AcksUnreadable", server.Name, e.Message);
@@ -239,6 +247,43 @@ public sealed class SendRequests : RequestClientTask
             pool.Move(r.Id, RequestState.Processing, RequestState.Finished);
             pool.Remove(RequestState.Finished, r.Id);
         }
+        RemoveStored(server, outgoing, stored, pending);
+    }
+
+    /// <summary>The prepared files (named by their SHA-256) in a server's outgoing folder.</summary>
+    private List<string> OutgoingFiles(string server)
+    {
+        var dir = OutgoingDir(server);
+        if (!Directory.Exists(dir)) return new List<string>();
+        return Directory.EnumerateFiles(dir).Where(f => RequestRecord.ShaPattern.IsMatch(Path.GetFileName(f))).ToList();
+    }
+
+    /// <summary>
+    /// Removes the prepared files the server says it has stored (verified and filed: its "stored" list), and only
+    /// those: a file a request still waiting for the server names stays, whatever the list says, and so does every
+    /// file the server did not confirm. The server's own sftp removal usually got there first; this catches what it
+    /// could not remove (the file piled up otherwise).
+    /// </summary>
+    private void RemoveStored(BackupServerConfig server, List<string> outgoing, HashSet<string> stored, List<RequestRecord> pending)
+    {
+        var waiting = Pool(server.Name).Ids(RequestState.Processing).Select(id => Pool(server.Name).Load(RequestState.Processing, id)?.Sha256)
+            .Concat(pending.Select(r => r.Sha256)).Where(s => !string.IsNullOrEmpty(s)).ToHashSet(StringComparer.Ordinal);
+        var removed = 0;
+        foreach (var file in outgoing)
+        {
+            var sha = Path.GetFileName(file);
+            if (!stored.Contains(sha) || waiting.Contains(sha)) continue;
+            try
+            {
+                File.Delete(file);
+                removed++;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Log.LogWarningWithCodeFromResources("Requests.StoredNotRemoved", file, server.Name, e.Message);
+            }
+        }
+        if (removed > 0) Progress("Requests.StoredRemoved", removed, server.Name, OutgoingDir(server.Name));
     }
 
     /// <summary>Turns the prepared dumps (and the site folder) into the request's archive; false when it cannot be sent yet.</summary>
@@ -329,6 +374,11 @@ public static class Acks
         }
         return result;
     }
+
+    /// <summary>The "stored" file of the acks commit: one SHA-256 per line, the prepared files the server has stored.</summary>
+    public static HashSet<string> ParseStored(string text) =>
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim()).Where(l => RequestRecord.ShaPattern.IsMatch(l))
+            .ToHashSet(StringComparer.Ordinal);
 
     public static string Format(IEnumerable<KeyValuePair<string, string>> acks) =>
         string.Concat(acks.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => a.Key + " " + a.Value.Replace('\n', ' ') + "\n"));
