@@ -89,6 +89,24 @@ public sealed class SshServer : IDisposable
         File.WriteAllText(_dir["authorized_keys"], $"command=\"{gate} {args}\",restrict {File.ReadAllText(_dir["client.pub"])}");
     }
 
+    /// <summary>
+    /// Gives the server one more host key of <paramref name="type"/> (rsa, ecdsa, ed25519) and restarts it; returns its
+    /// public key as "TYPE BASE64". sshd then offers both, and the client's host-key algorithm order picks one.
+    /// </summary>
+    public string AddHostKey(string type)
+    {
+        var name = "host-" + type;
+        var r = Tool.Run("ssh-keygen", "-q", "-t", type, "-N", "", "-C", name, "-f", _dir[name]);
+        if (r.ExitCode != 0) throw new InvalidOperationException("ssh-keygen failed: " + r.All);
+        File.AppendAllText(_dir["sshd_config"], $"\nHostKey {_dir[name]}\n");
+        Stop();
+        Start();
+        return PublicKey(name);
+    }
+
+    /// <summary>A host key's public half as known_hosts lists it ("TYPE BASE64"): "host", "other-host", "stranger"…</summary>
+    public string PublicKey(string name) => string.Join(' ', File.ReadAllText(_dir[name + ".pub"]).Split(' ').Take(2));
+
     /// <summary>A new key pair in the server's folder; returns the private key's path.</summary>
     public string NewKey(string name)
     {
@@ -156,5 +174,4 @@ public sealed class SshServer : IDisposable
         if (r.ExitCode != 0) throw new InvalidOperationException("ssh-keygen failed: " + r.All);
     }
 
-    private string PublicKey(string name) => string.Join(' ', File.ReadAllText(_dir[name + ".pub"]).Split(' ').Take(2));
 }
