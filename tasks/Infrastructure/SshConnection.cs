@@ -69,7 +69,15 @@ public sealed class SshConnection : IDisposable
         try
         {
             var user = string.IsNullOrEmpty(peer.User) ? Environment.UserName : peer.User;
-            var keys = KeyFiles(peer.IdentityFile).Select(f => new PrivateKeyFile(f)).ToArray();
+            PrivateKeyFile[] keys;
+            try { keys = KeyFiles(peer.IdentityFile).Select(f => new PrivateKeyFile(f)).ToArray(); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or SshException or ArgumentException or InvalidOperationException or NotSupportedException)
+            {
+                // As for ssh, a key that cannot be used leaves the peer refusing the connection (no secret in the message).
+                failure = new SshFailure(RemoteShell.Failure.AuthenticationRefused,
+                    $"the identity file {peer.IdentityFile} cannot be used ({e.GetType().Name}: {e.Message}).");
+                return null;
+            }
             var info = new ConnectionInfo(peer.Host, peer.Port, user, new PrivateKeyAuthenticationMethod(user, keys))
             {
                 Timeout = peer.ConnectTimeout,
@@ -80,15 +88,26 @@ public sealed class SshConnection : IDisposable
                 if (algorithms.FirstOrDefault(a => a.Key == name) is { Key: not null } a) info.HostKeyAlgorithms.Add(a.Key, a.Value);
             if (!string.IsNullOrEmpty(peer.Ciphers))
             {
-                var wanted = peer.Ciphers.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                // ssh's Ciphers syntax: "^a,b" a and b first, "+a" appended (SSH.NET's own list has what it has),
+                // "-a" removed, "a,b" exactly these; names SSH.NET does not implement are left out.
+                var spec = peer.Ciphers.Trim();
+                var mode = spec[0] is '^' or '+' or '-' ? spec[0] : '=';
+                var wanted = spec.TrimStart('^', '+', '-').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                 var ciphers = info.Encryptions.ToList();
+                var order = mode switch
+                {
+                    '^' => ciphers.Where(c => wanted.Contains(c.Key)).OrderBy(c => Array.IndexOf(wanted, c.Key)).Concat(ciphers.Where(c => !wanted.Contains(c.Key))),
+                    '+' => ciphers,
+                    '-' => ciphers.Where(c => !wanted.Contains(c.Key)),
+                    _ => wanted.SelectMany(w => ciphers.Where(c => c.Key == w)),
+                };
+                var chosen = order.ToList();
                 info.Encryptions.Clear();
-                foreach (var name in wanted)
-                    if (ciphers.FirstOrDefault(c => c.Key == name) is { Key: not null } c) info.Encryptions.Add(c.Key, c.Value);
+                foreach (var c in chosen) info.Encryptions.Add(c.Key, c.Value);
                 if (info.Encryptions.Count == 0)
                 {
-                    failure = new SshFailure(RemoteShell.Failure.Command,
-                        $"none of the ciphers of SshCiphers ({peer.Ciphers}) is one SSH.NET implements ({string.Join(",", ciphers.Select(c => c.Key))}).");
+                    failure = new SshFailure(RemoteShell.Failure.Unsupported,
+                        $"SshCiphers ({peer.Ciphers}) leaves none of the ciphers SSH.NET implements ({string.Join(",", ciphers.Select(c => c.Key))}).");
                     return null;
                 }
             }
@@ -208,6 +227,9 @@ public sealed class SshConnection : IDisposable
             cmd?.Dispose();
         }
     }
+
+    /// <summary>Whether the connection is still up (it may have been dropped while the copy ran over its own).</summary>
+    public bool IsConnected => _client.IsConnected;
 
     public void Dispose()
     {

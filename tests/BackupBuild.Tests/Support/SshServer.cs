@@ -48,6 +48,11 @@ public sealed class SshServer : IDisposable
     }
 
     public int Port { get; }
+
+    private int _logins;
+
+    /// <summary>How many connections logged in so far (sshd's "Accepted publickey" lines): one per ssh, rsync or SSH.NET connection.</summary>
+    public int Logins => Volatile.Read(ref _logins);
     public string ClientKey => _dir["client"];
     /// <summary>A key the server does not accept.</summary>
     public string StrangerKey => _dir["stranger"];
@@ -129,6 +134,10 @@ public sealed class SshServer : IDisposable
         var info = new ProcessStartInfo("/usr/sbin/sshd") { UseShellExecute = false, RedirectStandardError = true };
         foreach (var a in new[] { "-D", "-e", "-f", _dir["sshd_config"] }) info.ArgumentList.Add(a);
         _sshd = Process.Start(info)!;
+        _sshd.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data?.Contains("Accepted publickey") == true) Interlocked.Increment(ref _logins);
+        };
         _sshd.BeginErrorReadLine();
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (DateTime.UtcNow < deadline)
