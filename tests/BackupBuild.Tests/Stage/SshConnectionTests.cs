@@ -37,6 +37,10 @@ public class SshConnectionTests : IClassFixture<SshServer>
         Assert.Contains("Connection refused", down.Detail);
         Assert.Null(v3);
 
+        Assert.Null(SshConnection.Open(Endpoint(key: _ssh.ClientKey + ".missing"), CancellationToken.None, out var noKey, out _));
+        Assert.Equal(RemoteShell.Failure.AuthenticationRefused, noKey!.Kind);
+        Assert.Contains(".missing", noKey.Detail);
+
         Assert.Null(SshConnection.Open(Endpoint(ciphers: "3des-cbc-nonexistent"), CancellationToken.None, out var ciphers, out _));
         Assert.Equal(RemoteShell.Failure.Unsupported, ciphers!.Kind);
 
