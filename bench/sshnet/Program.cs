@@ -1,10 +1,30 @@
-// Usage: SshNetPool <identity> <known_hosts> <dest> <parallel> <addr>=<name>=<collectdir> ...
+// Usage: SshNetPool copy <identity> <known_hosts> <addr> <remote-dir> <dest>   (bench/copy.sh: one peer's files over SFTP)
+//        SshNetPool <identity> <known_hosts> <dest> <parallel> <addr>=<name>=<collectdir> ...
 // For each peer: connect (host key compared with the known_hosts line for its address), list the collect dir
 // over SFTP, check cback.collect, download each file on the same connection, create cback.stage.
 using System.Diagnostics;
 using Renci.SshNet;
 
 var user = Environment.GetEnvironmentVariable("BENCH_USER") ?? "root";
+if (args[0] == "copy")
+{
+    // One connection, the files of one folder one after the other (SftpClient.DownloadFile), as a RemoteCopy=sftp would.
+    var known = File.ReadAllLines(args[2]).Select(l => l.Split(' ')).First(f => f[0] == args[3]);
+    var info1 = new ConnectionInfo(args[3], 22, user, new PrivateKeyAuthenticationMethod(user, new PrivateKeyFile(args[1])));
+    using var client = new SftpClient(info1);
+    client.HostKeyReceived += (_, e) => e.CanTrust = Convert.ToBase64String(e.HostKey) == known[2];
+    var watch = Stopwatch.StartNew();
+    client.Connect();
+    long total = 0;
+    foreach (var f in client.ListDirectory(args[4]).Where(f => f.IsRegularFile))
+    {
+        using var output = File.Create(Path.Combine(args[5], f.Name));
+        client.DownloadFile(f.FullName, output);
+        total += f.Length;
+    }
+    Console.WriteLine($"sftp: {total} bytes in {watch.Elapsed.TotalSeconds:F2} s");
+    return 0;
+}
 var identity = args[0]; var knownHosts = File.ReadAllLines(args[1]); var dest = args[2]; var parallel = int.Parse(args[3]);
 var peers = args.Skip(4).Select(a => a.Split('=', 3)).ToList();
 var key = new PrivateKeyFile(identity);

@@ -43,7 +43,8 @@ public sealed record SshEndpoint(
 /// </summary>
 public static class RemoteShell
 {
-    public enum Failure { None, Unreachable, AuthenticationRefused, HostKey, Dropped, Command }
+    /// <summary>Unsupported: the connection cannot be made as configured (SshCiphers names no cipher SSH.NET implements).</summary>
+    public enum Failure { None, Unreachable, AuthenticationRefused, HostKey, Dropped, Command, Unsupported }
 
     /// <summary>Quotes a value for a POSIX shell: 'it'\''s' — safe for any byte but NUL.</summary>
     public static string Quote(string value)

@@ -57,8 +57,26 @@ public sealed class RunManagedPeers : BackupTask
         };
         if (run.RunDate.Length > 0) command.Add("-p:BackupRunDate=" + run.RunDate);
         Progress("Managed.Running", Action, peer.Name, peer.Ssh!.Target);
-        var result = Infrastructure.RemoteShell.Execute(peer.Ssh, string.Join(' ', command.Select(Infrastructure.RemoteShell.Quote)),
-            RunTimeout, Cancellation);
+        var text = string.Join(' ', command.Select(Infrastructure.RemoteShell.Quote));
+        ProgramResult result;
+        Infrastructure.RemoteShell.Failure failure;
+        string detail = "";
+        if (RemotePeerStage.UsesSshNet(peer.Ssh))
+        {
+            // One SSH.NET connection for the peer's run (the same command string ssh sends: the gate sees no difference),
+            // its failures named from the protocol.
+            using var connection = SshConnection.Open(peer.Ssh, Cancellation, out var open, out _);
+            SshFailure? ran = open;
+            result = connection?.Execute(text, RunTimeout, Cancellation, 64L * 1024 * 1024, out ran)
+                ?? new ProgramResult(-1, Array.Empty<byte>(), "", false, false);
+            failure = ran?.Kind ?? (result.Succeeded ? Infrastructure.RemoteShell.Failure.None : Infrastructure.RemoteShell.Failure.Command);
+            detail = ran is { Kind: not Infrastructure.RemoteShell.Failure.Command } ? ran.Detail : "";
+        }
+        else
+        {
+            result = Infrastructure.RemoteShell.Execute(peer.Ssh, text, RunTimeout, Cancellation);
+            failure = Infrastructure.RemoteShell.Classify(result);
+        }
         var output = (result.Output + result.Error).TrimEnd();
         if (result.Succeeded)
         {
@@ -66,15 +84,16 @@ public sealed class RunManagedPeers : BackupTask
             Progress("Managed.Succeeded", Action, peer.Name);
             return;
         }
-        var failure = Infrastructure.RemoteShell.Classify(result);
         var reason = failure switch
         {
             Infrastructure.RemoteShell.Failure.Command => $"exit code {result.ExitCode}",
             Infrastructure.RemoteShell.Failure.Unreachable => "unreachable",
             Infrastructure.RemoteShell.Failure.AuthenticationRefused => "the peer refused the key",
             Infrastructure.RemoteShell.Failure.HostKey => "the host key does not match known_hosts",
+            Infrastructure.RemoteShell.Failure.Unsupported => "SshCiphers leaves no cipher SSH.NET implements",
             _ => result.TimedOut ? "timed out" : "the connection dropped",
         };
+        if (detail.Length > 0) output = (output + "\n" + detail).Trim();
         Log.LogErrorWithCodeFromResources("Managed.Failed", Action, peer.Name, peer.Ssh.Target, reason,
             string.Join("\n", output.Split('\n').TakeLast(40).Select(l => "  [" + peer.Name + "] " + l)));
     }

@@ -9,9 +9,11 @@ public enum PeerOutcome { Staged, Unchanged, NotReady, Failed }
 public sealed record PeerResult(PeerOutcome Outcome, int Files, long Bytes, TimeSpan Elapsed);
 
 /// <summary>
-/// Stages one remote peer over OpenSSH: one ssh call lists its collect dir (readiness, and what
-/// changed since it was last staged), rsync (or scp -O) copies it into a temporary folder that
-/// replaces the peer's staging folder only once complete, and the peer is marked staged.
+/// Stages one remote peer: one SSH.NET connection (<see cref="SshConnection"/>, host key checked against the same
+/// known_hosts files ssh reads) carries the listing of its collect dir (readiness, and what changed since it was last
+/// staged) and the staged mark; rsync (or scp -O) over OpenSSH copies it into a temporary folder that replaces the
+/// peer's staging folder only once complete. A RemoteShell other than plain "ssh" (a wrapper, extra options) keeps
+/// every command on that program, one ssh process per command, as before SSH.NET.
 /// </summary>
 public sealed class RemotePeerStage
 {
@@ -27,6 +29,7 @@ public sealed class RemotePeerStage
     private readonly PeerLog _log;
     private readonly bool _forgiven;
     private readonly CancellationToken _cancel;
+    private SshConnection? _connection;
 
     public RemotePeerStage(StagePeer peer, PeerLog log, bool forgiven, CancellationToken cancel)
     {
@@ -37,27 +40,71 @@ public sealed class RemotePeerStage
         _cancel = cancel;
     }
 
+    /// <summary>Whether the peer's commands go over SSH.NET: RemoteShell is plain "ssh" (the default).</summary>
+    public static bool UsesSshNet(SshEndpoint ssh) => ssh.ShellCommand is ["ssh"];
+
     public PeerResult Stage(string peerDir)
     {
         var clock = Stopwatch.StartNew();
+        if (!UsesSshNet(_ssh)) return StageOver(peerDir, clock);
+        _connection = SshConnection.Open(_ssh, _cancel, out var failure, out _);
+        if (_connection == null)
+        {
+            Report(failure!, copying: false);
+            return new PeerResult(PeerOutcome.Failed, 0, 0, clock.Elapsed);
+        }
+        try
+        {
+            return StageOver(peerDir, clock);
+        }
+        finally
+        {
+            _connection?.Dispose();
+        }
+    }
+
+    /// <summary>One command on the peer: over the open connection, or with one ssh process.</summary>
+    private (ProgramResult Result, SshFailure? Failure) Run(string command, TimeSpan timeout, long outputLimit)
+    {
+        if (_connection == null)
+        {
+            var r = RemoteShell.Execute(_ssh, command, timeout, _cancel, outputLimit);
+            if (r.Succeeded || r.Overflowed) return (r, null);
+            return (r, new SshFailure(RemoteShell.Classify(r), Detail(LastLine(r.Error))));
+        }
+        if (!_connection.IsConnected)
+        {
+            // The copy may have taken hours over its own connection: this one is opened again once if it was lost.
+            _connection.Dispose();
+            _connection = SshConnection.Open(_ssh, _cancel, out var lost, out _);
+            if (_connection == null) return (new ProgramResult(-1, Array.Empty<byte>(), lost!.Detail, false, false), lost);
+        }
+        var result = _connection.Execute(command, timeout, _cancel, outputLimit, out var failure);
+        if (failure == null && !result.Succeeded && !result.Overflowed)
+            failure = new SshFailure(RemoteShell.Failure.Command, Detail(LastLine(result.Error)));
+        return (result, failure);
+    }
+
+    private PeerResult StageOver(string peerDir, Stopwatch clock)
+    {
         PeerResult Done(PeerOutcome o, int files = 0, long bytes = 0) => new(o, files, bytes, clock.Elapsed);
 
         // The listing is untrusted input: bounded while it is read, and every record checked before any is used.
-        var listing = RemoteShell.Execute(_ssh, RemoteEntry.ListCommand(_peer.CollectDir), CommandTimeout, _cancel, RemoteListing.MaxBytes);
+        var (listing, failure) = Run(RemoteEntry.ListCommand(_peer.CollectDir), CommandTimeout, RemoteListing.MaxBytes);
         if (listing.Overflowed)
         {
             _log.Error("Stage.RemoteListingTooLarge", _peer.Name, _ssh.Target + ":" + _peer.CollectDir, RemoteListing.MaxBytes);
             return Done(PeerOutcome.Failed);
         }
-        if (!listing.Succeeded)
+        if (failure != null)
         {
-            if (RemoteShell.Classify(listing) == RemoteShell.Failure.Command && listing.Error.Contains("No such file or directory"))
+            if (failure.Kind == RemoteShell.Failure.Command && listing.Error.Contains("No such file or directory"))
             {
                 // find ran and the collect dir is not there: the peer has nothing ready.
                 NotReady();
                 return Done(PeerOutcome.NotReady);
             }
-            ReportSshFailure(listing);
+            Report(failure, copying: false, listing);
             return Done(PeerOutcome.Failed);
         }
         if (!RemoteListing.TryParse(listing.OutputBytes, out var entries, out var problem))
@@ -99,8 +146,8 @@ public sealed class RemotePeerStage
                 _log.Error("Stage.CopyFailed", _peer.Name, _ssh.Target + ":" + _peer.CollectDir, peerDir, full);
                 return Done(PeerOutcome.Failed);
             }
-            ReportSshFailure(copy.Overflowed ? copy with { ExitCode = 1, Error = $"it printed more than {CopyOutputLimit} bytes" } : copy,
-                copying: true);
+            var r = copy.Overflowed ? copy with { ExitCode = 1, Error = $"it printed more than {CopyOutputLimit} bytes" } : copy;
+            Report(new SshFailure(RemoteShell.Classify(r), Detail(LastLine(r.Error))), copying: true, r);
             return Done(PeerOutcome.Failed);
         }
         // What arrived is checked against the listing: the other end of the copy is the peer, which may lie.
@@ -174,14 +221,17 @@ public sealed class RemotePeerStage
     {
         if (entries.Any(e => e.Name == Indicators.Stage)) return;
         var path = _peer.CollectDir.TrimEnd('/') + "/" + Indicators.Stage;
-        var r = RemoteShell.Execute(_ssh, "touch -- " + RemoteShell.Quote(path), CommandTimeout, _cancel, CopyOutputLimit);
-        if (!r.Succeeded) _log.Error("Stage.CannotWritePeerIndicator", _peer.Name, _ssh.Target + ":" + _peer.CollectDir, r.Error.Trim());
+        var (r, failure) = Run("touch -- " + RemoteShell.Quote(path), CommandTimeout, CopyOutputLimit);
+        if (failure != null || !r.Succeeded)
+            _log.Error("Stage.CannotWritePeerIndicator", _peer.Name, _ssh.Target + ":" + _peer.CollectDir,
+                failure is { Kind: not RemoteShell.Failure.Command } ? failure.Detail : r.Error.Trim());
     }
 
-    private void ReportSshFailure(ProgramResult r, bool copying = false)
+    /// <summary>A failure of the peer's connection, a command or the copy, as the Stage code of its kind.</summary>
+    private void Report(SshFailure failure, bool copying, ProgramResult? r = null)
     {
-        var detail = LastLine(r.Error) is { Length: > 0 } last ? last : "(no message)"; // its sentence is ended by the message (Sentences)
-        switch (RemoteShell.Classify(r))
+        var detail = failure.Detail;
+        switch (failure.Kind)
         {
             case RemoteShell.Failure.Unreachable:
                 _log.Failure(_forgiven, "Stage.RemoteUnreachable", _peer.Name, _ssh.Target, _ssh.Port, detail);
@@ -195,9 +245,15 @@ public sealed class RemotePeerStage
                         ? $"~/.ssh/known_hosts of the user running Stage ({Environment.UserName})"
                         : _ssh.KnownHostsFile);
                 break;
+            case RemoteShell.Failure.Unsupported:
+                _log.Failure(_forgiven, "Stage.SshNetUnsupported", _peer.Name, _ssh.Target, detail);
+                break;
             default:
+                var how = r is { TimedOut: true } ? "timed out"
+                    : failure.Kind == RemoteShell.Failure.Dropped && !copying && _connection != null ? "the connection dropped"
+                    : $"exit code {r?.ExitCode ?? -1}";
                 _log.Failure(_forgiven, copying ? "Stage.RemoteCopyFailed" : "Stage.RemoteCommandFailed", _peer.Name, _ssh.Target,
-                    r.TimedOut ? "timed out" : $"exit code {r.ExitCode}", detail);
+                    how, detail);
                 break;
         }
     }
@@ -221,6 +277,9 @@ public sealed class RemotePeerStage
         if (!copyError.Contains("No space left on device", StringComparison.Ordinal) && free >= left) return null;
         return $"No space left on device: the staging file system has {Units.Bytes(free)} free and {Units.Bytes(left)} of the peer's {Units.Bytes(total)} were still to copy";
     }
+
+    /// <summary>ssh's last line as the cause of a message; its sentence is ended by the message (Sentences).</summary>
+    private static string Detail(string text) => text.Trim() is { Length: > 0 } t ? t : "(no message)";
 
     private static string LastLine(string text) =>
         text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";

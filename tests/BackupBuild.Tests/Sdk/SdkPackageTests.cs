@@ -12,7 +12,11 @@ namespace BackupBuild.Tests.Sdk;
 /// </summary>
 public class SdkPackageTests
 {
-    private static readonly string[] Dependencies = { "AWSSDK.Core.dll", "AWSSDK.S3.dll", "ICSharpCode.SharpZipLib.dll", "LibGit2Sharp.dll", "ZstdSharp.dll" };
+    private static readonly string[] Dependencies =
+    {
+        "AWSSDK.Core.dll", "AWSSDK.S3.dll", "ICSharpCode.SharpZipLib.dll", "LibGit2Sharp.dll", "ZstdSharp.dll",
+        "Renci.SshNet.dll", "BouncyCastle.Cryptography.dll", "Microsoft.Extensions.Logging.Abstractions.dll",
+    };
 
     [Fact]
     public void The_package_holds_the_entry_points_every_targets_file_and_a_readytorun_task_assembly_with_its_dependencies()

@@ -48,6 +48,11 @@ public sealed class SshServer : IDisposable
     }
 
     public int Port { get; }
+
+    private int _logins;
+
+    /// <summary>How many connections logged in so far (sshd's "Accepted publickey" lines): one per ssh, rsync or SSH.NET connection.</summary>
+    public int Logins => Volatile.Read(ref _logins);
     public string ClientKey => _dir["client"];
     /// <summary>A key the server does not accept.</summary>
     public string StrangerKey => _dir["stranger"];
@@ -89,6 +94,24 @@ public sealed class SshServer : IDisposable
         File.WriteAllText(_dir["authorized_keys"], $"command=\"{gate} {args}\",restrict {File.ReadAllText(_dir["client.pub"])}");
     }
 
+    /// <summary>
+    /// Gives the server one more host key of <paramref name="type"/> (rsa, ecdsa, ed25519) and restarts it; returns its
+    /// public key as "TYPE BASE64". sshd then offers both, and the client's host-key algorithm order picks one.
+    /// </summary>
+    public string AddHostKey(string type)
+    {
+        var name = "host-" + type;
+        var r = Tool.Run("ssh-keygen", "-q", "-t", type, "-N", "", "-C", name, "-f", _dir[name]);
+        if (r.ExitCode != 0) throw new InvalidOperationException("ssh-keygen failed: " + r.All);
+        File.AppendAllText(_dir["sshd_config"], $"\nHostKey {_dir[name]}\n");
+        Stop();
+        Start();
+        return PublicKey(name);
+    }
+
+    /// <summary>A host key's public half as known_hosts lists it ("TYPE BASE64"): "host", "other-host", "stranger"…</summary>
+    public string PublicKey(string name) => string.Join(' ', File.ReadAllText(_dir[name + ".pub"]).Split(' ').Take(2));
+
     /// <summary>A new key pair in the server's folder; returns the private key's path.</summary>
     public string NewKey(string name)
     {
@@ -111,6 +134,10 @@ public sealed class SshServer : IDisposable
         var info = new ProcessStartInfo("/usr/sbin/sshd") { UseShellExecute = false, RedirectStandardError = true };
         foreach (var a in new[] { "-D", "-e", "-f", _dir["sshd_config"] }) info.ArgumentList.Add(a);
         _sshd = Process.Start(info)!;
+        _sshd.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data?.Contains("Accepted publickey") == true) Interlocked.Increment(ref _logins);
+        };
         _sshd.BeginErrorReadLine();
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (DateTime.UtcNow < deadline)
@@ -156,5 +183,4 @@ public sealed class SshServer : IDisposable
         if (r.ExitCode != 0) throw new InvalidOperationException("ssh-keygen failed: " + r.All);
     }
 
-    private string PublicKey(string name) => string.Join(' ', File.ReadAllText(_dir[name + ".pub"]).Split(' ').Take(2));
 }
