@@ -77,14 +77,20 @@ internal static class LocalGit
     }
 
     /// <summary>
-    /// The git directory of <paramref name="path"/> (a bare repository, or a working tree with a .git folder), or
-    /// null when it is neither.
+    /// The git directory of <paramref name="path"/> (a bare repository, a working tree with a .git folder, or one whose
+    /// .git file names its git directory, as a submodule's or a linked worktree's does), or null when it is none of these.
     /// </summary>
     public static string? GitDirectory(string path)
     {
         if (Posix.LStat(Path.Combine(path, "HEAD"), out _) != null && Posix.LStat(Path.Combine(path, "objects"), out _) != null) return path;
         var dotGit = Path.Combine(path, ".git");
-        return Posix.LStat(dotGit, out _) is { IsDirectory: true } ? dotGit : null;
+        var st = Posix.LStat(dotGit, out _);
+        if (st is { IsDirectory: true }) return dotGit;
+        if (st is not { IsRegular: true } || st.Value.Size > 4096) return null;
+        var text = File.ReadAllText(dotGit).Trim();
+        if (!text.StartsWith("gitdir: ", StringComparison.Ordinal)) return null;
+        var target = Path.GetFullPath(text["gitdir: ".Length..].Trim(), path);
+        return Posix.LStat(target, out _) is { IsDirectory: true } ? target : null;
     }
 
     /// <summary>A symbolic link or borrowed object store inside the parts of <paramref name="gitDir"/> that are read; null when none.</summary>
@@ -116,6 +122,9 @@ internal static class LocalGit
         EnsureLoaded();
         var gitDir = GitDirectory(path) ?? throw new LocalGitError($"\"{path}\" is not a git repository (no HEAD and objects/, no .git folder)");
         if (LinkInside(gitDir) is { } link) throw new LocalGitError(link + "; BackupBuild does not read a repository through links");
+        // A linked worktree's git directory keeps its objects and most refs in the main repository's (commondir).
+        if (CommonDirectory(gitDir) is { } common && common != gitDir && LinkInside(common) is { } commonLink)
+            throw new LocalGitError($"{commonLink} in \"{common}\"; BackupBuild does not read a repository through links");
         try
         {
             return new Repository(gitDir);
@@ -124,6 +133,14 @@ internal static class LocalGit
         {
             throw new LocalGitError(e.Message.Trim());
         }
+    }
+
+    /// <summary>The folder holding the objects and shared refs: <paramref name="gitDir"/>, or the one its commondir file names.</summary>
+    private static string CommonDirectory(string gitDir)
+    {
+        var file = Path.Combine(gitDir, "commondir");
+        if (Posix.LStat(file, out _) is not { IsRegular: true } st || st.Size > 4096) return gitDir;
+        return Path.GetFullPath(File.ReadAllText(file).Trim(), gitDir);
     }
 
     /// <summary>Creates a bare repository at <paramref name="gitDir"/> when it has none (as `git init --bare`).</summary>
@@ -251,7 +268,12 @@ internal static class LocalGit
     /// </summary>
     private static IEnumerable<ObjectId> ObjectIds(Repository repo)
     {
-        var objects = Path.Combine(repo.Info.Path, "objects");
+        var objects = Path.Combine(CommonDirectory(repo.Info.Path), "objects");
+        if (!Directory.Exists(objects))
+        {
+            foreach (var o in repo.ObjectDatabase) yield return o.Id;
+            yield break;
+        }
         var loose = new FileSystemEnumerable<string>(objects, (ref FileSystemEntry e) =>
                 Path.GetFileName(e.Directory.ToString()) + e.FileName.ToString(),
             new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 1, AttributesToSkip = 0 })

@@ -189,6 +189,18 @@ public sealed class GitRepositoryTests : IDisposable
     }
 
     [Fact]
+    public void A_linked_worktree_whose_git_file_names_its_git_directory_is_bundled()
+    {
+        var repo = CreateRepository();
+        var linked = _rig.Temp["src/linked"];
+        Git(repo, "worktree", "add", "--quiet", linked, "feature");
+        Assert.True(File.Exists(Path.Combine(linked, ".git")));
+        Assert.True(Run(linked, ModuleRig.Monday), _rig.Engine.AllText);
+        var bundle = Path.Combine(_rig.CollectDir, $"git-{NormalizedPath.From(linked)}.bundle");
+        Assert.Equal(Refs(repo), Refs(Restore(bundle)));
+    }
+
+    [Fact]
     public void Refs_read_in_process_are_the_text_git_printed_so_old_state_files_stay_valid()
     {
         var repo = CreateRepository();

@@ -124,6 +124,23 @@ public sealed class GitMirrorVerifyTests : IDisposable
         Assert.DoesNotContain("object(s) of", r.All);
     }
 
+    [Fact]
+    public void The_source_build_of_the_tasks_loads_libgit2_from_its_runtimes_folder()
+    {
+        // Source mode (the quick start): the task assembly built in tasks/bin, libgit2 under runtimes/linux-x64/native
+        // beside it; MSBuild loads the task in its own load context (not the tests' copy of the assembly).
+        Tool.Require("git");
+        var built = Path.Combine(Repo.Root, "tasks", "bin", "Release", "net8.0");
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(built, "runtimes", "linux-x64", "native"), "libgit2-*.so"));
+        Assert.Empty(Directory.GetFiles(built, "libgit2-*.so"));
+        MakeMirror(Source(), "/srv/repo.git", packed: true);
+        File.WriteAllText(ServerRoot + "data/web1/git.roots", "/srv/repo.git\n");
+        var r = Server().Property("BackupTasksAssembly", Path.Combine(built, "BackupBuild.Tasks.dll"))
+            .Run("Browse", "BrowseClient=web1", "BrowseCommand=verify");
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Contains("Browse: 1 git mirror(s) verified, 0 damaged or not read.", r.All);
+    }
+
     private static string[] Snapshot(string root) =>
         Directory.EnumerateFileSystemEntries(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
             .Select(p => p + " " + (File.Exists(p) ? new FileInfo(p).Length + " " + File.GetLastWriteTimeUtc(p).Ticks : "dir"))
