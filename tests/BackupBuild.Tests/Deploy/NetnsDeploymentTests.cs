@@ -79,9 +79,11 @@ public sealed class NetnsDeploymentTests
         RunChecks("request-check-server", "backup1");
         // Step 5: the first runs by hand.
         InsertOrder(0);
-        RunBlock("first-run", "web1");
-        RunBlock("first-run", "db1");
-        RunBlock("first-run", "backup1");
+        // The simulated clock: the first runs by hand happen the day before the first night of the week (time runs forward).
+        const string dayBefore = "BackupRunDate=2026-11-22T12:00";
+        RunBlock("first-run", "web1", dayBefore);
+        RunBlock("first-run", "db1", dayBefore);
+        RunBlock("first-run", "backup1", dayBefore);
         Log($"first runs done after {clock.Elapsed.TotalSeconds:0} s");
         // Step 6: the schedule.
         var crontabs = new Dictionary<string, Crontab>();
@@ -232,11 +234,11 @@ public sealed class NetnsDeploymentTests
             : new TimeSpan(int.Parse(Hour), int.Parse(Minute), 0);
     }
 
-    private string RunBlock(string name, string machine)
+    private string RunBlock(string name, string machine, params string[] environment)
     {
         var block = _docs.Named(name).Single(b => b.Machines.Length == 0 || b.Machines.Contains(machine));
         var script = "set -e\n" + Adapt(block.Text);
-        var r = _pool.Run(machine, script);
+        var r = _pool.Run(machine, script, "/root", null, environment);
         Assert.True(r.ExitCode == 0, $"{block.Page}, block \"{name}\" on {machine} failed (exit {r.ExitCode}):\n{block.Text}\n---\n{r.All}");
         return r.Output;
     }
