@@ -71,7 +71,7 @@ public sealed class SshConnection : IDisposable
             var user = string.IsNullOrEmpty(peer.User) ? Environment.UserName : peer.User;
             PrivateKeyFile[] keys;
             try { keys = KeyFiles(peer.IdentityFile).Select(f => new PrivateKeyFile(f)).ToArray(); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or SshException or ArgumentException or InvalidOperationException or NotSupportedException)
+            catch (Exception e) when (e is not OperationCanceledException) // unreadable, malformed, passphrase-protected…
             {
                 // As for ssh, a key that cannot be used leaves the peer refusing the connection (no secret in the message).
                 failure = new SshFailure(RemoteShell.Failure.AuthenticationRefused,

@@ -21,7 +21,9 @@ public class SshGateTests
             .Item("Peer", "client2", ssh.PeerMetadata(client.CollectDir, ("RemoteCopy", "scp -O")));
         var collect = master.Run("Collect", "ManagedOnly=true", "BackupRunDate=2026-11-24T01:00");
         Assert.True(collect.ExitCode == 0, collect.All);
-        var stage = master.Run("Stage", "BackupRunDate=2026-11-24T02:00");
+        // One peer at a time: both peers share one collect dir, and the cback.stage one writes must not appear
+        // between the other's listing and its copy (which Stage rightly refuses, BKP3104).
+        var stage = master.Run("Stage", "BackupRunDate=2026-11-24T02:00", "StageParallelism=1");
         Assert.True(stage.ExitCode == 0, stage.All);
         Assert.Contains("Stage client: staged", stage.Output);
         Assert.Contains("Stage client2: staged", stage.Output);
