@@ -137,6 +137,9 @@ public sealed class CollectArchives : CollectTaskBase
         try
         {
             using var stream = File.OpenRead(manifestPath);
+            // An earlier day's manifest (the usual case) has no links of today: its paths are not read.
+            if (CollectManifest.PeekDate(stream) is { } date && date != today) return links;
+            stream.Position = 0;
             var earlier = CollectManifest.Read(stream);
             if (earlier.Date == today)
                 foreach (var item in earlier.Items) links[item.Stem] = (item.Since, item.Previous ?? item.Since);

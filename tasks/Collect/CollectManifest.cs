@@ -22,7 +22,43 @@ public sealed class CollectManifest
     [JsonPropertyName("items")] public List<CollectManifestItem> Items { get; set; } = new();
 
     private static readonly JsonSerializerOptions Options = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
-    internal static JsonSerializerOptions SerializerOptions => Options;
+
+    /// <summary>
+    /// The manifest's date without reading the rest: the writer puts "version" and "date" first, so a collect on a new
+    /// day learns that yesterday's manifest is not today's from its first bytes instead of parsing every path in it.
+    /// Null when the date is not among the first properties (the caller then reads the whole manifest).
+    /// </summary>
+    /// <exception cref="InvalidDataException">Not a manifest.</exception>
+    public static string? PeekDate(Stream stream)
+    {
+        try
+        {
+            using var gz = new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true);
+            var buffer = new byte[4096];
+            var length = 0;
+            while (length < buffer.Length)
+            {
+                var n = gz.Read(buffer, length, buffer.Length - length);
+                if (n == 0) break;
+                length += n;
+            }
+            var reader = new Utf8JsonReader(buffer.AsSpan(0, length), isFinalBlock: false, default);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) throw new InvalidDataException("not a manifest");
+            // Only scalar properties at the top, before anything nested: the writer's "version" and "date".
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isDate = reader.ValueTextEquals("date"u8);
+                if (!reader.Read()) return null;
+                if (isDate) return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray) return null;
+            }
+            return null;
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException(e.Message, e);
+        }
+    }
 
     /// <exception cref="InvalidDataException">Not a manifest.</exception>
     public static CollectManifest Read(Stream stream)
@@ -105,17 +141,45 @@ public sealed class CollectManifestWriter : IDisposable
         if (item.Since != null) _json.WriteString("since", item.Since);
         if (item.Previous != null) _json.WriteString("previous", item.Previous);
         _json.WriteNumber("size", item.Size);
+        // Written field by field (the properties in their declared order, nulls left out, as the serializer writes them):
+        // the reflection-based serializer costs every run of a new process more than the whole list takes to write.
         if (item.Links is { Count: > 0 })
         {
-            _json.WritePropertyName("links");
-            JsonSerializer.Serialize(_json, item.Links, CollectManifest.SerializerOptions);
+            _json.WriteStartArray("links");
+            foreach (var names in item.Links)
+            {
+                _json.WriteStartObject();
+                WriteStrings("paths", names.Paths);
+                if (names.RawPaths != null) WriteStrings("rawPaths", names.RawPaths);
+                _json.WriteEndObject();
+            }
+            _json.WriteEndArray();
         }
         if (item.Folders is { Count: > 0 })
         {
-            _json.WritePropertyName("folders");
-            JsonSerializer.Serialize(_json, item.Folders, CollectManifest.SerializerOptions);
+            _json.WriteStartArray("folders");
+            foreach (var folder in item.Folders)
+            {
+                _json.WriteStartObject();
+                if (folder.Path != null) _json.WriteString("path", folder.Path);
+                if (folder.RawPath != null) _json.WriteString("rawPath", folder.RawPath);
+                _json.WriteNumber("mode", folder.Mode);
+                _json.WriteNumber("uid", folder.Uid);
+                _json.WriteNumber("gid", folder.Gid);
+                _json.WriteNumber("mtime", folder.Mtime);
+                _json.WriteEndObject();
+                if (_json.BytesPending > 1 << 16) _json.Flush();
+            }
+            _json.WriteEndArray();
         }
         _json.WriteEndObject();
+    }
+
+    private void WriteStrings(string name, List<string> values)
+    {
+        _json.WriteStartArray(name);
+        foreach (var v in values) _json.WriteStringValue(v);
+        _json.WriteEndArray();
     }
 
     /// <summary>Finishes the file, flushes it to disk and puts it in place.</summary>

@@ -14,6 +14,7 @@ internal sealed class TreeShape
     private readonly Dictionary<(ulong, ulong), List<byte[]>> _inodes = new();
     private readonly HashSet<string> _seenFolders = new(StringComparer.Ordinal);
     private readonly List<CollectManifestFolder> _folders = new();
+    private byte[]? _lastFolder;
 
     public TreeShape(string jobPath)
     {
@@ -32,6 +33,9 @@ internal sealed class TreeShape
         }
         // The folders from the file's own up to the item's folder (those already recorded end the climb).
         var end = path.AsSpan().LastIndexOf((byte)'/');
+        // A folder's files come one after another: the same folder as the previous entry's was climbed from already.
+        if (_lastFolder != null && end >= 0 && path.AsSpan(0, end).SequenceEqual(_lastFolder)) return;
+        _lastFolder = end >= 0 ? path[..end] : null;
         while (end > 0)
         {
             var folder = path.AsSpan(0, end);
