@@ -16,6 +16,7 @@ public sealed class Problems
 
     public IReadOnlyList<Problem> All => _all;
     public bool HasErrors => _all.Any(p => !p.IsWarning);
+    public int ErrorCount => _all.Count(p => !p.IsWarning);
 
     public void Error(string resourceName, params object[] args) => Add(new Problem(resourceName, args));
     public void Warning(string resourceName, params object[] args) => Add(new Problem(resourceName, args, IsWarning: true));

@@ -19,9 +19,8 @@ namespace BackupBuild.Tasks.Report;
 /// </summary>
 public sealed class WriteBackupReport : StoredDataTask
 {
-    public string? ReportFile { get; set; }
-    public string? TextFile { get; set; }
-    public string? Weeks { get; set; }
+    /// <summary>@(BackupReportSettings): ReportFile, ReportTextFile (empty: none), ReportWeeks (Settings/ReportSettings).</summary>
+    public ITaskItem? ReportSettings { get; set; }
     /// <summary>MSBuild log files of recent runs (-flp:logfile=…) whose coded errors and warnings are listed.</summary>
     public string? LogFiles { get; set; }
     /// <summary>The configured peers: listed even when nothing of theirs is stored.</summary>
@@ -47,9 +46,8 @@ public sealed class WriteBackupReport : StoredDataTask
     {
         var problems = new Problems();
         var media = Media(problems);
-        var reportFile = Values.AbsolutePath(ReportFile, "ReportFile", problems);
-        var textFile = Values.AbsolutePath(TextFile, "ReportTextFile", problems, required: false);
-        var weeks = Values.Integer(Weeks, "ReportWeeks", problems, 4, 1);
+        var report = Settings.ReportSettings.Parse(ReportSettings, problems);
+        var (reportFile, textFile, weeks) = (report?.ReportFile, report?.TextFile, report?.Weeks ?? 1);
         var clock = Settings.RunSettings.Parse(RunSettings, problems)?.Clock;
         var logs = Values.List(LogFiles);
         var mailer = Mailer.Parse(MailSettings, problems);

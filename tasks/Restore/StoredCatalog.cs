@@ -287,7 +287,7 @@ internal sealed class StoredCatalog : IDisposable
     {
         var client = S3Connection.Create(endpoint, region);
         _open.Add(client);
-        var transfer = new S3Transfer(client, S3Settings.DefaultPartSize, cancel, (_, _) => { });
+        var transfer = new S3Transfer(client, S3Settings.ReadPartSize, cancel, (_, _) => { });
         var versions = transfer.AllVersions(where)
             ?? transfer.List(where).Values.Select(o => new S3Transfer.StoredVersion(o.Key, "null", o.Size ?? 0, S3Transfer.Utc(o.LastModified), true)).ToList();
         var medium = where.ToString();

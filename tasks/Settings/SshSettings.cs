@@ -4,8 +4,10 @@ using Microsoft.Build.Framework;
 namespace BackupBuild.Tasks.Settings;
 
 /// <summary>
-/// The remote-peer group (item BackupSshSettings): how Stage and the managed runs reach remote peers, the defaults a
-/// Peer item's own metadata override (docs/remote-peers.md), and how many peers Stage copies at once.
+/// The remote-peer group (item BackupSshSettings): how Stage and the managed runs reach remote peers, and how many peers
+/// Stage copies at once. The per-peer settings (RemoteUser, Ssh{Identity,KnownHosts}File, RemoteShell, RemoteCopy,
+/// Managed{Actions,Project}) reach each Peer item as its metadata's defaults (the ItemDefinitionGroup of
+/// targets/BackupBuild.props; docs/remote-peers.md); here they are only checked.
 /// </summary>
 public sealed record SshSettings
 {

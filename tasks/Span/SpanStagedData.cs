@@ -20,11 +20,11 @@ public sealed class SpanStagedData : BackupTask
 {
     [Required] public string StagingDir { get; set; } = "";
     [Required] public string WorkingDir { get; set; } = "";
-    [Required] public string ImagePattern { get; set; } = "";
-    public string? Capacity { get; set; }
-    public string? CushionPercent { get; set; }
-    public string? MediaLabel { get; set; }
-    public string? MarkStored { get; set; }
+    /// <summary>
+    /// @(BackupSpanSettings): SpanImagePattern ({n} = 001, 002 …), SpanCapacity, SpanCushionPercent, SpanMarkStored and
+    /// the label prefix StoreMediaLabel (Settings/SpanSettings).
+    /// </summary>
+    public ITaskItem? SpanSettings { get; set; }
     /// <summary>@(BackupRunSettings): run date, starting day, lock wait.</summary>
     public ITaskItem? RunSettings { get; set; }
 
@@ -38,21 +38,12 @@ public sealed class SpanStagedData : BackupTask
         var problems = new Problems();
         var staging = Values.AbsolutePath(StagingDir, "StagingDir", problems);
         var working = Values.AbsolutePath(WorkingDir, "WorkingDir", problems);
-        var pattern = Values.AbsolutePath(ImagePattern, "SpanImagePattern", problems);
-        if (pattern != null && (!pattern.Contains("{n}") || Path.GetDirectoryName(pattern)!.Contains("{n}")))
-            problems.Error("Span.BadPattern", ImagePattern);
-        if (!ByteQuantity.TryParse(Capacity, out var capacity) || capacity <= 0)
-            problems.Error("Span.BadCapacity", Capacity ?? "");
-        double cushion = 4.5;
-        if (!string.IsNullOrWhiteSpace(CushionPercent)
-            && (!double.TryParse(CushionPercent.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out cushion) || cushion < 0 || cushion >= 100))
-            problems.Error("Span.BadCushion", CushionPercent);
-        var mark = Values.Flag(MarkStored, "SpanMarkStored", problems, fallback: true);
+        var span = Settings.SpanSettings.Parse(SpanSettings, problems);
         var run = Settings.RunSettings.Parse(RunSettings, problems);
         var clock = run?.Clock;
-        var labelPrefix = string.IsNullOrWhiteSpace(MediaLabel) ? "CEDAR BACKUP" : MediaLabel.Trim().ToUpperInvariant();
         problems.LogTo(Log);
-        if (problems.HasErrors) return false;
+        if (problems.HasErrors || span == null) return false;
+        var (pattern, capacity, cushion, mark, labelPrefix) = (span.ImagePattern, span.Capacity, span.CushionPercent, span.MarkStored, span.LabelPrefix);
 
         using var storeLock = ActionLock.Acquire(working!, "store", run!.LockWait, Cancellation);
 

@@ -14,7 +14,7 @@ public static class PeerItems
         "RemoteShell", "RemoteCopy", "Managed", "ManagedActions", "ManagedProject",
     };
 
-    /// <summary>The peers; remote ones get <paramref name="defaults"/> (the BackupSshSettings group) for what their metadata leave unset.</summary>
+    /// <summary>The peers; remote ones get <paramref name="defaults"/> (the BackupSshSettings group) for what is not per peer (timeouts, ciphers).</summary>
     public static List<StagePeer> Read(ITaskItem[]? items, Action<string, object[]> problem, Settings.SshSettings? defaults)
     {
         var peers = new List<StagePeer>();

@@ -9,12 +9,17 @@ public static class RemotePeerItems
     private static readonly string[] Actions = { "collect", "stage", "store", "purge" };
 
     /// <summary>A function that completes the peer with its remote settings, or null when they are wrong.</summary>
-    /// <remarks>Without <paramref name="defaults"/> (the BackupSshSettings group was refused, and said so) only the item's own metadata are checked.</remarks>
+    /// <remarks>
+    /// The item's metadata carry their defaults (User, IdentityFile, KnownHostsFile, RemoteShell, RemoteCopy,
+    /// ManagedActions, ManagedProject: the ItemDefinitionGroup of targets/BackupBuild.props, from RemoteUser, Ssh…);
+    /// <paramref name="defaults"/> (the BackupSshSettings group) gives what is not per peer, the timeouts and ciphers.
+    /// Without it (the group was refused, and said so) only metadata that are set are checked.
+    /// </remarks>
     public static Func<StagePeer, StagePeer>? Read(ITaskItem item, Settings.SshSettings? defaults, Action<string, object[]> problem)
     {
         var name = item.ItemSpec;
         var ok = true;
-        string Meta(string key, string? fallback) => item.GetMetadata(key) is { Length: > 0 } v ? v : fallback ?? "";
+        string Meta(string key, string? fallback = null) => item.GetMetadata(key) is { Length: > 0 } v ? v : fallback ?? "";
 
         var host = Meta("Host", name);
         if (host.StartsWith('-') || host.Any(char.IsWhiteSpace))
@@ -29,14 +34,14 @@ public static class RemotePeerItems
             problem("Stage.BadPort", new object[] { name, portText });
             ok = false;
         }
-        var user = Meta("User", defaults?.User);
+        var user = Meta("User");
         if (user.StartsWith('-') || user.Contains('@') || user.Any(char.IsWhiteSpace))
         {
             problem("Stage.BadUser", new object[] { name, user });
             ok = false;
         }
-        var shell = Split(Meta("RemoteShell", defaults?.RemoteShell));
-        var copy = Split(Meta("RemoteCopy", defaults?.RemoteCopy));
+        var shell = Split(Meta("RemoteShell"));
+        var copy = Split(Meta("RemoteCopy"));
         var copyKind = copy.Length == 0 ? "" : Path.GetFileName(copy[0]);
         if (shell.Length == 0 && (defaults != null || item.GetMetadata("RemoteShell").Length > 0))
         {
@@ -55,13 +60,13 @@ public static class RemotePeerItems
             problem("Stage.BadManaged", new object[] { name, managedText });
             ok = false;
         }
-        var actions = Values.List(Meta("ManagedActions", defaults?.ManagedActions)).Select(a => a.ToLowerInvariant()).ToList();
+        var actions = Values.List(Meta("ManagedActions")).Select(a => a.ToLowerInvariant()).ToList();
         foreach (var bad in actions.Where(a => !Actions.Contains(a)))
         {
             problem("Stage.BadManagedAction", new object[] { name, bad });
             ok = false;
         }
-        var project = Meta("ManagedProject", defaults?.ManagedProject);
+        var project = Meta("ManagedProject");
         if (managed && !project.StartsWith('/') && (defaults != null || project.Length > 0))
         {
             problem("Stage.RelativeManagedProject", new object[] { name, project });
@@ -69,8 +74,8 @@ public static class RemotePeerItems
         }
         if (!ok || defaults == null) return null;
 
-        var ssh = new SshEndpoint(host, port, user.Length > 0 ? user : null, NullIfEmpty(Meta("IdentityFile", defaults.IdentityFile)),
-            NullIfEmpty(Meta("KnownHostsFile", defaults.KnownHostsFile)), shell,
+        var ssh = new SshEndpoint(host, port, user.Length > 0 ? user : null, NullIfEmpty(Meta("IdentityFile")),
+            NullIfEmpty(Meta("KnownHostsFile")), shell,
             TimeSpan.FromSeconds(defaults.ConnectTimeoutSeconds), TimeSpan.FromSeconds(defaults.IdleTimeoutSeconds))
         {
             Ciphers = defaults.Ciphers,

@@ -38,6 +38,20 @@ public sealed class ValidateConfiguration : BackupTask, ICollectParameters
     /// <summary>MysqlOptionsFile and the MysqlDatabase items: the option file must exist where the dumps run.</summary>
     public ITaskItem? MysqlSettings { get; set; }
     public ITaskItem[]? MysqlDatabases { get; set; }
+    /// <summary>
+    /// The extensions' groups: each is parsed (by the class its action uses) only when the extension is on, as the
+    /// targets decide it: the item exists (its Enable… switch) and the setting that turns it on is set.
+    /// </summary>
+    public ITaskItem? S3Settings { get; set; }
+    public ITaskItem? EncryptSettings { get; set; }
+    public ITaskItem? SplitSettings { get; set; }
+    public ITaskItem? CapacitySettings { get; set; }
+    /// <summary>The collect modules' groups (BackupGitSettings…), only those of modules that have items (the targets choose).</summary>
+    public ITaskItem[]? ModuleSettings { get; set; }
+    /// <summary>The groups of Span, Verify and Report, actions that are always there.</summary>
+    public ITaskItem? SpanSettings { get; set; }
+    public ITaskItem? VerifySettings { get; set; }
+    public ITaskItem? ReportSettings { get; set; }
 
     /// <summary>This machine's name as BackupPeer's default computes it (the short host name, lower case).</summary>
     internal static string HostPeerName() => Environment.MachineName.Split('.')[0].ToLowerInvariant();
@@ -61,6 +75,15 @@ public sealed class ValidateConfiguration : BackupTask, ICollectParameters
         if (MysqlDatabases is { Length: > 0 })
             Extensions.Mysql.MysqlDump.ParseSettings(MysqlSettings, problems, onThisMachine: !elsewhere);
         var store = Store.StoreSettings.Parse(StoreSettings, run, StagingDir, WorkingDir, CollectDir, problems);
+        if (Settings.AmazonS3Settings.IsOn(S3Settings)) Settings.AmazonS3Settings.Parse(S3Settings, problems);
+        if (Settings.EncryptSettings.IsOn(EncryptSettings)) Settings.EncryptSettings.Parse(EncryptSettings, problems);
+        if (Settings.SplitSettings.IsOn(SplitSettings)) Settings.SplitSettings.Parse(SplitSettings, problems);
+        if (Settings.CapacitySettings.IsOn(CapacitySettings)) Settings.CapacitySettings.Parse(CapacitySettings, problems);
+        foreach (var module in ModuleSettings ?? [])
+            Settings.ModuleGroup.Of(module)?.Parse(module, problems);
+        Settings.SpanSettings.Parse(SpanSettings, problems);
+        Settings.VerifySettings.Parse(VerifySettings, problems);
+        Settings.ReportSettings.Parse(ReportSettings, problems);
         // A client machine may have no peers of its own to stage; a master without peers is caught by Stage.
         var peers = Peers is { Length: > 0 } ? PeerItems.Read(Peers, (r, a) => problems.Error(r, a), ssh) : new List<StagePeer>();
         foreach (var peer in Peers ?? Array.Empty<ITaskItem>()) Values.UnknownMetadata(peer, "Peer", problems, PeerItems.Metadata);

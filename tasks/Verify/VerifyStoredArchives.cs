@@ -20,7 +20,8 @@ public sealed class VerifyStoredArchives : StoredDataTask
 {
     public const string ResultFile = "verify.json";
 
-    public string? Fraction { get; set; }
+    /// <summary>@(BackupVerifySettings): VerifyFraction, the share of the archives one run reads (Settings/VerifySettings).</summary>
+    public Microsoft.Build.Framework.ITaskItem? VerifySettings { get; set; }
     /// <summary>@(BackupRunSettings): the day Verify acts as of (which share of the archives it reads).</summary>
     public Microsoft.Build.Framework.ITaskItem? RunSettings { get; set; }
     public string? WorkingDir { get; set; }
@@ -35,12 +36,10 @@ public sealed class VerifyStoredArchives : StoredDataTask
         var media = Media(problems);
         var working = Values.AbsolutePath(WorkingDir, "WorkingDir", problems);
         var clock = Settings.RunSettings.Parse(RunSettings, problems)?.Clock;
-        var fraction = 1.0;
-        if (!string.IsNullOrWhiteSpace(Fraction) &&
-            (!double.TryParse(Fraction.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out fraction) || fraction <= 0 || fraction > 1))
-            problems.Error("Verify.BadFraction", Fraction);
+        var settings = Settings.VerifySettings.Parse(VerifySettings, problems);
         problems.LogTo(Log);
-        if (problems.HasErrors) return false;
+        if (problems.HasErrors || settings == null) return false;
+        var fraction = settings.Fraction;
 
         using var catalog = Catalog(media!);
         if (catalog == null) return false;

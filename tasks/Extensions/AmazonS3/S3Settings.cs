@@ -2,19 +2,11 @@ using BackupBuild.Tasks.Infrastructure;
 
 namespace BackupBuild.Tasks.Extensions.AmazonS3;
 
-/// <summary>The part size: parts are at least 5 MB (S3's minimum), files above it go up in parts.</summary>
+/// <summary>The files of a folder as S3 keys (the settings: Settings/AmazonS3Settings).</summary>
 public static class S3Settings
 {
-    public const long DefaultPartSize = 16L * 1024 * 1024;
-    private const long MinimumPartSize = 5L * 1024 * 1024;
-
-    public static long PartSize(string? value, Problems problems)
-    {
-        if (string.IsNullOrWhiteSpace(value)) return DefaultPartSize;
-        if (ByteQuantity.TryParse(value, out var n) && n >= MinimumPartSize && n <= 5L * 1024 * 1024 * 1024) return n;
-        problems.Error("S3.BadPartSize", value);
-        return DefaultPartSize;
-    }
+    /// <summary>The part size of a transfer that only reads (Restore, Find): it uploads nothing, so S3PartSize does not apply.</summary>
+    public const long ReadPartSize = 16L * 1024 * 1024;
 
     public static List<S3Transfer.LocalFile> Files(string folder, string keyPrefix) =>
         Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)

@@ -12,13 +12,10 @@ public sealed class SyncFolderToS3 : BackupTask
 {
     public string Source { get; set; } = "";
     public string Target { get; set; } = "";
-    public string? Endpoint { get; set; }
-    public string? Region { get; set; }
+    /// <summary>@(BackupS3Settings): its connection part (S3Endpoint, S3Region, S3PartSize, S3VerifyChecksum).</summary>
+    public ITaskItem? S3Settings { get; set; }
     public string? VerifyOnly { get; set; }
     public string? UploadOnly { get; set; }
-    public string? PartSize { get; set; }
-    /// <summary>Compare ETags with the local MD5 (off for SSE-KMS buckets, whose ETags are not MD5s).</summary>
-    public string? VerifyChecksum { get; set; }
 
     protected override bool Run()
     {
@@ -30,13 +27,13 @@ public sealed class SyncFolderToS3 : BackupTask
         var verifyOnly = Values.Flag(VerifyOnly, "SyncVerifyOnly", problems);
         var uploadOnly = Values.Flag(UploadOnly, "SyncUploadOnly", problems);
         if (verifyOnly && uploadOnly) problems.Error("S3.SyncModes");
-        var partSize = S3Settings.PartSize(PartSize, problems);
-        var checksums = Values.Flag(VerifyChecksum, "S3VerifyChecksum", problems, fallback: true);
+        var connection = Settings.AmazonS3Settings.ParseConnection(S3Settings, problems);
         problems.LogTo(Log);
-        if (problems.HasErrors) return false;
+        if (problems.HasErrors || connection == null) return false;
+        var (partSize, checksums) = (connection.PartSize, connection.VerifyChecksum);
 
-        var files = S3Settings.Files(source!, target!.Prefix);
-        using var s3 = S3Connection.Create(Endpoint, Region);
+        var files = AmazonS3.S3Settings.Files(source!, target!.Prefix);
+        using var s3 = S3Connection.Create(connection.Endpoint, connection.Region);
         var transfer = new S3Transfer(s3, partSize, Cancellation, (name, args) => Detail(name, args));
         transfer.CheckBucket(target.Bucket);
         if (!verifyOnly)

@@ -12,48 +12,31 @@ public sealed class UploadStagedDayToS3 : BackupTask
 {
     public const string Indicator = "cback.amazons3";
 
-    /// <summary>Bucket, optionally with a prefix: "my-bucket" or "my-bucket/backups".</summary>
-    [Required] public string Bucket { get; set; } = "";
-    /// <summary>Custom endpoint (Ceph RGW, MinIO), addressed path-style.</summary>
-    public string? Endpoint { get; set; }
-    public string? Region { get; set; }
-    public string? FullSizeLimit { get; set; }
-    public string? IncrSizeLimit { get; set; }
-    public string? WarnMidnight { get; set; }
-    /// <summary>Command run per file before upload, with ${input} and ${output}; not a shell string.</summary>
-    public string? EncryptCommand { get; set; }
-    /// <summary>Longest run of the encrypt command for one file, in seconds (S3EncryptTimeoutSeconds).</summary>
-    public string? EncryptTimeoutSeconds { get; set; }
-    public string? PartSize { get; set; }
-    /// <summary>Compare ETags with the local MD5 (off for SSE-KMS buckets, whose ETags are not MD5s).</summary>
-    public string? VerifyChecksum { get; set; }
+    /// <summary>
+    /// @(BackupS3Settings): the bucket ("my-bucket" or "my-bucket/backups"), endpoint (Ceph RGW, MinIO: path-style),
+    /// region, size limits, S3WarnMidnight, the encrypt command (${input}, ${output}; not a shell string) and its
+    /// timeout, part size, ETag checks (off for SSE-KMS buckets) and Object Lock (Settings/AmazonS3Settings).
+    /// </summary>
+    public ITaskItem? S3Settings { get; set; }
     public string? StagingDir { get; set; }
     public string? WorkingDir { get; set; }
     /// <summary>@(BackupRunSettings): run date, starting day, Full, lock wait.</summary>
     public ITaskItem? RunSettings { get; set; }
-    /// <summary>S3 Object Lock: days of retention put on every uploaded object (empty: none); the bucket must have Object Lock.</summary>
-    public string? ObjectLockDays { get; set; }
-    /// <summary>GOVERNANCE (the default: bypassable with s3:BypassGovernanceRetention) or COMPLIANCE (nobody can shorten it).</summary>
-    public string? ObjectLockMode { get; set; }
 
     [Output] public string UploadedDay { get; set; } = "";
 
     protected override bool Run()
     {
         var problems = new Problems();
-        var where = S3Location.Parse(Bucket);
-        if (where == null) problems.Error("S3.BadBucket", "S3Bucket", Bucket);
+        var s3Settings = Settings.AmazonS3Settings.Parse(S3Settings, problems);
         var staging = Values.AbsolutePath(StagingDir, "StagingDir", problems);
         var working = Values.AbsolutePath(WorkingDir, "WorkingDir", problems);
         var run = Settings.RunSettings.Parse(RunSettings, problems);
-        var warnMidnight = Values.Flag(WarnMidnight, "S3WarnMidnight", problems);
-        long? fullLimit = Limit(FullSizeLimit, "S3FullSizeLimit", problems), incrLimit = Limit(IncrSizeLimit, "S3IncrSizeLimit", problems);
-        var partSize = S3Settings.PartSize(PartSize, problems);
-        var checksums = Values.Flag(VerifyChecksum, "S3VerifyChecksum", problems, fallback: true);
-        var retention = Retention(ObjectLockDays, ObjectLockMode, problems);
-        var encryptTimeout = Values.Integer(EncryptTimeoutSeconds, "S3EncryptTimeoutSeconds", problems, 3600, min: 1);
         problems.LogTo(Log);
-        if (problems.HasErrors || run == null) return false;
+        if (problems.HasErrors || run == null || s3Settings == null) return false;
+        var (where, warnMidnight, retention) = (s3Settings.Location, s3Settings.WarnMidnight, s3Settings.Retention);
+        long? fullLimit = s3Settings.FullSizeLimit, incrLimit = s3Settings.IncrSizeLimit;
+        var (partSize, checksums, encryptTimeout) = (s3Settings.S3.PartSize, s3Settings.S3.VerifyChecksum, s3Settings.EncryptTimeoutSeconds);
         var (clock, full) = (run.Clock, run.Full);
 
         using var _ = ActionLock.Acquire(working!, "amazons3", run.LockWait, Cancellation);
@@ -66,7 +49,7 @@ public sealed class UploadStagedDayToS3 : BackupTask
         var dir = Path.Combine(staging!, RunClock.DayPath(day.Value));
         if (warnMidnight && day.Value != clock.Today) Log.LogWarningWithCodeFromResources("S3.CrossedMidnight", dir);
 
-        var files = S3Settings.Files(dir, "");
+        var files = AmazonS3.S3Settings.Files(dir, "");
         var total = files.Sum(f => new FileInfo(f.Path).Length);
         var limit = full || clock.IsStartOfWeek ? fullLimit : incrLimit;
         if (limit != null && total > limit)
@@ -76,17 +59,17 @@ public sealed class UploadStagedDayToS3 : BackupTask
         string? encrypted = null;
         try
         {
-            if (!string.IsNullOrWhiteSpace(EncryptCommand))
+            if (s3Settings.EncryptCommand.Length > 0)
             {
                 encrypted = Path.Combine(working!, "amazons3-encrypted");
                 if (Directory.Exists(encrypted)) Directory.Delete(encrypted, true);
-                files = S3Encryption.EncryptAll(EncryptCommand!, dir, encrypted, TimeSpan.FromSeconds(encryptTimeout), Cancellation);
+                files = S3Encryption.EncryptAll(s3Settings.EncryptCommand, dir, encrypted, TimeSpan.FromSeconds(encryptTimeout), Cancellation);
             }
             // Manifests go last: a manifest version in the bucket means the archives it describes were uploaded
             // before it, so an overwritten day's older manifest and archive versions can be told apart (Restore).
             var upload = files.Select(f => f with { Key = target.Prefix + f.Key })
                 .OrderBy(f => Path.GetFileName(f.Path).StartsWith(Collect.CollectManifest.FileName, StringComparison.Ordinal) ? 1 : 0).ToList();
-            using var s3 = S3Connection.Create(Endpoint, Region);
+            using var s3 = S3Connection.Create(s3Settings.S3.Endpoint, s3Settings.S3.Region);
             var transfer = new S3Transfer(s3, partSize, Cancellation, (name, args) => Detail(name, args), retention);
             transfer.CheckBucket(target.Bucket);
             if (retention != null) transfer.CheckObjectLock(target.Bucket);
@@ -106,27 +89,6 @@ public sealed class UploadStagedDayToS3 : BackupTask
         {
             if (encrypted != null && Directory.Exists(encrypted)) Directory.Delete(encrypted, true);
         }
-    }
-
-    private static S3Transfer.Retention? Retention(string? days, string? mode, Problems problems)
-    {
-        var m = string.IsNullOrWhiteSpace(mode) ? "GOVERNANCE" : mode.Trim().ToUpperInvariant();
-        if (m != "GOVERNANCE" && m != "COMPLIANCE") problems.Error("S3.BadLockMode", mode ?? "");
-        if (string.IsNullOrWhiteSpace(days)) return null;
-        if (!int.TryParse(days.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var d) || d < 1 || d > 36500)
-        {
-            problems.Error("S3.BadLockDays", days);
-            return null;
-        }
-        return new S3Transfer.Retention(m == "COMPLIANCE" ? Amazon.S3.ObjectLockMode.Compliance : Amazon.S3.ObjectLockMode.Governance, d);
-    }
-
-    private static long? Limit(string? value, string name, Problems problems)
-    {
-        if (string.IsNullOrWhiteSpace(value)) return null;
-        if (ByteQuantity.TryParse(value, out var n)) return n;
-        problems.Error("S3.BadSizeLimit", name, value);
-        return null;
     }
 
     /// <summary>Cedar's choice: Full → today (uploaded again); otherwise today, yesterday, tomorrow not yet uploaded.</summary>

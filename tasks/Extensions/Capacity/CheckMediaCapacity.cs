@@ -11,32 +11,19 @@ namespace BackupBuild.Tasks.Extensions.Capacity;
 /// </summary>
 public sealed class CheckMediaCapacity : MediaTask
 {
-    /// <summary>Warn when more than this percentage of the medium is used, 0–100 (CapacityMaxPercentage).</summary>
-    public string? MaxPercentage { get; set; }
-    /// <summary>Warn when less than this is left, e.g. "500 MB" (CapacityMinBytes).</summary>
-    public string? MinBytes { get; set; }
-    /// <summary>true: over the line is an error that fails the run (CapacityFailRun).</summary>
-    public string? FailRun { get; set; }
+    /// <summary>
+    /// @(BackupCapacitySettings): warn when more than CapacityMaxPercentage (0–100) of the medium is used, or when less
+    /// than CapacityMinBytes is left (exactly one of them); CapacityFailRun=true makes it an error (Settings/CapacitySettings).
+    /// </summary>
+    public Microsoft.Build.Framework.ITaskItem? CapacitySettings { get; set; }
 
     protected override bool Run()
     {
         var problems = new Problems();
-        double? maxPercent = null;
-        long? minBytes = null;
-        var hasPercent = !string.IsNullOrWhiteSpace(MaxPercentage);
-        var hasBytes = !string.IsNullOrWhiteSpace(MinBytes);
-        if (hasPercent == hasBytes) problems.Error("Capacity.ExactlyOne", MaxPercentage ?? "", MinBytes ?? "");
-        else if (hasPercent)
-        {
-            if (double.TryParse(MaxPercentage!.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var p) && p is >= 0 and <= 100)
-                maxPercent = p;
-            else problems.Error("Capacity.BadPercentage", MaxPercentage!);
-        }
-        else if (ByteQuantity.TryParse(MinBytes, out var b)) minBytes = b;
-        else problems.Error("Capacity.BadMinBytes", MinBytes!);
-        var failRun = Values.Flag(FailRun, "CapacityFailRun", problems);
+        var capacity = Settings.CapacitySettings.Parse(CapacitySettings, problems);
         var settings = ParseSettings(problems);
-        if (settings == null || problems.HasErrors) return false;
+        if (settings == null || capacity == null || problems.HasErrors) return false;
+        var (maxPercent, minBytes, failRun) = (capacity.MaxPercentage, capacity.MinBytes, capacity.FailRun);
 
         var medium = OpenMedium(settings);
         var info = medium.Inspect();

@@ -11,25 +11,20 @@ public sealed class EncryptStagedDays : StagedDayTask
 {
     public const string Indicator = "cback.encrypt";
 
-    /// <summary>The gpg recipient: a key id, fingerprint or e-mail address with a public key (EncryptRecipient).</summary>
-    public string? Recipient { get; set; }
-    /// <summary>The gpg program (EncryptGpgPath).</summary>
-    public string? Gpg { get; set; }
-    /// <summary>gpg's --homedir; empty: gpg's own (~/.gnupg) (EncryptGpgHomeDir).</summary>
-    public string? GpgHomeDir { get; set; }
-    /// <summary>Longest run of gpg for one file, in seconds (EncryptTimeoutSeconds).</summary>
-    public string? TimeoutSeconds { get; set; }
+    /// <summary>
+    /// @(BackupEncryptSettings): the gpg recipient (a key id, fingerprint or e-mail address with a public key), the gpg
+    /// program, its --homedir (empty: gpg's own ~/.gnupg) and the longest gpg run per file (Settings/EncryptSettings).
+    /// </summary>
+    public Microsoft.Build.Framework.ITaskItem? EncryptSettings { get; set; }
 
     private GpgEncryption _gpg = null!;
+    private string _recipient = "";
 
     protected override void Configure(Problems problems)
     {
-        var recipient = Recipient?.Trim() ?? "";
-        if (recipient.Length == 0) problems.Error("Encrypt.NoRecipient");
-        var home = Values.AbsolutePath(GpgHomeDir, "EncryptGpgHomeDir", problems, required: false);
-        var timeout = Values.Integer(TimeoutSeconds, "EncryptTimeoutSeconds", problems, 3600, min: 1);
-        var program = string.IsNullOrWhiteSpace(Gpg) ? "gpg" : Gpg.Trim();
-        _gpg = new GpgEncryption(program, home, recipient, TimeSpan.FromSeconds(timeout), Cancellation);
+        if (Settings.EncryptSettings.Parse(EncryptSettings, problems) is not { } s) return;
+        _recipient = s.Recipient;
+        _gpg = new GpgEncryption(s.Gpg, s.GpgHomeDir, s.Recipient, TimeSpan.FromSeconds(s.TimeoutSeconds), Cancellation);
     }
 
     protected override bool Ready()
@@ -89,7 +84,7 @@ public sealed class EncryptStagedDays : StagedDayTask
             return;
         }
         done.Complete(dayDir, Indicator);
-        Progress("Encrypt.Done", dayDir, encrypted, Units.Bytes(bytes), again, Recipient!.Trim());
+        Progress("Encrypt.Done", dayDir, encrypted, Units.Bytes(bytes), again, _recipient);
     }
 
     /// <summary>gpg writes a temporary file; flushed, it replaces FILE.gpg (and any pieces split from an older one).</summary>

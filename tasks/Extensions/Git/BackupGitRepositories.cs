@@ -14,6 +14,7 @@ namespace BackupBuild.Tasks.Extensions.Git;
 /// </summary>
 public sealed class BackupGitRepositories : ModuleTaskBase
 {
+    protected override Settings.ModuleGroup Group => Settings.ModuleGroup.Git;
     private static readonly string[] Metadata = { "CollectMode" };
     private static readonly Dictionary<string, string?> GitEnvironment = new()
     {
@@ -49,14 +50,14 @@ public sealed class BackupGitRepositories : ModuleTaskBase
     private List<Repository> Load(Problems problems)
     {
         var result = new List<Repository>();
-        if (!LoadCommon(problems, "GitRepository", ModuleCollectMode.Incr, DumpCompression.None)) return result;
+        if (!LoadCommon(problems, "GitRepository")) return result;
         foreach (var item in ModuleSettings.Of(Repositories))
         {
             Values.UnknownMetadata(item, "GitRepository", problems, Metadata);
             var spec = item.ItemSpec.Trim();
             var isUrl = IsUrl(spec);
             var source = isUrl ? spec : Values.AbsolutePath(spec, "GitRepository", problems);
-            var mode = ModuleSettings.CollectMode(item.GetMetadata("CollectMode"), "GitRepository", item.ItemSpec, problems, DefaultMode);
+            var mode = ModuleSettings.CollectMode(Own(item, "CollectMode"), "GitRepository", item.ItemSpec, problems, DefaultMode);
             if (source == null || mode == null) continue;
             if (result.Any(r => r.Source == source)) problems.Error("Repos.GitDuplicate", source);
             else result.Add(new Repository(source, isUrl, mode.Value));

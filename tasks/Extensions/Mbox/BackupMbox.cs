@@ -17,6 +17,7 @@ namespace BackupBuild.Tasks.Extensions.Mbox;
 /// </summary>
 public sealed class BackupMbox : ModuleTaskBase
 {
+    protected override Settings.ModuleGroup Group => Settings.ModuleGroup.Mbox;
     private static readonly string[] FileMetadata = { "CollectMode", "CompressMode" };
     private static readonly string[] DirectoryMetadata = { "CollectMode", "CompressMode", "ExcludeFiles", "ExcludePatterns" };
     private const string StateFormat = "yyyy-MM-ddTHH:mm:ss";
@@ -50,15 +51,15 @@ public sealed class BackupMbox : ModuleTaskBase
     private List<Mailbox> Load(Problems problems)
     {
         var result = new List<Mailbox>();
-        if (!LoadCommon(problems, "MboxFile", ModuleCollectMode.Daily, DumpCompression.None)) return result;
+        if (!LoadCommon(problems, "MboxFile")) return result;
         foreach (var (items, isDirectory) in new[] { (MboxFiles, false), (MboxDirectories, true) })
             foreach (var item in ModuleSettings.Of(items))
             {
                 var kind = isDirectory ? "MboxDirectory" : "MboxFile";
                 Values.UnknownMetadata(item, kind, problems, isDirectory ? DirectoryMetadata : FileMetadata);
                 var path = Values.AbsolutePath(item.ItemSpec, kind, problems);
-                var mode = ModuleSettings.CollectMode(item.GetMetadata("CollectMode"), kind, item.ItemSpec, problems, DefaultMode);
-                var compression = ModuleSettings.Compression(item.GetMetadata("CompressMode"), kind, item.ItemSpec, problems, DefaultCompression);
+                var mode = ModuleSettings.CollectMode(Own(item, "CollectMode"), kind, item.ItemSpec, problems, DefaultMode);
+                var compression = ModuleSettings.Compression(Own(item, "CompressMode"), kind, item.ItemSpec, problems, DefaultCompression);
                 var patterns = new List<Regex>();
                 foreach (var pattern in Values.List(item.GetMetadata("ExcludePatterns")))
                 {

@@ -18,15 +18,13 @@ public sealed class MediawikiDump : BackupTask
 
     [Required] public string CollectDir { get; set; } = "";
 
-    /// <summary>MediawikiCompressMode: none, gzip or bzip2 (default bzip2).</summary>
-    public string? CompressMode { get; set; }
+    /// <summary>@(BackupMediawikiSettings): MediawikiCompressMode, MediawikiTimeoutSeconds (Settings/ModuleGroups).</summary>
+    public ITaskItem? GroupSettings { get; set; }
 
     /// <summary>MysqlDumpProgram (for $wgDBtype mysql) and SqliteProgram (for sqlite).</summary>
     public string? DumpProgram { get; set; }
     public string? SqliteProgram { get; set; }
 
-    /// <summary>MediawikiTimeoutSeconds: a dump running longer is stopped and fails (default 21600).</summary>
-    public string? TimeoutSeconds { get; set; }
 
     [Output] public ITaskItem[] Dumps { get; private set; } = Array.Empty<ITaskItem>();
 
@@ -35,9 +33,10 @@ public sealed class MediawikiDump : BackupTask
     protected override bool Run()
     {
         var problems = new Problems();
-        var compression = DumpCompressions.Parse(CompressMode, "MediawikiCompressMode", problems, DumpCompression.Bzip2);
+        var group = Settings.ModuleGroup.Mediawiki.Parse(GroupSettings, problems);
+        var compression = DumpCompressions.Parse(group?.CompressMode, "MediawikiCompressMode", problems, DumpCompression.None);
         var collectDir = Values.AbsolutePath(CollectDir, "CollectDir", problems);
-        var timeout = Values.Integer(TimeoutSeconds, "MediawikiTimeoutSeconds", problems, 21600, min: 1);
+        var timeout = group?.TimeoutSeconds ?? 1;
         var sites = new List<Site>();
         foreach (var item in Sites)
         {

@@ -16,8 +16,11 @@ public sealed class PostgresqlDump : BackupTask
 
     [Required] public string CollectDir { get; set; } = "";
 
-    /// <summary>PostgresqlCompressMode: none, gzip or bzip2 (default bzip2).</summary>
-    public string? CompressMode { get; set; }
+    /// <summary>
+    /// @(BackupPostgresqlSettings): PostgresqlCompressMode, PostgresqlTimeoutSeconds, PostgresqlPort (-p; empty: libpq's),
+    /// PostgresqlPassFile (PGPASSFILE; empty: ~/.pgpass) (Settings/ModuleGroups).
+    /// </summary>
+    public ITaskItem? GroupSettings { get; set; }
 
     /// <summary>PostgresqlUser: the role to connect as (-U); default libpq's (the login name or PGUSER).</summary>
     public string? User { get; set; }
@@ -25,18 +28,9 @@ public sealed class PostgresqlDump : BackupTask
     /// <summary>PostgresqlHost: a host name, or the folder of the server's socket (-h).</summary>
     public string? Host { get; set; }
 
-    /// <summary>PostgresqlPort: the server's port (-p).</summary>
-    public string? Port { get; set; }
-
-    /// <summary>PostgresqlPassFile: the password file (PGPASSFILE); default ~/.pgpass.</summary>
-    public string? PassFile { get; set; }
-
     /// <summary>PostgresqlDumpProgram / PostgresqlDumpAllProgram: default pg_dump / pg_dumpall from PATH.</summary>
     public string? DumpProgram { get; set; }
     public string? DumpAllProgram { get; set; }
-
-    /// <summary>PostgresqlTimeoutSeconds: a dump running longer is stopped and fails (default 21600).</summary>
-    public string? TimeoutSeconds { get; set; }
 
     [Output] public ITaskItem[] Dumps { get; private set; } = Array.Empty<ITaskItem>();
 
@@ -44,12 +38,13 @@ public sealed class PostgresqlDump : BackupTask
     {
         var problems = new Problems();
         var selection = DatabaseSelection.From(Databases, "PostgresqlDatabase", problems);
-        var compression = DumpCompressions.Parse(CompressMode, "PostgresqlCompressMode", problems, DumpCompression.Bzip2);
+        var group = Settings.ModuleGroup.Postgresql.Parse(GroupSettings, problems);
+        var compression = DumpCompressions.Parse(group?.CompressMode, "PostgresqlCompressMode", problems, DumpCompression.None);
         var collectDir = Values.AbsolutePath(CollectDir, "CollectDir", problems);
-        var passFile = Values.AbsolutePath(PassFile, "PostgresqlPassFile", problems, required: false);
+        var passFile = group?.PassFile;
         if (passFile != null && !File.Exists(passFile)) problems.Error("Postgresql.NoPassFile", passFile);
-        var timeout = Values.Integer(TimeoutSeconds, "PostgresqlTimeoutSeconds", problems, 21600, min: 1);
-        if (!string.IsNullOrWhiteSpace(Port)) Values.Integer(Port, "PostgresqlPort", problems, 5432, min: 1);
+        var timeout = group?.TimeoutSeconds ?? 1;
+        var port = group?.Port?.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var program = selection.All
             ? DumpPrograms.Find(DumpAllProgram, new[] { "pg_dumpall" })
             : DumpPrograms.Find(DumpProgram, new[] { "pg_dump" });
@@ -66,7 +61,7 @@ public sealed class PostgresqlDump : BackupTask
         var common = new List<string> { "-w" };
         if (!string.IsNullOrWhiteSpace(User)) common.AddRange(new[] { "-U", User.Trim() });
         if (!string.IsNullOrWhiteSpace(Host)) common.AddRange(new[] { "-h", Host.Trim() });
-        if (!string.IsNullOrWhiteSpace(Port)) common.AddRange(new[] { "-p", Port.Trim() });
+        if (port != null) common.AddRange(new[] { "-p", port });
         var environment = new Dictionary<string, string?>();
         if (passFile != null) environment["PGPASSFILE"] = passFile;
 

@@ -12,12 +12,18 @@ public abstract class ModuleTaskBase : BackupTask
     public string? WorkingDir { get; set; }
     /// <summary>@(BackupRunSettings): run date, starting day, Full, lock wait (tasks/Settings/RunSettings.cs).</summary>
     public ITaskItem? RunSettings { get; set; }
-    /// <summary>The CollectMode of items without one (daily, weekly, incr).</summary>
-    public string? DefaultCollectMode { get; set; }
-    /// <summary>The CompressMode of items without one (none, gzip, bzip2).</summary>
-    public string? DefaultCompressMode { get; set; }
-    /// <summary>Longest run time of one program call, in seconds.</summary>
-    public string? TimeoutSeconds { get; set; }
+    /// <summary>
+    /// The module's group (@(BackupGitSettings), @(BackupMboxSettings), @(BackupSubversionSettings)): the CollectMode
+    /// (daily, weekly, incr) and CompressMode (none, gzip, bzip2) of items without one, and the longest run of one
+    /// program call in seconds (Settings/ModuleGroups).
+    /// </summary>
+    public ITaskItem? GroupSettings { get; set; }
+
+    /// <summary>Which module's group <see cref="GroupSettings"/> is.</summary>
+    protected abstract Settings.ModuleGroup Group { get; }
+
+    /// <summary>For tests that run a module in process: the group it reads.</summary>
+    internal Settings.ModuleGroup ModuleGroup => Group;
 
     protected string CollectRoot { get; private set; } = "";
     protected string WorkingRoot { get; private set; } = "";
@@ -27,15 +33,32 @@ public abstract class ModuleTaskBase : BackupTask
     protected ModuleCollectMode DefaultMode { get; private set; }
     protected DumpCompression DefaultCompression { get; private set; }
     protected TimeSpan Timeout { get; private set; }
+    private Settings.ModuleGroup.Parsed? _group;
+
+    /// <summary>
+    /// The item's own CollectMode or CompressMode: empty when it carries the property's value (the ItemDefinitionGroup in
+    /// targets/BackupBuild.props gives every item the property), so a bad property is reported once, for the property.
+    /// </summary>
+    protected string Own(ITaskItem item, string metadata)
+    {
+        var value = item.GetMetadata(metadata);
+        var inherited = metadata == "CollectMode" ? _group?.CollectMode : _group?.CompressMode;
+        return value.Trim() == inherited ? "" : value;
+    }
 
     /// <summary>Reads the shared parameters into <paramref name="problems"/>; false when they cannot be used.</summary>
-    protected bool LoadCommon(Problems problems, string itemType, ModuleCollectMode modeFallback, DumpCompression compressionFallback)
+    protected bool LoadCommon(Problems problems, string itemType)
     {
         CollectRoot = Values.AbsolutePath(CollectDir, "CollectDir", problems) ?? "";
         WorkingRoot = Values.AbsolutePath(WorkingDir, "WorkingDir", problems) ?? "";
-        Timeout = TimeSpan.FromSeconds(Values.Integer(TimeoutSeconds, "TimeoutSeconds", problems, 3600, min: 1));
-        DefaultMode = ModuleSettings.CollectMode(DefaultCollectMode, itemType, "(default)", problems, modeFallback) ?? modeFallback;
-        DefaultCompression = ModuleSettings.Compression(DefaultCompressMode, itemType, "(default)", problems, compressionFallback) ?? compressionFallback;
+        // The group's values are checked (Config.BadChoice for a mode); an empty CompressMode is a module without one.
+        _group = Group.Parse(GroupSettings, problems);
+        if (_group is { } group)
+        {
+            Timeout = TimeSpan.FromSeconds(group.TimeoutSeconds);
+            DefaultMode = Repositories.ModuleSettings.CollectMode(group.CollectMode, itemType, "(default)", problems, ModuleCollectMode.Daily)!.Value;
+            DefaultCompression = Repositories.ModuleSettings.Compression(group.CompressMode, itemType, "(default)", problems, DumpCompression.None)!.Value;
+        }
         var run = Settings.RunSettings.Parse(RunSettings, problems);
         Clock = run?.Clock!;
         IsFull = run?.Full ?? false;

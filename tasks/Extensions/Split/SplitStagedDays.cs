@@ -14,17 +14,14 @@ public sealed class SplitStagedDays : StagedDayTask
     public const string Indicator = "cback.split";
     private const int MaxPieces = 100_000; // five-digit suffixes
 
-    /// <summary>Files strictly larger than this are split, e.g. "250 MB" (SplitSizeLimit).</summary>
-    public string? SizeLimit { get; set; }
-    /// <summary>The size of each piece, e.g. "100 MB" (SplitSize).</summary>
-    public string? SplitSize { get; set; }
+    /// <summary>@(BackupSplitSettings): files strictly larger than SplitSizeLimit become pieces of SplitSize (Settings/SplitSettings).</summary>
+    public Microsoft.Build.Framework.ITaskItem? SplitSettings { get; set; }
 
     private long _limit, _size;
 
     protected override void Configure(Problems problems)
     {
-        if (!ByteQuantity.TryParse(SizeLimit, out _limit)) problems.Error("Split.BadQuantity", "SplitSizeLimit", SizeLimit ?? "");
-        if (!ByteQuantity.TryParse(SplitSize, out _size) || _size < 1) problems.Error("Split.BadQuantity", "SplitSize", SplitSize ?? "");
+        if (Settings.SplitSettings.Parse(SplitSettings, problems) is { } s) (_limit, _size) = (s.SizeLimit, s.SplitSize);
     }
 
     protected override void ProcessDay(string dayDir)

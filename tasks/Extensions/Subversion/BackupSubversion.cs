@@ -13,6 +13,7 @@ namespace BackupBuild.Tasks.Extensions.Subversion;
 /// </summary>
 public sealed class BackupSubversion : ModuleTaskBase
 {
+    protected override Settings.ModuleGroup Group => Settings.ModuleGroup.Subversion;
     private static readonly string[] Metadata = { "CollectMode", "CompressMode" };
 
     /// <summary>SubversionRepository items: absolute paths of repositories on this machine.</summary>
@@ -42,13 +43,13 @@ public sealed class BackupSubversion : ModuleTaskBase
     private List<Repository> Load(Problems problems)
     {
         var result = new List<Repository>();
-        if (!LoadCommon(problems, "SubversionRepository", ModuleCollectMode.Daily, DumpCompression.None)) return result;
+        if (!LoadCommon(problems, "SubversionRepository")) return result;
         foreach (var item in ModuleSettings.Of(Repositories))
         {
             Values.UnknownMetadata(item, "SubversionRepository", problems, Metadata);
             var path = Values.AbsolutePath(item.ItemSpec, "SubversionRepository", problems);
-            var mode = ModuleSettings.CollectMode(item.GetMetadata("CollectMode"), "SubversionRepository", item.ItemSpec, problems, DefaultMode);
-            var compression = ModuleSettings.Compression(item.GetMetadata("CompressMode"), "SubversionRepository", item.ItemSpec, problems, DefaultCompression);
+            var mode = ModuleSettings.CollectMode(Own(item, "CollectMode"), "SubversionRepository", item.ItemSpec, problems, DefaultMode);
+            var compression = ModuleSettings.Compression(Own(item, "CompressMode"), "SubversionRepository", item.ItemSpec, problems, DefaultCompression);
             if (path == null || mode == null || compression == null) continue;
             if (result.Any(r => r.Path == path)) problems.Error("Repos.SvnDuplicate", path);
             else result.Add(new Repository(path, mode.Value, compression.Value));

@@ -14,11 +14,8 @@ public sealed class CollectSysinfo : BackupTask
 {
     [Required] public string CollectDir { get; set; } = "";
 
-    /// <summary>SysinfoListingRoot: the folder ls -laR lists (default /).</summary>
-    public string? ListingRoot { get; set; }
-
-    /// <summary>SysinfoTimeoutSeconds: each program running longer is stopped and fails (default 3600).</summary>
-    public string? TimeoutSeconds { get; set; }
+    /// <summary>@(BackupSysinfoSettings): SysinfoListingRoot (the folder ls -laR lists), SysinfoTimeoutSeconds (Settings/ModuleGroups).</summary>
+    public ITaskItem? GroupSettings { get; set; }
 
     [Output] public ITaskItem[] Files { get; private set; } = Array.Empty<ITaskItem>();
 
@@ -26,8 +23,9 @@ public sealed class CollectSysinfo : BackupTask
     {
         var problems = new Problems();
         var collectDir = Values.AbsolutePath(CollectDir, "CollectDir", problems);
-        var root = string.IsNullOrWhiteSpace(ListingRoot) ? "/" : Values.AbsolutePath(ListingRoot, "SysinfoListingRoot", problems);
-        var timeout = TimeSpan.FromSeconds(Values.Integer(TimeoutSeconds, "SysinfoTimeoutSeconds", problems, 3600, min: 1));
+        var group = Settings.ModuleGroup.Sysinfo.Parse(GroupSettings, problems);
+        var root = group?.ListingRoot;
+        var timeout = TimeSpan.FromSeconds(group?.TimeoutSeconds ?? 1);
         problems.LogTo(Log);
         if (problems.HasErrors || collectDir == null || root == null) return false;
 

@@ -18,23 +18,22 @@ public sealed class TracDump : BackupTask
 
     [Required] public string CollectDir { get; set; } = "";
 
-    /// <summary>TracCompressMode: none, gzip or bzip2 (default bzip2).</summary>
-    public string? CompressMode { get; set; }
+    /// <summary>@(BackupTracSettings): TracCompressMode, TracTimeoutSeconds (Settings/ModuleGroups).</summary>
+    public ITaskItem? GroupSettings { get; set; }
 
     /// <summary>SqliteProgram: default sqlite3 from PATH.</summary>
     public string? SqliteProgram { get; set; }
 
-    /// <summary>TracTimeoutSeconds: a dump running longer is stopped and fails (default 21600).</summary>
-    public string? TimeoutSeconds { get; set; }
 
     [Output] public ITaskItem[] Dumps { get; private set; } = Array.Empty<ITaskItem>();
 
     protected override bool Run()
     {
         var problems = new Problems();
-        var compression = DumpCompressions.Parse(CompressMode, "TracCompressMode", problems, DumpCompression.Bzip2);
+        var group = Settings.ModuleGroup.Trac.Parse(GroupSettings, problems);
+        var compression = DumpCompressions.Parse(group?.CompressMode, "TracCompressMode", problems, DumpCompression.None);
         var collectDir = Values.AbsolutePath(CollectDir, "CollectDir", problems);
-        var timeout = Values.Integer(TimeoutSeconds, "TracTimeoutSeconds", problems, 21600, min: 1);
+        var timeout = group?.TimeoutSeconds ?? 1;
         var program = DumpPrograms.Find(SqliteProgram, new[] { "sqlite3" });
         if (program == null) problems.Error("Trac.NoSqlite", string.IsNullOrWhiteSpace(SqliteProgram) ? "sqlite3" : SqliteProgram!);
         var sites = new List<(string Path, string Database)>();

@@ -20,23 +20,22 @@ public sealed class WordpressDump : BackupTask
 
     [Required] public string CollectDir { get; set; } = "";
 
-    /// <summary>WordpressCompressMode: none, gzip or bzip2 (default bzip2).</summary>
-    public string? CompressMode { get; set; }
+    /// <summary>@(BackupWordpressSettings): WordpressCompressMode, WordpressTimeoutSeconds (Settings/ModuleGroups).</summary>
+    public ITaskItem? GroupSettings { get; set; }
 
     /// <summary>MysqlDumpProgram: the dump program; default mariadb-dump, else mysqldump, from PATH.</summary>
     public string? DumpProgram { get; set; }
 
-    /// <summary>WordpressTimeoutSeconds: a dump running longer is stopped and fails (default 21600).</summary>
-    public string? TimeoutSeconds { get; set; }
 
     [Output] public ITaskItem[] Dumps { get; private set; } = Array.Empty<ITaskItem>();
 
     protected override bool Run()
     {
         var problems = new Problems();
-        var compression = DumpCompressions.Parse(CompressMode, "WordpressCompressMode", problems, DumpCompression.Bzip2);
+        var group = Settings.ModuleGroup.Wordpress.Parse(GroupSettings, problems);
+        var compression = DumpCompressions.Parse(group?.CompressMode, "WordpressCompressMode", problems, DumpCompression.None);
         var collectDir = Values.AbsolutePath(CollectDir, "CollectDir", problems);
-        var timeout = Values.Integer(TimeoutSeconds, "WordpressTimeoutSeconds", problems, 21600, min: 1);
+        var timeout = group?.TimeoutSeconds ?? 1;
         var program = DumpPrograms.Find(DumpProgram, new[] { "mariadb-dump", "mysqldump" });
         if (program == null) problems.Error("Mysql.NoProgram", string.IsNullOrWhiteSpace(DumpProgram) ? "mariadb-dump, mysqldump" : DumpProgram!);
         var sites = new List<(string Path, SiteDatabase Config)>();

@@ -32,7 +32,7 @@ public class DefaultsTests
                 var cells = line.Trim().Trim('|').Split('|').Select(c => c.Trim()).ToArray();
                 if (cells.Length >= 3 && cells[1] == "default") { inDefaultsTable = cells[0] is "property" or "setting"; continue; }
                 if (!inDefaultsTable || !cells[0].StartsWith('`')) continue;
-                var names = Regex.Matches(cells[0], @"`([A-Za-z]+)`").Select(m => m.Groups[1].Value).ToArray();
+                var names = Regex.Matches(cells[0], @"`([A-Za-z][A-Za-z0-9]*)`").Select(m => m.Groups[1].Value).ToArray();
                 foreach (var name in names)
                 {
                     if (!rows.TryGetValue(name, out var list)) rows[name] = list = new();
@@ -80,11 +80,28 @@ public class DefaultsTests
 
     /// <summary>The groups of targets/BackupBuild.Settings.targets and the classes that parse them.</summary>
     public static readonly (string ItemType, string[] Names)[] Groups =
-    {
+    [
         (RunSettings.ItemType, RunSettings.Names), (CollectConfiguration.SettingsItemType, CollectConfiguration.SettingsNames),
         (StoreSettings.ItemType, StoreSettings.Names), (SshSettings.ItemType, SshSettings.Names),
         (Mailer.ItemType, Mailer.Names), (MysqlDump.SettingsItemType, MysqlDump.SettingsNames),
+        (AmazonS3Settings.ItemType, AmazonS3Settings.Names), (EncryptSettings.ItemType, EncryptSettings.Names),
+        (SplitSettings.ItemType, SplitSettings.Names), (CapacitySettings.ItemType, CapacitySettings.Names),
+        (SpanSettings.ItemType, SpanSettings.Names), (VerifySettings.ItemType, VerifySettings.Names),
+        (ReportSettings.ItemType, ReportSettings.Names),
+        .. ModuleGroup.All.Select(g => (g.ItemType, g.Names)),
+    ];
+
+    /// <summary>What turns an extension's group on (the targets and Validate read it only then); empty by default.</summary>
+    private static readonly Dictionary<string, (string, string)[]> TurnedOn = new()
+    {
+        [AmazonS3Settings.ItemType] = [("S3Bucket", "bucket")],
+        [EncryptSettings.ItemType] = [("EncryptRecipient", "backup@example.org")],
+        [SplitSettings.ItemType] = [("SplitSizeLimit", "250 MB"), ("SplitSize", "100 MB")],
+        [CapacitySettings.ItemType] = [("CapacityMaxPercentage", "90")],
     };
+
+    private static ITaskItem Defaults(string itemType, string[] names, params (string, string)[] overrides) =>
+        PropsDefaults.Item(itemType, names, (TurnedOn.TryGetValue(itemType, out var on) ? on : []).Concat(overrides).ToArray());
 
     [Fact]
     public void Each_settings_item_carries_every_setting_of_its_parser_under_the_property_s_name()
@@ -129,6 +146,14 @@ public class DefaultsTests
             case SshSettings.ItemType: SshSettings.Parse(item, problems); break;
             case Mailer.ItemType: Mailer.Parse(item, problems); break;
             case MysqlDump.SettingsItemType: MysqlDump.ParseSettings(item, problems, onThisMachine: false); break;
+            case AmazonS3Settings.ItemType: AmazonS3Settings.Parse(item, problems); break;
+            case EncryptSettings.ItemType: EncryptSettings.Parse(item, problems); break;
+            case SplitSettings.ItemType: SplitSettings.Parse(item, problems); break;
+            case CapacitySettings.ItemType: CapacitySettings.Parse(item, problems); break;
+            case SpanSettings.ItemType: SpanSettings.Parse(item, problems); break;
+            case VerifySettings.ItemType: VerifySettings.Parse(item, problems); break;
+            case ReportSettings.ItemType: ReportSettings.Parse(item, problems); break;
+            case var t when ModuleGroup.All.Any(g => g.ItemType == t): ModuleGroup.All.Single(g => g.ItemType == t).Parse(item, problems); break;
             default: throw new ArgumentException(itemType);
         }
         return problems.All;
@@ -140,13 +165,13 @@ public class DefaultsTests
         var wrong = new List<string>();
         foreach (var (itemType, names) in Groups)
         {
-            var defaults = PropsDefaults.Item(itemType, names);
+            var defaults = Defaults(itemType, names);
             var clean = Parse(itemType, defaults).Where(p => !p.IsWarning).ToList();
             Assert.True(clean.Count == 0, $"{itemType} with the props' defaults: {string.Join("; ", clean)}");
-            // SshCiphers: empty is a value of its own (ssh's own list), given on the command line.
-            foreach (var name in names.Where(n => PropsDefaults.Value(n).Length > 0 && n != "SshCiphers"))
+            // SshCiphers, ReportTextFile: empty is a value of its own (ssh's own list; no text summary), given on the command line.
+            foreach (var name in names.Where(n => PropsDefaults.Value(n).Length > 0 && n is not ("SshCiphers" or "ReportTextFile")))
             {
-                var item = PropsDefaults.Item(itemType, names, (name, ""));
+                var item = Defaults(itemType, names, (name, ""));
                 // The image capacity is read only for the image media type.
                 if (name == "StoreImageCapacity") item.SetMetadata("StoreMediaType", "image");
                 if (!Parse(itemType, item).Any(p => !p.IsWarning))

@@ -25,7 +25,7 @@ public sealed class ModuleRig : IDisposable
         task.CollectDir = CollectDir;
         task.WorkingDir = WorkingDir;
         task.RunSettings = PropsDefaults.Run(runDate, full: full ? "true" : "false");
-        task.TimeoutSeconds = "120";
+        task.GroupSettings = PropsDefaults.Module(task.ModuleGroup, (task.ModuleGroup.Names.Single(n => n.EndsWith("TimeoutSeconds")), "120"));
         return task.Execute();
     }
 

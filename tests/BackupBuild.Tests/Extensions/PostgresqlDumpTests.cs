@@ -27,8 +27,9 @@ public class PostgresqlDumpTests : IClassFixture<PostgresServer>
         var engine = new FakeBuildEngine();
         var task = new PostgresqlDump
         {
-            BuildEngine = engine, CollectDir = collectDir, CompressMode = compress, PassFile = passFile,
-            User = PostgresServer.User, Host = _server.Host, Port = (port ?? _server.Port).ToString(),
+            BuildEngine = engine, CollectDir = collectDir, GroupSettings = PropsDefaults.Module(BackupBuild.Tasks.Settings.ModuleGroup.Postgresql,
+                ("PostgresqlCompressMode", string.IsNullOrEmpty(compress) ? PropsDefaults.Value("PostgresqlCompressMode") : compress), ("PostgresqlPassFile", passFile ?? ""), ("PostgresqlPort", (port ?? _server.Port).ToString())),
+            User = PostgresServer.User, Host = _server.Host,
             Databases = databases.Select(d => (Microsoft.Build.Framework.ITaskItem)new TaskItem(d)).ToArray(),
         };
         return (engine, task.Execute());

@@ -48,7 +48,7 @@ public class RestoreConfigurationTests
         Assert.Equal(new[] { "BKP8018" }, engine.ErrorCodes);
 
         engine = new FakeBuildEngine();
-        Assert.False(new VerifyStoredArchives { BuildEngine = engine, StagingDir = t.Path, WorkingDir = t["work"], Fraction = "1.5", RunSettings = PropsDefaults.Run() }.Execute());
+        Assert.False(new VerifyStoredArchives { BuildEngine = engine, StagingDir = t.Path, WorkingDir = t["work"], VerifySettings = PropsDefaults.Verify(("VerifyFraction", "1.5")), RunSettings = PropsDefaults.Run() }.Execute());
         Assert.Equal(new[] { "BKP8101" }, engine.ErrorCodes);
         Assert.False(Directory.Exists(t["work"]));
     }

@@ -82,7 +82,8 @@ public class OptionInjectionFormatTests
         var engine = new FakeBuildEngine();
         var task = new BackupBuild.Tasks.Extensions.Mediawiki.MediawikiDump
         {
-            BuildEngine = engine, Sites = new[] { Items.Of(site) }, CollectDir = dir["collect"], CompressMode = "none",
+            BuildEngine = engine, Sites = new[] { Items.Of(site) }, CollectDir = dir["collect"],
+            GroupSettings = PropsDefaults.Module(BackupBuild.Tasks.Settings.ModuleGroup.Mediawiki, ("MediawikiCompressMode", "none")),
         };
         Assert.True(task.Execute(), engine.AllText);
         Assert.Contains("odd name page", File.ReadAllText(Assert.Single(Directory.GetFiles(dir["collect"]))));
@@ -95,7 +96,11 @@ public class OptionInjectionFormatTests
         var site = dir.Dir("trac/project");
         dir.File("trac/project/conf/trac.ini", "[trac]\ndatabase = sqlite:db/tr\u0001ac.db\n");
         var engine = new FakeBuildEngine();
-        var task = new BackupBuild.Tasks.Extensions.Trac.TracDump { BuildEngine = engine, Sites = new[] { Items.Of(site) }, CollectDir = dir["collect"] };
+        var task = new BackupBuild.Tasks.Extensions.Trac.TracDump
+        {
+            BuildEngine = engine, Sites = new[] { Items.Of(site) }, CollectDir = dir["collect"],
+            GroupSettings = PropsDefaults.Module(BackupBuild.Tasks.Settings.ModuleGroup.Trac),
+        };
         Assert.False(task.Execute());
         var error = Assert.Single(engine.Errors);
         Assert.Equal("BKP6400", error.Code);

@@ -31,8 +31,9 @@ public class OptionInjectionPostgresTests : IClassFixture<PostgresServer>
         var engine = new FakeBuildEngine();
         var task = new PostgresqlDump
         {
-            BuildEngine = engine, CollectDir = dir["collect"], CompressMode = "none", PassFile = _server.PassFile,
-            User = PostgresServer.User, Host = _server.Host, Port = _server.Port.ToString(),
+            BuildEngine = engine, CollectDir = dir["collect"], GroupSettings = PropsDefaults.Module(BackupBuild.Tasks.Settings.ModuleGroup.Postgresql,
+                ("PostgresqlCompressMode", "none"), ("PostgresqlPassFile", _server.PassFile), ("PostgresqlPort", _server.Port.ToString())),
+            User = PostgresServer.User, Host = _server.Host,
             Databases = new Microsoft.Build.Framework.ITaskItem[] { new TaskItem(name) },
         };
 

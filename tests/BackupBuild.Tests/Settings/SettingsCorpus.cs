@@ -67,6 +67,49 @@ public static class SettingsCorpus
         Ok("MysqlTimeoutSeconds", "30"), Bad("MysqlTimeoutSeconds", "0", "BKP1100"), Bad("MysqlTimeoutSeconds", "long", "BKP1100"),
         Bad("MysqlOptionsFile", "my.cnf", "BKP1010"),
 
+        // amazons3 (the pool sets S3Bucket, which turns it on; SyncToS3 reads the part size and checksums too).
+        Ok("S3Bucket", "my-bucket/backups"), Bad("S3Bucket", "My_Bucket", "BKP6300"), Bad("S3Bucket", "ab", "BKP6300"),
+        Ok("S3FullSizeLimit", "1.5 GB"), Bad("S3FullSizeLimit", "big", "BKP6301"),
+        Ok("S3IncrSizeLimit", "10240"), Bad("S3IncrSizeLimit", "-5", "BKP6301"),
+        Ok("S3WarnMidnight", "true"), Bad("S3WarnMidnight", "yes", "BKP1006"),
+        Ok("S3EncryptTimeoutSeconds", "1"), Bad("S3EncryptTimeoutSeconds", "0", "BKP1100"), Bad("S3EncryptTimeoutSeconds", "1h", "BKP1100"),
+        Ok("S3PartSize", "5 MB"), Ok("S3PartSize", "5 GB"), Bad("S3PartSize", "1 MB", "BKP6302"), Bad("S3PartSize", "6 GB", "BKP6302"), Bad("S3PartSize", "x", "BKP6302"),
+        Ok("S3VerifyChecksum", "false"), Bad("S3VerifyChecksum", "off", "BKP1006"),
+        Ok("S3ObjectLockDays", "30"), Bad("S3ObjectLockDays", "0", "BKP6340"), Bad("S3ObjectLockDays", "36501", "BKP6340"), Bad("S3ObjectLockDays", "+3", "BKP6340"),
+        Ok("S3ObjectLockMode", "compliance"), Bad("S3ObjectLockMode", "STRICT", "BKP6341"),
+
+        // encrypt (the pool sets EncryptRecipient), split (SplitSizeLimit and SplitSize), capacity (CapacityMaxPercentage).
+        Ok("EncryptGpgHomeDir", "/root/.gnupg"), Bad("EncryptGpgHomeDir", "gnupg", "BKP1010"),
+        Ok("EncryptTimeoutSeconds", "60"), Bad("EncryptTimeoutSeconds", "0", "BKP1100"), Bad("EncryptTimeoutSeconds", "an hour", "BKP1100"),
+        Ok("SplitSizeLimit", "0"), Ok("SplitSizeLimit", "1.5 GB"), Bad("SplitSizeLimit", "huge", "BKP6210"), Bad("SplitSizeLimit", "-1 MB", "BKP6210"),
+        Ok("SplitSize", "1"), Bad("SplitSize", "0", "BKP6210"), Bad("SplitSize", "100 PB", "BKP6210"),
+        Ok("CapacityMaxPercentage", "0"), Ok("CapacityMaxPercentage", "99.5"), Bad("CapacityMaxPercentage", "101", "BKP6221"), Bad("CapacityMaxPercentage", "90%", "BKP6221"),
+        Bad("CapacityMinBytes", "500 MB", "BKP6220"),
+        Ok("CapacityFailRun", "true"), Bad("CapacityFailRun", "always", "BKP1006"),
+
+        // The collect modules (the pool gives every module its group, as if each had items; Validate checks a module's group only then).
+        Ok("GitCollectMode", "weekly"), Bad("GitCollectMode", "hourly", "BKP1012"), Ok("GitTimeoutSeconds", "5"), Bad("GitTimeoutSeconds", "0", "BKP1100"),
+        Ok("MboxCollectMode", "incr"), Bad("MboxCollectMode", "Daily", "BKP1012"), Ok("MboxCompressMode", "bzip2"), Bad("MboxCompressMode", "zip", "BKP1012"),
+        Bad("MboxTimeoutSeconds", "x", "BKP1100"),
+        Ok("SubversionCollectMode", "weekly"), Bad("SubversionCollectMode", "monthly", "BKP1012"), Ok("SubversionCompressMode", "gzip"),
+        Bad("SubversionCompressMode", "xz", "BKP1012"), Bad("SubversionTimeoutSeconds", "-3", "BKP1100"),
+        Ok("PostgresqlCompressMode", "none"), Bad("PostgresqlCompressMode", "xz", "BKP1012"), Bad("PostgresqlTimeoutSeconds", "0", "BKP1100"),
+        Ok("PostgresqlPort", "5433"), Bad("PostgresqlPort", "0", "BKP1100"), Bad("PostgresqlPort", "pg", "BKP1100"), Bad("PostgresqlPassFile", "pgpass", "BKP1010"),
+        Ok("TracCompressMode", "gzip"), Bad("TracCompressMode", "7z", "BKP1012"), Bad("TracTimeoutSeconds", "soon", "BKP1100"),
+        Ok("MediawikiCompressMode", "none"), Bad("MediawikiCompressMode", "Gzip", "BKP1012"), Bad("MediawikiTimeoutSeconds", "0", "BKP1100"),
+        Ok("WordpressCompressMode", "bzip2"), Bad("WordpressCompressMode", "lzma", "BKP1012"), Bad("WordpressTimeoutSeconds", "1.5", "BKP1100"),
+        Bad("SysinfoListingRoot", "srv", "BKP1010"), Ok("SysinfoTimeoutSeconds", "10"), Bad("SysinfoTimeoutSeconds", "0", "BKP1100"),
+
+        // Span, Verify, Report.
+        Ok("SpanImagePattern", "/srv/span/disc-{n}.iso"), Bad("SpanImagePattern", "/srv/span/disc.iso", "BKP9100"), Bad("SpanImagePattern", "/srv/{n}/disc-{n}.iso", "BKP9100"),
+        Bad("SpanImagePattern", "span-{n}.iso", "BKP1010"),
+        Ok("SpanCapacity", "700 MB"), Bad("SpanCapacity", "0", "BKP9101"), Bad("SpanCapacity", "a disc", "BKP9101"),
+        Ok("SpanCushionPercent", "0"), Ok("SpanCushionPercent", "10.5"), Bad("SpanCushionPercent", "100", "BKP9102"), Bad("SpanCushionPercent", "-1", "BKP9102"),
+        Ok("SpanMarkStored", "false"), Bad("SpanMarkStored", "no", "BKP1006"),
+        Ok("VerifyFraction", "0.25"), Ok("VerifyFraction", "1"), Bad("VerifyFraction", "0", "BKP8101"), Bad("VerifyFraction", "1.5", "BKP8101"), Bad("VerifyFraction", "all", "BKP8101"),
+        Bad("ReportFile", "report.html", "BKP1010"), Bad("ReportTextFile", "report.txt", "BKP1010"), Ok("ReportTextFile", ""),
+        Ok("ReportWeeks", "1"), Bad("ReportWeeks", "0", "BKP1100"), Bad("ReportWeeks", "a month", "BKP1100"),
+
         // Plain properties the actions read beside the groups.
         Ok("PurgeUnstagedCollect", "true"), Bad("PurgeUnstagedCollect", "sometimes", "BKP1006"),
         Bad("WorkingDir", "work", "BKP1010"), Bad("StagingDir", "staging", "BKP1010"),

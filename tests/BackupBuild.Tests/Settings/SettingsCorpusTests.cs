@@ -1,4 +1,10 @@
 using BackupBuild.Tasks.Collect;
+using BackupBuild.Tasks.Extensions.AmazonS3;
+using BackupBuild.Tasks.Extensions.Capacity;
+using BackupBuild.Tasks.Extensions.Encrypt;
+using BackupBuild.Tasks.Extensions.Split;
+using BackupBuild.Tasks.Span;
+using BackupBuild.Tasks.Verify;
 using BackupBuild.Tasks.Extensions.Mysql;
 using BackupBuild.Tasks.Infrastructure;
 using BackupBuild.Tasks.Managed;
@@ -60,6 +66,19 @@ public class SettingsCorpusTests
         public ITaskItem Ssh => PropsDefaults.Ssh(Of(SshSettings.ItemType));
         public ITaskItem Mail => PropsDefaults.Mail(Of(Mailer.ItemType));
         public ITaskItem Mysql => PropsDefaults.Mysql(Of(MysqlDump.SettingsItemType));
+        // The extensions' groups as a site that turned each on has them (the setting that turns it on is set).
+        public ITaskItem S3 => PropsDefaults.S3(new[] { ("S3Bucket", "bucket") }.Concat(Of(AmazonS3Settings.ItemType)).ToArray());
+        public ITaskItem Encrypt => PropsDefaults.Encrypt(new[] { ("EncryptRecipient", "backup@example.org"), ("EncryptGpgHomeDir", Temp["gnupg"]) }
+            .Concat(Of(EncryptSettings.ItemType)).ToArray());
+        public ITaskItem Split => PropsDefaults.Split(new[] { ("SplitSizeLimit", "250 MB"), ("SplitSize", "100 MB") }.Concat(Of(SplitSettings.ItemType)).ToArray());
+        public ITaskItem Capacity => PropsDefaults.Capacity(new[] { ("CapacityMaxPercentage", "90") }.Concat(Of(CapacitySettings.ItemType)).ToArray());
+        public ITaskItem Span => PropsDefaults.Span(new[] { ("SpanImagePattern", Temp["span/span-{n}.iso"]) }.Concat(Of(SpanSettings.ItemType)).ToArray());
+        public ITaskItem Verify => PropsDefaults.Verify(Of(VerifySettings.ItemType));
+        /// <summary>A collect module's group (sysinfo lists the small source folder, not /).</summary>
+        public ITaskItem Module(ModuleGroup g) => PropsDefaults.Module(g,
+            (g == ModuleGroup.Sysinfo ? new[] { ("SysinfoListingRoot", Temp["src"]) } : []).Concat(Of(g.ItemType)).ToArray());
+        public ITaskItem Report => PropsDefaults.Report(new[] { ("ReportFile", Temp["report.html"]), ("ReportTextFile", Temp["report.txt"]) }
+            .Concat(Of(ReportSettings.ItemType)).ToArray());
         public ITaskItem[] Peers => [Items.Of("peer", ("Type", "local"), ("CollectDir", Temp["peer/collect"]))];
         public ITaskItem[] Sources => [Items.Of(Temp["src"])];
 
@@ -73,7 +92,14 @@ public class SettingsCorpusTests
         : SshSettings.Names.Contains(name) ? SshSettings.ItemType
         : Mailer.Names.Contains(name) ? Mailer.ItemType
         : MysqlDump.SettingsNames.Contains(name) ? MysqlDump.SettingsItemType
-        : null;
+        : AmazonS3Settings.Names.Contains(name) ? AmazonS3Settings.ItemType
+        : EncryptSettings.Names.Contains(name) ? EncryptSettings.ItemType
+        : SplitSettings.Names.Contains(name) ? SplitSettings.ItemType
+        : CapacitySettings.Names.Contains(name) ? CapacitySettings.ItemType
+        : SpanSettings.Names.Contains(name) ? SpanSettings.ItemType
+        : VerifySettings.Names.Contains(name) ? VerifySettings.ItemType
+        : ReportSettings.Names.Contains(name) ? ReportSettings.ItemType
+        : ModuleGroup.All.FirstOrDefault(g => g.Names.Contains(name))?.ItemType;
 
     /// <summary>The actions that read a setting, besides Validate: each a name and a way to run it in a pool.</summary>
     public static IEnumerable<(string Name, Func<Pool, BackupBuild.Tasks.Infrastructure.BackupTask> Make)> Readers(string setting)
@@ -108,15 +134,71 @@ public class SettingsCorpusTests
                 WorkingDir = p.Plain["WorkingDir"], RunSettings = p.Run, CollectDir = p.Plain["CollectDir"], StagingDir = p.Plain["StagingDir"],
                 PurgeUnstagedCollect = p.Plain["PurgeUnstagedCollect"],
             });
-        if (Uses(Mailer.ItemType))
+        if (Uses(Mailer.ItemType, ReportSettings.ItemType))
             yield return ("WriteBackupReport", p => new WriteBackupReport
             {
-                StagingDir = p.Plain["StagingDir"], ReportFile = p.Temp["report.html"], RunSettings = p.Run, MailSettings = p.Mail,
+                StagingDir = p.Plain["StagingDir"], ReportSettings = p.Report, RunSettings = p.Run, MailSettings = p.Mail,
                 Peers = p.Peers, WorkingDir = p.Plain["WorkingDir"],
+            });
+        if (Uses(AmazonS3Settings.ItemType))
+            // No staged day: the upload checks its settings and finds nothing to upload (S3 is never contacted).
+            yield return ("UploadStagedDayToS3", p => new UploadStagedDayToS3
+            {
+                S3Settings = p.S3, StagingDir = p.Plain["StagingDir"], WorkingDir = p.Plain["WorkingDir"], RunSettings = p.Run,
+            });
+        if (setting is "S3PartSize" or "S3VerifyChecksum")
+            // A missing SyncSource (BKP6303, not a settings code) stops it before it connects.
+            yield return ("SyncFolderToS3", p => new SyncFolderToS3 { Source = p.Temp["nothing-here"], Target = "s3://bucket/x", S3Settings = p.S3 });
+        if (Uses(EncryptSettings.ItemType))
+            yield return ("EncryptStagedDays", p => new EncryptStagedDays
+            {
+                EncryptSettings = p.Encrypt, StagingDir = p.Plain["StagingDir"], WorkingDir = p.Plain["WorkingDir"], RunSettings = p.Run,
+            });
+        if (Uses(SplitSettings.ItemType))
+            yield return ("SplitStagedDays", p => new SplitStagedDays
+            {
+                SplitSettings = p.Split, StagingDir = p.Plain["StagingDir"], WorkingDir = p.Plain["WorkingDir"], RunSettings = p.Run,
+            });
+        if (Uses(CapacitySettings.ItemType))
+            yield return ("CheckMediaCapacity", p => new CheckMediaCapacity
+            {
+                CapacitySettings = p.Capacity, StagingDir = p.Plain["StagingDir"], WorkingDir = p.Plain["WorkingDir"], CollectDir = p.Plain["CollectDir"],
+                RunSettings = p.Run, StoreSettings = p.Store,
+            });
+        if (Uses(SpanSettings.ItemType))
+            yield return ("SpanStagedData", p => new SpanStagedData
+            {
+                SpanSettings = p.Span, StagingDir = p.Plain["StagingDir"], WorkingDir = p.Plain["WorkingDir"], RunSettings = p.Run,
+            });
+        foreach (var module in ModuleGroup.All.Where(g => Uses(g.ItemType)))
+            yield return (module.Module, p => ModuleTask(module, p));
+        if (Uses(VerifySettings.ItemType))
+            yield return ("VerifyStoredArchives", p => new VerifyStoredArchives
+            {
+                VerifySettings = p.Verify, StagingDir = p.Plain["StagingDir"], WorkingDir = p.Plain["WorkingDir"], RunSettings = p.Run,
             });
         if (Uses(MysqlDump.SettingsItemType))
             // No MysqlDatabase item: the task checks its settings and stops before running the dump program.
             yield return ("MysqlDump", p => new MysqlDump { CollectDir = p.Plain["CollectDir"], MysqlSettings = p.Mysql, Databases = [] });
+    }
+
+    /// <summary>The module's task with no items: it checks its settings and has nothing to dump.</summary>
+    private static BackupBuild.Tasks.Infrastructure.BackupTask ModuleTask(ModuleGroup g, Pool p)
+    {
+        var settings = p.Module(g);
+        string collect = p.Plain["CollectDir"], working = p.Plain["WorkingDir"];
+        return g.Module switch
+        {
+            "git" => new BackupBuild.Tasks.Extensions.Git.BackupGitRepositories { GroupSettings = settings, CollectDir = collect, WorkingDir = working, RunSettings = p.Run },
+            "mbox" => new BackupBuild.Tasks.Extensions.Mbox.BackupMbox { GroupSettings = settings, CollectDir = collect, WorkingDir = working, RunSettings = p.Run },
+            "subversion" => new BackupBuild.Tasks.Extensions.Subversion.BackupSubversion { GroupSettings = settings, CollectDir = collect, WorkingDir = working, RunSettings = p.Run },
+            "postgresql" => new BackupBuild.Tasks.Extensions.Postgresql.PostgresqlDump { GroupSettings = settings, CollectDir = collect, Databases = [] },
+            "trac" => new BackupBuild.Tasks.Extensions.Trac.TracDump { GroupSettings = settings, CollectDir = collect, Sites = [] },
+            "mediawiki" => new BackupBuild.Tasks.Extensions.Mediawiki.MediawikiDump { GroupSettings = settings, CollectDir = collect, Sites = [] },
+            "wordpress" => new BackupBuild.Tasks.Extensions.Wordpress.WordpressDump { GroupSettings = settings, CollectDir = collect, Sites = [] },
+            "sysinfo" => new BackupBuild.Tasks.Extensions.Sysinfo.CollectSysinfo { GroupSettings = settings, CollectDir = collect },
+            _ => throw new ArgumentException(g.Module),
+        };
     }
 
     private static ValidateConfiguration Validate(Pool p) => new()
@@ -124,6 +206,8 @@ public class SettingsCorpusTests
         CollectDirectories = p.Sources, Peers = p.Peers, CollectDir = p.Plain["CollectDir"], WorkingDir = p.Plain["WorkingDir"],
         StagingDir = p.Plain["StagingDir"], RunSettings = p.Run, CollectSettings = p.Collect, StoreSettings = p.Store, SshSettings = p.Ssh,
         MailSettings = p.Mail, MysqlSettings = p.Mysql, MysqlDatabases = [Items.Of("shop")], PurgeUnstagedCollect = p.Plain["PurgeUnstagedCollect"],
+        S3Settings = p.S3, EncryptSettings = p.Encrypt, SplitSettings = p.Split, CapacitySettings = p.Capacity,
+        SpanSettings = p.Span, VerifySettings = p.Verify, ReportSettings = p.Report, ModuleSettings = ModuleGroup.All.Select(p.Module).ToArray(),
     };
 
     /// <summary>The configuration codes a task logs in a fresh pool with one setting changed (none: the defaults).</summary>
@@ -170,9 +254,12 @@ public class SettingsCorpusTests
             "RemoteUser", "SshIdentityFile", "SshKnownHostsFile", "SshCiphers", "RemoteShell", "RemoteCopy", "ManagedActions",
             "ManagedProject", "ManagedDotnet", "StoreXorrisoPath", "IgnoreFile",
             "MailSendmail", "MailSendmailArguments", "MailSmtpHost", "MailFrom", "MysqlDumpProgram", "MysqlDumpArguments",
+            "S3Endpoint", "S3Region", "S3EncryptCommand", "EncryptRecipient", "EncryptGpgPath",
         };
         var names = RunSettings.Names.Concat(CollectConfiguration.SettingsNames).Concat(StoreSettings.Names).Concat(SshSettings.Names)
-            .Concat(Mailer.Names).Concat(MysqlDump.SettingsNames);
+            .Concat(Mailer.Names).Concat(MysqlDump.SettingsNames).Concat(AmazonS3Settings.Names).Concat(EncryptSettings.Names)
+            .Concat(SplitSettings.Names).Concat(CapacitySettings.Names).Concat(SpanSettings.Names).Concat(VerifySettings.Names)
+            .Concat(ReportSettings.Names).Concat(ModuleGroup.All.SelectMany(g => g.Names));
         var missing = names.Where(n => !parsedButFree.Contains(n) && !SettingsCorpus.All.Any(e => e.Setting == n && e.Code != null)).ToList();
         Assert.True(missing.Count == 0, "no bad value in the corpus for " + string.Join(", ", missing));
     }

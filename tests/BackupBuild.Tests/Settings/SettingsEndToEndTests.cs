@@ -12,18 +12,30 @@ namespace BackupBuild.Tests.Settings;
 /// </summary>
 public class SettingsEndToEndTests
 {
-    private static readonly (string Property, string Value, string? Code, string[] Actions)[] Cases =
+    private static readonly (string Property, string Value, string? Code, string[] Actions, string[] Extra)[] Cases =
     {
-        ("SshConnectTimeout", "abc", "BKP1100", ["Stage"]),
-        ("StageParallelism", "x", "BKP1100", ["Stage"]),
-        ("BackupLockWaitSeconds", "soon", "BKP1008", ["Collect", "Stage", "Store", "Purge"]),
-        ("StartingDay", "Sunday", "BKP1002", ["Collect", "Purge"]),
-        ("StoreDriveTimeoutSeconds", "0", "BKP1100", ["Store"]),
-        ("CompressionThreads", "-1", "BKP1008", ["Collect"]),
-        ("PurgeUnstagedCollect", "maybe", "BKP1006", ["Purge"]),
-        ("MailSmtpPort", "smtp", "BKP1100", ["Report"]),
-        ("StageParallelism", "2", null, ["Stage"]),
-        ("BackupLockWaitSeconds", "0", null, ["Collect", "Purge"]),
+        ("SshConnectTimeout", "abc", "BKP1100", ["Stage"], []),
+        ("StageParallelism", "x", "BKP1100", ["Stage"], []),
+        ("BackupLockWaitSeconds", "soon", "BKP1008", ["Collect", "Stage", "Store", "Purge"], []),
+        ("StartingDay", "Sunday", "BKP1002", ["Collect", "Purge"], []),
+        ("StoreDriveTimeoutSeconds", "0", "BKP1100", ["Store"], []),
+        ("CompressionThreads", "-1", "BKP1008", ["Collect"], []),
+        ("PurgeUnstagedCollect", "maybe", "BKP1006", ["Purge"], []),
+        ("MailSmtpPort", "smtp", "BKP1100", ["Report"], []),
+        ("StageParallelism", "2", null, ["Stage"], []),
+        ("BackupLockWaitSeconds", "0", null, ["Collect", "Purge"], []),
+        // The extensions' groups: checked when the extension is on, with the code its target gives…
+        ("S3PartSize", "1 MB", "BKP6302", ["UploadStagedDayToS3"], ["S3Bucket=bucket", "S3Endpoint=http://127.0.0.1:9"]),
+        ("EncryptTimeoutSeconds", "0", "BKP1100", ["EncryptStagedDays"], ["EncryptRecipient=nobody@example.org"]),
+        ("SplitSize", "0", "BKP6210", ["SplitStagedDays"], ["SplitSizeLimit=1 MB"]),
+        ("CapacityMaxPercentage", "101", "BKP6221", ["Store"], []),
+        // …and neither costs nor complains when it is off.
+        ("S3PartSize", "1 MB", null, ["Stage"], []),
+        ("S3PartSize", "1 MB", null, ["Stage"], ["S3Bucket=bucket", "EnableBackupS3Extension=false"]),
+        // Span, Verify, Report.
+        ("SpanCushionPercent", "100", "BKP9102", ["Span"], []),
+        ("VerifyFraction", "0", "BKP8101", ["Verify"], []),
+        ("ReportWeeks", "0", "BKP1100", ["Report"], []),
     };
 
     private static readonly HashSet<string> ConfigurationCodes =
@@ -45,7 +57,7 @@ public class SettingsEndToEndTests
                 .Item("CollectDirectory", temp["src"])
                 .Item("Peer", "$(BackupPeer)", ("Type", "local"), ("CollectDir", "$(CollectDir)"))
                 .Item("PurgeDirectory", "$(CollectDir)", ("RetainDays", "0"));
-            var result = project.Run(run.Action, "BackupRunDate=2026-12-09T01:00", $"{run.Case.Property}={run.Case.Value}");
+            var result = project.Run(run.Action, run.Case.Extra.Prepend($"{run.Case.Property}={run.Case.Value}").Prepend("BackupRunDate=2026-12-09T01:00").ToArray());
             // MSBuild repeats every error in its summary (with other prefixes): count each distinct error message once.
             var errors = Regex.Matches(result.All, @"error (BKP\d{4}): ([^\n]*)").Select(m => (Code: m.Groups[1].Value, Text: m.Groups[2].Value.Trim()))
                 .Distinct();
@@ -58,8 +70,40 @@ public class SettingsEndToEndTests
             var c = Cases[index];
             var expected = c.Code == null ? new List<string>() : new List<string> { c.Code };
             if (!codes.SequenceEqual(expected))
-                wrong.Add($"-t:{action} -p:{c.Property}={c.Value}: expected [{string.Join(", ", expected)}], got [{string.Join(", ", codes)}]");
+                wrong.Add($"-t:{action} -p:{c.Property}={c.Value} {string.Join(" ", c.Extra.Select(e => "-p:" + e))}: expected [{string.Join(", ", expected)}], got [{string.Join(", ", codes)}]");
         }
         Assert.True(wrong.Count == 0, string.Join("\n", wrong));
+    }
+
+    [Fact]
+    public void A_bad_property_that_module_items_inherit_is_one_error_for_the_property_in_Validate_and_Collect()
+    {
+        // The ItemDefinitionGroup gives every GitRepository and MboxFile the property's mode: the parser takes it as
+        // inherited, so the bad property is BKP1012 once (for the property), never BKP6100/BKP6101 for each item.
+        using var temp = new TempDir();
+        temp.File("src/a.txt", "a");
+        temp.File("mail/root", "");
+        // Collect stops at the first module that fails: one bad property per Collect run.
+        var runs = new (string Action, string[] Bad)[]
+        {
+            ("Validate", ["GitCollectMode=hourly", "MboxCompressMode=zip"]), ("Collect", ["GitCollectMode=hourly"]), ("Collect", ["MboxCompressMode=zip"]),
+        };
+        foreach (var (action, bad) in runs)
+        {
+            var dir = temp[$"p-{action}-{bad.Length}-{bad[0][..4]}"];
+            Directory.CreateDirectory(dir);
+            var project = new BackupProject(dir)
+                .Property("StoreMediaType", "image").Property("StoreImageCapacity", "5 MB")
+                .Item("CollectDirectory", temp["src"]);
+            // Only the modules whose property is bad: a module that runs fine first would fail on the missing sources.
+            if (bad.Any(b => b.StartsWith("Git"))) project.Item("GitRepository", temp["nothing.git"]).Item("GitRepository", "https://example.org/x.git");
+            if (bad.Any(b => b.StartsWith("Mbox"))) project.Item("MboxFile", temp["mail/root"]).Item("MboxFile", temp["mail/other"], ("CollectMode", "weekly"));
+            var result = project.Run(action, bad.Prepend("BackupRunDate=2026-12-09T01:00").ToArray());
+            var errors = Regex.Matches(result.All, @"error (BKP\d{4}): ([^\n]*)").Select(m => (Code: m.Groups[1].Value, Text: m.Groups[2].Value.Trim()))
+                .Distinct().Where(e => e.Code is "BKP1012" or "BKP6100" or "BKP6101").ToList();
+            Assert.True(errors.Count == bad.Length && errors.All(e => e.Code == "BKP1012")
+                && bad.All(b => errors.Any(e => e.Text.Contains(b.Split('=')[0]))),
+                $"-t:{action}: " + string.Join("\n", errors) + "\n" + result.All);
+        }
     }
 }

@@ -32,7 +32,7 @@ public sealed class StageFixture : IDisposable
     }
 
     public static ITaskItem Peer(string name, string collectDir, string ignoreFailures = "", string type = "local") =>
-        Items.Of(name, ("Type", type), ("CollectDir", collectDir), ("IgnoreFailures", ignoreFailures));
+        PropsDefaults.Defined("Peer", name, ("Type", type), ("CollectDir", collectDir), ("IgnoreFailures", ignoreFailures));
 
     public ITaskItem Peer(string name, string ignoreFailures = "") => Peer(name, CollectDir(name), ignoreFailures);
 

@@ -31,6 +31,22 @@ public static class PropsDefaults
         return result;
     }
 
+    /// <summary>
+    /// The per-item defaults of an item type (the ItemDefinitionGroups of the props), expanded: what MSBuild gives an item
+    /// that sets none of them. In-process tests hand tasks items as MSBuild would.
+    /// </summary>
+    public static (string Name, string Value)[] ItemDefaults(string itemType)
+    {
+        var doc = XDocument.Load(Path.Combine(Repo.Targets, "BackupBuild.props"));
+        return doc.Descendants().Where(e => e.Name.LocalName == itemType && e.Parent?.Name.LocalName == "ItemDefinitionGroup")
+            .SelectMany(e => e.Elements())
+            .Select(m => (m.Name.LocalName, Regex.Replace(m.Value, @"\$\((\w+)\)", r => Value(r.Groups[1].Value)))).ToArray();
+    }
+
+    /// <summary>An item of the given type with the props' per-item defaults, then its own metadata (which win).</summary>
+    public static ITaskItem Defined(string itemType, string spec, params (string Name, string Value)[] metadata) =>
+        Items.Of(spec, ItemDefaults(itemType).Where(d => !metadata.Any(m => m.Name == d.Name)).Concat(metadata).ToArray());
+
     /// <summary>The default with $(Other) references expanded (BackupRoot given); function calls are not supported.</summary>
     public static string Value(string name, string backupRoot = "/var/lib/backupbuild/") =>
         Regex.Replace(Raw[name], @"\$\((\w+)\)", m => m.Groups[1].Value == "BackupRoot" ? backupRoot : Value(m.Groups[1].Value, backupRoot));
@@ -65,4 +81,20 @@ public static class PropsDefaults
 
     public static ITaskItem Mysql(params (string Name, string Value)[] overrides) =>
         Item(BackupBuild.Tasks.Extensions.Mysql.MysqlDump.SettingsItemType, BackupBuild.Tasks.Extensions.Mysql.MysqlDump.SettingsNames, overrides);
+
+    public static ITaskItem S3(params (string Name, string Value)[] overrides) => Item(AmazonS3Settings.ItemType, AmazonS3Settings.Names, overrides);
+    public static ITaskItem Encrypt(params (string Name, string Value)[] overrides) => Item(EncryptSettings.ItemType, EncryptSettings.Names, overrides);
+    public static ITaskItem Split(params (string Name, string Value)[] overrides) => Item(SplitSettings.ItemType, SplitSettings.Names, overrides);
+    public static ITaskItem Capacity(params (string Name, string Value)[] overrides) => Item(CapacitySettings.ItemType, CapacitySettings.Names, overrides);
+    public static ITaskItem Span(params (string Name, string Value)[] overrides) => Item(SpanSettings.ItemType, SpanSettings.Names, overrides);
+    public static ITaskItem Verify(params (string Name, string Value)[] overrides) => Item(VerifySettings.ItemType, VerifySettings.Names, overrides);
+    /// <summary>A collect module's group (its Include is the module's name, as the settings targets write it).</summary>
+    public static ITaskItem Module(ModuleGroup group, params (string Name, string Value)[] overrides)
+    {
+        var item = Item(group.ItemType, group.Names, overrides);
+        item.ItemSpec = group.Module;
+        return item;
+    }
+
+    public static ITaskItem Report(params (string Name, string Value)[] overrides) => Item(ReportSettings.ItemType, ReportSettings.Names, overrides);
 }
