@@ -130,7 +130,7 @@ public sealed class RegisterRunLogger : BackupTask, IIncrementalTask
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Log.LogWarningWithCodeFromResources("Deploy.RunLoggerWriteFailed", rsp, e.Message.TrimEnd('.'));
+            Log.LogWarningWithCodeFromResources("Deploy.RunLoggerWriteFailed", rsp, e.Message);
             return false;
         }
     }

@@ -58,7 +58,7 @@ public sealed class WriteRunLog : BackupTask, IIncrementalTask
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Log.LogErrorWithCodeFromResources("Deploy.LogOpenFailed", file!, e.Message.TrimEnd('.'));
+            Log.LogErrorWithCodeFromResources("Deploy.LogOpenFailed", file!, e.Message);
             return false;
         }
         Detail("Deploy.LogStarted", file!);
