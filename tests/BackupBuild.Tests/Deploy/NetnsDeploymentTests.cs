@@ -317,8 +317,14 @@ public sealed class NetnsDeploymentTests
         File.WriteAllText(Path.Combine(www, "index.html"), $"<h1>web1 on {Week[day]}</h1>\n");
         File.WriteAllText(Path.Combine(www, "blog", $"post-{day}.html"), $"post of {Week[day]}\n");
         if (day >= 2) File.Delete(Path.Combine(www, "blog", $"post-{day - 2}.html"));
+        // Modes set, not left to the test host's umask (077 while another test runs a task in-process).
+        File.SetUnixFileMode(www, NetnsPool.WorldReadable);
+        File.SetUnixFileMode(Path.Combine(www, "blog"), NetnsPool.WorldReadable);
         foreach (var f in Directory.GetFiles(www, "*", SearchOption.AllDirectories))
+        {
+            File.SetUnixFileMode(f, (UnixFileMode)0b110_100_100);
             File.SetLastWriteTimeUtc(f, DateTime.Parse(Week[day], System.Globalization.CultureInfo.InvariantCulture).AddHours(-3));
+        }
     }
 
     private Dictionary<string, string> WebTree()

@@ -133,10 +133,16 @@ public sealed class NetnsPool : IDisposable
     {
         var folder = _dir.Dir(name);
         foreach (var d in new[] { "etc.up", "etc.work", "var.up", "var.work", "usr-local.up", "usr-local.work", "root", "srv", "tmp" })
+        {
+            // Explicit modes: the test host's umask can be 077 at any moment (tasks run in-process by other tests
+            // restrict it while they run), and an overlay's upper folder gives the machine's /etc or /var its mode.
             Directory.CreateDirectory(Path.Combine(folder, d));
+            File.SetUnixFileMode(Path.Combine(folder, d), WorldReadable);
+        }
         File.SetUnixFileMode(Path.Combine(folder, "root"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         File.SetUnixFileMode(Path.Combine(folder, "tmp"), (UnixFileMode)0b1_111_111_111);
-        foreach (var (inside, outside) in _shared) Directory.CreateDirectory(Path.Combine(folder, "srv", inside["/srv/".Length..]));
+        foreach (var (inside, outside) in _shared)
+            File.SetUnixFileMode(Directory.CreateDirectory(Path.Combine(folder, "srv", inside["/srv/".Length..])).FullName, WorldReadable);
         var pid = Hold("--mount", "--uts", "--net", "--ipc");
         // The mounts come first, and every later script checks it runs on them (Guard): nothing may touch the host's /etc.
         var setup = $"""
@@ -175,8 +181,12 @@ public sealed class NetnsPool : IDisposable
             """);
     }
 
+    /// <summary>rwxr-xr-x: what a stock system's folders have.</summary>
+    internal const UnixFileMode WorldReadable = (UnixFileMode)0b111_101_101;
+
+    // umask 022 as a Debian login or cron job starts with, not whatever the test host's umask is at that moment.
     private static string Guard(string machine) =>
-        $"[ \"$(cat /etc/bkp-netns-machine 2>/dev/null)\" = {machine} ] || {{ echo 'not inside machine {machine}' >&2; exit 99; }}\n";
+        $"[ \"$(cat /etc/bkp-netns-machine 2>/dev/null)\" = {machine} ] || {{ echo 'not inside machine {machine}' >&2; exit 99; }}\numask 022\n";
 
     /// <summary>Starts a namespace holder; returns the PID (on the test machine) of its PID 1.</summary>
     private int Hold(params string[] namespaces)
