@@ -6,7 +6,9 @@
 # Usage: bench/collect.sh [work-dir]   (default /var/tmp/bkp-bench; the tree is kept for re-runs)
 #        BENCH_ONLY=nochange bench/collect.sh   runs only the no-change part
 #        BENCH_ONLY=tarzst bench/collect.sh     only Collect tarzst against `tar -I 'zstd -3 -T0'` (also in the full run)
-#                                               (ROUNDS alternating rounds, default 5, medians)
+#        BENCH_ONLY=tarbz2 bench/collect.sh     only Collect tarbz2 against `tar -I pbzip2` (also in the full run; needs pbzip2)
+#                                               (ROUNDS alternating rounds, default 5 for tarzst and 3 for tarbz2, medians; each ends
+#                                               with GOAL lines for time and size)
 #        BENCH_ONLY=levels bench/collect.sh     only the archive size of each CompressionLevel in each
 #                                               compressed mode (slow: includes zstd -19 and bzip2)
 set -euo pipefail
@@ -52,24 +54,60 @@ msbuild() { dotnet msbuild "$@" -nologo -v:m -tl:off -nodeReuse:false > "$work/l
 archive_name=$(python3 -c "import sys;p=sys.argv[1].lstrip('/');print(p.replace('/','-'))" "$tree")
 median() { python3 -c "import statistics,sys;print(f'{statistics.median(map(float,sys.argv[1:])):.2f}')" "$@"; }
 
-if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = "tarzst" ]; then
-  echo; echo "== Full collect, tarzst (alternating rounds; load before: $(cut -d' ' -f1-3 /proc/loadavg))"
-  rm -rf "$work/zst"; mkdir -p "$work/zst"; project "$work/zst/zst.proj" daily "$work/zst" tarzst
-  zt=(); bt=()
-  for r in $(seq "${ROUNDS:-5}"); do
-    rm -f "$work/zstd.tar.zst"
-    t0=$(now); tar -I 'zstd -3 -T0' -cf "$work/zstd.tar.zst" -C / "${tree#/}"; t1=$(now); zt+=("$(elapsed $t0 $t1)")
-    rm -rf "$work/zst/collect"
-    t0=$(now); msbuild "$work/zst/zst.proj" -t:Collect; t1=$(now); bt+=("$(elapsed $t0 $t1)")
-    echo "round $r: tar -I 'zstd -3 -T0' ${zt[-1]} s, BackupBuild ${bt[-1]} s (load $(cut -d' ' -f1 /proc/loadavg))"
+# One timed run of a command (its output to last.log): appends its wall time to the array named $1 and
+# its CPU time (user + sys) to the array named $2; its peak RSS (kB) is left in last_rss.
+measure() {
+  local -n walls=$1 cpus=$2; shift 2
+  /usr/bin/time -f '%e %U %S %M' -o "$work/time.txt" "$@" > "$work/last.log" 2>&1 || { cat "$work/last.log" "$work/time.txt"; exit 1; }
+  local w u s m; read -r w u s m < <(tail -1 "$work/time.txt")
+  walls+=("$w"); cpus+=("$(python3 -c "print(f'{$u + $s:.2f}')")"); last_rss=$m
+}
+# GOAL line: $1 name, $2 ratio, $3 the most it may be.
+goal() { echo "GOAL $1: $2x (goal <= $3) $(python3 -c "print('met' if $2 <= $3 else 'NOT met')")"; }
+ratio4() { python3 -c "print(f'{$1 / $2:.4f}')"; }
+# $rounds alternating rounds of two tools: odd rounds run $1 first, even rounds $2 first; $3 prints round $r.
+alternate() {
+  for r in $(seq "$rounds"); do
+    if [ $((r % 2)) = 1 ]; then "$1"; "$2"; else "$2"; "$1"; fi
+    "$3"
   done
+}
+
+if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = "tarzst" ]; then
+  echo; echo "== Full collect, tarzst against tar -I 'zstd -3 -T0' (alternating rounds; load before: $(cut -d' ' -f1-3 /proc/loadavg))"
+  rm -rf "$work/zst"; mkdir -p "$work/zst"; project "$work/zst/zst.proj" daily "$work/zst" tarzst
+  zt=(); zc=(); bt=(); bc=(); rounds=${ROUNDS:-5}
+  run_zstd() { rm -f "$work/zstd.tar.zst"; measure zt zc tar -I 'zstd -3 -T0' -cf "$work/zstd.tar.zst" -C / "${tree#/}"; }
+  run_bb_zst() { rm -rf "$work/zst/collect"; measure bt bc dotnet msbuild "$work/zst/zst.proj" -t:Collect -nologo -v:m -tl:off -nodeReuse:false; }
+  report_zst() { echo "round $r: tar -I 'zstd -3 -T0' ${zt[-1]} s (${zc[-1]} s CPU), BackupBuild ${bt[-1]} s (${bc[-1]} s CPU) (load $(cut -d' ' -f1 /proc/loadavg))"; }
+  alternate run_zstd run_bb_zst report_zst
   z_t=$(median "${zt[@]}"); b_t=$(median "${bt[@]}")
   z_s=$(size "$work/zstd.tar.zst"); b_s=$(size "$work/zst/collect/$archive_name.tar.zst")
-  echo "tar -I 'zstd -3 -T0'       ${z_t} s  ${z_s} B   (median of ${ROUNDS:-5})"
-  echo "BackupBuild Collect tarzst ${b_t} s  ${b_s} B   (time $(ratio $b_t $z_t)x, size $(ratio $b_s $z_s)x; goal <= 1.1x, <= 1.0x)"
+  echo "tar -I 'zstd -3 -T0'       ${z_t} s  ${z_s} B   CPU $(median "${zc[@]}") s (medians of $rounds)"
+  echo "BackupBuild Collect tarzst ${b_t} s  ${b_s} B   CPU $(median "${bc[@]}") s"
   echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-  if [ "${BENCH_ONLY:-}" = "tarzst" ]; then exit 0; fi
+  goal collect-tarzst-time "$(ratio "$b_t" "$z_t")" 1.1
+  goal collect-tarzst-size "$(ratio4 "$b_s" "$z_s")" 1.0
 fi
+
+if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = "tarbz2" ]; then
+  command -v pbzip2 >/dev/null || { echo "pbzip2 is missing: apt-get install pbzip2"; exit 1; }
+  echo; echo "== Full collect, tarbz2 against tar -I pbzip2 (both 900 kB blocks; alternating rounds; load before: $(cut -d' ' -f1-3 /proc/loadavg))"
+  rm -rf "$work/bz2"; mkdir -p "$work/bz2"; project "$work/bz2/bz2.proj" daily "$work/bz2" tarbz2
+  pt=(); pc=(); bt=(); bc=(); rounds=${ROUNDS:-3}
+  run_pbzip2() { rm -f "$work/pbzip2.tar.bz2"; measure pt pc tar -I pbzip2 -cf "$work/pbzip2.tar.bz2" -C / "${tree#/}"; }
+  run_bb_bz2() { rm -rf "$work/bz2/collect"; measure bt bc dotnet msbuild "$work/bz2/bz2.proj" -t:Collect -nologo -v:m -tl:off -nodeReuse:false; }
+  report_bz2() { echo "round $r: tar -I pbzip2 ${pt[-1]} s (${pc[-1]} s CPU), BackupBuild ${bt[-1]} s (${bc[-1]} s CPU) (load $(cut -d' ' -f1 /proc/loadavg))"; }
+  alternate run_pbzip2 run_bb_bz2 report_bz2
+  p_t=$(median "${pt[@]}"); b_t=$(median "${bt[@]}")
+  p_s=$(size "$work/pbzip2.tar.bz2"); b_s=$(size "$work/bz2/collect/$archive_name.tar.bz2")
+  echo "tar -I pbzip2 ($(nproc) cores)    ${p_t} s  ${p_s} B   CPU $(median "${pc[@]}") s (medians of $rounds)"
+  echo "BackupBuild Collect tarbz2 ${b_t} s  ${b_s} B   CPU $(median "${bc[@]}") s"
+  echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  goal collect-tarbz2-time "$(ratio "$b_t" "$p_t")" 1.0
+  goal collect-tarbz2-size "$(ratio4 "$b_s" "$p_s")" 1.01
+fi
+if [ "${BENCH_ONLY:-}" = "tarzst" ] || [ "${BENCH_ONLY:-}" = "tarbz2" ]; then exit 0; fi
 
 if [ "${BENCH_ONLY:-}" = "levels" ]; then
   echo; echo "== Archive size by CompressionLevel (each level must be at most the size of the one before)"

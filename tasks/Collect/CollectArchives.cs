@@ -202,6 +202,15 @@ public sealed class CollectArchives : CollectTaskBase
         var shape = new TreeShape(job.Path);
         long bytesIn = 0, bytesOut = 0;
         string? sha256 = null;
+        FileReadAhead? ahead = null;
+        // The plan records an unchanged file as it decides it, an archived one when its hash is known: in walk order.
+        // Where the baseline holds anything, a file read ahead for its hash is added before the next regular file is
+        // decided. A full collect (empty baseline) decides without recording, so reading ahead never waits for that.
+        var recordsWhileDeciding = plan is { BaselineIsEmpty: false };
+        void AddNext()
+        {
+            if (Add(writer!, ahead!.Next(), plan)) Interlocked.Increment(ref files);
+        }
         try
         {
             entries(e =>
@@ -210,6 +219,8 @@ public sealed class CollectArchives : CollectTaskBase
                 Interlocked.Increment(ref seen);
                 manifest.AddPath(e.PathBytes);
                 shape.Add(e);
+                if (recordsWhileDeciding && e.Stat.IsRegular)
+                    while (ahead?.PendingHashes > 0) AddNext();
                 var decision = plan?.Decide(e, HashFile) ?? IncrementalPlan.Decision.Archive;
                 if (decision == IncrementalPlan.Decision.Skip) return;
                 chosen++;
@@ -218,9 +229,13 @@ public sealed class CollectArchives : CollectTaskBase
                     file = AtomicFile.Begin(archivePath);
                     hashed = new HashingOutput(file.Stream);
                     writer = new TarArchiveWriter(hashed, job.Source.Format, config.Level, config.Threads);
+                    ahead = new FileReadAhead(ReaderThreads);
                 }
-                if (Add(writer, e, decision == IncrementalPlan.Decision.ArchiveAndHash, plan)) Interlocked.Increment(ref files);
+                // Files are opened and read ahead on reader threads; the tar stream is assembled here, in walk order.
+                while (ahead!.Full(e)) AddNext();
+                ahead.Enqueue(e, decision == IncrementalPlan.Decision.ArchiveAndHash);
             });
+            while (ahead?.Pending > 0) AddNext();
             if (writer != null)
             {
                 writer.Finish();
@@ -241,6 +256,7 @@ public sealed class CollectArchives : CollectTaskBase
         }
         finally
         {
+            ahead?.Dispose();
             writer?.Dispose();
             file?.Dispose();
             hashed?.Dispose();
@@ -271,49 +287,50 @@ public sealed class CollectArchives : CollectTaskBase
         return new JobResult(item, files, bytesIn, bytesOut);
     }
 
-    /// <summary>Adds one entry; false when it could not be read (a warning names it).</summary>
-    private bool Add(TarArchiveWriter writer, in WalkEntry entry, bool hash, IncrementalPlan? plan)
+    /// <summary>Adds one entry as a reader found it; false when it could not be read (a warning names it).</summary>
+    private bool Add(TarArchiveWriter writer, FileReadAhead.Item item, IncrementalPlan? plan)
     {
-        var path = entry.Path;
-        var name = path.TrimStart('/');
-        if (entry.Stat.IsSymlink)
+        switch (item.Outcome)
         {
-            var target = Posix.ReadLink(path, out _);
-            if (target == null)
-            {
-                Warn("Collect.Vanished", PosixPath.Display(path));
+            case FileReadAhead.Outcome.Symlink:
+                writer.AddSymlink(item.Name, item.Entry.Stat, item.LinkTarget!);
+                return true;
+            case FileReadAhead.Outcome.Vanished:
+                // Gone, or replaced by a link or something else since the walk (O_NOFOLLOW refuses a link).
+                Warn("Collect.Vanished", PosixPath.Display(item.Entry.Path));
                 return false;
-            }
-            writer.AddSymlink(name, entry.Stat, target);
-            return true;
+            case FileReadAhead.Outcome.Unreadable:
+                Warn("Collect.UnreadableFile", PosixPath.Display(item.Entry.Path), Posix.ErrorText(item.Errno));
+                return false;
+            case FileReadAhead.Outcome.Whole:
+                writer.AddFile(item.Name, item.Stat, item.Content);
+                // A read error: the entry is whole (zeros for what was not read), the error ends the archive.
+                item.ReadError?.Throw();
+                if (item.Result != FileAddResult.Complete || item.ChangedAfter)
+                    Warn("Collect.ChangedWhileRead", PosixPath.Display(item.Entry.Path));
+                if (item.Hash) plan?.Archived(item.Entry.PathBytes, item.Stat, item.Sha256!);
+                return true;
         }
 
-        var handle = Posix.OpenRead(path, out var errno);
-        if (handle == null)
-        {
-            // Gone, or replaced by a link or something else since the walk (O_NOFOLLOW refuses a link).
-            if (errno is Errno.NoEntry or Errno.NotDirectory or Errno.Loop) Warn("Collect.Vanished", PosixPath.Display(path));
-            else Warn("Collect.UnreadableFile", PosixPath.Display(path), Posix.ErrorText(errno));
-            return false;
-        }
+        // A larger file, opened and fstat'ed by the reader: streamed from the open file.
+        var handle = item.Handle!;
+        item.Handle = null;
         using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 1);
-        // Take the header's facts from the file as opened, not from the earlier walk.
-        if (Posix.FStat(handle, out _) is not { IsRegular: true } stat)
-        {
-            Warn("Collect.Vanished", PosixPath.Display(path));
-            return false;
-        }
-        using var sha = hash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
-        var result = writer.AddFile(name, stat, stream, sha, Cancellation);
+        var stat = item.Stat;
+        using var sha = item.Hash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+        var result = writer.AddFile(item.Name, stat, stream, sha, Cancellation);
         var after = Posix.FStat(handle, out _);
         if (result != FileAddResult.Complete || after is not { } a ||
             a.MtimeSeconds != stat.MtimeSeconds || a.MtimeNanos != stat.MtimeNanos || a.Size != stat.Size)
         {
-            Warn("Collect.ChangedWhileRead", PosixPath.Display(path));
+            Warn("Collect.ChangedWhileRead", PosixPath.Display(item.Entry.Path));
         }
-        if (sha != null) plan?.Archived(entry.PathBytes, stat, sha.GetHashAndReset());
+        if (sha != null) plan?.Archived(item.Entry.PathBytes, stat, sha.GetHashAndReset());
         return true;
     }
+
+    /// <summary>Reader threads of <see cref="FileReadAhead"/> (0: its default); tests set 1 or more.</summary>
+    internal static int ReaderThreads { get; set; }
 
     /// <summary>The walk ComputeCollectStamp did moments ago in this build, when the stamp file is still its.</summary>
     private CollectPlanCache? CachedPlan()

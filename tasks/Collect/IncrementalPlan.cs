@@ -81,6 +81,9 @@ public sealed class IncrementalPlan : IDisposable
     /// <summary>Files hashed to decide (their content was read once before archiving).</summary>
     public int Hashed { get; private set; }
 
+    /// <summary>No file is known: <see cref="Decide"/> records nothing, so its calls need not wait for <see cref="Archived"/>.</summary>
+    public bool BaselineIsEmpty => _baseline.Count == 0;
+
     public enum Decision { Skip, Archive, ArchiveAndHash }
 
     /// <summary>What to do with one walk entry. Symlinks are always archived (as Cedar does).</summary>

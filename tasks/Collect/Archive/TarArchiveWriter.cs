@@ -93,6 +93,32 @@ public sealed class TarArchiveWriter : IDisposable
         }
     }
 
+    /// <summary>
+    /// Adds a regular file whose content was read beforehand (<see cref="FileReadAhead"/>): a header from
+    /// <paramref name="stat"/>, the bytes of <paramref name="content"/> (at most stat.Size), then zero bytes up
+    /// to stat.Size: the same entry <see cref="AddFile(string, in PosixStat, Stream, IncrementalHash?, CancellationToken)"/>
+    /// makes of a stream that delivered those bytes.
+    /// </summary>
+    public void AddFile(string entryName, in PosixStat stat, ReadOnlySpan<byte> content)
+    {
+        ArgumentNullException.ThrowIfNull(entryName);
+        ArgumentOutOfRangeException.ThrowIfNegative(stat.Size);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(content.Length, stat.Size);
+        EnsureOpen();
+        try
+        {
+            WriteHeaders(entryName, stat, TarHeader.Regular, stat.Size, link: null);
+            tar.Write(content);
+            tar.WriteZeros(stat.Size - content.Length);
+            Pad(stat.Size);
+        }
+        catch
+        {
+            state = State.Broken;
+            throw;
+        }
+    }
+
     /// <summary>Adds a symbolic link (type '2') pointing at <paramref name="target"/>, stored as given.</summary>
     public void AddSymlink(string entryName, in PosixStat stat, string target)
     {

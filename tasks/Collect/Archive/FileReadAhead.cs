@@ -1,0 +1,333 @@
+using System.Runtime.ExceptionServices;
+using System.Security.Cryptography;
+using BackupBuild.Tasks.Infrastructure;
+using Microsoft.Win32.SafeHandles;
+
+namespace BackupBuild.Tasks.Collect.Archive;
+
+/// <summary>
+/// Opens and reads the files of an archive ahead of the tar stream, on a few reader threads, so the producer
+/// that builds the stream does not wait for one file's system calls after another. Entries go in
+/// (<see cref="Enqueue"/>) and come out (<see cref="Next"/>) in the same order: the tar stream is still
+/// assembled strictly in walk order by one thread, so the archive is byte for byte what a single thread
+/// makes. A reader opens each file by its name beneath its folder (<see cref="DirectoryHandle"/>, never
+/// through a symlink in the name) and takes its facts from the opened file (fstat). A small file is read
+/// whole into a ring of bounded size (and hashed there when asked); a larger one is handed over open, to be
+/// streamed by the producer as before. What a reader finds (gone, unreadable, changed while read, a read
+/// error) is reported by the producer when it reaches the entry, exactly as if it had read it itself.
+/// </summary>
+internal sealed class FileReadAhead : IDisposable
+{
+    /// <summary>Reader threads: enough to overlap the system calls of a few files on any machine.</summary>
+    public static int DefaultThreads => Math.Clamp(Environment.ProcessorCount, 2, 4);
+
+    private readonly Item[] items;
+    private readonly byte[] ring;
+    private readonly int wholeLimit;
+    private readonly Thread[] readers;
+    private readonly SemaphoreSlim work = new(0);
+    private long enqueued, claimed, taken;
+    private int ringHead, ringTail, ringEnd;
+    private bool wrapped;
+    private volatile bool stopping;
+
+    /// <param name="threads">Reader threads, at least 1.</param>
+    /// <param name="window">Entries read ahead at most.</param>
+    /// <param name="ringBytes">Memory for the contents of small files in flight.</param>
+    /// <param name="wholeLimit">Files up to this size are read whole; larger ones are streamed by the producer.</param>
+    public FileReadAhead(int threads = 0, int window = 256, int ringBytes = 8 << 20, int wholeLimit = 512 << 10)
+    {
+        if (threads <= 0) threads = DefaultThreads;
+        ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ringBytes, wholeLimit + 1);
+        items = new Item[window];
+        ring = new byte[ringBytes];
+        for (var i = 0; i < window; i++) items[i] = new Item(ring);
+        this.wholeLimit = wholeLimit;
+        readers = new Thread[threads];
+        for (var i = 0; i < threads; i++)
+        {
+            // Background threads: a reader that is never disposed must not keep the build process alive.
+            readers[i] = new Thread(ReadLoop) { IsBackground = true, Name = "tar reader " + (i + 1) };
+            readers[i].Start();
+        }
+    }
+
+    /// <summary>Entries handed in and not yet taken out.</summary>
+    public int Pending => (int)(enqueued - taken);
+
+    /// <summary>Entries in flight whose content hash is wanted (see <see cref="Enqueue"/>).</summary>
+    public int PendingHashes { get; private set; }
+
+    /// <summary>
+    /// True when <see cref="Enqueue"/> would have to wait: the producer takes the oldest entry out first
+    /// (<see cref="Next"/>) and adds it to the archive.
+    /// </summary>
+    public bool Full(in WalkEntry entry) =>
+        Pending == items.Length || (Pending > 0 && !RingFits(Reservation(entry)));
+
+    /// <summary>
+    /// Hands an entry (a regular file or a symlink) to the readers. <paramref name="hash"/>: the SHA-256 of
+    /// the content read is wanted. Call only when not <see cref="Full"/>. Called by the producer only.
+    /// </summary>
+    public void Enqueue(in WalkEntry entry, bool hash)
+    {
+        if (Full(entry)) throw new InvalidOperationException("read-ahead full");
+        var item = items[enqueued % items.Length];
+        item.Reset();
+        item.Entry = entry;
+        item.Hash = hash;
+        var reserve = Reservation(entry);
+        if (reserve > 0) item.RingOffset = RingAllocate(reserve);
+        item.Reserved = reserve;
+        if (hash) PendingHashes++;
+        Volatile.Write(ref enqueued, enqueued + 1);
+        work.Release();
+    }
+
+    /// <summary>
+    /// The oldest entry, once a reader has finished with it. Valid until the next <see cref="Enqueue"/>; a
+    /// <see cref="Item.Handle"/> it holds belongs to the caller from now on.
+    /// </summary>
+    public Item Next()
+    {
+        if (Pending == 0) throw new InvalidOperationException("nothing read ahead");
+        var item = items[taken % items.Length];
+        item.Done.Wait();
+        taken++;
+        if (item.Hash) PendingHashes--;
+        if (item.Reserved > 0) RingFree(item);
+        item.Failure?.Throw();
+        return item;
+    }
+
+    /// <summary>Stops the readers and closes the files they opened that nobody took.</summary>
+    public void Dispose()
+    {
+        stopping = true;
+        work.Release(readers.Length);
+        foreach (var r in readers) r.Join();
+        foreach (var item in items)
+        {
+            item.Handle?.Dispose();
+            item.Handle = null;
+            item.Done.Dispose();
+        }
+        work.Dispose();
+    }
+
+    // Ring space for a small file: its walk size and one byte more (the probe that tells whether it grew).
+    // A file that has grown past it by the time it is opened is streamed instead.
+    private int Reservation(in WalkEntry entry) =>
+        entry.Stat.IsRegular && entry.Stat.Size <= wholeLimit ? (int)entry.Stat.Size + 1 : 0;
+
+    // The ring hands out contiguous regions in order and gets them back in the same order (only the producer
+    // calls these). Regions lie in [tail, head); once one did not fit before the end and started at the
+    // beginning (wrapped), they lie in [tail, end) and [0, head).
+    private bool RingFits(int size) => !wrapped
+        ? ring.Length - ringHead >= size || ringTail >= size
+        : ringTail - ringHead >= size;
+
+    private int RingAllocate(int size)
+    {
+        int offset;
+        if (!wrapped && ring.Length - ringHead < size)
+        {
+            ringEnd = ringHead;
+            wrapped = true;
+            offset = 0;
+        }
+        else offset = ringHead;
+        ringHead = offset + size;
+        return offset;
+    }
+
+    private void RingFree(Item item)
+    {
+        if (wrapped && item.RingOffset != ringTail)
+        {
+            ringTail = 0;
+            wrapped = false;
+        }
+        ringTail = item.RingOffset + item.Reserved;
+        if (wrapped && ringTail == ringEnd)
+        {
+            ringTail = 0;
+            wrapped = false;
+        }
+        if (!wrapped && ringTail == ringHead) ringHead = ringTail = 0;
+    }
+
+    private void ReadLoop()
+    {
+        DirectoryHandle? folder = null;
+        byte[]? folderPath = null;
+        try
+        {
+            while (true)
+            {
+                work.Wait();
+                if (stopping) return;
+                var item = items[(Interlocked.Increment(ref claimed) - 1) % items.Length];
+                try
+                {
+                    Read(item, ref folder, ref folderPath);
+                }
+                catch (Exception e)
+                {
+                    item.Handle?.Dispose();
+                    item.Handle = null;
+                    item.Failure = ExceptionDispatchInfo.Capture(e);
+                }
+                item.Done.Set();
+            }
+        }
+        finally
+        {
+            folder?.Dispose();
+        }
+    }
+
+    private void Read(Item item, ref DirectoryHandle? folder, ref byte[]? folderPath)
+    {
+        var path = item.Entry.PathBytes;
+        item.Name = item.Entry.Path.TrimStart('/');
+        if (item.Entry.Stat.IsSymlink)
+        {
+            item.LinkTarget = Posix.ReadLink(item.Entry.Path, out item.Errno);
+            item.Outcome = item.LinkTarget == null ? Outcome.Vanished : Outcome.Symlink;
+            return;
+        }
+
+        // The folder as its path names it now (as a path-based open would), kept open for the next files of
+        // the same folder; the file by its name beneath it, never through a symlink (ELOOP).
+        var slash = path.AsSpan().LastIndexOf((byte)'/');
+        var parent = slash <= 0 ? "/"u8 : path.AsSpan(0, slash);
+        if (folder == null || !parent.SequenceEqual(folderPath))
+        {
+            folder?.Dispose();
+            folderPath = parent.ToArray();
+            folder = DirectoryHandle.Open(PosixPath.Decode(folderPath), followLink: true, out var dirErrno);
+            if (folder == null)
+            {
+                folderPath = null;
+                Failed(item, dirErrno);
+                return;
+            }
+        }
+        var handle = folder.OpenRead(path.AsSpan(slash + 1), out var errno);
+        if (handle == null)
+        {
+            Failed(item, errno);
+            return;
+        }
+        // The header's facts come from the file as opened, not from the walk.
+        if (Posix.FStat(handle, out _) is not { IsRegular: true } stat)
+        {
+            handle.Dispose();
+            item.Outcome = Outcome.Vanished;
+            return;
+        }
+        item.Stat = stat;
+        if (stat.Size >= item.Reserved)
+        {
+            // Larger than the walk said (or not small): the producer streams it from the open file.
+            item.Handle = handle;
+            item.Outcome = Outcome.Streamed;
+            return;
+        }
+
+        using (handle)
+        {
+            item.Outcome = Outcome.Whole;
+            var buffer = ring.AsSpan(item.RingOffset, (int)stat.Size + 1);
+            var size = (int)stat.Size;
+            var read = 0;
+            try
+            {
+                while (read < size)
+                {
+                    var n = RandomAccess.Read(handle, buffer[read..size], read);
+                    if (n == 0) break;
+                    read += n;
+                }
+                item.Length = read;
+                // One more byte tells whether the file kept going; it is not stored and not hashed.
+                item.Result = read < size ? FileAddResult.Shrank
+                    : RandomAccess.Read(handle, buffer.Slice(size, 1), size) > 0 ? FileAddResult.Grew
+                    : FileAddResult.Complete;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                item.Length = read;
+                item.ReadError = ExceptionDispatchInfo.Capture(e);
+                return;
+            }
+            var after = Posix.FStat(handle, out _);
+            item.ChangedAfter = after is not { } a ||
+                a.MtimeSeconds != stat.MtimeSeconds || a.MtimeNanos != stat.MtimeNanos || a.Size != stat.Size;
+            if (item.Hash) item.Sha256 = SHA256.HashData(buffer[..read]);
+        }
+    }
+
+    private static void Failed(Item item, int errno)
+    {
+        item.Errno = errno;
+        // Gone, or replaced by a link or something else since the walk (O_NOFOLLOW refuses a link).
+        item.Outcome = errno is Errno.NoEntry or Errno.NotDirectory or Errno.Loop ? Outcome.Vanished : Outcome.Unreadable;
+    }
+
+    public enum Outcome
+    {
+        /// <summary>A symlink whose target is in <see cref="Item.LinkTarget"/>.</summary>
+        Symlink,
+        /// <summary>Gone, replaced by something else than a regular file, or a link that is no longer one.</summary>
+        Vanished,
+        /// <summary>Could not be opened: <see cref="Item.Errno"/>.</summary>
+        Unreadable,
+        /// <summary>Read whole: <see cref="Item.Content"/>, <see cref="Item.Result"/>, <see cref="Item.ChangedAfter"/>.</summary>
+        Whole,
+        /// <summary>Open in <see cref="Item.Handle"/>, with its fstat in <see cref="Item.Stat"/>: the producer reads it.</summary>
+        Streamed,
+    }
+
+    /// <summary>One entry on its way through the readers; reused once taken out.</summary>
+    public sealed class Item(byte[] ring)
+    {
+        public WalkEntry Entry;
+        public bool Hash;
+        public string Name = "";
+        public Outcome Outcome;
+        public int Errno;
+        public string? LinkTarget;
+        public PosixStat Stat;
+        public SafeFileHandle? Handle;
+        public FileAddResult Result;
+        public bool ChangedAfter;
+        public byte[]? Sha256;
+        /// <summary>Reading threw after <see cref="Length"/> bytes: the entry is completed with zeros, then this is thrown.</summary>
+        public ExceptionDispatchInfo? ReadError;
+        internal ExceptionDispatchInfo? Failure;
+        internal int RingOffset, Reserved, Length;
+
+        /// <summary>What was read of a <see cref="Outcome.Whole"/> file: valid until the next <see cref="Enqueue"/>.</summary>
+        public ReadOnlySpan<byte> Content => ring.AsSpan(RingOffset, Length);
+        internal readonly ManualResetEventSlim Done = new(false);
+
+        internal void Reset()
+        {
+            Name = "";
+            Errno = 0;
+            LinkTarget = null;
+            Stat = default;
+            Handle = null;
+            Result = FileAddResult.Complete;
+            ChangedAfter = false;
+            Sha256 = null;
+            ReadError = null;
+            Failure = null;
+            RingOffset = Reserved = Length = 0;
+            Done.Reset();
+        }
+    }
+}
