@@ -141,8 +141,9 @@ echo "no-change Collect, new day, source  $s s $(spread "${src_t[@]}")  cpu $(me
 echo "up-to-date -t:All, embedded default $a s $(spread "${all_t[@]}")  cpu $(median "${all_c[@]}") s"
 echo
 echo "The two goals of issue 17 point 8 (wall-clock medians, through the package, load at the end: $(cut -d' ' -f1-3 /proc/loadavg)):"
-echo "GOAL A  (no-change Collect, new day - empty project) / find stat walk = $goal_a   (goal <= 2.0: $(verdict "$goal_a" 2.0))"
-echo "GOAL B  up-to-date -t:All of the embedded default / empty project   = $goal_b   (goal <= 1.3: $(verdict "$goal_b" 1.3))"
+echo "  A: (no-change Collect, new day - empty project) / find stat walk;  B: up-to-date -t:All of the embedded default / empty project"
+echo "GOAL A: ${goal_a}x (goal <= 2.0) $(verdict "$goal_a" 2.0)"
+echo "GOAL B: ${goal_b}x (goal <= 1.3) $(verdict "$goal_b" 1.3)"
 
 if [ -n "${PROFILE:-}" ]; then
   d=${days[$((rounds + 1))]}

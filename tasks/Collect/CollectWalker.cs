@@ -36,7 +36,7 @@ public readonly struct WalkEntry
 /// million files need no more memory than the deepest folder's listing. Only the targets that
 /// Dereference adds can come out of order (they are where the link points, not where it is).
 /// </summary>
-public sealed class CollectWalker
+public sealed partial class CollectWalker
 {
     private readonly byte[]? _ignoreFile;
     private readonly HashSet<string> _excludePaths;
@@ -69,7 +69,9 @@ public sealed class CollectWalker
     {
         // Only followed links can bring the same file twice; without them no set of seen paths is kept.
         _added = dereference ? new HashSet<string>(StringComparer.Ordinal) : null;
-        Walk(PosixPath.Encode(path), includeSelf: true, linkDepth, dereference, emit);
+        // No link is followed below the top (LinkDepth 0, the default): the folders can be read on two threads.
+        if (Threads > 1 && linkDepth <= 0) WalkParallel(PosixPath.Encode(path), emit);
+        else Walk(PosixPath.Encode(path), includeSelf: true, linkDepth, dereference, emit);
         _added = null;
     }
 
@@ -103,22 +105,25 @@ public sealed class CollectWalker
 
     // Runs once per folder: compile optimized at once instead of starting from unoptimized tier-0 code.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private void Walk(byte[] path, bool includeSelf, int linkDepth, bool dereference, Action<WalkEntry> emit)
+    private void Walk(byte[] path, bool includeSelf, int linkDepth, bool dereference, Action<WalkEntry> emit,
+        Posix.DirectoryListing? parent = null, byte[]? nameZ = null)
     {
         _cancel.ThrowIfCancellationRequested();
         if (IsExcluded(path)) return;
         var pathZ = Terminated(path);
-        using var listing = Posix.ListDirectory(pathZ, out var errno);
+        // A folder seen as a folder in its parent is opened relative to the parent, never through a link: one swapped
+        // for a link since is refused (ELOOP), not entered. Links the walk means to follow (LinkDepth) go by path.
+        using var listing = parent != null ? Posix.ListDirectoryAt(parent, nameZ!, out var errno) : Posix.ListDirectory(pathZ, out errno);
         if (listing == null)
         {
             // A link to a folder that cannot be listed, or a folder removed meanwhile: Cedar lists nothing.
             _unreadable(PosixPath.Decode(path), "directory", errno);
-            if (includeSelf && Posix.LStat(pathZ, out _) is { IsSymlink: true } gone) Emit(path, gone, emit);
+            if (includeSelf && parent == null && Posix.LStat(pathZ, out _) is { IsSymlink: true } gone) Emit(path, gone, emit);
             return;
         }
         // The listing tells whether the ignore file is there: no extra system call per folder.
         if (_ignoreFile != null && listing.Names.BinarySearch(_ignoreFile, ByteOrder.Instance) >= 0) return;
-        if (includeSelf && Posix.LStat(pathZ, out _) is { IsSymlink: true } self) Emit(path, self, emit);
+        if (includeSelf && parent == null && Posix.LStat(pathZ, out _) is { IsSymlink: true } self) Emit(path, self, emit);
 
         foreach (var name in listing.Names)
         {
@@ -140,7 +145,7 @@ public sealed class CollectWalker
             }
             else if (t.IsDirectory)
             {
-                if (!l.IsSymlink) Walk(child, includeSelf: true, linkDepth - 1, dereference, emit);
+                if (!l.IsSymlink) Walk(child, includeSelf: true, linkDepth - 1, dereference, emit, listing, name);
                 else if (linkDepth <= 0) EmitIfIncluded(child, l, emit);
                 else if (dereference)
                 {

@@ -37,7 +37,13 @@ public sealed class IncrementalPlan : IDisposable
     private readonly StateReader _latest;
     private readonly StateReader _baseline;
     private readonly bool _rehashAll;
-    private readonly StateWriter _next;
+    /// <summary>
+    /// The next state, started only once it differs from the latest: until then it is the latest's first
+    /// <see cref="_same"/> ordered records, so a no-change run writes no state file at all, not even a temporary one.
+    /// </summary>
+    private StateWriter? _next;
+    private long _same;
+    private long _recorded;
     private readonly string _statePath;
     private readonly string _today;
     private readonly bool _reset;
@@ -53,8 +59,8 @@ public sealed class IncrementalPlan : IDisposable
         _statePath = statePath;
         _today = today;
         _reset = reset;
-        _next = new StateWriter(statePath, today);
         _nextDiffers = latest.Day == "";
+        if (_nextDiffers) _next = new StateWriter(statePath, today);
     }
 
     /// <summary>The day of the last staged collect this archive carries changes from; null when not carrying.</summary>
@@ -115,8 +121,36 @@ public sealed class IncrementalPlan : IDisposable
 
     private void Record(byte[] path, FileState state)
     {
-        _next.Add(path, state);
-        if (!_nextDiffers && !(_latest.TryFind(path, out var last) && last.Same(state))) _nextDiffers = true;
+        _recorded++;
+        if (_next == null)
+        {
+            // Still the latest's records one after the other, the same: nothing to write yet.
+            if (_latest.TryFind(path, out var last) && _latest.FoundAt == _same && last.Same(state))
+            {
+                _same++;
+                return;
+            }
+            StartNext();
+        }
+        _next!.Add(path, state);
+    }
+
+    /// <summary>The state differs from the latest: the next one starts with the latest's records recorded so far.</summary>
+    private void StartNext()
+    {
+        _nextDiffers = true;
+        _next = new StateWriter(_statePath, _today);
+        if (_same == 0) return;
+        // The latest state file is still the one read (Collect holds the action lock); it is checked again on opening.
+        using var copy = IncrementalState.Open(_statePath);
+        if (copy.Result != IncrementalState.LoadResult.Loaded) throw new IOException($"{_statePath} changed while it was read");
+        long n = 0;
+        foreach (var (key, state) in copy.All())
+        {
+            if (n++ == _same) break;
+            _next.Add(key, state);
+        }
+        if (n < _same) throw new IOException($"{_statePath} changed while it was read");
     }
 
     /// <summary>
@@ -173,11 +207,8 @@ public sealed class IncrementalPlan : IDisposable
         var carrying = !_baselineIsTodays && !_reset && !ReferenceEquals(_baseline, _latest);
         // Nothing changed since the latest state: it still serves as today's baseline, so a no-change run writes no
         // state. Not when carrying: a later run today must keep today's (older) baseline, so it is written down.
-        if (!_nextDiffers && _next.Count == _latest.Count && !carrying)
-        {
-            _next.Dispose();
-            return;
-        }
+        if (_next == null && _recorded == _latest.Count && !carrying) return;
+        if (_next == null) StartNext();
         if (!_baselineIsTodays)
         {
             // Today's baseline: the state it was decided against (the latest, the staged snapshot, or nothing when reset).
@@ -189,7 +220,7 @@ public sealed class IncrementalPlan : IDisposable
             }
             writer.Commit();
         }
-        _next.Commit();
+        _next!.Commit();
     }
 
     /// <summary>
@@ -206,7 +237,7 @@ public sealed class IncrementalPlan : IDisposable
 
     public void Dispose()
     {
-        _next.Dispose();
+        _next?.Dispose();
         _latest.Dispose();
         if (!ReferenceEquals(_latest, _baseline)) _baseline.Dispose();
     }

@@ -217,6 +217,7 @@ public sealed class StateReader : IDisposable
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool TryFind(byte[] key, out FileState state)
     {
+        FoundAt = -1;
         if (_extras.Count > 0 && _extras.TryGetValue(PosixPath.Decode(key), out state)) return true;
         if (_lastAsked != null && WalkOrder.Compare(key, _lastAsked) < 0)
         {
@@ -228,7 +229,7 @@ public sealed class StateReader : IDisposable
         while (_current is { } c)
         {
             var order = WalkOrder.Compare(c.Key, key);
-            if (order == 0) { state = c.State; return true; }
+            if (order == 0) { state = c.State; FoundAt = _index; return true; }
             if (order > 0) break;
             Advance();
         }
@@ -245,8 +246,17 @@ public sealed class StateReader : IDisposable
         foreach (var (name, f) in _extras) yield return (PosixPath.Encode(name), f);
     }
 
+    /// <summary>
+    /// Where the last successful <see cref="TryFind"/> found its record among the ordered ones (0 for the first);
+    /// -1 when it found none there (an out-of-order record, or nothing).
+    /// </summary>
+    public long FoundAt { get; private set; } = -1;
+
+    private long _index = -1;
+
     private void Advance()
     {
+        _index++;
         if (!_finished && _records.MoveNext()) _current = _records.Current;
         else { _finished = true; _current = null; }
     }

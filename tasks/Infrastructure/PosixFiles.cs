@@ -62,6 +62,9 @@ public static unsafe partial class Posix
             Names = names;
         }
 
+        /// <summary>The open folder's descriptor (valid until disposed).</summary>
+        internal int Descriptor => _fd;
+
         /// <summary>The entries' names, each ending in a NUL byte, sorted by their bytes.</summary>
         public List<byte[]> Names { get; }
 
@@ -83,6 +86,36 @@ public static unsafe partial class Posix
     {
         int fd;
         fixed (byte* p = pathZ) fd = open_native(p, OpenDirectoryFlags);
+        if (fd < 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return null;
+        }
+        var dir = fdopendir_native(fd);
+        if (dir == IntPtr.Zero)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            close_native(fd);
+            return null;
+        }
+        var names = ReadSortedNames(dir, withNul: true, out errno);
+        if (names == null)
+        {
+            closedir_native(dir);
+            return null;
+        }
+        return new DirectoryListing(dir, fd, names);
+    }
+
+    /// <summary>
+    /// Opens and lists the entry <paramref name="nameZ"/> (NUL-terminated, no "/") of an open folder, relative to it and
+    /// never through a symlink (O_NOFOLLOW: ELOOP or ENOTDIR when the entry is a link, or was swapped for one since it was
+    /// seen); null with the errno when it cannot be opened or read.
+    /// </summary>
+    public static DirectoryListing? ListDirectoryAt(DirectoryListing parent, byte[] nameZ, out int errno)
+    {
+        int fd;
+        fixed (byte* p = nameZ) fd = openat_native(parent.Descriptor, p, OpenDirectoryFlags | NoFollow, 0);
         if (fd < 0)
         {
             errno = Marshal.GetLastPInvokeError();
