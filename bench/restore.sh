@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Restore and Find benchmark (docs/benchmarks.md, "Restore and Find — bench/restore.sh"): a whole-tree Restore of
+# bench/collect.sh's tree (about 1.1 GiB in 50,000 files) from a staged day, against `tar -I pigz -xf` of the same
+# archive and `restic restore` of a restic repository of the same tree; and Find of one file name over the day
+# against `restic find` of the same name.
+# Each of ROUNDS (default 5) rounds runs every tool once, in an order that rotates from round to round, into an
+# empty folder; between two commands the written tree is removed and `sync` runs (dropping the page cache is not
+# possible for everyone). Each restore is timed twice: the command alone, and the command followed by `sync` (data
+# on disk; BackupBuild's Restore syncs before it reports success, the other tools do not). Medians.
+# The last lines, GOAL restore-vs-pigz, GOAL restore-vs-restic and GOAL find-vs-restic, are the ratios of the
+# medians of the commands alone (BackupBuild / other tool) and whether each is met (goal <= 1.0).
+# Usage: bench/restore.sh [work-dir]   (default /var/tmp/bkp-bench-restore; the staged day and the restic
+#        repository are kept for re-runs; the tree is bench/collect.sh's, in BENCH_TREE_DIR (default
+#        /var/tmp/bkp-bench), generated there when missing)
+# Needs restic (Debian package restic; installed here when missing and run as root): a bench tool, not a test dependency.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+work=${1:-/var/tmp/bkp-bench-restore}
+treedir=${BENCH_TREE_DIR:-/var/tmp/bkp-bench}
+tree=$treedir/tree
+files=${BENCH_FILES:-50000}
+treeid="$files files, gentree 2"
+rounds=${ROUNDS:-5}
+export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+mkdir -p "$work" "$treedir"
+
+now() { date +%s.%N; }
+elapsed() { python3 -c "print(f'{$2 - $1:.2f}')"; }
+median() { python3 -c "import statistics,sys;print(f'{statistics.median(map(float,sys.argv[1:])):.2f}')" "$@"; }
+spread() { python3 -c "import sys;v=sorted(map(float,sys.argv[1:]));print(f'[{v[0]:.2f}-{v[-1]:.2f}]')" "$@"; }
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+goal() {  # name, ours, theirs
+  python3 -c "r=$2/$3;print(f'GOAL $1: {r:.2f}x (goal <= 1.0) ' + ('met' if r <= 1.0 else 'NOT met'))"
+}
+load() { cut -d' ' -f1 /proc/loadavg; }
+
+if ! command -v restic > /dev/null; then
+  if [ "$(id -u)" = 0 ]; then apt-get install -y restic > "$work/apt.log" 2>&1 || { cat "$work/apt.log"; exit 1; }
+  else echo "restic is missing: apt-get install restic"; exit 1; fi
+fi
+if [ ! -f "$tree.done" ] || [ "$(cat "$tree.done")" != "$treeid" ]; then
+  echo "Generating $files files under $tree ..."
+  rm -rf "$tree"; python3 "$repo/bench/gentree.py" "$tree" "$files"; echo "$treeid" > "$tree.done"
+fi
+dotnet build "$repo/tasks/BackupBuild.Tasks.csproj" -c Release -nologo -v:q > "$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+dll=$repo/tasks/bin/Release/net8.0/BackupBuild.Tasks.dll
+grep -m1 "model name" /proc/cpuinfo || true
+echo "Cores: $(nproc); date: $(date -u '+%F %H:%M UTC'); tree: $(find "$tree" -type f | wc -l) files, $(du -sb "$tree" | cut -f1) bytes; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "restic: $(restic version | cut -d' ' -f1-2); pigz: $(pigz --version 2>&1); tar: $(tar --version | head -1)"
+
+msbuild() { dotnet msbuild "$@" -nologo -v:m -tl:off -nodeReuse:false > "$work/last.log" 2>&1 || { cat "$work/last.log"; exit 1; }; }
+cat > "$work/bench.proj" <<XML
+<Project>
+  <PropertyGroup><BackupRoot>$work/bb/</BackupRoot><BackupPeer>bench</BackupPeer><BackupSkipTaskBuild>true</BackupSkipTaskBuild>
+    <BackupTasksAssembly>$dll</BackupTasksAssembly><CollectCarryUnstaged>false</CollectCarryUnstaged></PropertyGroup>
+  <Import Project="$repo/targets/BackupBuild.props" />
+  <ItemGroup><CollectDirectory Include="$tree" CollectMode="daily" ArchiveMode="targz" />
+    <Peer Include="bench" Type="local" CollectDir="\$(CollectDir)" /></ItemGroup>
+  <Import Project="$repo/targets/BackupBuild.targets" />
+</Project>
+XML
+
+# The staged day: Collect and Stage once (kept; `rm -rf work-dir/bb` makes it again, e.g. after a Collect change).
+if ! ls "$work"/bb/staging/*/*/*/bench/cback.collect > /dev/null 2>&1; then
+  echo "Collecting and staging the tree ..."
+  if [ ! -f "$work/bb/collect/cback.collect" ]; then rm -rf "$work/bb"; msbuild "$work/bench.proj" -t:Collect; fi
+  msbuild "$work/bench.proj" -t:Stage
+fi
+archive=$(ls "$work"/bb/staging/*/*/*/bench/*.tar.gz | head -1)
+echo "Staged archive: $archive ($(stat -c %s "$archive") bytes)"
+export RESTIC_REPOSITORY=$work/restic RESTIC_PASSWORD_FILE=$work/restic.pass
+if [ ! -f "$work/restic.done" ]; then
+  echo "Making the restic repository ..."
+  rm -rf "$work/restic"; head -c 24 /dev/urandom | base64 > "$work/restic.pass"; chmod 600 "$work/restic.pass"
+  restic init -q > /dev/null
+  restic backup -q "$tree" > /dev/null
+  touch "$work/restic.done"
+fi
+name=$(basename "$(find "$tree" -type f -name '*.txt' | sort | tail -1)")
+echo "Find pattern: $name"
+
+out=$work/out
+clean() { rm -rf "$out"; sync; }
+declare -a bb=() bbs=() pg=() pgs=() rs=() rss=() fb=() fr=()
+run_bb() {
+  mkdir -p "$out"; local t0 t1 t2; t0=$(now)
+  msbuild "$work/bench.proj" -t:Restore -p:RestoreTo="$out"; t1=$(now); sync; t2=$(now)
+  [ "$(find "$out" -type f | wc -l)" = "$files" ] || { echo "BackupBuild restored $(find "$out" -type f | wc -l) files, not $files"; exit 1; }
+  bb+=("$(elapsed $t0 $t1)"); bbs+=("$(elapsed $t0 $t2)"); clean
+}
+run_pigz() {
+  mkdir -p "$out"; local t0 t1 t2; t0=$(now)
+  tar -I pigz -xf "$archive" -C "$out"; t1=$(now); sync; t2=$(now)
+  pg+=("$(elapsed $t0 $t1)"); pgs+=("$(elapsed $t0 $t2)"); clean
+}
+run_restic() {
+  mkdir -p "$out"; local t0 t1 t2; t0=$(now)
+  restic restore -q latest --target "$out" > /dev/null; t1=$(now); sync; t2=$(now)
+  rs+=("$(elapsed $t0 $t1)"); rss+=("$(elapsed $t0 $t2)"); clean
+}
+run_find() {
+  local t0 t1 t2
+  t0=$(now); msbuild "$work/bench.proj" -t:Find -p:FindPattern="$name"; t1=$(now)
+  grep -q "$name" "$work/last.log" || { echo "Find did not list $name"; cat "$work/last.log"; exit 1; }
+  restic find -q "$name" > "$work/restic-find.log"; t2=$(now)
+  grep -q "$name" "$work/restic-find.log" || { echo "restic find did not list $name"; exit 1; }
+  fb+=("$(elapsed $t0 $t1)"); fr+=("$(elapsed $t1 $t2)")
+}
+
+clean
+steps=(run_bb run_pigz run_restic)
+echo; echo "== $rounds alternating rounds (load before: $(cut -d' ' -f1-3 /proc/loadavg))"
+for r in $(seq "$rounds"); do
+  for i in 0 1 2; do "${steps[$(( (i + r) % 3 ))]}"; done
+  run_find
+  echo "round $r: BackupBuild ${bb[-1]} s (+sync ${bbs[-1]}), tar -I pigz -xf ${pg[-1]} s (+sync ${pgs[-1]}), restic restore ${rs[-1]} s (+sync ${rss[-1]}); Find ${fb[-1]} s, restic find ${fr[-1]} s (load $(load))"
+done
+
+b=$(median "${bb[@]}"); p=$(median "${pg[@]}"); s=$(median "${rs[@]}")
+bS=$(median "${bbs[@]}"); pS=$(median "${pgs[@]}"); sS=$(median "${rss[@]}")
+f=$(median "${fb[@]}"); fR=$(median "${fr[@]}")
+echo
+echo "medians of $rounds rounds [min-max]        command      command + sync"
+echo "BackupBuild Restore (syncs itself)   ${b} s $(spread "${bb[@]}")   ${bS} s"
+echo "tar -I pigz -xf                      ${p} s $(spread "${pg[@]}")   ${pS} s"
+echo "restic restore                       ${s} s $(spread "${rs[@]}")   ${sS} s"
+echo "BackupBuild Find                     ${f} s $(spread "${fb[@]}")"
+echo "restic find                          ${fR} s $(spread "${fr[@]}")"
+echo "with sync: restore-vs-pigz $(ratio "$bS" "$pS")x, restore-vs-restic $(ratio "$bS" "$sS")x"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+goal restore-vs-pigz "$b" "$p"
+goal restore-vs-restic "$b" "$s"
+goal find-vs-restic "$f" "$fR"
