@@ -183,7 +183,7 @@ public sealed class SshConnection : IDisposable
         {
             SshAuthenticationException => new SshFailure(RemoteShell.Failure.AuthenticationRefused, "Permission denied (publickey): " + e.Message),
             SocketException s => new SshFailure(RemoteShell.Failure.Unreachable, $"connect to host {peer.Host} port {peer.Port}: {SocketText(s)}."),
-            SshOperationTimeoutException => new SshFailure(RemoteShell.Failure.Unreachable, $"connect to host {peer.Host} port {peer.Port}: timed out after {(int)peer.ConnectTimeout.TotalSeconds} s."),
+            SshOperationTimeoutException => new SshFailure(RemoteShell.Failure.Unreachable, $"connect to host {peer.Host} port {peer.Port}: timed out after {(int)peer.ConnectTimeout.TotalSeconds} s (SshConnectTimeout)."),
             SshConnectionException c when c.DisconnectReason == Renci.SshNet.Messages.Transport.DisconnectReason.HostKeyNotVerifiable =>
                 new SshFailure(RemoteShell.Failure.HostKey, "Host key verification failed."),
             SshConnectionException or IOException => new SshFailure(RemoteShell.Failure.Unreachable, $"Connection closed by {peer.Host} port {peer.Port}: {e.Message}"),
