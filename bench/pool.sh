@@ -6,12 +6,15 @@
 # Two more contenders show what connection reuse would give (issue: SSH.NET or OpenSSH's own):
 #   controlmaster: per peer one OpenSSH master connection carrying the listing, rsync and the mark;
 #   sshnet: per peer one SSH.NET connection (bench/sshnet) carrying all three over SFTP.
+# Stage holds one SSH.NET connection per peer for the whole build (listing, staged mark, managed runs); rsync copies over
+# its own ssh. OPENSSH=1 adds Stage on OpenSSH alone (RemoteShell=/usr/bin/ssh: every command its own ssh).
+# The last line is the goal of issue 20 point 5: GOAL pool: <Stage / rsync loop, medians>x (goal <= 0.7) met|NOT met.
 # Usage: bench/pool.sh [work-dir]   (default /var/tmp/bkp-bench-pool)
-#        PEERS=30 ROUNDS=5 PARALLEL=4 bench/pool.sh
+#        PEERS=30 ROUNDS=5 PARALLEL=4 OPENSSH=1 EXTRA=1 bench/pool.sh
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/var/tmp/bkp-bench-pool}
-peers=${PEERS:-30}; rounds=${ROUNDS:-3}; parallel=${PARALLEL:-4}; extra=${EXTRA:-0}
+peers=${PEERS:-30}; rounds=${ROUNDS:-3}; parallel=${PARALLEL:-4}; extra=${EXTRA:-0}; openssh=${OPENSSH:-0}
 export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 DOTNET_NOLOGO=1
 now() { date +%s.%N; }
 elapsed() { python3 -c "print(f'{$2 - $1:.2f}')"; }
@@ -123,20 +126,25 @@ t0=$(now); dotnet msbuild "$work/pool.proj" -t:Validate -nologo -v:q -tl:off > /
 startup=$(elapsed $t0 $t1)
 rs=(); gs=(); os=(); cs=(); ns=()
 for round in $(seq 1 "$rounds"); do
-  c=-; n=-
+  c=-; n=-; o=-
+  # Odd rounds start with the rsync loop, even rounds with Stage.
   if [ $((round % 2)) -eq 1 ]; then
-    run_rsync; run_openssh_stage; run_sshnet_stage; if [ "$extra" = 1 ]; then run_controlmaster; run_sshnet; fi
+    run_rsync; if [ "$openssh" = 1 ]; then run_openssh_stage; fi; run_sshnet_stage; if [ "$extra" = 1 ]; then run_controlmaster; run_sshnet; fi
   else
-    if [ "$extra" = 1 ]; then run_sshnet; run_controlmaster; fi; run_sshnet_stage; run_openssh_stage; run_rsync
+    if [ "$extra" = 1 ]; then run_sshnet; run_controlmaster; fi; run_sshnet_stage; if [ "$openssh" = 1 ]; then run_openssh_stage; fi; run_rsync
   fi
   rs+=("$r"); gs+=("$g"); os+=("$o"); cs+=("$c"); ns+=("$n")
   echo "round $round: rsync loop ${r} s   Stage (OpenSSH) ${o} s   Stage (SSH.NET) ${g} s   controlmaster ${c} s   sshnet ${n} s   (load $(cut -d' ' -f1 /proc/loadavg))"
 done
-mr=$(median "${rs[@]}"); mg=$(median "${gs[@]}"); mo=$(median "${os[@]}")
-echo "median of $rounds: rsync -a -e ssh, $parallel at a time: ${mr} s; Stage before SSH.NET (RemoteShell=/usr/bin/ssh): ${mo} s;"
-echo "                  Stage with SSH.NET: ${mg} s (MSBuild start-up and evaluation, a Validate run: ${startup} s, included in both)"
-echo "ratio Stage (SSH.NET) / rsync loop: $(python3 -c "print(f'{$mg / $mr:.2f}')")   Stage (OpenSSH) / rsync loop: $(python3 -c "print(f'{$mo / $mr:.2f}')")   SSH.NET / OpenSSH: $(python3 -c "print(f'{$mg / $mo:.2f}')")"
+mr=$(median "${rs[@]}"); mg=$(median "${gs[@]}")
+echo "median of $rounds: rsync -a -e ssh, $parallel at a time: ${mr} s; Stage: ${mg} s (MSBuild start-up and evaluation, a Validate run: ${startup} s, included)"
+if [ "$openssh" = 1 ]; then
+  mo=$(median "${os[@]}")
+  echo "Stage before SSH.NET (RemoteShell=/usr/bin/ssh): ${mo} s; Stage (OpenSSH) / rsync loop: $(python3 -c "print(f'{$mo / $mr:.2f}')")   SSH.NET / OpenSSH: $(python3 -c "print(f'{$mg / $mo:.2f}')")"
+fi
 if [ "$extra" = 1 ]; then
   mc=$(median "${cs[@]}"); mn=$(median "${ns[@]}")
   echo "OpenSSH ControlMaster per peer: ${mc} s; SSH.NET, one SFTP connection per peer (bench/sshnet): ${mn} s"
 fi
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 -c "r = $mg / $mr; print(f'GOAL pool: {r:.2f}x (goal <= 0.7) ' + ('met' if r <= 0.7 else 'NOT met'))"

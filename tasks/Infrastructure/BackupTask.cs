@@ -28,6 +28,23 @@ public abstract class BackupTask : Microsoft.Build.Utilities.Task, ICancelableTa
 
     public void Cancel() => _cancel.Cancel();
 
+    private SshConnectionPool? _ownPool;
+    private SshConnectionPool? _sshConnections;
+
+    /// <summary>
+    /// The build's SSH.NET connections to remote peers, one per peer, shared by every task of the run
+    /// (<see cref="SshConnectionPool"/>); a pool of the task's own, closed when it ends, when the engine keeps no task objects.
+    /// </summary>
+    protected SshConnectionPool SshConnections
+    {
+        get
+        {
+            if (_sshConnections != null) return _sshConnections;
+            lock (_cancel)
+                return _sshConnections ??= SshConnectionPool.ForBuild(BuildEngine) ?? (_ownPool = new SshConnectionPool());
+        }
+    }
+
     public sealed override bool Execute()
     {
         // Everything a task writes, and every program it starts, is owner-only whatever the run's umask (PrivateFiles).
@@ -37,7 +54,14 @@ public abstract class BackupTask : Microsoft.Build.Utilities.Task, ICancelableTa
         // Every error and warning reaches the run log through BackupBuild's run logger (logger/RunLogger.cs).
         try
         {
-            return Run() && !Log.HasLoggedErrors;
+            try
+            {
+                return Run() && !Log.HasLoggedErrors;
+            }
+            finally
+            {
+                _ownPool?.Dispose();
+            }
         }
         catch (OperationCanceledException) when (_cancel.IsCancellationRequested)
         {

@@ -118,8 +118,25 @@ public sealed class SshConnection : IDisposable
                 seen = known.Check(peer.Host, peer.Port, e.HostKey);
                 e.CanTrust = seen == HostKeyVerdict.Accepted;
             };
-            using (cancel.Register(() => client.Dispose()))
-                client.ConnectAsync(cancel).GetAwaiter().GetResult();
+            // The whole handshake (TCP, banner, key exchange, login) is bounded by the connect timeout, as ssh bounds
+            // connect and banner: a peer that accepts the connection and then never answers (hung, stopped) costs this
+            // timeout and nothing more. Disposing the client is what unblocks SSH.NET's waits that take no token.
+            using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            bound.CancelAfter(peer.ConnectTimeout);
+            try
+            {
+                using (bound.Token.Register(() => client.Dispose()))
+                    client.ConnectAsync(bound.Token).GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (bound.IsCancellationRequested && !cancel.IsCancellationRequested &&
+                                      e is OperationCanceledException or SshException or ObjectDisposedException or SocketException or IOException or InvalidOperationException)
+            {
+                verdict = seen;
+                if (seen is { } v && v != HostKeyVerdict.Accepted) { failure = Classify(e, peer, seen, seenType); return null; }
+                failure = new SshFailure(RemoteShell.Failure.Unreachable,
+                    $"connect to host {peer.Host} port {peer.Port}: no answer within {(int)peer.ConnectTimeout.TotalSeconds} s (SshConnectTimeout).");
+                return null;
+            }
             verdict = seen;
             var connection = new SshConnection(client, peer);
             client = null;
@@ -166,7 +183,7 @@ public sealed class SshConnection : IDisposable
         {
             SshAuthenticationException => new SshFailure(RemoteShell.Failure.AuthenticationRefused, "Permission denied (publickey): " + e.Message),
             SocketException s => new SshFailure(RemoteShell.Failure.Unreachable, $"connect to host {peer.Host} port {peer.Port}: {SocketText(s)}."),
-            SshOperationTimeoutException => new SshFailure(RemoteShell.Failure.Unreachable, $"connect to host {peer.Host} port {peer.Port}: timed out after {(int)peer.ConnectTimeout.TotalSeconds} s."),
+            SshOperationTimeoutException => new SshFailure(RemoteShell.Failure.Unreachable, $"connect to host {peer.Host} port {peer.Port}: timed out after {(int)peer.ConnectTimeout.TotalSeconds} s (SshConnectTimeout)."),
             SshConnectionException c when c.DisconnectReason == Renci.SshNet.Messages.Transport.DisconnectReason.HostKeyNotVerifiable =>
                 new SshFailure(RemoteShell.Failure.HostKey, "Host key verification failed."),
             SshConnectionException or IOException => new SshFailure(RemoteShell.Failure.Unreachable, $"Connection closed by {peer.Host} port {peer.Port}: {e.Message}"),
@@ -203,8 +220,11 @@ public sealed class SshConnection : IDisposable
             var output = new BoundedBuffer(outputLimit);
             var error = new BoundedBuffer(1 << 20);
             var run = cmd.ExecuteAsync(timer.Token);
-            var readOut = Task.Run(() => output.ReadAll(cmd.OutputStream, timer), CancellationToken.None);
-            var readErr = Task.Run(() => error.ReadAll(cmd.ExtendedOutputStream, timer), CancellationToken.None);
+            // Blocking reads, on threads of their own (not the pool's, which parallel peers may be holding).
+            var readOut = Task.Factory.StartNew(() => output.ReadAll(cmd.OutputStream, timer), CancellationToken.None,
+                TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var readErr = Task.Factory.StartNew(() => error.ReadAll(cmd.ExtendedOutputStream, timer), CancellationToken.None,
+                TaskCreationOptions.LongRunning, TaskScheduler.Default);
             try { run.GetAwaiter().GetResult(); }
             catch (OperationCanceledException) when (!cancel.IsCancellationRequested) { /* timed out or overflowed: judged below */ }
             Task.WaitAll(new[] { readOut, readErr }, TimeSpan.FromSeconds(30));

@@ -63,9 +63,10 @@ public sealed class RunManagedPeers : BackupTask
         string detail = "";
         if (RemotePeerStage.UsesSshNet(peer.Ssh))
         {
-            // One SSH.NET connection for the peer's run (the same command string ssh sends: the gate sees no difference),
-            // its failures named from the protocol.
-            using var connection = SshConnection.Open(peer.Ssh, Cancellation, out var open, out _);
+            // The peer's SSH.NET connection of this build (Stage's, or an earlier managed run's; opened now if there is
+            // none): the same command string ssh sends, so the gate sees no difference; failures named from the protocol.
+            var connection = SshConnections.Get(peer.Name, peer.Ssh, Cancellation, out var open, out var reused);
+            if (connection != null && reused) Detail("Managed.ConnectionReused", peer.Name, peer.Ssh.Target);
             SshFailure? ran = open;
             result = connection?.Execute(text, RunTimeout, Cancellation, 64L * 1024 * 1024, out ran)
                 ?? new ProgramResult(-1, Array.Empty<byte>(), "", false, false);

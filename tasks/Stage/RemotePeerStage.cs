@@ -29,10 +29,14 @@ public sealed class RemotePeerStage
     private readonly PeerLog _log;
     private readonly bool _forgiven;
     private readonly CancellationToken _cancel;
+    private readonly SshConnectionPool? _pool;
     private SshConnection? _connection;
 
-    public RemotePeerStage(StagePeer peer, PeerLog log, bool forgiven, CancellationToken cancel)
+    /// <param name="pool">The build's connections (<see cref="SshConnectionPool"/>): the peer's connection is taken from
+    /// there and left there for the tasks after Stage (the managed runs).</param>
+    public RemotePeerStage(StagePeer peer, PeerLog log, bool forgiven, CancellationToken cancel, SshConnectionPool? pool = null)
     {
+        _pool = pool;
         _peer = peer;
         _ssh = peer.Ssh!;
         _log = log;
@@ -47,7 +51,7 @@ public sealed class RemotePeerStage
     {
         var clock = Stopwatch.StartNew();
         if (!UsesSshNet(_ssh)) return StageOver(peerDir, clock);
-        _connection = SshConnection.Open(_ssh, _cancel, out var failure, out _);
+        _connection = Connect(out var failure);
         if (_connection == null)
         {
             Report(failure!, copying: false);
@@ -59,8 +63,17 @@ public sealed class RemotePeerStage
         }
         finally
         {
-            _connection?.Dispose();
+            if (_pool == null) _connection?.Dispose(); // else the build's pool keeps it for the managed runs, and closes it
         }
+    }
+
+    /// <summary>The peer's connection: the build's (opened now or by an earlier task), or one of Stage's own.</summary>
+    private SshConnection? Connect(out SshFailure? failure)
+    {
+        if (_pool == null) return SshConnection.Open(_ssh, _cancel, out failure, out _);
+        var c = _pool.Get(_peer.Name, _ssh, _cancel, out failure, out var reused);
+        if (c != null && reused) _log.Detail("Stage.ConnectionReused", _peer.Name, _ssh.Target);
+        return c;
     }
 
     /// <summary>One command on the peer: over the open connection, or with one ssh process.</summary>
@@ -75,8 +88,8 @@ public sealed class RemotePeerStage
         if (!_connection.IsConnected)
         {
             // The copy may have taken hours over its own connection: this one is opened again once if it was lost.
-            _connection.Dispose();
-            _connection = SshConnection.Open(_ssh, _cancel, out var lost, out _);
+            if (_pool == null) _connection.Dispose();
+            _connection = Connect(out var lost);
             if (_connection == null) return (new ProgramResult(-1, Array.Empty<byte>(), lost!.Detail, false, false), lost);
         }
         var result = _connection.Execute(command, timeout, _cancel, outputLimit, out var failure);

@@ -47,27 +47,33 @@ public sealed class StagePeers : BackupTask
 
         var fullOrStartOfWeek = full || clock.IsStartOfWeek;
         var writeLock = new object();
-        var options = new ParallelOptions { MaxDegreeOfParallelism = _parallelism, CancellationToken = Cancellation };
-        Parallel.ForEach(peers, options, peer =>
+        // StageParallelism peers at a time, each on a thread of its own rather than the thread pool's: a peer's work blocks
+        // (connect, listing, copy), and SSH.NET's readers need pool threads that blocked peers would otherwise hold, which a
+        // 2-core machine's pool hands out slowly. A peer that hangs holds its own thread until its timeout, no one else's:
+        // the next peer goes to whichever thread is free.
+        var queue = new System.Collections.Concurrent.ConcurrentQueue<StagePeer>(peers);
+        Exception? fatal = null;
+        void Work()
         {
-            if (peerDirs[peer.Name] is not { } peerDir) return;
-            var log = new PeerLog();
-            PeerResult result;
-            try
+            while (!Cancellation.IsCancellationRequested && Volatile.Read(ref fatal) == null && queue.TryDequeue(out var peer))
             {
-                result = StageOne(peer, peerDir, fullOrStartOfWeek, log);
+                if (peerDirs[peer.Name] is not { } peerDir) continue;
+                try
+                {
+                    StageAndLog(peer, peerDir, fullOrStartOfWeek, writeLock);
+                }
+                catch (Exception e)
+                {
+                    Interlocked.CompareExchange(ref fatal, e, null);
+                }
             }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // Whatever goes wrong with one peer (its data is untrusted input) is that peer's error:
-                // the other peers are staged and the day is marked all the same.
-                log.Error("Stage.PeerCrashed", peer.Name, e.GetType().Name + ": " + e.Message);
-                result = new PeerResult(PeerOutcome.Failed, 0, 0, TimeSpan.Zero);
-            }
-            log.High("Stage.PeerSummary", peer.Name, Describe(result.Outcome, log), result.Files, Units.Bytes(result.Bytes),
-                Units.Seconds(result.Elapsed));
-            lock (writeLock) log.WriteTo(Log);
-        });
+        }
+        var workers = Enumerable.Range(0, Math.Max(1, Math.Min(_parallelism, peers.Count)))
+            .Select(i => new Thread(Work) { IsBackground = true, Name = "Stage peers " + i }).ToList();
+        foreach (var w in workers) w.Start();
+        foreach (var w in workers) w.Join();
+        Cancellation.ThrowIfCancellationRequested();
+        if (fatal != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(fatal);
 
         // Written even when every peer failed, as Cedar does: it says "Stage ran for this day".
         WriteIndicatorIfMissing(day,
@@ -76,6 +82,26 @@ public sealed class StagePeers : BackupTask
     }
 
     private int _parallelism = 1;
+
+    private void StageAndLog(StagePeer peer, string peerDir, bool fullOrStartOfWeek, object writeLock)
+    {
+        var log = new PeerLog();
+        PeerResult result;
+        try
+        {
+            result = StageOne(peer, peerDir, fullOrStartOfWeek, log);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Whatever goes wrong with one peer (its data is untrusted input) is that peer's error:
+            // the other peers are staged and the day is marked all the same.
+            log.Error("Stage.PeerCrashed", peer.Name, e.GetType().Name + ": " + e.Message);
+            result = new PeerResult(PeerOutcome.Failed, 0, 0, TimeSpan.Zero);
+        }
+        log.High("Stage.PeerSummary", peer.Name, Describe(result.Outcome, log), result.Files, Units.Bytes(result.Bytes),
+            Units.Seconds(result.Elapsed));
+        lock (writeLock) log.WriteTo(Log);
+    }
 
     private static string Describe(PeerOutcome outcome, PeerLog log) => outcome switch
     {
@@ -140,7 +166,7 @@ public sealed class StagePeers : BackupTask
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var forgiven = peer.ForgivesNotReady(fullOrStartOfWeek);
-        if (peer.Type == PeerType.Remote) return new RemotePeerStage(peer, log, forgiven, Cancellation).Stage(peerDir);
+        if (peer.Type == PeerType.Remote) return new RemotePeerStage(peer, log, forgiven, Cancellation, SshConnections).Stage(peerDir);
 
         // The collect dir is opened once, without following a symlink in its place, and everything below
         // (readiness, the files, cback.stage) goes through that open folder.

@@ -13,8 +13,14 @@ public sealed class SshServer : IDisposable
     private readonly TempDir _dir = new();
     private Process? _sshd;
 
-    public SshServer()
+    public SshServer() : this("127.0.0.1") { }
+
+    /// <summary>A server on another loopback address (127.0.0.x), for pools of several peers.</summary>
+    public static SshServer On(string address) => new(address);
+
+    private SshServer(string address)
     {
+        Address = address;
         Tier.RequireFull("SshServer");
         Tool.Require("sshd");
         Tool.Require("ssh-keygen");
@@ -27,7 +33,7 @@ public sealed class SshServer : IDisposable
         Port = FreePort();
         File.WriteAllText(_dir["sshd_config"], $"""
             Port {Port}
-            ListenAddress 127.0.0.1
+            ListenAddress {address}
             HostKey {_dir["host"]}
             AuthorizedKeysFile {_dir["authorized_keys"]}
             PermitRootLogin yes
@@ -42,12 +48,14 @@ public sealed class SshServer : IDisposable
         // SetEnv SHLVL=1: bash started by sshd reads ~/.bashrc only as a top-level shell (SHLVL below 2 before it
         // counts itself). The tests log in as root, and a test machine's root ~/.bashrc (pyenv here) can take
         // seconds per remote command: a peer's login files are not what these tests measure.
-        File.WriteAllText(KnownHosts, $"[127.0.0.1]:{Port} {PublicKey("host")}\n");
-        File.WriteAllText(WrongKnownHosts, $"[127.0.0.1]:{Port} {PublicKey("other-host")}\n");
+        File.WriteAllText(KnownHosts, $"[{address}]:{Port} {PublicKey("host")}\n");
+        File.WriteAllText(WrongKnownHosts, $"[{address}]:{Port} {PublicKey("other-host")}\n");
         Start();
     }
 
     public int Port { get; }
+    /// <summary>The loopback address it listens on.</summary>
+    public string Address { get; }
 
     private int _logins;
 
@@ -65,7 +73,7 @@ public sealed class SshServer : IDisposable
     {
         var meta = new List<(string Name, string Value)>
         {
-            ("Type", "remote"), ("Host", "127.0.0.1"), ("Port", Port.ToString()), ("User", "root"),
+            ("Type", "remote"), ("Host", Address), ("Port", Port.ToString()), ("User", "root"),
             ("IdentityFile", ClientKey), ("KnownHostsFile", KnownHosts), ("CollectDir", collectDir),
         };
         foreach (var o in overrides)
@@ -145,12 +153,27 @@ public sealed class SshServer : IDisposable
             try
             {
                 using var c = new TcpClient();
-                c.Connect(IPAddress.Loopback, Port);
+                c.Connect(IPAddress.Parse(Address), Port);
                 return;
             }
             catch (SocketException) { Thread.Sleep(50); }
         }
         throw new InvalidOperationException("sshd did not start on port " + Port);
+    }
+
+    /// <summary>
+    /// Freezes the server (SIGSTOP): the kernel still accepts connections on its port, but nothing answers them, as with
+    /// a hung machine. <see cref="Resume"/> (SIGCONT) or Dispose ends it.
+    /// </summary>
+    public void Pause() => Signal("STOP");
+
+    public void Resume() => Signal("CONT");
+
+    private void Signal(string signal)
+    {
+        if (_sshd is not { HasExited: false } p) throw new InvalidOperationException("sshd is not running");
+        var r = Tool.Run("kill", "-" + signal, p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (r.ExitCode != 0) throw new InvalidOperationException("kill -" + signal + " failed: " + r.All);
     }
 
     /// <summary>Stops the server and every session it is serving: connections drop mid-transfer.</summary>
