@@ -17,26 +17,9 @@ public sealed class WriteSchedule : BackupTask
     public ITaskItem[] RequestClients { get; set; } = [];
     public string? ThisPeer { get; set; }
     public string? Role { get; set; }
-    [Required] public string ScheduleFile { get; set; } = "";
     [Required] public string ProjectFile { get; set; } = "";
-    public string? User { get; set; }
-    public string? Dotnet { get; set; }
-    public string? ExtraArguments { get; set; }
-    public string? CollectTime { get; set; }
-    public string? StageTime { get; set; }
-    public string? StoreTime { get; set; }
-    public string? PurgeTime { get; set; }
-    public string? AllTime { get; set; }
-    public string? RequestSummaryTime { get; set; }
-    /// <summary>ScheduleReportTime: Report on a master or pool of one; empty: no line.</summary>
-    public string? ReportTime { get; set; }
-    /// <summary>ScheduleVerifyTime: Verify on a master or pool of one; empty: no line.</summary>
-    public string? VerifyTime { get; set; }
-    /// <summary>ScheduleRequestAllTime: RequestAll on a request-queue client; empty: no line.</summary>
-    public string? RequestAllTime { get; set; }
-    public string? RequestsEvery { get; set; }
-    /// <summary>ScheduleRequestUser: the user the request-queue lines run as (docs/request-queue.md); empty: User.</summary>
-    public string? RequestUser { get; set; }
+    /// <summary>@(BackupScheduleSettings): the file, the user, dotnet, the arguments, the times (Settings/ScheduleSettings).</summary>
+    public ITaskItem? ScheduleSettings { get; set; }
     /// <summary>RequestLogFile: the run log of the request-queue lines, given to the request user.</summary>
     public string? RequestLogFile { get; set; }
     public string? LogGroup { get; set; }
@@ -46,8 +29,6 @@ public sealed class WriteSchedule : BackupTask
     public string? RequestRoot { get; set; }
     public string? RequestServerRoot { get; set; }
     public bool Remove { get; set; }
-    /// <summary>ScheduleGitPull: each entry first updates the configuration checkout (git pull --ff-only).</summary>
-    public string? UpdateRepository { get; set; }
 
     /// <summary>The role the entries were written for: client, master or pool.</summary>
     [Output] public string DetectedRole { get; set; } = "";
@@ -55,15 +36,13 @@ public sealed class WriteSchedule : BackupTask
     protected override bool Run()
     {
         var problems = new Problems();
-        var file = Values.AbsolutePath(ScheduleFile, "ScheduleFile", problems);
-        if (file != null && !Schedule.IsValidCronFileName(file))
-            problems.Error("Deploy.ScheduleFileName", file);
         if (Remove)
         {
+            var cronFile = Settings.ScheduleSettings.ParseFile(ScheduleSettings, problems);
             problems.LogTo(Log);
             if (problems.HasErrors) return false;
-            if (File.Exists(file)) { File.Delete(file!); Progress("Deploy.ScheduleRemoved", file!); }
-            else Detail("Deploy.ScheduleAbsent", file!);
+            if (File.Exists(cronFile)) { File.Delete(cronFile!); Progress("Deploy.ScheduleRemoved", cronFile!); }
+            else Detail("Deploy.ScheduleAbsent", cronFile!);
             return true;
         }
 
@@ -76,36 +55,13 @@ public sealed class WriteSchedule : BackupTask
         }
         else { problems.Error("Deploy.BadRole", Role); role = ScheduleRole.Client; }
 
-        var times = new Dictionary<string, string>();
-        foreach (var (name, property, value) in new[]
-                 {
-                     ("Collect", "ScheduleCollectTime", CollectTime), ("Stage", "ScheduleStageTime", StageTime),
-                     ("Store", "ScheduleStoreTime", StoreTime), ("Purge", "SchedulePurgeTime", PurgeTime),
-                     ("All", "ScheduleAllTime", AllTime), ("RequestSummary", "ScheduleRequestSummaryTime", RequestSummaryTime),
-                     ("Report", "ScheduleReportTime", ReportTime), ("Verify", "ScheduleVerifyTime", VerifyTime),
-                     ("RequestAll", "ScheduleRequestAllTime", RequestAllTime),
-                 })
-        {
-            // Empty: no line for the optional entries.
-            if (name is "RequestSummary" or "Report" or "Verify" or "RequestAll"
-                && (string.IsNullOrWhiteSpace(value) || string.Equals(value.Trim(), "none", StringComparison.OrdinalIgnoreCase))) continue;
-            var when = Schedule.ParseTime(value);
-            if (when == null) problems.Error("Deploy.BadTime", property, value ?? "");
-            times[name] = when ?? "";
-        }
-        var every = Values.Integer(RequestsEvery, "ScheduleRequestsEveryMinutes", problems, 5, min: 1);
-        if (every > 59) problems.Error("Deploy.BadEvery", RequestsEvery ?? "");
-        var pull = Values.Flag(UpdateRepository, "ScheduleGitPull", problems);
-        if (Schedule.SplitArguments(ExtraArguments) == null) problems.Error("Deploy.ScheduleArgumentsQuote", ExtraArguments ?? "");
-        var user = string.IsNullOrWhiteSpace(User) ? "root" : User.Trim();
-        if (user.Any(char.IsWhiteSpace) || Ownership.UserId(user) == null) problems.Error("Deploy.NoSuchCronUser", user);
         var requestLines = BackupServers.Length + RequestClients.Length > 0;
-        var requestUser = string.IsNullOrWhiteSpace(RequestUser) ? user : RequestUser.Trim();
-        if (requestLines && requestUser != user && (requestUser.Any(char.IsWhiteSpace) || Ownership.UserId(requestUser) == null))
-            problems.Error("Requests.NoRequestUser", requestUser);
+        var settings = Settings.ScheduleSettings.Parse(ScheduleSettings, problems, requestLines);
+        var user = settings?.User ?? "";
+        var requestUser = settings?.RequestUser ?? "";
         var logOn = !string.Equals(BackupLog?.Trim(), "false", StringComparison.OrdinalIgnoreCase);
         string? requestLog = null;
-        if (requestLines && requestUser != user && logOn)
+        if (settings != null && requestLines && requestUser != user && logOn)
             requestLog = Values.AbsolutePath(RequestLogFile, "RequestLogFile", problems);
 
         problems.LogTo(Log);
@@ -113,12 +69,12 @@ public sealed class WriteSchedule : BackupTask
 
         var collectsHere = CollectDirectories.Length + CollectFiles.Length > 0
             || Peers.Any(p => string.Equals(p.ItemSpec, ThisPeer, StringComparison.OrdinalIgnoreCase));
-        var entries = Schedule.Entries(role, collectsHere, times, BackupServers.Length > 0, RequestClients.Length > 0,
-            $"*/{every} * * * *");
+        var file = settings!.File;
+        var entries = Schedule.Entries(role, collectsHere, settings.When, BackupServers.Length > 0, RequestClients.Length > 0,
+            $"*/{settings.RequestsEveryMinutes} * * * *");
         var requestArguments = requestLog != null ? new[] { "-p:BackupLogFile=" + requestLog } : [];
         if (requestLines && requestUser != user && !PrepareForRequestUser(requestUser, requestLog)) return false;
-        var text = Schedule.Render(role, entries, user, ProjectFile,
-            string.IsNullOrWhiteSpace(Dotnet) ? "dotnet" : Dotnet.Trim(), ExtraArguments ?? "", pull, requestUser, requestArguments,
+        var text = Schedule.Render(role, entries, user, ProjectFile, settings.Dotnet, settings.ArgumentsText, settings.GitPull, requestUser, requestArguments,
             requestUser != user ? RequestUserHome() : null);
         DetectedRole = role.ToString().ToLowerInvariant();
         var bytes = Encoding.UTF8.GetBytes(text);

@@ -40,7 +40,7 @@ public sealed class Mailer
         if (!r.Present) return null;
         var to = r.Text("MailTo");
         var method = r.Required("MailMethod");
-        var sendmail = r.Required("MailSendmail");
+        var sendmail = Settings.ProgramPath.Required(r, "MailSendmail", problems);
         var sendmailArguments = r.Text("MailSendmailArguments");
         var smtpHost = r.Required("MailSmtpHost");
         var from = r.Text("MailFrom");

@@ -14,10 +14,9 @@ namespace BackupBuild.Tasks.Requests;
 /// </summary>
 public sealed class ProcessRequests : RequestServerTask
 {
-    public string? GitProgram { get; set; }
-    public string? RsyncProgram { get; set; }
-    public string? SftpProgram { get; set; }
-    public string? TimeoutSeconds { get; set; }
+    /// <summary>@(BackupRequestSettings): RequestPullTimeoutSeconds. @(BackupProgramSettings): RequestGitProgram, RequestRsyncProgram, RequestSftpProgram.</summary>
+    public Microsoft.Build.Framework.ITaskItem? RequestSettings { get; set; }
+    public Microsoft.Build.Framework.ITaskItem? ProgramSettings { get; set; }
 
     private readonly List<string> _failures = new();
     private readonly List<string> _failureKeys = new();
@@ -26,13 +25,14 @@ public sealed class ProcessRequests : RequestServerTask
     {
         var problems = new Problems();
         LoadCommon(problems);
-        var timeout = TimeSpan.FromSeconds(Values.Integer(TimeoutSeconds, "RequestTimeoutSeconds", problems, 21600, 1));
+        var timeout = Settings.RequestSettings.Parse(RequestSettings, problems)?.PullTimeout ?? TimeSpan.Zero;
+        var programs = Settings.ProgramSettings.Parse(ProgramSettings, problems, "RequestGitProgram", "RequestRsyncProgram", "RequestSftpProgram");
         problems.LogTo(Log);
         if (problems.HasErrors) return false;
 
         PrivateFiles.CreateRoot(Root);
         using var held = ActionLock.Acquire(Root, "process", LockWait, Cancellation);
-        var transfers = new Transfers(timeout, Cancellation, Program(GitProgram, "git"), Program(RsyncProgram, "rsync"), Program(SftpProgram, "sftp"));
+        var transfers = new Transfers(timeout, Cancellation, programs!["RequestGitProgram"], programs["RequestRsyncProgram"], programs["RequestSftpProgram"]);
         foreach (var client in ClientList)
         {
             Cancellation.ThrowIfCancellationRequested();
@@ -45,8 +45,6 @@ public sealed class ProcessRequests : RequestServerTask
                 "\n\nFailed pulls stay queued and are tried again on the next run.\n");
         return !Log.HasLoggedErrors;
     }
-
-    private static string Program(string? configured, string fallback) => string.IsNullOrWhiteSpace(configured) ? fallback : configured.Trim();
 
     /// <summary>The control line, server side: new requests into TODO, then the acks ref.</summary>
     private void TakeIn(RequestClientConfig client)

@@ -109,16 +109,20 @@ public sealed class BeginSendRequests : RequestClientTask
 /// </summary>
 public sealed class SendRequests : RequestClientTask
 {
-    public string? GitProgram { get; set; }
-    public string? TimeoutSeconds { get; set; }
+    /// <summary>@(BackupRequestSettings): RequestSendTimeoutSeconds. @(BackupProgramSettings): RequestGitProgram.</summary>
+    public ITaskItem? RequestSettings { get; set; }
+    public ITaskItem? ProgramSettings { get; set; }
 
     [Output] public ITaskItem[] Acknowledged { get; private set; } = Array.Empty<ITaskItem>();
+
+    private string _git = "";
 
     protected override bool Run()
     {
         var problems = new Problems();
         LoadCommon(problems);
-        var timeout = TimeSpan.FromSeconds(Values.Integer(TimeoutSeconds, "RequestTimeoutSeconds", problems, 600, 1));
+        var timeout = Settings.RequestSettings.Parse(RequestSettings, problems)?.SendTimeout ?? TimeSpan.Zero;
+        _git = Settings.ProgramSettings.Parse(ProgramSettings, problems, "RequestGitProgram")?["RequestGitProgram"] ?? "";
         problems.LogTo(Log);
         if (problems.HasErrors) return false;
 
@@ -156,8 +160,7 @@ public sealed class SendRequests : RequestClientTask
             pending.Add(r);
         }
 
-        var git = new GitCommand(ControlRepository(server.Name), server.Ssh, timeout, Cancellation,
-            string.IsNullOrWhiteSpace(GitProgram) ? "git" : GitProgram!);
+        var git = new GitCommand(ControlRepository(server.Name), server.Ssh, timeout, Cancellation, _git);
         var pushedFile = ControlRepository(server.Name) + ".pushed";
         string commit;
         try

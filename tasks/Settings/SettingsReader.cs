@@ -27,6 +27,9 @@ public sealed class SettingsReader
     /// <summary>False when the task got no settings item (already reported).</summary>
     public bool Present => _item != null;
 
+    /// <summary>The value as it is (untrimmed); empty when unset.</summary>
+    public string Raw(string name) => _item?.GetMetadata(name) ?? "";
+
     /// <summary>The value, trimmed; empty when unset.</summary>
     public string Text(string name) => (_item?.GetMetadata(name) ?? "").Trim();
 

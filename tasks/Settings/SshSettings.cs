@@ -52,7 +52,7 @@ public sealed record SshSettings
             StageParallelism = r.Integer("StageParallelism", 1),
             ManagedActions = r.Required("ManagedActions"),
             ManagedProject = r.Required("ManagedProject"),
-            ManagedDotnet = r.Required("ManagedDotnet"),
+            ManagedDotnet = ProgramPath.Required(r, "ManagedDotnet", problems),
         };
         return problems.All.Count(p => !p.IsWarning) > before ? null : settings;
     }

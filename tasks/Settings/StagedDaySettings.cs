@@ -24,7 +24,7 @@ public sealed record EncryptSettings(string Recipient, string Gpg, string? GpgHo
         if (!r.Present) return null;
         var recipient = r.Text("EncryptRecipient");
         if (recipient.Length == 0) problems.Error("Encrypt.NoRecipient");
-        var gpg = r.Required("EncryptGpgPath");
+        var gpg = ProgramPath.Required(r, "EncryptGpgPath", problems);
         var home = Values.AbsolutePath(r.Text("EncryptGpgHomeDir"), "EncryptGpgHomeDir", problems, required: false);
         var timeout = r.Integer("EncryptTimeoutSeconds", 1);
         return problems.ErrorCount > before ? null : new EncryptSettings(recipient, gpg, home, timeout);

@@ -88,7 +88,7 @@ public sealed record StoreSettings(string StagingDir, string WorkingDir, string 
         var checkMedia = r.Flag("StoreCheckMedia");
         var checkData = r.Flag("StoreCheckData");
         var blank = ParseBlank(r.Text("StoreBlankMode"), r.Text("StoreBlankFactor"), problems);
-        var xorriso = r.Required("StoreXorrisoPath");
+        var xorriso = ProgramPath.Required(r, "StoreXorrisoPath", problems);
         var driveTimeout = r.Integer("StoreDriveTimeoutSeconds", 1);
         if (run == null || problems.All.Count(q => !q.IsWarning) > before) return null;
         return new StoreSettings(staging!, working!, image!, media!, capacity, warn, run.Full, run.Clock)

@@ -52,6 +52,15 @@ public sealed class ValidateConfiguration : BackupTask, ICollectParameters
     public ITaskItem? SpanSettings { get; set; }
     public ITaskItem? VerifySettings { get; set; }
     public ITaskItem? ReportSettings { get; set; }
+    /// <summary>
+    /// The groups of InstallSchedule, the request queue and the programs, parsed always (every program, even of a module
+    /// that is off). The BackupServer and RequestClient items decide whether ScheduleRequestUser runs cron lines.
+    /// </summary>
+    public ITaskItem? ScheduleSettings { get; set; }
+    public ITaskItem? RequestSettings { get; set; }
+    public ITaskItem? ProgramSettings { get; set; }
+    public ITaskItem[]? BackupServers { get; set; }
+    public ITaskItem[]? RequestClients { get; set; }
 
     /// <summary>This machine's name as BackupPeer's default computes it (the short host name, lower case).</summary>
     internal static string HostPeerName() => Environment.MachineName.Split('.')[0].ToLowerInvariant();
@@ -84,6 +93,10 @@ public sealed class ValidateConfiguration : BackupTask, ICollectParameters
         Settings.SpanSettings.Parse(SpanSettings, problems);
         Settings.VerifySettings.Parse(VerifySettings, problems);
         Settings.ReportSettings.Parse(ReportSettings, problems);
+        Settings.ScheduleSettings.Parse(ScheduleSettings, problems, (BackupServers?.Length ?? 0) + (RequestClients?.Length ?? 0) > 0,
+            checkUsers: !elsewhere);
+        Settings.RequestSettings.Parse(RequestSettings, problems);
+        Settings.ProgramSettings.Parse(ProgramSettings, problems);
         // A client machine may have no peers of its own to stage; a master without peers is caught by Stage.
         var peers = Peers is { Length: > 0 } ? PeerItems.Read(Peers, (r, a) => problems.Error(r, a), ssh) : new List<StagePeer>();
         foreach (var peer in Peers ?? Array.Empty<ITaskItem>()) Values.UnknownMetadata(peer, "Peer", problems, PeerItems.Metadata);

@@ -25,8 +25,6 @@ public sealed class BackupGitRepositories : ModuleTaskBase
 
     /// <summary>GitRepository items: absolute paths of repositories on this machine, or URLs git can fetch from.</summary>
     public ITaskItem[]? Repositories { get; set; }
-    /// <summary>The git program.</summary>
-    public string? GitProgram { get; set; }
 
     /// <summary>The bundles written by this run.</summary>
     [Output] public ITaskItem[]? Bundles { get; private set; }
@@ -37,7 +35,9 @@ public sealed class BackupGitRepositories : ModuleTaskBase
         public string StateFile => Normalized + ".gitrefs";
     }
 
-    private string Git => string.IsNullOrEmpty(GitProgram) ? "git" : GitProgram;
+    private string Git => Program("GitPath");
+
+    protected override string[] ProgramNames => ["GitPath"];
 
     protected override bool Run()
     {

@@ -18,6 +18,7 @@ namespace BackupBuild.Tasks.Extensions.Mbox;
 public sealed class BackupMbox : ModuleTaskBase
 {
     protected override Settings.ModuleGroup Group => Settings.ModuleGroup.Mbox;
+    protected override string[] ProgramNames => ["GrepmailPath"];
     private static readonly string[] FileMetadata = { "CollectMode", "CompressMode" };
     private static readonly string[] DirectoryMetadata = { "CollectMode", "CompressMode", "ExcludeFiles", "ExcludePatterns" };
     private const string StateFormat = "yyyy-MM-ddTHH:mm:ss";
@@ -26,8 +27,6 @@ public sealed class BackupMbox : ModuleTaskBase
     public ITaskItem[]? MboxFiles { get; set; }
     /// <summary>MboxDirectory items: absolute paths of folders whose files are mbox files (not recursive).</summary>
     public ITaskItem[]? MboxDirectories { get; set; }
-    /// <summary>The grepmail program.</summary>
-    public string? Grepmail { get; set; }
 
     /// <summary>The files written by this run.</summary>
     [Output] public ITaskItem[]? Extracts { get; private set; }
@@ -124,7 +123,7 @@ public sealed class BackupMbox : ModuleTaskBase
         // mail file named "x;cmd|" or "x$(cmd)" in a MboxDirectory would run cmd as the backup's user.
         using var input = OpenMailbox(mbox);
         // grepmail exits 1 when no message matched: an empty extract, not a failure.
-        var outcome = ProgramOutput.ToFile(target, compression, Grepmail ?? "grepmail", args, Timeout, Cancellation, code => code is 0 or 1,
+        var outcome = ProgramOutput.ToFile(target, compression, Program("GrepmailPath"), args, Timeout, Cancellation, code => code is 0 or 1,
             input);
         if (outcome.TimedOut) throw new CodedError("Repos.MboxTimeout", mbox, (int)Timeout.TotalSeconds);
         if (outcome.ExitCode is not (0 or 1)) throw new CodedError("Repos.MboxFailed", mbox, outcome.ExitCode, ProgramOutput.Summary(outcome.Error));

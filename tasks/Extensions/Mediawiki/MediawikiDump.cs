@@ -21,9 +21,10 @@ public sealed class MediawikiDump : BackupTask
     /// <summary>@(BackupMediawikiSettings): MediawikiCompressMode, MediawikiTimeoutSeconds (Settings/ModuleGroups).</summary>
     public ITaskItem? GroupSettings { get; set; }
 
-    /// <summary>MysqlDumpProgram (for $wgDBtype mysql) and SqliteProgram (for sqlite).</summary>
+    /// <summary>MysqlDumpProgram (for $wgDBtype mysql; empty: mariadb-dump, else mysqldump).</summary>
     public string? DumpProgram { get; set; }
-    public string? SqliteProgram { get; set; }
+    /// <summary>@(BackupProgramSettings): SqliteProgram, for $wgDBtype sqlite (Settings/ProgramSettings).</summary>
+    public ITaskItem? ProgramSettings { get; set; }
 
 
     [Output] public ITaskItem[] Dumps { get; private set; } = Array.Empty<ITaskItem>();
@@ -37,6 +38,8 @@ public sealed class MediawikiDump : BackupTask
         var compression = DumpCompressions.Parse(group?.CompressMode, "MediawikiCompressMode", problems, DumpCompression.None);
         var collectDir = Values.AbsolutePath(CollectDir, "CollectDir", problems);
         var timeout = group?.TimeoutSeconds ?? 1;
+        var sqliteProgram = Settings.ProgramSettings.Parse(ProgramSettings, problems, "SqliteProgram")?["SqliteProgram"];
+        var badProgram = !string.IsNullOrWhiteSpace(DumpProgram) && Settings.ProgramPath.Check(DumpProgram, "MysqlDumpProgram", problems) == null;
         var sites = new List<Site>();
         foreach (var item in Sites)
         {
@@ -52,15 +55,15 @@ public sealed class MediawikiDump : BackupTask
             if (found != null) sites.Add(found);
         }
         string? mysqldump = null, sqlite = null;
-        if (sites.Any(s => s.Type == "mysql"))
+        if (sites.Any(s => s.Type == "mysql") && !badProgram)
         {
             mysqldump = DumpPrograms.Find(DumpProgram, new[] { "mariadb-dump", "mysqldump" });
             if (mysqldump == null) problems.Error("Mysql.NoProgram", string.IsNullOrWhiteSpace(DumpProgram) ? "mariadb-dump, mysqldump" : DumpProgram!);
         }
         if (sites.Any(s => s.Type == "sqlite"))
         {
-            sqlite = DumpPrograms.Find(SqliteProgram, new[] { "sqlite3" });
-            if (sqlite == null) problems.Error("Trac.NoSqlite", string.IsNullOrWhiteSpace(SqliteProgram) ? "sqlite3" : SqliteProgram!);
+            sqlite = sqliteProgram == null ? null : DumpPrograms.Find(sqliteProgram, []);
+            if (sqliteProgram != null && sqlite == null) problems.Error("Trac.NoSqlite", sqliteProgram);
         }
         problems.LogTo(Log);
         if (problems.HasErrors || collectDir == null) return false;

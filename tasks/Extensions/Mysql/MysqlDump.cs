@@ -47,8 +47,10 @@ public sealed class MysqlDump : BackupTask
         var timeout = r.Integer("MysqlTimeoutSeconds", 1);
         var arguments = Values.List(r.Required("MysqlDumpArguments"));
         var dumpProgram = r.Text("MysqlDumpProgram");
-        var program = DumpPrograms.Find(dumpProgram, new[] { "mariadb-dump", "mysqldump" });
-        if (onThisMachine && program == null) problems.Error("Mysql.NoProgram", dumpProgram.Length == 0 ? "mariadb-dump, mysqldump" : dumpProgram);
+        // Empty: mariadb-dump, else mysqldump. A program setting is checked before it is looked for (BKP1150).
+        var badProgram = dumpProgram.Length > 0 && BackupBuild.Tasks.Settings.ProgramPath.Check(r.Raw("MysqlDumpProgram"), "MysqlDumpProgram", problems) == null;
+        var program = badProgram ? null : DumpPrograms.Find(dumpProgram, new[] { "mariadb-dump", "mysqldump" });
+        if (onThisMachine && !badProgram && program == null) problems.Error("Mysql.NoProgram", dumpProgram.Length == 0 ? "mariadb-dump, mysqldump" : dumpProgram);
         return problems.All.Count(p => !p.IsWarning) > before ? null : new Settings(compression, optionsFile, program, arguments, timeout);
     }
 

@@ -28,9 +28,8 @@ public sealed class PostgresqlDump : BackupTask
     /// <summary>PostgresqlHost: a host name, or the folder of the server's socket (-h).</summary>
     public string? Host { get; set; }
 
-    /// <summary>PostgresqlDumpProgram / PostgresqlDumpAllProgram: default pg_dump / pg_dumpall from PATH.</summary>
-    public string? DumpProgram { get; set; }
-    public string? DumpAllProgram { get; set; }
+    /// <summary>@(BackupProgramSettings): PostgresqlDumpProgram / PostgresqlDumpAllProgram (Settings/ProgramSettings).</summary>
+    public ITaskItem? ProgramSettings { get; set; }
 
     [Output] public ITaskItem[] Dumps { get; private set; } = Array.Empty<ITaskItem>();
 
@@ -45,12 +44,10 @@ public sealed class PostgresqlDump : BackupTask
         if (passFile != null && !File.Exists(passFile)) problems.Error("Postgresql.NoPassFile", passFile);
         var timeout = group?.TimeoutSeconds ?? 1;
         var port = group?.Port?.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var program = selection.All
-            ? DumpPrograms.Find(DumpAllProgram, new[] { "pg_dumpall" })
-            : DumpPrograms.Find(DumpProgram, new[] { "pg_dump" });
-        var wanted = selection.All ? (string.IsNullOrWhiteSpace(DumpAllProgram) ? "pg_dumpall" : DumpAllProgram!)
-            : (string.IsNullOrWhiteSpace(DumpProgram) ? "pg_dump" : DumpProgram!);
-        if (program == null) problems.Error("Postgresql.NoProgram", wanted);
+        var setting = selection.All ? "PostgresqlDumpAllProgram" : "PostgresqlDumpProgram";
+        var wanted = Settings.ProgramSettings.Parse(ProgramSettings, problems, "PostgresqlDumpProgram", "PostgresqlDumpAllProgram")?[setting];
+        var program = wanted == null ? null : DumpPrograms.Find(wanted, []);
+        if (wanted != null && program == null) problems.Error("Postgresql.NoProgram", wanted);
         problems.LogTo(Log);
         if (problems.HasErrors || collectDir == null || program == null) return false;
         if (!selection.All && selection.Names.Count == 0) return true;

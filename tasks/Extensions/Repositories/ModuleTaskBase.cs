@@ -18,6 +18,15 @@ public abstract class ModuleTaskBase : BackupTask
     /// program call in seconds (Settings/ModuleGroups).
     /// </summary>
     public ITaskItem? GroupSettings { get; set; }
+    /// <summary>@(BackupProgramSettings): the programs the module runs (<see cref="ProgramNames"/>; Settings/ProgramSettings).</summary>
+    public ITaskItem? ProgramSettings { get; set; }
+
+    /// <summary>The settings of the programs group this module runs (GitPath…).</summary>
+    protected abstract string[] ProgramNames { get; }
+
+    /// <summary>The program a setting of <see cref="ProgramNames"/> names, once <see cref="LoadCommon"/> accepted it.</summary>
+    protected string Program(string setting) => _programs![setting];
+    private Settings.ProgramSettings? _programs;
 
     /// <summary>Which module's group <see cref="GroupSettings"/> is.</summary>
     protected abstract Settings.ModuleGroup Group { get; }
@@ -59,6 +68,7 @@ public abstract class ModuleTaskBase : BackupTask
             DefaultMode = Repositories.ModuleSettings.CollectMode(group.CollectMode, itemType, "(default)", problems, ModuleCollectMode.Daily)!.Value;
             DefaultCompression = Repositories.ModuleSettings.Compression(group.CompressMode, itemType, "(default)", problems, DumpCompression.None)!.Value;
         }
+        _programs = Settings.ProgramSettings.Parse(ProgramSettings, problems, ProgramNames);
         var run = Settings.RunSettings.Parse(RunSettings, problems);
         Clock = run?.Clock!;
         IsFull = run?.Full ?? false;

@@ -14,14 +14,11 @@ namespace BackupBuild.Tasks.Extensions.Subversion;
 public sealed class BackupSubversion : ModuleTaskBase
 {
     protected override Settings.ModuleGroup Group => Settings.ModuleGroup.Subversion;
+    protected override string[] ProgramNames => ["SvnadminPath", "SvnlookPath"];
     private static readonly string[] Metadata = { "CollectMode", "CompressMode" };
 
     /// <summary>SubversionRepository items: absolute paths of repositories on this machine.</summary>
     public ITaskItem[]? Repositories { get; set; }
-    /// <summary>The svnadmin program.</summary>
-    public string? Svnadmin { get; set; }
-    /// <summary>The svnlook program.</summary>
-    public string? Svnlook { get; set; }
 
     /// <summary>The dump files written by this run.</summary>
     [Output] public ITaskItem[]? Dumps { get; private set; }
@@ -77,7 +74,7 @@ public sealed class BackupSubversion : ModuleTaskBase
         var name = $"svndump-{start}:{youngest}-{r.Normalized}.txt{ModuleSettings.Suffix(r.Compression)}";
         var target = Path.Combine(CollectRoot, name);
         var args = new[] { "dump", "--quiet", $"-r{start}:{youngest}", "--incremental", r.Path };
-        var outcome = ProgramOutput.ToFile(target, r.Compression, Svnadmin ?? "svnadmin", args, Timeout, Cancellation);
+        var outcome = ProgramOutput.ToFile(target, r.Compression, Program("SvnadminPath"), args, Timeout, Cancellation);
         if (outcome.TimedOut) throw new CodedError("Repos.SvnTimeout", r.Path, (int)Timeout.TotalSeconds);
         if (outcome.ExitCode != 0) throw new CodedError("Repos.SvnDumpFailed", r.Path, outcome.ExitCode, ProgramOutput.Summary(outcome.Error));
         if (r.Mode == ModuleCollectMode.Incr) WriteState(r.StateFile, youngest.ToString(CultureInfo.InvariantCulture));
@@ -87,7 +84,7 @@ public sealed class BackupSubversion : ModuleTaskBase
 
     private long Youngest(string path)
     {
-        var result = ProgramRunner.Run(Svnlook ?? "svnlook", new[] { "youngest", path }, Timeout, Cancellation, new ProgramOptions { CLocale = true });
+        var result = ProgramRunner.Run(Program("SvnlookPath"), new[] { "youngest", path }, Timeout, Cancellation, new ProgramOptions { CLocale = true });
         if (result.TimedOut) throw new CodedError("Repos.SvnTimeout", path, (int)Timeout.TotalSeconds);
         if (!result.Succeeded || !long.TryParse(result.Output.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var youngest))
             throw new CodedError("Repos.SvnNotRepository", path, ProgramOutput.Summary(result.Error + result.Output));

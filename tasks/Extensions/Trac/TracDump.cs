@@ -21,8 +21,8 @@ public sealed class TracDump : BackupTask
     /// <summary>@(BackupTracSettings): TracCompressMode, TracTimeoutSeconds (Settings/ModuleGroups).</summary>
     public ITaskItem? GroupSettings { get; set; }
 
-    /// <summary>SqliteProgram: default sqlite3 from PATH.</summary>
-    public string? SqliteProgram { get; set; }
+    /// <summary>@(BackupProgramSettings): SqliteProgram (Settings/ProgramSettings).</summary>
+    public ITaskItem? ProgramSettings { get; set; }
 
 
     [Output] public ITaskItem[] Dumps { get; private set; } = Array.Empty<ITaskItem>();
@@ -34,8 +34,9 @@ public sealed class TracDump : BackupTask
         var compression = DumpCompressions.Parse(group?.CompressMode, "TracCompressMode", problems, DumpCompression.None);
         var collectDir = Values.AbsolutePath(CollectDir, "CollectDir", problems);
         var timeout = group?.TimeoutSeconds ?? 1;
-        var program = DumpPrograms.Find(SqliteProgram, new[] { "sqlite3" });
-        if (program == null) problems.Error("Trac.NoSqlite", string.IsNullOrWhiteSpace(SqliteProgram) ? "sqlite3" : SqliteProgram!);
+        var sqliteProgram = Settings.ProgramSettings.Parse(ProgramSettings, problems, "SqliteProgram")?["SqliteProgram"];
+        var program = sqliteProgram == null ? null : DumpPrograms.Find(sqliteProgram, []);
+        if (sqliteProgram != null && program == null) problems.Error("Trac.NoSqlite", sqliteProgram);
         var sites = new List<(string Path, string Database)>();
         foreach (var item in Sites)
         {

@@ -36,8 +36,10 @@ public sealed class WordpressDump : BackupTask
         var compression = DumpCompressions.Parse(group?.CompressMode, "WordpressCompressMode", problems, DumpCompression.None);
         var collectDir = Values.AbsolutePath(CollectDir, "CollectDir", problems);
         var timeout = group?.TimeoutSeconds ?? 1;
-        var program = DumpPrograms.Find(DumpProgram, new[] { "mariadb-dump", "mysqldump" });
-        if (program == null) problems.Error("Mysql.NoProgram", string.IsNullOrWhiteSpace(DumpProgram) ? "mariadb-dump, mysqldump" : DumpProgram!);
+        // A program setting is checked before it is looked for (BKP1150, not "not installed").
+        var badProgram = !string.IsNullOrWhiteSpace(DumpProgram) && Settings.ProgramPath.Check(DumpProgram, "MysqlDumpProgram", problems) == null;
+        var program = badProgram ? null : DumpPrograms.Find(DumpProgram, new[] { "mariadb-dump", "mysqldump" });
+        if (!badProgram && program == null) problems.Error("Mysql.NoProgram", string.IsNullOrWhiteSpace(DumpProgram) ? "mariadb-dump, mysqldump" : DumpProgram!);
         var sites = new List<(string Path, SiteDatabase Config)>();
         foreach (var item in Sites)
         {

@@ -11,14 +11,19 @@ public class ScheduleTests
     private static (WriteSchedule Task, FakeBuildEngine Engine) Task(string file, params ITaskItem[] peers)
     {
         var engine = new FakeBuildEngine();
+        // The props' times; the optional lines off unless a test sets them (Set).
         var task = new WriteSchedule
         {
-            BuildEngine = engine, ScheduleFile = file, ProjectFile = "/etc/backupbuild/backup.proj", ThisPeer = "master",
-            Peers = peers, Dotnet = "/usr/bin/dotnet", User = "root",
-            CollectTime = "00:30", StageTime = "02:30", StoreTime = "04:30", PurgeTime = "06:30", AllTime = "00:30", RequestsEvery = "5",
+            BuildEngine = engine, ProjectFile = "/etc/backupbuild/backup.proj", ThisPeer = "master", Peers = peers,
+            ScheduleSettings = PropsDefaults.Schedule(("ScheduleFile", file), ("ScheduleDotnet", "/usr/bin/dotnet"), ("ScheduleUser", "root"),
+                ("ScheduleReportTime", "none"), ("ScheduleVerifyTime", "none"), ("ScheduleRequestAllTime", "none"), ("ScheduleRequestSummaryTime", "none"),
+                ("ScheduleRequestUser", "root")),
         };
         return (task, engine);
     }
+
+    /// <summary>A setting of the task's schedule group (as -p:Name=value gives it).</summary>
+    private static void Set(WriteSchedule task, string setting, string value) => task.ScheduleSettings!.SetMetadata(setting, value);
 
     private static string[] Lines(string file) =>
         File.ReadAllLines(file).Where(l => l.Length > 0 && char.IsDigit(l[0]) || l.StartsWith("*/")).ToArray();
@@ -62,8 +67,8 @@ public class ScheduleTests
         task.Role = "client";
         task.BackupServers = [Items.Of("backup.example.org")];
         task.RequestClients = [Items.Of("laptop")];
-        task.RequestsEvery = "10";
-        task.RequestSummaryTime = "07:00";
+        Set(task, "ScheduleRequestsEveryMinutes", "10");
+        Set(task, "ScheduleRequestSummaryTime", "07:00");
         Assert.True(task.Execute(), engine.AllText);
         Assert.Equal("client", task.DetectedRole);
         var lines = Lines(file);
@@ -79,12 +84,12 @@ public class ScheduleTests
         using var t = new TempDir();
         var file = t["cron/backup.build"];
         var (task, engine) = Task(file);
-        task.CollectTime = "25:00";
-        task.PurgeTime = "every day";
+        Set(task, "ScheduleCollectTime", "25:00");
+        Set(task, "SchedulePurgeTime", "every day");
         task.Role = "boss";
-        task.User = "no-such-user-bkp";
+        Set(task, "ScheduleUser", "no-such-user-bkp");
         Assert.False(task.Execute());
-        Assert.Equal(["BKP9003", "BKP9001", "BKP9002", "BKP9002", "BKP9006"], engine.ErrorCodes);
+        Assert.Equal(["BKP9001", "BKP9002", "BKP9002", "BKP9003", "BKP9006"], engine.ErrorCodes.Order());
         Assert.Contains("ScheduleCollectTime", engine.AllText);
         Assert.Contains("SchedulePurgeTime", engine.AllText);
         Assert.False(File.Exists(file));
@@ -96,8 +101,8 @@ public class ScheduleTests
         using var t = new TempDir();
         var file = t["cron/backupbuild"];
         var (task, engine) = Task(file);
-        task.CollectTime = "15 1 * * 1-5";
-        task.UpdateRepository = "true";
+        Set(task, "ScheduleCollectTime", "15 1 * * 1-5");
+        Set(task, "ScheduleGitPull", "true");
         Assert.True(task.Execute(), engine.AllText);
         var collect = Lines(file)[0];
         Assert.StartsWith("15 1 * * 1-5 root git -C /etc/backupbuild pull --ff-only --quiet || ", collect);
@@ -147,16 +152,16 @@ public class ScheduleTests
         ];
         var (client, e1) = Task(file, pool);
         client.ThisPeer = "web1";
-        client.ReportTime = "06:45";
-        client.VerifyTime = "30 07 * * 0";
+        Set(client, "ScheduleReportTime", "06:45");
+        Set(client, "ScheduleVerifyTime", "30 07 * * 0");
         Assert.True(client.Execute(), e1.AllText);
         Assert.Equal("client", client.DetectedRole);
         Assert.Equal(["-t:Collect", "-t:Purge"], Lines(file).Select(l => l.Split(' ').First(w => w.StartsWith("-t:"))));
 
         var (master, e2) = Task(file, pool);
         master.ThisPeer = "backup1";
-        master.ReportTime = "06:45";
-        master.VerifyTime = "30 07 * * 0";
+        Set(master, "ScheduleReportTime", "06:45");
+        Set(master, "ScheduleVerifyTime", "30 07 * * 0");
         Assert.True(master.Execute(), e2.AllText);
         Assert.Equal("master", master.DetectedRole);
         Assert.Equal(["-t:Collect", "-t:Stage", "-t:Store", "-t:Purge", "-t:Report", "-t:Verify"],
@@ -180,16 +185,16 @@ public class ScheduleTests
         var file = t["cron/backupbuild"];
         var (task, engine) = Task(file);
         task.BackupServers = [Items.Of("backup.example.org")];
-        task.RequestAllTime = "01:30";
-        task.ReportTime = "none";
+        Set(task, "ScheduleRequestAllTime", "01:30");
+        Set(task, "ScheduleReportTime", "none");
         Assert.True(task.Execute(), engine.AllText);
         Assert.Equal(["-t:Collect", "-t:Purge", "-t:RequestAll", "-t:SendRequests"],
             Lines(file).Select(l => l.Split(' ').First(w => w.StartsWith("-t:"))));
         Assert.Contains(Lines(file), l => l.StartsWith("30 01 * * * root ") && l.Contains(" -t:RequestAll "));
 
         var (pool, e2) = Task(file, Items.Of("master", ("Type", "local")));
-        pool.ReportTime = "none";
-        pool.VerifyTime = "";
+        Set(pool, "ScheduleReportTime", "none");
+        Set(pool, "ScheduleVerifyTime", "");
         Assert.True(pool.Execute(), e2.AllText);
         Assert.Equal(["-t:All"], Lines(file).Select(l => l.Split(' ').First(w => w.StartsWith("-t:"))));
     }
@@ -207,8 +212,8 @@ public class ScheduleTests
         var (task, engine) = Task(file, Items.Of("master", ("Type", "local")));
         task.ProjectFile = t["etc/backup.proj"];
         Directory.CreateDirectory(t["etc"]);
-        task.Dotnet = recorder;
-        task.ExtraArguments = "-flp:logfile=/var/log/backupbuild/run.log;append=true  \"-p:Note=two words\" -bl:/var/log/b-{}.binlog -p:Pct=50%";
+        Set(task, "ScheduleDotnet", recorder);
+        Set(task, "ScheduleArguments", "-flp:logfile=/var/log/backupbuild/run.log;append=true  \"-p:Note=two words\" -bl:/var/log/b-{}.binlog -p:Pct=50%");
         Assert.True(task.Execute(), engine.AllText);
         var line = Lines(file).Single();
         // cron: five time fields, the user, then the command, where \% stands for %.
@@ -220,7 +225,7 @@ public class ScheduleTests
             File.ReadAllLines(t["argv"]).Skip(1));
 
         var (bad, e2) = Task(t["cron/other"]);
-        bad.ExtraArguments = "-p:Note=\"unclosed";
+        Set(bad, "ScheduleArguments", "-p:Note=\"unclosed");
         Assert.False(bad.Execute());
         Assert.Equal(["BKP9007"], e2.ErrorCodes);
         Assert.False(File.Exists(t["cron/other"]));

@@ -87,7 +87,8 @@ public class DefaultsTests
         (AmazonS3Settings.ItemType, AmazonS3Settings.Names), (EncryptSettings.ItemType, EncryptSettings.Names),
         (SplitSettings.ItemType, SplitSettings.Names), (CapacitySettings.ItemType, CapacitySettings.Names),
         (SpanSettings.ItemType, SpanSettings.Names), (VerifySettings.ItemType, VerifySettings.Names),
-        (ReportSettings.ItemType, ReportSettings.Names),
+        (ReportSettings.ItemType, ReportSettings.Names), (ScheduleSettings.ItemType, ScheduleSettings.Names),
+        (RequestSettings.ItemType, RequestSettings.Names), (ProgramSettings.ItemType, ProgramSettings.Names),
         .. ModuleGroup.All.Select(g => (g.ItemType, g.Names)),
     ];
 
@@ -153,6 +154,9 @@ public class DefaultsTests
             case SpanSettings.ItemType: SpanSettings.Parse(item, problems); break;
             case VerifySettings.ItemType: VerifySettings.Parse(item, problems); break;
             case ReportSettings.ItemType: ReportSettings.Parse(item, problems); break;
+            case ScheduleSettings.ItemType: ScheduleSettings.Parse(item, problems, requestLines: true); break;
+            case RequestSettings.ItemType: RequestSettings.Parse(item, problems); break;
+            case ProgramSettings.ItemType: ProgramSettings.Parse(item, problems); break;
             case var t when ModuleGroup.All.Any(g => g.ItemType == t): ModuleGroup.All.Single(g => g.ItemType == t).Parse(item, problems); break;
             default: throw new ArgumentException(itemType);
         }
@@ -168,8 +172,10 @@ public class DefaultsTests
             var defaults = Defaults(itemType, names);
             var clean = Parse(itemType, defaults).Where(p => !p.IsWarning).ToList();
             Assert.True(clean.Count == 0, $"{itemType} with the props' defaults: {string.Join("; ", clean)}");
-            // SshCiphers, ReportTextFile: empty is a value of its own (ssh's own list; no text summary), given on the command line.
-            foreach (var name in names.Where(n => PropsDefaults.Value(n).Length > 0 && n is not ("SshCiphers" or "ReportTextFile")))
+            // SshCiphers, ReportTextFile, the optional schedule lines: empty is a value of its own (ssh's own list; no text
+            // summary; no such cron line), given on the command line.
+            foreach (var name in names.Where(n => PropsDefaults.Value(n).Length > 0 && n is not ("SshCiphers" or "ReportTextFile"
+                         or "ScheduleRequestSummaryTime" or "ScheduleReportTime" or "ScheduleVerifyTime" or "ScheduleRequestAllTime")))
             {
                 var item = Defaults(itemType, names, (name, ""));
                 // The image capacity is read only for the image media type.

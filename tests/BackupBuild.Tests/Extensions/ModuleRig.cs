@@ -26,6 +26,7 @@ public sealed class ModuleRig : IDisposable
         task.WorkingDir = WorkingDir;
         task.RunSettings = PropsDefaults.Run(runDate, full: full ? "true" : "false");
         task.GroupSettings = PropsDefaults.Module(task.ModuleGroup, (task.ModuleGroup.Names.Single(n => n.EndsWith("TimeoutSeconds")), "120"));
+        task.ProgramSettings = PropsDefaults.Programs();
         return task.Execute();
     }
 

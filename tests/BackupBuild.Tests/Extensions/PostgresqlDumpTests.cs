@@ -29,7 +29,7 @@ public class PostgresqlDumpTests : IClassFixture<PostgresServer>
         {
             BuildEngine = engine, CollectDir = collectDir, GroupSettings = PropsDefaults.Module(BackupBuild.Tasks.Settings.ModuleGroup.Postgresql,
                 ("PostgresqlCompressMode", string.IsNullOrEmpty(compress) ? PropsDefaults.Value("PostgresqlCompressMode") : compress), ("PostgresqlPassFile", passFile ?? ""), ("PostgresqlPort", (port ?? _server.Port).ToString())),
-            User = PostgresServer.User, Host = _server.Host,
+            User = PostgresServer.User, Host = _server.Host, ProgramSettings = PropsDefaults.Programs(),
             Databases = databases.Select(d => (Microsoft.Build.Framework.ITaskItem)new TaskItem(d)).ToArray(),
         };
         return (engine, task.Execute());

@@ -84,6 +84,7 @@ public class OptionInjectionFormatTests
         {
             BuildEngine = engine, Sites = new[] { Items.Of(site) }, CollectDir = dir["collect"],
             GroupSettings = PropsDefaults.Module(BackupBuild.Tasks.Settings.ModuleGroup.Mediawiki, ("MediawikiCompressMode", "none")),
+            ProgramSettings = PropsDefaults.Programs(),
         };
         Assert.True(task.Execute(), engine.AllText);
         Assert.Contains("odd name page", File.ReadAllText(Assert.Single(Directory.GetFiles(dir["collect"]))));
@@ -99,7 +100,7 @@ public class OptionInjectionFormatTests
         var task = new BackupBuild.Tasks.Extensions.Trac.TracDump
         {
             BuildEngine = engine, Sites = new[] { Items.Of(site) }, CollectDir = dir["collect"],
-            GroupSettings = PropsDefaults.Module(BackupBuild.Tasks.Settings.ModuleGroup.Trac),
+            GroupSettings = PropsDefaults.Module(BackupBuild.Tasks.Settings.ModuleGroup.Trac), ProgramSettings = PropsDefaults.Programs(),
         };
         Assert.False(task.Execute());
         var error = Assert.Single(engine.Errors);

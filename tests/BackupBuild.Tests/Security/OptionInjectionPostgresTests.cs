@@ -33,7 +33,7 @@ public class OptionInjectionPostgresTests : IClassFixture<PostgresServer>
         {
             BuildEngine = engine, CollectDir = dir["collect"], GroupSettings = PropsDefaults.Module(BackupBuild.Tasks.Settings.ModuleGroup.Postgresql,
                 ("PostgresqlCompressMode", "none"), ("PostgresqlPassFile", _server.PassFile), ("PostgresqlPort", _server.Port.ToString())),
-            User = PostgresServer.User, Host = _server.Host,
+            User = PostgresServer.User, Host = _server.Host, ProgramSettings = PropsDefaults.Programs(),
             Databases = new Microsoft.Build.Framework.ITaskItem[] { new TaskItem(name) },
         };
 

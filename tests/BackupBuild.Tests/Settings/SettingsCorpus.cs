@@ -110,6 +110,37 @@ public static class SettingsCorpus
         Bad("ReportFile", "report.html", "BKP1010"), Bad("ReportTextFile", "report.txt", "BKP1010"), Ok("ReportTextFile", ""),
         Ok("ReportWeeks", "1"), Bad("ReportWeeks", "0", "BKP1100"), Bad("ReportWeeks", "a month", "BKP1100"),
 
+        // The schedule (InstallSchedule, RemoveSchedule for ScheduleFile; the pool has a BackupServer, so ScheduleRequestUser runs lines).
+        Bad("ScheduleFile", "cron.d/backupbuild", "BKP1010"), Bad("ScheduleFile", "/tmp/backup.build", "BKP9003"),
+        Ok("ScheduleUser", "backup"), Bad("ScheduleUser", "no-such-user-bkp", "BKP9006"), Bad("ScheduleUser", "root admin", "BKP9006"),
+        Ok("ScheduleDotnet", "/usr/bin/dotnet"), Bad("ScheduleDotnet", "dotnet --roll-forward", "BKP1150"), Bad("ScheduleDotnet", "bin/dotnet", "BKP1150"),
+        Ok("ScheduleArguments", "-p:X=1 \"-p:Note=two words\""), Bad("ScheduleArguments", "-p:Note=\"unclosed", "BKP9007"),
+        Ok("ScheduleGitPull", "true"), Bad("ScheduleGitPull", "yes", "BKP1006"),
+        Ok("ScheduleCollectTime", "23:59"), Bad("ScheduleCollectTime", "24:00", "BKP9002"), Ok("ScheduleStageTime", "15 1 * * 1-5"),
+        Bad("ScheduleStageTime", "* * * *", "BKP9002"), Bad("ScheduleStoreTime", "4.30", "BKP9002"), Bad("SchedulePurgeTime", "every day", "BKP9002"),
+        Bad("ScheduleAllTime", "1:5", "BKP9002"), Ok("ScheduleRequestSummaryTime", "none"), Bad("ScheduleRequestSummaryTime", "7pm", "BKP9002"),
+        Ok("ScheduleReportTime", "NONE"), Bad("ScheduleReportTime", "06:45;", "BKP9002"), Ok("ScheduleVerifyTime", ""),
+        Bad("ScheduleVerifyTime", "sunday", "BKP9002"), Ok("ScheduleRequestAllTime", "0 */2 * * *"), Bad("ScheduleRequestAllTime", "01:60", "BKP9002"),
+        Ok("ScheduleRequestsEveryMinutes", "59"), Bad("ScheduleRequestsEveryMinutes", "60", "BKP9005"), Bad("ScheduleRequestsEveryMinutes", "0", "BKP9005"),
+        Bad("ScheduleRequestsEveryMinutes", "five", "BKP9005"),
+        Ok("ScheduleRequestUser", "root"), Bad("ScheduleRequestUser", "no-such-user-bkp", "BKP7100"),
+
+        // The request queue's timeouts (SendRequests and ProcessRequests both parse the group).
+        Ok("RequestSendTimeoutSeconds", "1"), Bad("RequestSendTimeoutSeconds", "0", "BKP1100"), Bad("RequestSendTimeoutSeconds", "10m", "BKP1100"),
+        Ok("RequestPullTimeoutSeconds", "86400"), Bad("RequestPullTimeoutSeconds", "-1", "BKP1100"), Bad("RequestPullTimeoutSeconds", "6h", "BKP1100"),
+
+        // Programs: a bare name or an absolute path, one program, no shell (the programs group and the programs of other groups).
+        Ok("GitPath", "/usr/bin/git"), Bad("GitPath", "git --no-pager", "BKP1150"), Bad("GitPath", "./git", "BKP1150"), Bad("GitPath", "/usr/bin/", "BKP1150"),
+        Ok("GrepmailPath", "grepmail"), Bad("GrepmailPath", "/usr/bin/grepmail\nrm", "BKP1150"),
+        Bad("SvnadminPath", "svnadmin;id", "BKP1150"), Bad("SvnlookPath", "`svnlook`", "BKP1150"),
+        Ok("SqliteProgram", "/usr/bin/sqlite3"), Bad("SqliteProgram", "sqlite3 -batch", "BKP1150"),
+        Bad("PostgresqlDumpProgram", "-pg_dump", "BKP1150"), Bad("PostgresqlDumpAllProgram", "pg_dumpall|cat", "BKP1150"),
+        Ok("RequestGitProgram", "/usr/bin/git"), Bad("RequestGitProgram", "git\tx", "BKP1150"),
+        Bad("RequestRsyncProgram", "rsync -a", "BKP1150"), Bad("RequestSftpProgram", "sftp>x", "BKP1150"),
+        Ok("StoreXorrisoPath", "/usr/bin/xorriso"), Bad("StoreXorrisoPath", "xorriso -abort_on NEVER", "BKP1150"),
+        Bad("EncryptGpgPath", "gpg --batch", "BKP1150"), Ok("ManagedDotnet", "/usr/share/dotnet/dotnet"), Bad("ManagedDotnet", "dotnet exec", "BKP1150"),
+        Bad("MailSendmail", "sendmail -t", "BKP1150"), Bad("MysqlDumpProgram", "mysqldump --all", "BKP1150"),
+
         // Plain properties the actions read beside the groups.
         Ok("PurgeUnstagedCollect", "true"), Bad("PurgeUnstagedCollect", "sometimes", "BKP1006"),
         Bad("WorkingDir", "work", "BKP1010"), Bad("StagingDir", "staging", "BKP1010"),

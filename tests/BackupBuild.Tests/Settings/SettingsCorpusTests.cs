@@ -79,6 +79,9 @@ public class SettingsCorpusTests
             (g == ModuleGroup.Sysinfo ? new[] { ("SysinfoListingRoot", Temp["src"]) } : []).Concat(Of(g.ItemType)).ToArray());
         public ITaskItem Report => PropsDefaults.Report(new[] { ("ReportFile", Temp["report.html"]), ("ReportTextFile", Temp["report.txt"]) }
             .Concat(Of(ReportSettings.ItemType)).ToArray());
+        public ITaskItem Schedule => PropsDefaults.Schedule(new[] { ("ScheduleFile", Temp["cron.d/backupbuild"]) }.Concat(Of(ScheduleSettings.ItemType)).ToArray());
+        public ITaskItem Requests => PropsDefaults.Requests(Of(RequestSettings.ItemType));
+        public ITaskItem Programs => PropsDefaults.Programs(Of(ProgramSettings.ItemType));
         public ITaskItem[] Peers => [Items.Of("peer", ("Type", "local"), ("CollectDir", Temp["peer/collect"]))];
         public ITaskItem[] Sources => [Items.Of(Temp["src"])];
 
@@ -99,6 +102,9 @@ public class SettingsCorpusTests
         : SpanSettings.Names.Contains(name) ? SpanSettings.ItemType
         : VerifySettings.Names.Contains(name) ? VerifySettings.ItemType
         : ReportSettings.Names.Contains(name) ? ReportSettings.ItemType
+        : ScheduleSettings.Names.Contains(name) ? ScheduleSettings.ItemType
+        : RequestSettings.Names.Contains(name) ? RequestSettings.ItemType
+        : ProgramSettings.Names.Contains(name) ? ProgramSettings.ItemType
         : ModuleGroup.All.FirstOrDefault(g => g.Names.Contains(name))?.ItemType;
 
     /// <summary>The actions that read a setting, besides Validate: each a name and a way to run it in a pool.</summary>
@@ -170,8 +176,30 @@ public class SettingsCorpusTests
             {
                 SpanSettings = p.Span, StagingDir = p.Plain["StagingDir"], WorkingDir = p.Plain["WorkingDir"], RunSettings = p.Run,
             });
-        foreach (var module in ModuleGroup.All.Where(g => Uses(g.ItemType)))
+        foreach (var module in ModuleGroup.All.Where(g => Uses(g.ItemType) || ModulePrograms(g).Contains(setting)))
             yield return (module.Module, p => ModuleTask(module, p));
+        if (Uses(ScheduleSettings.ItemType))
+            // A pool of one with a request-queue server, so ScheduleRequestUser runs lines; the cron file goes into the pool.
+            yield return ("WriteSchedule", p => new BackupBuild.Tasks.Deploy.WriteSchedule
+            {
+                ScheduleSettings = p.Schedule, ProjectFile = p.Temp["backup.proj"], Peers = p.Peers, ThisPeer = "peer",
+                BackupServers = [Items.Of("backup1")], BackupLog = "false", RequestRoot = p.Temp["requests"],
+            });
+        if (setting == "ScheduleFile")
+            yield return ("RemoveSchedule", p => new BackupBuild.Tasks.Deploy.WriteSchedule { Remove = true, ScheduleSettings = p.Schedule, ProjectFile = p.Temp["backup.proj"] });
+        if (Uses(RequestSettings.ItemType) || setting == "RequestGitProgram")
+            // No BackupServer item: the task checks its settings and stops (BKP7xxx, not a settings code) before any ssh.
+            yield return ("SendRequests", p => new BackupBuild.Tasks.Requests.SendRequests
+            {
+                RequestRoot = p.Temp["requests"], ClientName = "peer", RequestSettings = p.Requests, ProgramSettings = p.Programs,
+                RunSettings = p.Run, MailSettings = p.Mail, SshSettings = p.Ssh,
+            });
+        if (Uses(RequestSettings.ItemType) || setting is "RequestGitProgram" or "RequestRsyncProgram" or "RequestSftpProgram")
+            yield return ("ProcessRequests", p => new BackupBuild.Tasks.Requests.ProcessRequests
+            {
+                RequestServerRoot = p.Temp["request-server"], RequestSettings = p.Requests, ProgramSettings = p.Programs,
+                RunSettings = p.Run, MailSettings = p.Mail, SshSettings = p.Ssh,
+            });
         if (Uses(VerifySettings.ItemType))
             yield return ("VerifyStoredArchives", p => new VerifyStoredArchives
             {
@@ -182,12 +210,19 @@ public class SettingsCorpusTests
             yield return ("MysqlDump", p => new MysqlDump { CollectDir = p.Plain["CollectDir"], MysqlSettings = p.Mysql, Databases = [] });
     }
 
+    /// <summary>The settings of the programs group a module's task reads.</summary>
+    private static string[] ModulePrograms(ModuleGroup g) => g.Module switch
+    {
+        "git" => ["GitPath"], "mbox" => ["GrepmailPath"], "subversion" => ["SvnadminPath", "SvnlookPath"],
+        "postgresql" => ["PostgresqlDumpProgram", "PostgresqlDumpAllProgram"], "trac" or "mediawiki" => ["SqliteProgram"], _ => [],
+    };
+
     /// <summary>The module's task with no items: it checks its settings and has nothing to dump.</summary>
     private static BackupBuild.Tasks.Infrastructure.BackupTask ModuleTask(ModuleGroup g, Pool p)
     {
         var settings = p.Module(g);
         string collect = p.Plain["CollectDir"], working = p.Plain["WorkingDir"];
-        return g.Module switch
+        BackupBuild.Tasks.Infrastructure.BackupTask task = g.Module switch
         {
             "git" => new BackupBuild.Tasks.Extensions.Git.BackupGitRepositories { GroupSettings = settings, CollectDir = collect, WorkingDir = working, RunSettings = p.Run },
             "mbox" => new BackupBuild.Tasks.Extensions.Mbox.BackupMbox { GroupSettings = settings, CollectDir = collect, WorkingDir = working, RunSettings = p.Run },
@@ -199,6 +234,10 @@ public class SettingsCorpusTests
             "sysinfo" => new BackupBuild.Tasks.Extensions.Sysinfo.CollectSysinfo { GroupSettings = settings, CollectDir = collect },
             _ => throw new ArgumentException(g.Module),
         };
+        // Each reads its programs from the programs group.
+        var programs = task.GetType().GetProperty("ProgramSettings");
+        programs?.SetValue(task, p.Programs);
+        return task;
     }
 
     private static ValidateConfiguration Validate(Pool p) => new()
@@ -208,6 +247,7 @@ public class SettingsCorpusTests
         MailSettings = p.Mail, MysqlSettings = p.Mysql, MysqlDatabases = [Items.Of("shop")], PurgeUnstagedCollect = p.Plain["PurgeUnstagedCollect"],
         S3Settings = p.S3, EncryptSettings = p.Encrypt, SplitSettings = p.Split, CapacitySettings = p.Capacity,
         SpanSettings = p.Span, VerifySettings = p.Verify, ReportSettings = p.Report, ModuleSettings = ModuleGroup.All.Select(p.Module).ToArray(),
+        ScheduleSettings = p.Schedule, RequestSettings = p.Requests, ProgramSettings = p.Programs, BackupServers = [Items.Of("backup1")],
     };
 
     /// <summary>The configuration codes a task logs in a fresh pool with one setting changed (none: the defaults).</summary>
@@ -252,14 +292,15 @@ public class SettingsCorpusTests
         var parsedButFree = new HashSet<string>
         {
             "RemoteUser", "SshIdentityFile", "SshKnownHostsFile", "SshCiphers", "RemoteShell", "RemoteCopy", "ManagedActions",
-            "ManagedProject", "ManagedDotnet", "StoreXorrisoPath", "IgnoreFile",
-            "MailSendmail", "MailSendmailArguments", "MailSmtpHost", "MailFrom", "MysqlDumpProgram", "MysqlDumpArguments",
-            "S3Endpoint", "S3Region", "S3EncryptCommand", "EncryptRecipient", "EncryptGpgPath",
+            "ManagedProject", "IgnoreFile", "MailSendmailArguments", "MailSmtpHost", "MailFrom", "MysqlDumpArguments",
+            "S3Endpoint", "S3Region", "S3EncryptCommand", "EncryptRecipient",
+            // Free text of the schedule: extra msbuild arguments (only an unclosed quote is refused, which the corpus has).
         };
         var names = RunSettings.Names.Concat(CollectConfiguration.SettingsNames).Concat(StoreSettings.Names).Concat(SshSettings.Names)
             .Concat(Mailer.Names).Concat(MysqlDump.SettingsNames).Concat(AmazonS3Settings.Names).Concat(EncryptSettings.Names)
             .Concat(SplitSettings.Names).Concat(CapacitySettings.Names).Concat(SpanSettings.Names).Concat(VerifySettings.Names)
-            .Concat(ReportSettings.Names).Concat(ModuleGroup.All.SelectMany(g => g.Names));
+            .Concat(ReportSettings.Names).Concat(ModuleGroup.All.SelectMany(g => g.Names)).Concat(ScheduleSettings.Names)
+            .Concat(RequestSettings.Names).Concat(ProgramSettings.Names);
         var missing = names.Where(n => !parsedButFree.Contains(n) && !SettingsCorpus.All.Any(e => e.Setting == n && e.Code != null)).ToList();
         Assert.True(missing.Count == 0, "no bad value in the corpus for " + string.Join(", ", missing));
     }

@@ -97,4 +97,7 @@ public static class PropsDefaults
     }
 
     public static ITaskItem Report(params (string Name, string Value)[] overrides) => Item(ReportSettings.ItemType, ReportSettings.Names, overrides);
+    public static ITaskItem Schedule(params (string Name, string Value)[] overrides) => Item(ScheduleSettings.ItemType, ScheduleSettings.Names, overrides);
+    public static ITaskItem Requests(params (string Name, string Value)[] overrides) => Item(RequestSettings.ItemType, RequestSettings.Names, overrides);
+    public static ITaskItem Programs(params (string Name, string Value)[] overrides) => Item(ProgramSettings.ItemType, ProgramSettings.Names, overrides);
 }
