@@ -42,7 +42,7 @@ public class SettingsEndToEndTests
         ("ScheduleFile", "/tmp/bkp-settings-e2e/backup.build", "BKP9003", ["InstallSchedule", "RemoveSchedule"], []),
         ("RequestPullTimeoutSeconds", "0", "BKP1100", ["ProcessRequests"], []),
         ("RequestSftpProgram", "sftp -v", "BKP1150", ["ProcessRequests"], []),
-        ("StoreXorrisoPath", "xorriso;id", "BKP1150", ["Store"], []),
+        ("StoreXorrisoPath", "xorriso|id", "BKP1150", ["Store"], []),
     };
 
     private static readonly HashSet<string> ConfigurationCodes =
