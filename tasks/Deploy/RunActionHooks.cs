@@ -28,11 +28,13 @@ public sealed class RunActionHooks : BackupTask, IIncrementalTask
             var when = hook.GetMetadata("Phase").Trim().ToLowerInvariant();
             if (when is not ("before" or "after")) problems.Error("Deploy.HookBadWhen", hook.ItemSpec, hook.GetMetadata("Phase"));
             if (string.IsNullOrWhiteSpace(hook.GetMetadata("Command"))) problems.Error("Deploy.HookNoCommand", hook.ItemSpec);
-            var timeout = hook.GetMetadata("Timeout");
-            if (!string.IsNullOrWhiteSpace(timeout) && (!int.TryParse(timeout.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var t) || t < 1))
-                problems.Error("Deploy.HookBadTimeout", hook.ItemSpec, timeout);
+            // The default (3600) is the ItemDefinitionGroup's in targets/BackupBuild.props: an empty Timeout is refused too.
+            if (Timeout(hook) == null) problems.Error("Deploy.HookBadTimeout", hook.ItemSpec, hook.GetMetadata("Timeout"));
         }
     }
+
+    private static int? Timeout(ITaskItem hook) =>
+        int.TryParse(hook.GetMetadata("Timeout").Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var t) && t >= 1 ? t : null;
 
     /// <summary>Set by MSBuild under -question (which asks what would run and changes nothing): no hook runs.</summary>
     public bool FailIfNotIncremental { get; set; }
@@ -48,7 +50,7 @@ public sealed class RunActionHooks : BackupTask, IIncrementalTask
         foreach (var hook in Hooks.Where(h => string.Equals(h.GetMetadata("Action").Trim(), Action, StringComparison.OrdinalIgnoreCase)
                                              && string.Equals(h.GetMetadata("Phase").Trim(), Phase, StringComparison.OrdinalIgnoreCase)))
         {
-            var timeout = int.TryParse(hook.GetMetadata("Timeout"), out var t) ? t : 3600;
+            var timeout = Timeout(hook)!.Value;
             var command = hook.GetMetadata("Command");
             Progress("Deploy.HookRunning", before ? "pre" : "post", hook.ItemSpec, Action, command);
             var (exit, tail) = Execute(command, timeout);

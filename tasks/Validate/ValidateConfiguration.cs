@@ -61,6 +61,8 @@ public sealed class ValidateConfiguration : BackupTask, ICollectParameters
     public ITaskItem? ProgramSettings { get; set; }
     public ITaskItem[]? BackupServers { get; set; }
     public ITaskItem[]? RequestClients { get; set; }
+    /// <summary>The ActionHook items, checked as every hook run checks them (RunActionHooks.Check).</summary>
+    public ITaskItem[]? ActionHooks { get; set; }
 
     /// <summary>This machine's name as BackupPeer's default computes it (the short host name, lower case).</summary>
     internal static string HostPeerName() => Environment.MachineName.Split('.')[0].ToLowerInvariant();
@@ -97,6 +99,7 @@ public sealed class ValidateConfiguration : BackupTask, ICollectParameters
             checkUsers: !elsewhere);
         Settings.RequestSettings.Parse(RequestSettings, problems);
         Settings.ProgramSettings.Parse(ProgramSettings, problems);
+        Deploy.RunActionHooks.Check(ActionHooks ?? [], problems);
         // A client machine may have no peers of its own to stage; a master without peers is caught by Stage.
         var peers = Peers is { Length: > 0 } ? PeerItems.Read(Peers, (r, a) => problems.Error(r, a), ssh) : new List<StagePeer>();
         foreach (var peer in Peers ?? Array.Empty<ITaskItem>()) Values.UnknownMetadata(peer, "Peer", problems, PeerItems.Metadata);

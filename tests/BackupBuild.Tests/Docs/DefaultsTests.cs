@@ -68,6 +68,42 @@ public class DefaultsTests
         Assert.True(wrong.Count == 0, string.Join("\n", wrong));
     }
 
+    [Fact]
+    public void Every_per_item_default_in_the_props_is_the_default_the_item_s_metadata_table_gives()
+    {
+        // The ItemDefinitionGroups of the props, as written ("$(CollectMode)", "3600"), against the "| metadata | default |"
+        // table under the item's heading ("### `ActionHook` — …") in docs/configuration.md.
+        var props = XDocument.Load(Path.Combine(Repo.Targets, "BackupBuild.props"));
+        var definitions = props.Descendants().Where(e => e.Parent?.Name.LocalName == "ItemDefinitionGroup")
+            .SelectMany(item => item.Elements().Select(m => (Item: item.Name.LocalName, Name: m.Name.LocalName, Value: m.Value))).ToList();
+        var tables = new Dictionary<string, Dictionary<string, string>>();
+        string? heading = null;
+        var inTable = false;
+        foreach (var line in File.ReadLines(Path.Combine(Repo.Root, "docs", "configuration.md")))
+        {
+            if (line.StartsWith('#')) { heading = Regex.Match(line, @"^#+ `([A-Za-z]+)`").Groups[1].Value; inTable = false; continue; }
+            if (!line.StartsWith('|')) { inTable = false; continue; }
+            var cells = line.Trim().Trim('|').Split('|').Select(c => c.Trim()).ToArray();
+            if (cells.Length >= 3 && cells[0] == "metadata" && cells[1] == "default") { inTable = !string.IsNullOrEmpty(heading); continue; }
+            if (!inTable || !cells[0].StartsWith('`')) continue;
+            if (!tables.TryGetValue(heading!, out var rows)) tables[heading!] = rows = new();
+            // A row of several metadata gives their defaults in order, separated by commas.
+            var names = Regex.Matches(cells[0], @"`([A-Za-z]+)`").Select(n => n.Groups[1].Value).ToArray();
+            var parts = cells[1].Split(", ");
+            for (var i = 0; i < names.Length; i++) rows[names[i]] = names.Length > 1 && parts.Length == names.Length ? parts[i] : cells[1];
+        }
+        var wrong = new List<string>();
+        foreach (var (item, name, value) in definitions)
+        {
+            // Items of the extensions have their tables on their own pages (with the property the metadata inherits).
+            if (!tables.TryGetValue(item, out var rows)) continue;
+            if (!rows.TryGetValue(name, out var cell)) wrong.Add($"{item} {name}: no row in the metadata table of ### `{item}` in docs/configuration.md");
+            else if (!Regex.Matches(cell, "`([^`]*)`").Any(c => c.Groups[1].Value == value)) wrong.Add($"{item} {name}: the props say \"{value}\", docs/configuration.md says {cell}");
+        }
+        Assert.True(tables.ContainsKey("ActionHook") && tables.ContainsKey("CollectDirectory"), "no metadata tables found in docs/configuration.md");
+        Assert.True(wrong.Count == 0, string.Join("\n", wrong));
+    }
+
     /// <summary>A default cell says the value: `value`, or "empty …" for an empty one, or "`file` beside `backup.proj`".</summary>
     private static bool Matches(string value, string cell)
     {

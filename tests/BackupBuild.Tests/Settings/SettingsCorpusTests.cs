@@ -285,6 +285,31 @@ public class SettingsCorpusTests
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
+    [Theory]
+    [InlineData("1", null)]
+    [InlineData("7200", null)]
+    [InlineData("0", "BKP9043")]
+    [InlineData("1h", "BKP9043")]
+    [InlineData("", "BKP9043")]
+    public void Validate_and_a_hook_run_agree_on_an_ActionHook_Timeout(string timeout, string? code)
+    {
+        // The default (3600) is the props' ItemDefinitionGroup: an item that sets none carries it; an emptied one is refused.
+        ITaskItem Hook() => PropsDefaults.Defined("ActionHook", "note", ("Action", "Collect"), ("Phase", "after"), ("Command", "true"), ("Timeout", timeout));
+        var expected = code == null ? new List<string>() : [code];
+        using var pool = new Pool();
+        var validate = Validate(pool);
+        validate.ActionHooks = [Hook()];
+        var run = new BackupBuild.Tasks.Deploy.RunActionHooks { Hooks = [Hook()], Action = "Collect", Phase = "after", WorkingDirectory = pool.Temp.Path };
+        foreach (var task in new BackupBuild.Tasks.Infrastructure.BackupTask[] { validate, run })
+        {
+            var engine = new FakeBuildEngine();
+            task.BuildEngine = engine;
+            task.Execute();
+            Assert.Equal(expected, engine.ErrorCodes.Where(c => c == "BKP9043" || ConfigurationCodes.Contains(c!)).ToList());
+        }
+        Assert.Contains(PropsDefaults.ItemDefaults("ActionHook"), d => d == ("Timeout", "3600"));
+    }
+
     [Fact]
     public void The_corpus_covers_every_setting_of_every_group_that_is_parsed()
     {

@@ -36,6 +36,13 @@ public class SettingsEndToEndTests
         ("SpanCushionPercent", "100", "BKP9102", ["Span"], []),
         ("VerifyFraction", "0", "BKP8101", ["Verify"], []),
         ("ReportWeeks", "0", "BKP1100", ["Report"], []),
+        // The schedule, the request queue's timeouts and programs (a refused value never writes the cron file; it would go to /tmp).
+        ("ScheduleRequestsEveryMinutes", "60", "BKP9005", ["InstallSchedule"], ["ScheduleFile=/tmp/bkp-settings-e2e/backupbuild"]),
+        ("ScheduleDotnet", "dotnet --roll-forward", "BKP1150", ["InstallSchedule"], ["ScheduleFile=/tmp/bkp-settings-e2e/backupbuild"]),
+        ("ScheduleFile", "/tmp/bkp-settings-e2e/backup.build", "BKP9003", ["InstallSchedule", "RemoveSchedule"], []),
+        ("RequestPullTimeoutSeconds", "0", "BKP1100", ["ProcessRequests"], []),
+        ("RequestSftpProgram", "sftp -v", "BKP1150", ["ProcessRequests"], []),
+        ("StoreXorrisoPath", "xorriso|id", "BKP1150", ["Store"], []),
     };
 
     private static readonly HashSet<string> ConfigurationCodes =
