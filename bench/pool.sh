@@ -26,6 +26,7 @@ mkdir -p "$work/ssh" /run/sshd
 user=bkpbench
 id "$user" > /dev/null 2>&1 || useradd --system --shell /bin/sh --home-dir "$work/home" --no-create-home "$user"
 usermod -p "*" "$user"   # not locked: sshd without PAM refuses a locked account
+install -d -o "$user" "$(getent passwd "$user" | cut -d: -f6)"   # its home (a user left by an earlier run may name another)
 cd "$work/ssh"
 [ -f host ] || ssh-keygen -q -t ed25519 -N '' -f host
 [ -f client ] || ssh-keygen -q -t ed25519 -N '' -f client
@@ -67,7 +68,7 @@ done
 sleep 2
 
 dotnet build "$repo/tasks/BackupBuild.Tasks.csproj" -c Release -nologo -v:q >/dev/null
-dotnet build "$repo/bench/sshnet/SshNetPool.csproj" -c Release -nologo -v:q -o "$work/sshnet" >/dev/null
+if [ "$extra" = 1 ]; then dotnet build "$repo/bench/sshnet/SshNetPool.csproj" -c Release -nologo -v:q -o "$work/sshnet" >/dev/null; fi
 sshnet=$work/sshnet/SshNetPool.dll
 dll=$repo/tasks/bin/Release/net8.0/BackupBuild.Tasks.dll
 cat > "$work/pool.proj" <<XML

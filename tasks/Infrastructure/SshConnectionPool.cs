@@ -53,11 +53,20 @@ public sealed class SshConnectionPool : IDisposable
         {
             failure = null;
             reused = false;
+            if (slot.PreparedFailure is { } prepared)
+            {
+                // Opened ahead (Prepare) and failed: that attempt, with its timeout, was this one.
+                slot.PreparedFailure = null;
+                failure = prepared;
+                return null;
+            }
             if (slot.Connection is { IsConnected: true } open)
             {
-                reused = true;
+                reused = !slot.Prepared;
+                slot.Prepared = false;
                 return open;
             }
+            slot.Prepared = false;
             slot.Connection?.Dispose(); // lost (the peer closed it, or keep-alives went unanswered)
             slot.Connection = null;
             var connection = SshConnection.Open(peer, cancel, out failure, out _);
@@ -65,6 +74,30 @@ public sealed class SshConnectionPool : IDisposable
             Interlocked.Increment(ref _logins);
             slot.Connection = connection;
             return connection;
+        }
+    }
+
+    /// <summary>
+    /// Opens the connection to a peer ahead of its first use (Stage connects to the next peers while others copy), unless
+    /// one is open. The outcome waits in the pool for the next <see cref="Get"/>, which takes a failure as its own
+    /// instead of trying again; a Get that comes while this is connecting waits for it.
+    /// </summary>
+    public void Prepare(string peerName, SshEndpoint peer, CancellationToken cancel)
+    {
+        if (_disposed) return;
+        var slot = _slots.GetOrAdd(KeyOf(peerName, peer), _ => new Slot());
+        lock (slot)
+        {
+            if (slot.Connection is { IsConnected: true } || slot.PreparedFailure != null) return;
+            slot.Connection?.Dispose();
+            slot.Connection = SshConnection.Open(peer, cancel, out var failure, out _);
+            if (slot.Connection == null)
+            {
+                slot.PreparedFailure = failure;
+                return;
+            }
+            Interlocked.Increment(ref _logins);
+            slot.Prepared = true;
         }
     }
 
@@ -79,6 +112,18 @@ public sealed class SshConnectionPool : IDisposable
         string.IsNullOrEmpty(peer.KnownHostsFile) ? "" : Path.GetFullPath(peer.KnownHostsFile),
         peer.Ciphers, peer.ConnectTimeout.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture),
         peer.IdleTimeout.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>Closes the peer's connection now (no later task of the run needs it).</summary>
+    public void Close(string peerName, SshEndpoint peer)
+    {
+        if (!_slots.TryGetValue(KeyOf(peerName, peer), out var slot)) return;
+        lock (slot)
+        {
+            slot.Connection?.Dispose();
+            slot.Connection = null;
+            slot.Prepared = false;
+        }
+    }
 
     /// <summary>Closes every connection (MSBuild calls this at the end of the build; a task-private pool at the end of its task).</summary>
     public void Dispose()
@@ -97,5 +142,8 @@ public sealed class SshConnectionPool : IDisposable
     private sealed class Slot
     {
         public SshConnection? Connection;
+        /// <summary>Opened by Prepare and not used yet.</summary>
+        public bool Prepared;
+        public SshFailure? PreparedFailure;
     }
 }

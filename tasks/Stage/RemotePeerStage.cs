@@ -30,13 +30,16 @@ public sealed class RemotePeerStage
     private readonly bool _forgiven;
     private readonly CancellationToken _cancel;
     private readonly SshConnectionPool? _pool;
+    private readonly bool _keepConnection;
     private SshConnection? _connection;
 
     /// <param name="pool">The build's connections (<see cref="SshConnectionPool"/>): the peer's connection is taken from
-    /// there and left there for the tasks after Stage (the managed runs).</param>
-    public RemotePeerStage(StagePeer peer, PeerLog log, bool forgiven, CancellationToken cancel, SshConnectionPool? pool = null)
+    /// there, and left there for the tasks after Stage (the managed runs) when <paramref name="keepConnection"/>.</param>
+    public RemotePeerStage(StagePeer peer, PeerLog log, bool forgiven, CancellationToken cancel, SshConnectionPool? pool = null,
+        bool keepConnection = false)
     {
         _pool = pool;
+        _keepConnection = keepConnection;
         _peer = peer;
         _ssh = peer.Ssh!;
         _log = log;
@@ -63,7 +66,8 @@ public sealed class RemotePeerStage
         }
         finally
         {
-            if (_pool == null) _connection?.Dispose(); // else the build's pool keeps it for the managed runs, and closes it
+            if (_pool == null) _connection?.Dispose();
+            else if (!_keepConnection) _pool.Close(_peer.Name, _ssh); // else kept for the managed runs, closed at the build's end
         }
     }
 

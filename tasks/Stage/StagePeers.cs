@@ -25,6 +25,12 @@ public sealed class StagePeers : BackupTask
     /// <summary>@(BackupSshSettings): how remote peers are reached, their defaults, and StageParallelism.</summary>
     public ITaskItem? SshSettings { get; set; }
 
+    /// <summary>
+    /// "true" (the targets pass $(Managed)): each peer's SSH.NET connection stays open for the managed runs after Stage,
+    /// closed at the end of the build; otherwise Stage closes it once the peer is done.
+    /// </summary>
+    public string KeepConnections { get; set; } = "";
+
     /// <summary>The day folder that was staged (full path).</summary>
     [Output] public string StagingDay { get; set; } = "";
 
@@ -53,10 +59,34 @@ public sealed class StagePeers : BackupTask
         // the next peer goes to whichever thread is free.
         var queue = new System.Collections.Concurrent.ConcurrentQueue<StagePeer>(peers);
         Exception? fatal = null;
+        // Connecting ahead: while StageParallelism peers copy, as many threads open the SSH.NET connections of the peers
+        // next in line (at most twice StageParallelism beyond those started), so that a copy slot is not spent waiting
+        // for a login. A connection opened ahead and its failure wait in the build's pool for the peer's turn.
+        var started = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
+        using var ahead = new SemaphoreSlim(2 * _parallelism);
+        using var stopConnecting = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        var toConnect = new System.Collections.Concurrent.ConcurrentQueue<StagePeer>(peers.Where(p =>
+            p.Type == PeerType.Remote && p.Ssh != null && RemotePeerStage.UsesSshNet(p.Ssh) && peerDirs[p.Name] != null));
+        void Connect()
+        {
+            try
+            {
+                while (toConnect.TryDequeue(out var peer))
+                {
+                    ahead.Wait(stopConnecting.Token);
+                    if (started.ContainsKey(peer.Name)) continue;
+                    SshConnections.Prepare(peer.Name, peer.Ssh!, stopConnecting.Token);
+                }
+            }
+            catch (OperationCanceledException) { }
+            catch (Exception e) when (e is not OutOfMemoryException) { /* the peer's own turn connects again and reports */ }
+        }
         void Work()
         {
             while (!Cancellation.IsCancellationRequested && Volatile.Read(ref fatal) == null && queue.TryDequeue(out var peer))
             {
+                started[peer.Name] = true;
+                ahead.Release();
                 if (peerDirs[peer.Name] is not { } peerDir) continue;
                 try
                 {
@@ -68,10 +98,16 @@ public sealed class StagePeers : BackupTask
                 }
             }
         }
-        var workers = Enumerable.Range(0, Math.Max(1, Math.Min(_parallelism, peers.Count)))
+        var count = Math.Max(1, Math.Min(_parallelism, peers.Count));
+        var connectors = Enumerable.Range(0, toConnect.IsEmpty ? 0 : count)
+            .Select(i => new Thread(Connect) { IsBackground = true, Name = "Stage connections " + i }).ToList();
+        var workers = Enumerable.Range(0, count)
             .Select(i => new Thread(Work) { IsBackground = true, Name = "Stage peers " + i }).ToList();
+        foreach (var c in connectors) c.Start();
         foreach (var w in workers) w.Start();
         foreach (var w in workers) w.Join();
+        stopConnecting.Cancel();
+        foreach (var c in connectors) c.Join();
         Cancellation.ThrowIfCancellationRequested();
         if (fatal != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(fatal);
 
@@ -166,7 +202,8 @@ public sealed class StagePeers : BackupTask
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var forgiven = peer.ForgivesNotReady(fullOrStartOfWeek);
-        if (peer.Type == PeerType.Remote) return new RemotePeerStage(peer, log, forgiven, Cancellation, SshConnections).Stage(peerDir);
+        if (peer.Type == PeerType.Remote) return new RemotePeerStage(peer, log, forgiven, Cancellation, SshConnections,
+            keepConnection: string.Equals(KeepConnections.Trim(), "true", StringComparison.OrdinalIgnoreCase)).Stage(peerDir);
 
         // The collect dir is opened once, without following a symlink in its place, and everything below
         // (readiness, the files, cback.stage) goes through that open folder.
