@@ -21,6 +21,12 @@ internal sealed class FileReadAhead : IDisposable
     /// <summary>Reader threads: enough to overlap the system calls of a few files on any machine.</summary>
     public static int DefaultThreads => Math.Clamp(Environment.ProcessorCount, 2, 4);
 
+    /// <summary>Tests only: called by a reader with a file's path just before it opens the file.</summary>
+    internal static Action<string>? BeforeOpen { get; set; }
+
+    /// <summary>Tests only: called by a reader with a file's path once it has opened and fstat'ed the file, before reading.</summary>
+    internal static Action<string>? AfterOpen { get; set; }
+
     private readonly Item[] items;
     private readonly byte[] ring;
     private readonly int wholeLimit;
@@ -215,6 +221,7 @@ internal sealed class FileReadAhead : IDisposable
                 return;
             }
         }
+        BeforeOpen?.Invoke(item.Entry.Path);
         var handle = folder.OpenRead(path.AsSpan(slash + 1), out var errno);
         if (handle == null)
         {
@@ -229,6 +236,7 @@ internal sealed class FileReadAhead : IDisposable
             return;
         }
         item.Stat = stat;
+        AfterOpen?.Invoke(item.Entry.Path);
         if (stat.Size >= item.Reserved)
         {
             // Larger than the walk said (or not small): the producer streams it from the open file.
