@@ -238,3 +238,38 @@ public class FileReadAheadTests
         });
     }
 }
+
+/// <summary>tarbz2 at the default levels compresses as `pbzip2 -9` does: 900 kB blocks, one stream per chunk of two.</summary>
+[Trait("Tier", "Fast")]
+public class Bzip2BlockSizeTests
+{
+    [Theory]
+    [InlineData(System.IO.Compression.CompressionLevel.Optimal)]
+    [InlineData(System.IO.Compression.CompressionLevel.Fastest)]
+    public void Default_levels_write_streams_of_900k_blocks_two_blocks_per_chunk(System.IO.Compression.CompressionLevel level)
+    {
+        Assert.Equal(2 * (900_000 - 19), ChunkSizes.Bzip2);
+        var random = new Random(9);
+        var data = new byte[5_000_000];
+        for (var i = 0; i < data.Length; i++) data[i] = (byte)"abcdefghij \n"[random.Next(12)];
+        using var output = new MemoryStream();
+        long tarBytes;
+        using (var writer = new TarArchiveWriter(output, ArchiveFormat.TarBz2, level, 2))
+        {
+            var stat = new BackupBuild.Tasks.Infrastructure.PosixStat(0, 0, 0x81A4, 0, 0, data.Length, 0, 0, 0, 0, 0);
+            writer.AddFile("data", stat, new MemoryStream(data));
+            writer.Finish();
+            tarBytes = writer.BytesIn;
+        }
+        var archive = output.ToArray();
+        // Each stream starts byte-aligned with "BZh" and its block size in 100 kB, then the first block's magic.
+        var streams = 0;
+        for (var at = 0; (at = archive.AsSpan(at).IndexOf("BZh"u8) is var i and >= 0 ? at + i : -1) >= 0; at += 3)
+        {
+            if (!archive.AsSpan(at + 4).StartsWith("1AY&SY"u8)) continue;
+            Assert.Equal((byte)'9', archive[at + 3]);
+            streams++;
+        }
+        Assert.Equal((tarBytes + ChunkSizes.Bzip2 - 1) / ChunkSizes.Bzip2, streams);
+    }
+}
