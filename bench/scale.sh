@@ -42,7 +42,8 @@ dotnet build "$repo/tasks/BackupBuild.Tasks.csproj" -c Release -nologo -v:q >/de
 dll=$repo/tasks/bin/Release/net8.0/BackupBuild.Tasks.dll
 grep -m1 "model name" /proc/cpuinfo || true
 echo "Cores: $(nproc); memory: $(free -g | awk '/Mem:/{print $2}') GiB; date: $(date -u +%F)"
-find "$tree" -type f -printf '%s %T@\n' > /dev/null   # warm the page cache and the dentry cache
+find "$tree" -type f -printf '%s %T@\n' > /dev/null   # warm the dentry cache
+tar cf - "$tree" 2>/dev/null | cat > /dev/null        # and the page cache (tar skips reading when it writes to /dev/null itself)
 
 project() {  # $1 = project file, $2 = collect mode, $3 = root
   cat > "$1" <<XML
