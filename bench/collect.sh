@@ -35,8 +35,8 @@ dll=$repo/tasks/bin/Release/net8.0/BackupBuild.Tasks.dll
 cat /proc/cpuinfo | grep -m1 "model name" || true
 echo "Cores: $(nproc); date: $(date -u +%F)"
 
-# Warm the page cache so every tool reads from memory.
-tar cf - "$tree" > /dev/null
+# Warm the page cache so every tool reads from memory (through cat: GNU tar reads nothing when it writes to /dev/null).
+tar cf - "$tree" 2>/dev/null | cat > /dev/null
 
 project() {  # $1 = project file, $2 = collect mode, $3 = root, [$4 = archive mode, $5 = compression level]
   cat > "$1" <<XML

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Scale benchmark (issue 9): a generated tree of 1,000,000 small files.
-#  1. a full Collect of it into one .tar.gz, with the peak memory (max RSS) of `dotnet msbuild`
-#     (the tasks run inside it) from /usr/bin/time -v; goal: under 300 MB;
+#  1. a full Collect of it into one .tar.gz against `tar -I pigz` of the same tree, in ROUNDS alternating
+#     rounds (default 3, medians); goals: no slower than pigz, peak memory (max RSS of `dotnet msbuild`,
+#     the tasks run inside it) under 150 MB; each printed as a GOAL line;
 #  2. a no-change incremental Collect on the next day against a `find` stat walk of the same tree;
 #     goal: at most 2x, MSBuild's start-up (an empty project) measured separately and printed.
 # Usage: bench/scale.sh [work-dir]     (default /var/tmp/bkp-scale; the tree is kept for re-runs)
 #        SCALE_FILES=100000 bench/scale.sh   a smaller tree
+#        BENCH_ONLY=pigz bench/scale.sh      only the full Collect against tar -I pigz (needs pigz)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/var/tmp/bkp-scale}
 files=${SCALE_FILES:-1000000}
 tree=$work/tree
 treeid="$files files, scale 1"
+command -v pigz >/dev/null || { echo "pigz is missing: apt-get install pigz"; exit 1; }
 export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 DOTNET_NOLOGO=1
 mkdir -p "$work"
 now() { date +%s.%N; }
@@ -39,7 +42,8 @@ dotnet build "$repo/tasks/BackupBuild.Tasks.csproj" -c Release -nologo -v:q >/de
 dll=$repo/tasks/bin/Release/net8.0/BackupBuild.Tasks.dll
 grep -m1 "model name" /proc/cpuinfo || true
 echo "Cores: $(nproc); memory: $(free -g | awk '/Mem:/{print $2}') GiB; date: $(date -u +%F)"
-find "$tree" -type f -printf '%s %T@\n' > /dev/null   # warm the page cache and the dentry cache
+find "$tree" -type f -printf '%s %T@\n' > /dev/null   # warm the dentry cache
+tar cf - "$tree" 2>/dev/null | cat > /dev/null        # and the page cache (tar skips reading when it writes to /dev/null itself)
 
 project() {  # $1 = project file, $2 = collect mode, $3 = root
   cat > "$1" <<XML
@@ -56,14 +60,36 @@ msbuild() { dotnet msbuild "$@" -nologo -nodeReuse:false -tl:off -v:m > "$work/l
 rm -rf "$work/bb"; mkdir -p "$work/bb"
 project "$work/bb/incr.proj" incr "$work/bb/incr"
 
-echo; echo "== Full (first) Collect of the tree, incremental item, peak memory"
-t0=$(now)
-/usr/bin/time -v -o "$work/time.txt" dotnet msbuild "$work/bb/incr.proj" -t:Collect -p:BackupRunDate=2026-11-23T01:00 \
-  -nologo -nodeReuse:false -tl:off -v:m > "$work/last.log" 2>&1 || { cat "$work/last.log"; exit 1; }
-t1=$(now)
-rss_kb=$(awk -F': ' '/Maximum resident set size/{print $2}' "$work/time.txt")
-echo "full Collect               $(elapsed $t0 $t1) s, peak RSS $((rss_kb / 1024)) MB (goal: under 300 MB)"
-echo "archive                    $(du -cb "$work/bb/incr/collect/"*.tar.gz | tail -1 | cut -f1) B"
+median() { python3 -c "import statistics,sys;print(f'{statistics.median(map(float,sys.argv[1:])):.2f}')" "$@"; }
+goal() { echo "GOAL $1: $2x (goal <= $3) $(python3 -c "print('met' if $2 <= $3 else 'NOT met')")"; }
+# One timed run (output to last.log): appends wall and CPU (user + sys) to the arrays named $1 and $2, peak RSS (kB) to last_rss.
+measure() {
+  local -n walls=$1 cpus=$2; shift 2
+  /usr/bin/time -f '%e %U %S %M' -o "$work/time.txt" "$@" > "$work/last.log" 2>&1 || { cat "$work/last.log" "$work/time.txt"; exit 1; }
+  local w u s m; read -r w u s m < <(tail -1 "$work/time.txt")
+  walls+=("$w"); cpus+=("$(python3 -c "print(f'{$u + $s:.2f}')")"); last_rss=$m
+}
+
+echo; echo "== Full (first) Collect of the tree, incremental item, against tar -I pigz (alternating rounds; load before: $(cut -d' ' -f1-3 /proc/loadavg))"
+pt=(); pc=(); bt=(); bc=(); peak=0; rounds=${ROUNDS:-3}
+run_pigz() { rm -f "$work/pigz.tar.gz"; measure pt pc tar -I pigz -cf "$work/pigz.tar.gz" -C / "${tree#/}"; }
+# 2026-11-23 is a Monday, the starting day: a first, full run each round (its state removed before).
+run_bb() {
+  rm -rf "$work/bb/incr"
+  measure bt bc dotnet msbuild "$work/bb/incr.proj" -t:Collect -p:BackupRunDate=2026-11-23T01:00 -nologo -nodeReuse:false -tl:off -v:m
+  peak=$(( last_rss > peak ? last_rss : peak ))
+}
+for r in $(seq "$rounds"); do
+  if [ $((r % 2)) = 1 ]; then run_pigz; run_bb; else run_bb; run_pigz; fi
+  echo "round $r: tar -I pigz ${pt[-1]} s (${pc[-1]} s CPU), BackupBuild ${bt[-1]} s (${bc[-1]} s CPU) (load $(cut -d' ' -f1 /proc/loadavg))"
+done
+p_t=$(median "${pt[@]}"); b_t=$(median "${bt[@]}")
+echo "tar -I pigz ($(nproc) cores)      ${p_t} s  $(stat -c %s "$work/pigz.tar.gz") B   CPU $(median "${pc[@]}") s (medians of $rounds)"
+echo "BackupBuild full Collect   ${b_t} s  $(du -cb "$work/bb/incr/collect/"*.tar.gz | tail -1 | cut -f1) B   CPU $(median "${bc[@]}") s, peak RSS $((peak / 1024)) MB"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+goal scale-full-collect-time "$(python3 -c "print(f'{$b_t / $p_t:.2f}')")" 1.0
+goal scale-full-collect-memory "$(python3 -c "print(f'{$peak / 1024 / 150:.2f}')")" 1.0
+if [ "${BENCH_ONLY:-}" = "pigz" ]; then exit 0; fi
 
 echo; echo "== No-change incremental Collect against a find stat walk"
 echo '<Project><Target Name="Collect" /></Project>' > "$work/bb/empty.proj"

@@ -229,7 +229,7 @@ public sealed class CollectArchives : CollectTaskBase
                     file = AtomicFile.Begin(archivePath);
                     hashed = new HashingOutput(file.Stream);
                     writer = new TarArchiveWriter(hashed, job.Source.Format, config.Level, config.Threads);
-                    ahead = new FileReadAhead(ReaderThreads);
+                    ahead = new FileReadAhead(ReadAhead.Threads, ReadAhead.Window, ReadAhead.RingBytes, ReadAhead.WholeLimit);
                 }
                 // Files are opened and read ahead on reader threads; the tar stream is assembled here, in walk order.
                 while (ahead!.Full(e)) AddNext();
@@ -329,8 +329,11 @@ public sealed class CollectArchives : CollectTaskBase
         return true;
     }
 
-    /// <summary>Reader threads of <see cref="FileReadAhead"/> (0: its default); tests set 1 or more.</summary>
-    internal static int ReaderThreads { get; set; }
+    /// <summary>
+    /// How files are read ahead (<see cref="FileReadAhead"/>): reader threads (0: its default), entries in flight,
+    /// bytes of small files in flight, the largest file read whole. Tests make them small.
+    /// </summary>
+    internal static (int Threads, int Window, int RingBytes, int WholeLimit) ReadAhead { get; set; } = (0, 256, 8 << 20, 512 << 10);
 
     /// <summary>The walk ComputeCollectStamp did moments ago in this build, when the stamp file is still its.</summary>
     private CollectPlanCache? CachedPlan()

@@ -1,4 +1,5 @@
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using BackupBuild.Tasks.Infrastructure;
 using Microsoft.Win32.SafeHandles;
@@ -20,6 +21,12 @@ internal sealed class FileReadAhead : IDisposable
 {
     /// <summary>Reader threads: enough to overlap the system calls of a few files on any machine.</summary>
     public static int DefaultThreads => Math.Clamp(Environment.ProcessorCount, 2, 4);
+
+    /// <summary>Tests only: called by a reader with a file's path just before it opens the file.</summary>
+    internal static Action<string>? BeforeOpen { get; set; }
+
+    /// <summary>Tests only: called by a reader with a file's path once it has opened and fstat'ed the file, before reading.</summary>
+    internal static Action<string>? AfterOpen { get; set; }
 
     private readonly Item[] items;
     private readonly byte[] ring;
@@ -215,6 +222,7 @@ internal sealed class FileReadAhead : IDisposable
                 return;
             }
         }
+        BeforeOpen?.Invoke(item.Entry.Path);
         var handle = folder.OpenRead(path.AsSpan(slash + 1), out var errno);
         if (handle == null)
         {
@@ -229,6 +237,7 @@ internal sealed class FileReadAhead : IDisposable
             return;
         }
         item.Stat = stat;
+        AfterOpen?.Invoke(item.Entry.Path);
         if (stat.Size >= item.Reserved)
         {
             // Larger than the walk said (or not small): the producer streams it from the open file.
@@ -245,28 +254,57 @@ internal sealed class FileReadAhead : IDisposable
             var read = 0;
             try
             {
-                while (read < size)
+                // Up to one byte more than stat said, so a file that kept going is seen (that byte is not stored
+                // and not hashed). A read that stops short of it reached the end: a regular file reads short only
+                // there. Should the file grow after that, the fstat below tells, just as after a probe.
+                while (read <= size)
                 {
-                    var n = RandomAccess.Read(handle, buffer[read..size], read);
+                    var n = PRead(handle, buffer[read..], read);
                     if (n == 0) break;
                     read += n;
+                    if (read == size) break;
                 }
-                item.Length = read;
-                // One more byte tells whether the file kept going; it is not stored and not hashed.
-                item.Result = read < size ? FileAddResult.Shrank
-                    : RandomAccess.Read(handle, buffer.Slice(size, 1), size) > 0 ? FileAddResult.Grew
-                    : FileAddResult.Complete;
+                item.Result = read < size ? FileAddResult.Shrank : read > size ? FileAddResult.Grew : FileAddResult.Complete;
+                item.Length = Math.Min(read, size);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (IOException e)
             {
-                item.Length = read;
+                item.Length = Math.Min(read, size);
                 item.ReadError = ExceptionDispatchInfo.Capture(e);
                 return;
             }
             var after = Posix.FStat(handle, out _);
             item.ChangedAfter = after is not { } a ||
                 a.MtimeSeconds != stat.MtimeSeconds || a.MtimeNanos != stat.MtimeNanos || a.Size != stat.Size;
-            if (item.Hash) item.Sha256 = SHA256.HashData(buffer[..read]);
+            if (item.Hash) item.Sha256 = SHA256.HashData(buffer[..item.Length]);
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "pread", SetLastError = true)]
+    private static extern unsafe nint pread_native(int fd, byte* buffer, nint count, long offset);
+
+    private const int Interrupted = 4; // EINTR
+
+    /// <summary>pread(2) straight into the ring: no seek to learn whether the file can seek, as the runtime's does.</summary>
+    private static unsafe int PRead(SafeFileHandle handle, Span<byte> buffer, long offset)
+    {
+        var added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            var fd = (int)handle.DangerousGetHandle();
+            while (true)
+            {
+                nint n;
+                fixed (byte* b = buffer) n = pread_native(fd, b, buffer.Length, offset);
+                if (n >= 0) return (int)n;
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno != Interrupted) throw new IOException(Posix.ErrorText(errno), errno);
+            }
+        }
+        finally
+        {
+            if (added) handle.DangerousRelease();
         }
     }
 
