@@ -208,7 +208,7 @@ public sealed class CollectArchives : CollectTaskBase
             {
                 Cancellation.ThrowIfCancellationRequested();
                 Interlocked.Increment(ref seen);
-                manifest.AddPath(e.PathBytes);
+                var member = manifest.AddPath(e.PathBytes);
                 shape.Add(e);
                 var decision = plan?.Decide(e, HashFile) ?? IncrementalPlan.Decision.Archive;
                 if (decision == IncrementalPlan.Decision.Skip) return;
@@ -219,7 +219,11 @@ public sealed class CollectArchives : CollectTaskBase
                     hashed = new HashingOutput(file.Stream);
                     writer = new TarArchiveWriter(hashed, job.Source.Format, config.Level, config.Threads);
                 }
-                if (Add(writer, e, decision == IncrementalPlan.Decision.ArchiveAndHash, plan)) Interlocked.Increment(ref files);
+                if (Add(writer, e, decision == IncrementalPlan.Decision.ArchiveAndHash, plan))
+                {
+                    Interlocked.Increment(ref files);
+                    manifest.AddMember(member, e.Stat); // the manifest's list of what the archive holds (Find, Restore)
+                }
             });
             if (writer != null)
             {
