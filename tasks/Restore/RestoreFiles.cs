@@ -100,7 +100,7 @@ public sealed class RestoreFiles : StoredDataTask
             return false;
         }
         using var _ = extractor;
-        // Small files are written by two worker threads while this one reads on (ParallelWrites).
+        // Small files are written by a writer thread while this one reads on (ParallelWrites).
         using var writes = dryRun ? null : new ParallelWrites(extractor);
         var done = new HashSet<string>(StringComparer.Ordinal);
         var restored = new List<ITaskItem>();
