@@ -207,9 +207,17 @@ public sealed class CollectArchives : CollectTaskBase
         // Where the baseline holds anything, a file read ahead for its hash is added before the next regular file is
         // decided. A full collect (empty baseline) decides without recording, so reading ahead never waits for that.
         var recordsWhileDeciding = plan is { BaselineIsEmpty: false };
+        // The manifest's tokens of the entries read ahead, in the same order as the reader hands them back.
+        var members = new Queue<int>();
         void AddNext()
         {
-            if (Add(writer!, ahead!.Next(), plan)) Interlocked.Increment(ref files);
+            var item = ahead!.Next();
+            var member = members.Dequeue();
+            if (Add(writer!, item, plan))
+            {
+                Interlocked.Increment(ref files);
+                manifest.AddMember(member, item.Entry.Stat); // the manifest's list of what the archive holds (Find, Restore)
+            }
         }
         try
         {
@@ -217,7 +225,7 @@ public sealed class CollectArchives : CollectTaskBase
             {
                 Cancellation.ThrowIfCancellationRequested();
                 Interlocked.Increment(ref seen);
-                manifest.AddPath(e.PathBytes);
+                var member = manifest.AddPath(e.PathBytes);
                 shape.Add(e);
                 if (recordsWhileDeciding && e.Stat.IsRegular)
                     while (ahead?.PendingHashes > 0) AddNext();
@@ -234,6 +242,7 @@ public sealed class CollectArchives : CollectTaskBase
                 // Files are opened and read ahead on reader threads; the tar stream is assembled here, in walk order.
                 while (ahead!.Full(e)) AddNext();
                 ahead.Enqueue(e, decision == IncrementalPlan.Decision.ArchiveAndHash);
+                members.Enqueue(member);
             });
             while (ahead?.Pending > 0) AddNext();
             if (writer != null)

@@ -88,6 +88,8 @@ public sealed class CollectManifestWriter : IDisposable
     private readonly GZipStream _gzip;
     private readonly Utf8JsonWriter _json;
     private List<string>? _raw;
+    private int _utf8Count;
+    private readonly ManifestMembers.Builder _members = new();
     private bool _committed;
 
     public CollectManifestWriter(string path, string date)
@@ -110,17 +112,38 @@ public sealed class CollectManifestWriter : IDisposable
         _json.WriteStartObject();
         _json.WriteStartArray("paths");
         _raw = null;
+        _utf8Count = 0;
+        _members.Clear();
     }
 
-    /// <summary>Adds a present file by its absolute path's bytes (stored without the leading '/').</summary>
-    public void AddPath(byte[] absolute)
+    /// <summary>
+    /// Adds a present file by its absolute path's bytes (stored without the leading '/'). The value names it for
+    /// <see cref="AddMember"/>: its place in "paths" or "rawPaths".
+    /// </summary>
+    public int AddPath(byte[] absolute)
     {
         var member = absolute.AsSpan();
         while (!member.IsEmpty && member[0] == (byte)'/') member = member[1..];
-        if (System.Text.Unicode.Utf8.IsValid(member)) _json.WriteStringValue(member);
-        else (_raw ??= new List<string>()).Add(Convert.ToBase64String(member));
+        int token;
+        if (System.Text.Unicode.Utf8.IsValid(member))
+        {
+            _json.WriteStringValue(member);
+            token = ManifestMembers.Token(_utf8Count++, raw: false);
+        }
+        else
+        {
+            (_raw ??= new List<string>()).Add(Convert.ToBase64String(member));
+            token = ManifestMembers.Token(_raw.Count - 1, raw: true);
+        }
         if (_json.BytesPending > 1 << 16) _json.Flush();
+        return token;
     }
+
+    /// <summary>
+    /// Records that the path <see cref="AddPath"/> returned <paramref name="token"/> for is in the item's archive, with
+    /// its size and kind: the item's "members", which Find and Restore read instead of the archive. Thread-safe.
+    /// </summary>
+    public void AddMember(int token, in PosixStat stat) => _members.Add(token, stat.IsSymlink ? 0 : stat.Size, stat.IsSymlink);
 
     /// <summary>Ends the item with its archive facts (its <see cref="CollectManifestItem.Paths"/> are ignored).</summary>
     public void EndItem(CollectManifestItem item)
@@ -141,6 +164,7 @@ public sealed class CollectManifestWriter : IDisposable
         if (item.Since != null) _json.WriteString("since", item.Since);
         if (item.Previous != null) _json.WriteString("previous", item.Previous);
         _json.WriteNumber("size", item.Size);
+        if (item.Archive != null) _json.WriteBase64String("members", _members.Bytes);
         // Written field by field (the properties in their declared order, nulls left out, as the serializer writes them):
         // the reflection-based serializer costs every run of a new process more than the whole list takes to write.
         if (item.Links is { Count: > 0 })
@@ -238,6 +262,13 @@ public sealed class CollectManifestItem
     /// exact. Null otherwise.
     /// </summary>
     [JsonPropertyName("previous")] public string? Previous { get; set; }
+    /// <summary>
+    /// What <see cref="Archive"/> holds, so Find and Restore need not read it: for each member, its place in
+    /// <see cref="Paths"/> or <see cref="RawPaths"/>, its kind and size, packed (<see cref="ManifestMembers"/>; base64
+    /// in the JSON). Absent in manifests of older versions and for items without an archive.
+    /// </summary>
+    [JsonPropertyName("members")] public byte[]? Members { get; set; }
+
     /// <summary>Member names (absolute paths without the leading '/') of every file present at the collect.</summary>
     [JsonPropertyName("paths")] public List<string> Paths { get; set; } = new();
 
@@ -302,4 +333,101 @@ public sealed class CollectManifestFolder
 
     /// <summary>The name as a <see cref="Infrastructure.PosixPath"/> name.</summary>
     public string Name() => Path ?? Infrastructure.PosixPath.Decode(Convert.FromBase64String(RawPath ?? ""));
+}
+
+/// <summary>
+/// The packed member list of a manifest item (<see cref="CollectManifestItem.Members"/>): one record per archive member,
+/// two unsigned LEB128 numbers: the path's token (its index in "paths" times 2, or its index in "rawPaths" times 2
+/// plus 1), then the size times 2 plus 1 for a symbolic link (size 0). About 5 bytes a member.
+/// </summary>
+public static class ManifestMembers
+{
+    public static int Token(int index, bool raw) => index * 2 + (raw ? 1 : 0);
+
+    /// <summary>A member as read back: the item's path (a <see cref="Infrastructure.PosixPath"/> name), its kind and size.</summary>
+    public readonly record struct Member(string Name, bool Symlink, long Size);
+
+    /// <summary>
+    /// The members of <paramref name="item"/>, or null when it has none recorded (an older manifest).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The list is damaged: a number that does not end or is too large, a path
+    /// the item does not list, or a path listed twice.</exception>
+    public static List<Member>? Read(CollectManifestItem item)
+    {
+        if (item.Members is not { } bytes) return null;
+        var paths = item.Paths;
+        var raw = item.RawPaths;
+        var seen = new System.Collections.BitArray(paths.Count * 2 + (raw?.Count ?? 0) * 2 + 2);
+        var result = new List<Member>();
+        var at = 0;
+        while (at < bytes.Length)
+        {
+            var token = Number(bytes, ref at);
+            var sizeKind = Number(bytes, ref at);
+            var index = token / 2;
+            var isRaw = (token & 1) == 1;
+            var count = isRaw ? raw?.Count ?? 0 : paths.Count;
+            if (index >= (ulong)count) throw new InvalidDataException($"a member names path {index} of {count}");
+            var slot = isRaw ? paths.Count * 2 + 2 * (int)index + 1 : 2 * (int)index;
+            if (seen[slot]) throw new InvalidDataException("a member is listed twice");
+            seen[slot] = true;
+            var symlink = (sizeKind & 1) == 1;
+            var size = sizeKind >> 1;
+            if (size > long.MaxValue / 2 || (symlink && size != 0)) throw new InvalidDataException("a member has an impossible size");
+            var name = isRaw ? Infrastructure.PosixPath.Decode(Convert.FromBase64String(raw![(int)index])) : paths[(int)index];
+            result.Add(new Member(name, symlink, (long)size));
+        }
+        return result;
+    }
+
+    private static ulong Number(byte[] bytes, ref int at)
+    {
+        ulong value = 0;
+        for (var shift = 0; shift < 64; shift += 7)
+        {
+            if (at >= bytes.Length) throw new InvalidDataException("the member list ends inside a number");
+            var b = bytes[at++];
+            value |= (ulong)(b & 0x7F) << shift;
+            if ((b & 0x80) == 0)
+            {
+                if (shift == 63 && b > 1) break;
+                return value;
+            }
+        }
+        throw new InvalidDataException("a number in the member list is too large");
+    }
+
+    /// <summary>Builds the packed list as the archive is written (from any thread).</summary>
+    public sealed class Builder
+    {
+        private byte[] _bytes = new byte[256];
+        private int _length;
+
+        public ReadOnlySpan<byte> Bytes => _bytes.AsSpan(0, _length);
+
+        public void Clear()
+        {
+            lock (this) _length = 0;
+        }
+
+        public void Add(int token, long size, bool symlink)
+        {
+            lock (this)
+            {
+                Put((ulong)token);
+                Put(((ulong)size << 1) | (symlink ? 1UL : 0UL));
+            }
+        }
+
+        private void Put(ulong value)
+        {
+            if (_length + 10 > _bytes.Length) Array.Resize(ref _bytes, _bytes.Length * 2);
+            while (value >= 0x80)
+            {
+                _bytes[_length++] = (byte)(value | 0x80);
+                value >>= 7;
+            }
+            _bytes[_length++] = (byte)value;
+        }
+    }
 }

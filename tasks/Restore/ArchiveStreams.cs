@@ -40,6 +40,110 @@ internal static class ArchiveStreams
     }
 
     /// <summary>
+    /// <paramref name="inner"/> read ahead on a thread of its own (reading the copy, its SHA-256 and the decompression),
+    /// while the caller writes what it already has: Restore's two halves on two cores. Errors reach the caller's Read
+    /// after the data read before them, as the same exception. Disposing stops the thread, then disposes
+    /// <paramref name="inner"/>.
+    /// </summary>
+    public static Stream ReadAhead(Stream inner) => new ReadAheadStream(inner);
+
+    private sealed class ReadAheadStream : ReadOnlyStream
+    {
+        private const int BufferSize = 1 << 20, Buffers = 4;
+        private readonly Stream _inner;
+        private readonly System.Collections.Concurrent.BlockingCollection<(byte[] Data, int Length)> _full = new(Buffers);
+        private readonly System.Collections.Concurrent.BlockingCollection<byte[]> _free = new(Buffers);
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Thread _thread;
+        private Exception? _error;
+        private byte[]? _current;
+        private int _at, _length;
+        private bool _end, _disposed;
+
+        public ReadAheadStream(Stream inner)
+        {
+            _inner = inner;
+            for (var i = 0; i < Buffers; i++) _free.Add(new byte[BufferSize]);
+            _thread = new Thread(Produce) { IsBackground = true, Name = "BackupBuild restore read-ahead" };
+            _thread.Start();
+        }
+
+        private void Produce()
+        {
+            try
+            {
+                while (true)
+                {
+                    var buffer = _free.Take(_stop.Token);
+                    var got = 0;
+                    while (got < buffer.Length)
+                    {
+                        var n = _inner.Read(buffer, got, buffer.Length - got);
+                        if (n == 0) break;
+                        got += n;
+                    }
+                    _full.Add((buffer, got), _stop.Token);
+                    if (got == 0) return;
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested) { }
+            catch (Exception e)
+            {
+                _error = e;
+            }
+            finally
+            {
+                _full.CompleteAdding();
+            }
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            while (true)
+            {
+                if (_current != null && _at < _length)
+                {
+                    var n = Math.Min(count, _length - _at);
+                    Buffer.BlockCopy(_current, _at, buffer, offset, n);
+                    _at += n;
+                    return n;
+                }
+                if (_current != null)
+                {
+                    _free.Add(_current);
+                    _current = null;
+                }
+                if (_end || count == 0) return 0;
+                if (!_full.TryTake(out var next, Timeout.Infinite))
+                {
+                    if (_error != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_error);
+                    _end = true;
+                    return 0;
+                }
+                _current = next.Data;
+                _at = 0;
+                _length = next.Length;
+                if (_length == 0) _end = true;
+            }
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing && !_disposed)
+            {
+                _disposed = true;
+                _stop.Cancel();
+                _thread.Join();
+                _inner.Dispose();
+                _full.Dispose();
+                _free.Dispose();
+                _stop.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>
     /// Reads <paramref name="raw"/> and, once it is read to its end, checks it against the SHA-256 Collect recorded
     /// (when there is one): a damaged copy is noticed even where the compression has no checksum of its own.
     /// </summary>

@@ -121,6 +121,9 @@ internal static unsafe class Beneath
     [DllImport("libc", EntryPoint = "write", SetLastError = true)]
     private static extern nint write(int fd, byte* buf, nint count);
 
+    [DllImport("libc", EntryPoint = "syncfs", SetLastError = true)]
+    private static extern int syncfs(int fd);
+
     [DllImport("libc", EntryPoint = "fdopendir", SetLastError = true)]
     private static extern IntPtr fdopendir(int fd);
 
@@ -190,6 +193,9 @@ internal static unsafe class Beneath
         errno = fd < 0 ? Errno() : 0;
         return fd;
     }
+
+    /// <summary>syncfs(2): everything written to the file system holding <paramref name="fd"/> reaches the disk. False with the errno.</summary>
+    public static bool SyncFileSystem(int fd, out int errno) => Result(syncfs(fd), out errno);
 
     /// <summary>mkdirat(2): a new folder (0777 less the umask). False with the errno (EEXIST when anything has the name).</summary>
     public static bool MakeFolder(int dirFd, string name, out int errno)

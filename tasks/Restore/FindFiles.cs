@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using BackupBuild.Tasks.Collect;
 using BackupBuild.Tasks.Infrastructure;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
@@ -48,13 +49,17 @@ public sealed class FindFiles : StoredDataTask
                     .Select(name => (Archive: new ArchiveVersion(day, peer, name, catalog.Copies(day, peer, name)), Present: (HashSet<string>?)null))).ToList()
                 : RestoreTimeline.AsOf(catalog, peer, asOf.Value, (n, a) => Log.LogWarningWithCodeFromResources(n, a))
                     .SelectMany(src => src.NewestFirst.Select(a => (Archive: a, src.Present))).ToList();
-            // Earlier uploads of a day to S3 that a later one overwrote: the archive versions that only they hold.
+            // Earlier uploads of a day to S3 that a later one overwrote: the archive versions that only they hold (read
+            // from the archive: the day's manifest is the later upload's).
+            var older = new HashSet<ArchiveVersion>(ReferenceEqualityComparer.Instance);
             if (asOf == null)
             {
                 var listed = archives.SelectMany(a => a.Archive.Copies).Select(c => c.Location).ToHashSet(StringComparer.Ordinal);
-                archives.AddRange(catalog.OlderS3Uploads.Where(u => u.Peer == peer)
+                var earlier = catalog.OlderS3Uploads.Where(u => u.Peer == peer)
                     .SelectMany(u => u.Files.Where(f => ArchiveStreams.IsArchiveName(f.Key) && !listed.Contains(f.Value.Location)).OrderBy(f => f.Key, StringComparer.Ordinal)
-                        .Select(f => (Archive: new ArchiveVersion(u.Day, peer, f.Key, new[] { f.Value }), Present: (HashSet<string>?)null))));
+                        .Select(f => (Archive: new ArchiveVersion(u.Day, peer, f.Key, new[] { f.Value }), Present: (HashSet<string>?)null))).ToList();
+                older.UnionWith(earlier.Select(e => e.Archive));
+                archives.AddRange(earlier);
                 archives.Sort((a, b) => a.Archive.Day.CompareTo(b.Archive.Day));
             }
             var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -64,6 +69,32 @@ public sealed class FindFiles : StoredDataTask
                 // An S3 copy shows its upload time: the value RestoreS3Version and FindS3Version take.
                 var locations = string.Join(", ", copies.Select(c => c.Uploaded is { } u && c.Location.StartsWith("s3://", StringComparison.Ordinal)
                     ? $"{c.Location} (uploaded {u.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture)})" : c.Location));
+                void Member(string name, long size, string kind)
+                {
+                    var member = name.TrimStart('/');
+                    var full = "/" + member;
+                    var subject = byName ? full[(full.LastIndexOf('/') + 1)..] : full;
+                    // A name that is not UTF-8 matches as it is or as shown (its odd bytes as \xNN), and is listed as shown.
+                    if (!RestoreTimeline.Forms(subject).Any(f => regexes.Any(r => r.IsMatch(f)))) return;
+                    if (asOf != null && ((present != null && !present.Contains(member)) || !seen.Add(member))) return;
+                    full = PosixPath.Display(full);
+                    var item = new TaskItem(full);
+                    item.SetMetadata("Peer", peer);
+                    item.SetMetadata("Day", Day(archive.Day));
+                    item.SetMetadata("Size", size.ToString());
+                    item.SetMetadata("Kind", kind);
+                    item.SetMetadata("Archive", archive.Name);
+                    item.SetMetadata("Locations", locations);
+                    found.Add(item);
+                    Progress("Find.Version", Day(archive.Day), peer, size, full, locations);
+                }
+
+                // What the archive holds, from the day's manifest when Collect listed it there: the archive is not read.
+                if (!older.Contains(archive) && Listed(catalog, archive) is { } listed)
+                {
+                    foreach (var m in listed) Member(m.Name, m.Size, m.Symlink ? "symlink" : "file");
+                    continue;
+                }
                 try
                 {
                     using var raw = copies[0].Open();
@@ -73,22 +104,7 @@ public sealed class FindFiles : StoredDataTask
                     {
                         Cancellation.ThrowIfCancellationRequested();
                         if (m.Kind == TarMemberKind.Directory) continue;
-                        var member = m.Name.TrimStart('/');
-                        var full = "/" + member;
-                        var subject = byName ? full[(full.LastIndexOf('/') + 1)..] : full;
-                        // A name that is not UTF-8 matches as it is or as shown (its odd bytes as \xNN), and is listed as shown.
-                        if (!RestoreTimeline.Forms(subject).Any(f => regexes.Any(r => r.IsMatch(f)))) continue;
-                        if (asOf != null && ((present != null && !present.Contains(member)) || !seen.Add(member))) continue;
-                        full = PosixPath.Display(full);
-                        var item = new TaskItem(full);
-                        item.SetMetadata("Peer", peer);
-                        item.SetMetadata("Day", Day(archive.Day));
-                        item.SetMetadata("Size", m.Size.ToString());
-                        item.SetMetadata("Kind", m.Kind.ToString().ToLowerInvariant());
-                        item.SetMetadata("Archive", archive.Name);
-                        item.SetMetadata("Locations", locations);
-                        found.Add(item);
-                        Progress("Find.Version", Day(archive.Day), peer, m.Size, full, locations);
+                        Member(m.Name, m.Size, m.Kind.ToString().ToLowerInvariant());
                     }
                 }
                 catch (Exception e) when (StoredCatalog.IsReadFailure(e))

@@ -71,7 +71,7 @@ public sealed class RestoreFiles : StoredDataTask
         var sources = RestoreTimeline.AsOf(catalog, peer, day, (n, a) => Log.LogWarningWithCodeFromResources(n, a));
 
         // Before anything is written: does every file the manifests list as present have an archive that holds it?
-        var hole = Hole(sources, path, RestoreTimeline.Missed(catalog, peer, day).Append(RestoreTimeline.NotStored(catalog, peer, day)));
+        var hole = Hole(catalog, sources, path, RestoreTimeline.Missed(catalog, peer, day).Append(RestoreTimeline.NotStored(catalog, peer, day)));
         string[]? holeArgs = null;
         if (hole != null)
         {
@@ -100,9 +100,15 @@ public sealed class RestoreFiles : StoredDataTask
             return false;
         }
         using var _ = extractor;
+        // Small files are written by a writer thread while this one reads on (ParallelWrites).
+        using var writes = dryRun ? null : new ParallelWrites(extractor);
         var done = new HashSet<string>(StringComparer.Ordinal);
         var restored = new List<ITaskItem>();
         var files = new Dictionary<string, ITaskItem?>(StringComparer.Ordinal); // regular files restored or found restored, by member name
+        // Member names met in the archives, when the hole check took what they hold from the manifests' member lists:
+        // what those lists promised and no archive held is named at the end (BKP4201), never passed over.
+        var met = _listedSources.Count > 0 ? new HashSet<string>(StringComparer.Ordinal) : null;
+        var unreadable = false;
         int refused = 0, kept = 0, identical = 0;
         long bytes = 0;
         foreach (var source in sources)
@@ -119,10 +125,62 @@ public sealed class RestoreFiles : StoredDataTask
                 var itemByRel = new Dictionary<string, ITaskItem>(StringComparer.Ordinal);
                 int refusedHere = 0, keptHere = 0, identicalHere = 0;
                 long bytesHere = 0;
+                var pending = new HashSet<string>(StringComparer.Ordinal); // handed to the writers, not yet reported back
+
+                // A member restored (or listed in a dry run): counted, an item, a message. For a handed-over write, once it is done.
+                void Written(string rel, TarMember m)
+                {
+                    writtenHere[rel] = m.Kind == TarMemberKind.Symlink ? TarMemberKind.Symlink : TarMemberKind.File;
+                    bytesHere += m.Size;
+                    // Items and messages name a path that is not UTF-8 with its bytes shown as \xNN.
+                    var target = PosixPath.Display(extractor.Target(rel));
+                    var item = new TaskItem(target);
+                    item.SetMetadata("Source", "/" + PosixPath.Display(rel));
+                    item.SetMetadata("Day", Day(archive.Day));
+                    item.SetMetadata("Size", m.Size.ToString());
+                    item.SetMetadata("Kind", m.Kind.ToString().ToLowerInvariant());
+                    item.SetMetadata("Archive", copy.Location);
+                    itemsHere.Add(item);
+                    itemByRel[rel] = item;
+                    if (dryRun) Progress("Restore.WouldWrite", target, m.Size, Day(archive.Day), copy.Location);
+                    else Detail("Restore.Wrote", target, m.Size, Day(archive.Day), copy.Location);
+                }
+
+                // The writers' results, logged here as a write on this thread would have been.
+                void Collected(bool wait)
+                {
+                    if (writes == null) return;
+                    if (wait) writes.Drain();
+                    foreach (var (rel, m, error) in writes.TakeDone())
+                    {
+                        pending.Remove(rel);
+                        if (error == null) Written(rel, m);
+                        else if (error is ExtractFailure { MemberSpecific: true } member)
+                        {
+                            refusedHere++;
+                            Log.LogWarningWithCodeFromResources("Restore.MemberFailed", PosixPath.Display(m.Name), copy.Location, member.Message);
+                        }
+                        else if (error is ExtractFailure failure)
+                            Log.LogErrorWithCodeFromResources("Restore.WriteFailed", PosixPath.Display(extractor.Target(rel)), failure.Message);
+                        else System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+                    }
+                }
+
+                // A folder on the way of a member that is still being written under its own name: that write goes first,
+                // so the member meets what a restore in archive order would (a file in the way).
+                bool Behind(string rel)
+                {
+                    if (pending.Count == 0) return false;
+                    for (var i = rel.IndexOf('/'); i > 0; i = rel.IndexOf('/', i + 1))
+                        if (pending.Contains(rel[..i])) return true;
+                    return false;
+                }
+
                 try
                 {
                     using var raw = ArchiveStreams.Checked(copy.Open(), archive.Sha256);
-                    using var tar = ArchiveStreams.OpenTar(raw);
+                    // Reading, checking and decompressing on one thread, writing on this one.
+                    using var tar = ArchiveStreams.ReadAhead(ArchiveStreams.OpenTar(raw));
                     var reader = new TarReader(tar);
                     while (reader.Next() is { } m)
                     {
@@ -131,11 +189,13 @@ public sealed class RestoreFiles : StoredDataTask
                         var rel = SafeExtractor.Relative(m.Name);
                         if (rel == null)
                         {
+                            met?.Add(m.Name.Trim('/')); // held, as the hole check counts it, and refused
                             if (RestoreTimeline.Selected(m.Name.TrimStart('/'), path)) refusedHere++;
                             Log.LogWarningWithCodeFromResources("Restore.UnsafeName", PosixPath.Display(m.Name), copy.Location);
                             continue;
                         }
                         if (!RestoreTimeline.Selected(rel, path)) continue;
+                        met?.Add(rel);
                         if (source.Present != null && !source.Present.Contains(rel)) continue;
                         if (!done.Add(rel)) continue;
                         claimed.Add(rel);
@@ -151,6 +211,7 @@ public sealed class RestoreFiles : StoredDataTask
                         string? linkRel = null;
                         if (m.Kind == TarMemberKind.HardLink)
                         {
+                            Collected(wait: true); // the file it copies is written and reported first
                             linkRel = SafeExtractor.Relative(m.LinkName);
                             if (linkRel == null || !writtenHere.TryGetValue(linkRel, out var linkedKind))
                             {
@@ -167,6 +228,8 @@ public sealed class RestoreFiles : StoredDataTask
                         }
 
                         SafeExtractor.Place? place = null;
+                        var queued = false;
+                        Collected(wait: Behind(rel));
                         try
                         {
                             var outcome = extractor.Prepare(rel, out place, out var blocker);
@@ -204,6 +267,12 @@ public sealed class RestoreFiles : StoredDataTask
                                 created.Add(rel);
                                 if (m.Kind == TarMemberKind.HardLink) extractor.WriteCopy(place!, linkRel!, m);
                                 else if (m.Kind == TarMemberKind.Symlink) extractor.WriteSymlink(place!, m);
+                                else if (writes != null && m.Size <= ParallelWrites.MaxQueued)
+                                {
+                                    queued = true; // the writer owns the place from here
+                                    pending.Add(rel);
+                                    writes.Submit(place!, m, reader.Content, rel);
+                                }
                                 else extractor.WriteFile(place!, m, reader.Content);
                             }
                         }
@@ -220,27 +289,18 @@ public sealed class RestoreFiles : StoredDataTask
                         }
                         finally
                         {
-                            place?.Dispose();
+                            if (!queued) place?.Dispose();
                         }
-                        writtenHere[rel] = m.Kind == TarMemberKind.Symlink ? TarMemberKind.Symlink : TarMemberKind.File;
-                        bytesHere += m.Size;
-                        // Items and messages name a path that is not UTF-8 with its bytes shown as \xNN.
-                        var target = PosixPath.Display(extractor.Target(rel));
-                        var item = new TaskItem(target);
-                        item.SetMetadata("Source", "/" + PosixPath.Display(rel));
-                        item.SetMetadata("Day", Day(archive.Day));
-                        item.SetMetadata("Size", m.Size.ToString());
-                        item.SetMetadata("Kind", m.Kind.ToString().ToLowerInvariant());
-                        item.SetMetadata("Archive", copy.Location);
-                        itemsHere.Add(item);
-                        itemByRel[rel] = item;
-                        if (dryRun) Progress("Restore.WouldWrite", target, m.Size, Day(archive.Day), copy.Location);
-                        else Detail("Restore.Wrote", target, m.Size, Day(archive.Day), copy.Location);
+                        if (!queued) Written(rel, m);
                     }
+                    Collected(wait: true);
                     raw.Finish(tar);
                 }
                 catch (Exception e) when (StoredCatalog.IsReadFailure(e))
                 {
+                    // Every write handed over is finished before anything is taken back (their results do not count).
+                    writes?.Drain();
+                    writes?.TakeDone();
                     // What this copy wrote may hold damaged data read before the damage showed (a gzip member's
                     // checksum is checked at its end): take it all back and read the archive from the next copy.
                     foreach (var rel in created)
@@ -252,6 +312,7 @@ public sealed class RestoreFiles : StoredDataTask
                         continue;
                     }
                     Log.LogErrorWithCodeFromResources("Restore.ArchiveUnreadable", copy.Location, e.Message);
+                    unreadable = true;
                     break;
                 }
                 restored.AddRange(itemsHere);
@@ -265,6 +326,10 @@ public sealed class RestoreFiles : StoredDataTask
             }
         }
         if (!dryRun) Reshape(extractor, sources, path, files);
+        if (met != null && !unreadable) Unmet(sources, path, met, hole?.Missing, peer, day);
+        // Nothing is reported restored before it is on the disk: one syncfs for everything written (no fsync per file).
+        if (!dryRun && !extractor.Sync(out var syncError))
+            Log.LogErrorWithCodeFromResources("Restore.SyncFailed", destination!, syncError);
         Restored = restored.ToArray();
         if (restored.Count == 0 && refused == 0 && kept == 0 && identical == 0)
             Log.LogWarningWithCodeFromResources("Restore.NothingMatched", peer, path, Day(day));
@@ -437,8 +502,8 @@ public sealed class RestoreFiles : StoredDataTask
     /// which reads counts as missing), sorted, and the gaps of the chains that matter. Sources without a manifest
     /// (Cedar Backup peers) cannot be judged and are not.
     /// </summary>
-    private (List<string> Missing, List<string> Gaps, List<DateTime> Days)? Hole(List<RestoreTimeline.Source> sources, string path,
-        IEnumerable<RestoreTimeline.ChainGap?> dayGaps)
+    private (List<string> Missing, List<string> Gaps, List<DateTime> Days)? Hole(StoredCatalog catalog, List<RestoreTimeline.Source> sources,
+        string path, IEnumerable<RestoreTimeline.ChainGap?> dayGaps)
     {
         var missing = new List<string>();
         var gaps = new List<RestoreTimeline.ChainGap>();
@@ -454,6 +519,13 @@ public sealed class RestoreFiles : StoredDataTask
             foreach (var archive in source.NewestFirst)
             {
                 if (needed.Count == 0) break;
+                // What the archive holds, from its day's manifest when Collect listed it there: the archive is read once, to restore.
+                if (Listed(catalog, archive) is { } listed)
+                {
+                    _listedSources.Add(source);
+                    needed.ExceptWith(listed.Select(m => m.Name));
+                    continue;
+                }
                 string? failure = null;
                 foreach (var copy in archive.Copies)
                 {
@@ -484,6 +556,30 @@ public sealed class RestoreFiles : StoredDataTask
         if (missing.Count == 0 && gaps.Count == 0) return null;
         missing.Sort(StringComparer.Ordinal);
         return (missing, gaps.OrderBy(g => g.Day).Select(g => g.Text).Distinct().ToList(), days.ToList());
+    }
+
+    private readonly HashSet<RestoreTimeline.Source> _listedSources = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>
+    /// After the extraction, for the sources whose hole check trusted the manifests' member lists: the files the newest
+    /// manifest lists under the path that no archive held after all (and that the hole check did not already name) are
+    /// error BKP4201, with the archives whose lists promised them.
+    /// </summary>
+    private void Unmet(List<RestoreTimeline.Source> sources, string path, HashSet<string> met, List<string>? known, string peer, DateTime day)
+    {
+        var missing = new List<string>();
+        var archives = new List<string>();
+        foreach (var source in sources.Where(_listedSources.Contains))
+        {
+            var before = missing.Count;
+            missing.AddRange(source.Present!.Where(p => RestoreTimeline.Selected(p, path) && !met.Contains(p) && (known == null || !known.Contains(p))));
+            if (missing.Count > before) archives.AddRange(source.NewestFirst.Select(a => a.Name + " of " + Day(a.Day)));
+        }
+        if (missing.Count == 0) return;
+        missing.Sort(StringComparer.Ordinal);
+        Log.LogErrorWithCodeFromResources("Restore.MembersMissing", peer, path, Day(day), missing.Count, string.Join(", ", archives.Distinct()),
+            string.Join(", ", missing.Take(MissingNamed).Select(m => PosixPath.Display("/" + m)))
+                + (missing.Count > MissingNamed ? $" and {missing.Count - MissingNamed} more" : ""));
     }
 
     private void RemoveAgain(SafeExtractor extractor, string rel)

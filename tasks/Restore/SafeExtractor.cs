@@ -194,13 +194,57 @@ internal sealed class SafeExtractor : IDisposable
     /// <exception cref="ExtractFailure">A system call failed; the temporary name is gone.</exception>
     public void WriteFile(Place place, TarMember m, Stream content) => WriteFile(place, m, content, fromArchive: true);
 
+    /// <summary><see cref="WriteFile(Place, TarMember, Stream)"/> with the content in memory; safe to call from several threads at once.</summary>
+    /// <exception cref="ExtractFailure">A system call failed; the temporary name is gone.</exception>
+    public void WriteFile(Place place, TarMember m, byte[] data, int length)
+    {
+        var dir = place.Folder ?? throw new InvalidOperationException("dry run");
+        var temp = Beneath.TempName(place.Name);
+        var fd = CreateTemp(dir, temp);
+        var published = false;
+        try
+        {
+            using (var handle = new SafeFileHandle(fd, ownsHandle: true))
+            {
+                if (!Beneath.WriteAll(fd, data.AsSpan(0, length), out var errno)) throw new ExtractFailure("write", place.Target, errno);
+                Finish(handle, place, m);
+            }
+            Publish(dir, temp, place);
+            published = true;
+        }
+        finally
+        {
+            if (!published) Beneath.Unlink(dir.Fd, temp, out _);
+        }
+    }
+
+    /// <summary>The file under its temporary name (O_CREAT|O_EXCL): a leftover of this name from an interrupted run is removed first.</summary>
+    private static int CreateTemp(HeldFolder dir, string temp)
+    {
+        var fd = Beneath.CreateFile(dir.Fd, temp, out var errno);
+        if (fd < 0 && errno == Beneath.EEXIST)
+        {
+            Beneath.Unlink(dir.Fd, temp, out _);
+            fd = Beneath.CreateFile(dir.Fd, temp, out errno);
+        }
+        if (fd < 0) throw new ExtractFailure("open", dir.Path + "/" + temp, errno);
+        return fd;
+    }
+
+    /// <summary>Owner (as root), mode and time of a file written under its temporary name.</summary>
+    private void Finish(SafeFileHandle handle, Place place, TarMember m)
+    {
+        if (_asRoot && !Posix.FChown(handle, m.Uid, m.Gid, out var errno)) throw new ExtractFailure("fchown", place.Target, errno);
+        if (!Posix.FChmod(handle, ModeFor(m.Mode), out errno)) throw new ExtractFailure("fchmod", place.Target, errno);
+        if (!Posix.FSetTimes(handle, m.Mtime, 0, out errno)) throw new ExtractFailure("futimens", place.Target, errno);
+    }
+
     private void WriteFile(Place place, TarMember m, Stream content, bool fromArchive)
     {
         var dir = place.Folder ?? throw new InvalidOperationException("dry run");
         var temp = Beneath.TempName(place.Name);
-        Beneath.Unlink(dir.Fd, temp, out _); // this name's leftover from an interrupted run
-        var fd = Beneath.CreateFile(dir.Fd, temp, out var errno);
-        if (fd < 0) throw new ExtractFailure("open", dir.Path + "/" + temp, errno);
+        var fd = CreateTemp(dir, temp);
+        int errno;
         var published = false;
         try
         {
@@ -220,9 +264,7 @@ internal sealed class SafeExtractor : IDisposable
                     if (n == 0) break;
                     if (!Beneath.WriteAll(fd, _buffer.AsSpan(0, n), out errno)) throw new ExtractFailure("write", place.Target, errno);
                 }
-                if (_asRoot && !Posix.FChown(handle, m.Uid, m.Gid, out errno)) throw new ExtractFailure("fchown", place.Target, errno);
-                if (!Posix.FChmod(handle, ModeFor(m.Mode), out errno)) throw new ExtractFailure("fchmod", place.Target, errno);
-                if (!Posix.FSetTimes(handle, m.Mtime, 0, out errno)) throw new ExtractFailure("futimens", place.Target, errno);
+                Finish(handle, place, m);
             }
             Publish(dir, temp, place);
             published = true;
@@ -413,6 +455,19 @@ internal sealed class SafeExtractor : IDisposable
             if (Beneath.LStat(folder.Fd, name, out _) is { IsDirectory: false } && !Beneath.Unlink(folder.Fd, name, out var errno) && errno != Beneath.ENOENT)
                 throw new ExtractFailure("unlink", Target(relative), errno);
         }
+    }
+
+    /// <summary>
+    /// Flushes everything written to the destination's file system to the disk (one syncfs, not an fsync per file).
+    /// False with the reason when the file system reports an error; true in a dry run.
+    /// </summary>
+    public bool Sync(out string error)
+    {
+        error = "";
+        if (_dryRun || _rootFd < 0) return true;
+        if (Beneath.SyncFileSystem(_rootFd, out var errno)) return true;
+        error = "syncfs " + PosixPath.Display(_root) + ": " + Posix.ErrorText(errno);
+        return false;
     }
 
     public void Dispose()

@@ -90,5 +90,29 @@ public abstract class StoredDataTask : BackupTask
         return null;
     }
 
+    private readonly HashSet<(DateTime, string, string)> _damagedListings = new();
+
+    /// <summary>
+    /// What <paramref name="archive"/> holds as its day's manifest lists it (<see cref="Collect.ManifestMembers"/>), or
+    /// null when the manifest does not (an older version, a Cedar peer, another checksum than the archive's) or its list
+    /// is damaged (BKP4200, once per archive): the caller then reads the archive itself.
+    /// </summary>
+    private protected List<Collect.ManifestMembers.Member>? Listed(StoredCatalog catalog, ArchiveVersion archive)
+    {
+        if (catalog.Manifest(archive.Day, archive.Peer) is not { } manifest) return null;
+        var item = manifest.Items.FirstOrDefault(i => i.Archive == archive.Name);
+        if (item == null || (archive.Sha256 != null && !string.Equals(item.Sha256, archive.Sha256, StringComparison.OrdinalIgnoreCase))) return null;
+        try
+        {
+            return Collect.ManifestMembers.Read(item);
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException)
+        {
+            if (_damagedListings.Add((archive.Day, archive.Peer, archive.Name)))
+                Log.LogWarningWithCodeFromResources("Restore.MembersDamaged", archive.Name, archive.Peer, Day(archive.Day), e.Message);
+            return null;
+        }
+    }
+
     internal static string Day(DateTime d) => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 }
