@@ -189,6 +189,7 @@ public sealed class CollectArchives : CollectTaskBase
         else if (plan is { NoStagedBaseline: true })
             Warn("Collect.NoStagedBaseline", job.Path, Path.Combine(config.CollectDir, Indicators.Stage), Path.GetFileName(archivePath));
 
+        var hashFile = HashFile(job);
         var clock = Stopwatch.StartNew();
         long seen = 0, chosen = 0, files = 0;
         AtomicFile.Pending? file = null;
@@ -229,7 +230,7 @@ public sealed class CollectArchives : CollectTaskBase
                 shape.Add(e);
                 if (recordsWhileDeciding && e.Stat.IsRegular)
                     while (ahead?.PendingHashes > 0) AddNext();
-                var decision = plan?.Decide(e, HashFile) ?? IncrementalPlan.Decision.Archive;
+                var decision = plan?.Decide(e, hashFile) ?? IncrementalPlan.Decision.Archive;
                 if (decision == IncrementalPlan.Decision.Skip) return;
                 chosen++;
                 if (writer == null)
@@ -237,7 +238,7 @@ public sealed class CollectArchives : CollectTaskBase
                     file = AtomicFile.Begin(archivePath);
                     hashed = new HashingOutput(file.Stream);
                     writer = new TarArchiveWriter(hashed, job.Source.Format, config.Level, config.Threads);
-                    ahead = new FileReadAhead(ReadAhead.Threads, ReadAhead.Window, ReadAhead.RingBytes, ReadAhead.WholeLimit);
+                    ahead = new FileReadAhead(ReadAhead.Threads, ReadAhead.Window, ReadAhead.RingBytes, ReadAhead.WholeLimit, Beneath(job));
                 }
                 // Files are opened and read ahead on reader threads; the tar stream is assembled here, in walk order.
                 while (ahead!.Full(e)) AddNext();
@@ -358,17 +359,51 @@ public sealed class CollectArchives : CollectTaskBase
         Directory.Exists(collectDir) && Directory.EnumerateFiles(collectDir).Select(Path.GetFileName)
             .Any(n => !Indicators.IsIndicator(n!) && !n!.StartsWith(AtomicFile.TempPrefix, StringComparison.Ordinal));
 
-    private static byte[]? HashFile(WalkEntry entry)
+    /// <summary>
+    /// The folder a job's files are read beneath without following a link below it (<see cref="FileReadAhead"/>):
+    /// the item's own folder (its configured path, links in it followed) when the walk followed no link below it
+    /// (LinkDepth 0, no Dereference). Null (each folder by its path) for a CollectFile and where links are followed.
+    /// </summary>
+    private static string? Beneath(CollectJob job) =>
+        job.Source.IsFile || job.Source.LinkDepth > 0 || job.Source.Dereference ? null : job.Source.Path;
+
+    /// <summary>Tests only: called with a file's path just before its content is hashed for the incremental decision.</summary>
+    internal static Action<string>? BeforeHash { get; set; }
+
+    /// <summary>
+    /// A file's content hash for the incremental decision, read the way the archive reads it: beneath the item's
+    /// folder without following a link below it (<see cref="Beneath(CollectJob)"/>). Null when it cannot be read.
+    /// </summary>
+    private static Func<WalkEntry, byte[]?> HashFile(CollectJob job)
     {
-        try
+        var beneath = Beneath(job);
+        var rootPath = beneath == null ? null : PosixPath.Encode(beneath.Length > 1 ? beneath.TrimEnd('/') : beneath);
+        return entry =>
         {
-            using var s = Posix.OpenReadStream(entry.Path, out _, bufferSize: 1 << 16);
-            return s == null ? null : SHA256.HashData(s);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
+            BeforeHash?.Invoke(entry.Path);
+            try
+            {
+                if (rootPath == null)
+                {
+                    using var s = Posix.OpenReadStream(entry.Path, out _, bufferSize: 1 << 16);
+                    return s == null ? null : SHA256.HashData(s);
+                }
+                var path = entry.PathBytes.AsSpan();
+                var slash = path.LastIndexOf((byte)'/');
+                var within = rootPath is [(byte)'/'] ? 0 : rootPath.Length;
+                if (slash < within || !path.StartsWith(rootPath) || (within < path.Length && path[within] != (byte)'/')) return null;
+                using var root = DirectoryHandle.Open(beneath!, followLink: true, out _);
+                using var folder = root?.OpenBeneath(slash > within ? path[(within + 1)..slash] : default, out _);
+                using var handle = folder?.OpenRead(path[(slash + 1)..], out _);
+                if (handle == null || Posix.FStat(handle, out _) is not { IsRegular: true }) return null;
+                using var stream = new FileStream(handle, FileAccess.Read, 1 << 16);
+                return SHA256.HashData(stream);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return null;
+            }
+        };
     }
 
     private void Unreadable(string path, string kind, int errno) =>

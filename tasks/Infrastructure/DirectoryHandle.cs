@@ -32,6 +32,31 @@ public sealed unsafe class DirectoryHandle : IDisposable
     [DllImport("libc", EntryPoint = "close", SetLastError = true)]
     private static extern int close_native(int fd);
 
+    [DllImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    private static extern long syscall_openat2(long number, int dirfd, byte* path, OpenHow* how, nuint size);
+
+    [DllImport("libc", EntryPoint = "readlinkat", SetLastError = true)]
+    private static extern nint readlinkat_native(int dirfd, byte* path, byte* buf, nint size);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct OpenHow
+    {
+        public ulong Flags, Mode, Resolve;
+    }
+
+    private const ulong ResolveNoMagicLinks = 0x02, ResolveNoSymlinks = 0x04, ResolveBeneath = 0x08;
+    private const long SysOpenat2 = 437; // the same number on every Linux architecture
+    private const int NotPermitted = 1, NoSystemCall = 38, CrossDevice = 18;
+
+    private static int _openat2 = 1; // 1: try it; 0: the kernel (or a seccomp filter) does not have it
+
+    /// <summary>True while openat2 is used; tests turn it off to run the per-component fallback.</summary>
+    internal static bool UseOpenat2
+    {
+        get => Volatile.Read(ref _openat2) == 1;
+        set => Volatile.Write(ref _openat2, value ? 1 : 0);
+    }
+
     /// <summary>EEXIST: <see cref="CreateNew"/> found something with the name.</summary>
     public const int AlreadyExists = 17;
 
@@ -77,6 +102,116 @@ public sealed unsafe class DirectoryHandle : IDisposable
         }
         errno = 0;
         return new DirectoryHandle(new SafeFileHandle((IntPtr)fd, ownsHandle: true), trimmed);
+    }
+
+    /// <summary>
+    /// Opens the folder <paramref name="relativeZ"/> (NUL-terminated, components joined by '/') beneath
+    /// <paramref name="dirFd"/> without following any symbolic link: openat2 with RESOLVE_BENEATH and
+    /// RESOLVE_NO_SYMLINKS. Where openat2 is missing (ENOSYS, or EPERM from a seccomp filter; remembered), one
+    /// component with openat O_NOFOLLOW|O_DIRECTORY; a path of several components then throws (go one at a time).
+    /// -1 with the errno (ELOOP: a link on the way, EXDEV: it leads out).
+    /// </summary>
+    internal static int OpenFolderBeneath(int dirFd, byte[] relativeZ, out int errno)
+    {
+        int fd;
+        if (UseOpenat2)
+        {
+            var how = new OpenHow
+            {
+                Flags = (ulong)(ReadOnly | Directory | CloseOnExec),
+                Resolve = ResolveBeneath | ResolveNoSymlinks | ResolveNoMagicLinks,
+            };
+            long rc;
+            fixed (byte* p = relativeZ) rc = syscall_openat2(SysOpenat2, dirFd, p, &how, (nuint)sizeof(OpenHow));
+            if (rc >= 0)
+            {
+                errno = 0;
+                return (int)rc;
+            }
+            errno = Marshal.GetLastPInvokeError();
+            if (errno is not (NoSystemCall or NotPermitted)) return -1;
+            UseOpenat2 = false; // not in this kernel, or refused by a seccomp filter: one component at a time
+        }
+        if (relativeZ.AsSpan().IndexOf((byte)'/') >= 0)
+            throw new ArgumentException("one component at a time without openat2", nameof(relativeZ));
+        fixed (byte* p = relativeZ) fd = openat_native(dirFd, p, ReadOnly | Directory | NoFollow | CloseOnExec, 0);
+        errno = fd < 0 ? Marshal.GetLastPInvokeError() : 0;
+        return fd;
+    }
+
+    /// <summary>
+    /// Opens the folder <paramref name="relative"/> (components joined by '/'; empty: this folder again) beneath
+    /// this one without following any symbolic link on the way (<see cref="OpenFolderBeneath"/>, one component at
+    /// a time where openat2 is missing). Null with the errno: ELOOP when a link is on the way, ENOENT, ENOTDIR, EXDEV.
+    /// </summary>
+    public DirectoryHandle? OpenBeneath(ReadOnlySpan<byte> relative, out int errno)
+    {
+        var path = relative.IsEmpty ? Path : Path.TrimEnd('/') + "/" + PosixPath.Decode(relative);
+        if (relative.IsEmpty) relative = "."u8;
+        using var d = new Fd(_fd);
+        if (UseOpenat2)
+        {
+            var fd = OpenFolderBeneath(d.Value, [.. relative, 0], out errno);
+            if (fd >= 0) return new DirectoryHandle(new SafeFileHandle((IntPtr)fd, ownsHandle: true), path);
+            if (UseOpenat2) return null;
+        }
+        var current = d.Value;
+        errno = 0;
+        for (var rest = relative; !rest.IsEmpty;)
+        {
+            var cut = rest.IndexOf((byte)'/');
+            var part = cut < 0 ? rest : rest[..cut];
+            rest = cut < 0 ? default : rest[(cut + 1)..];
+            if (part.IsEmpty) continue;
+            int next;
+            if (part.SequenceEqual(".."u8))
+            {
+                next = -1;
+                errno = CrossDevice; // as openat2 refuses a way out of the folder
+            }
+            else fixed (byte* p = Z(part)) next = openat_native(current, p, ReadOnly | Directory | NoFollow | CloseOnExec, 0);
+            if (next < 0 && errno == 0) errno = Marshal.GetLastPInvokeError();
+            if (current != d.Value) close_native(current);
+            if (next < 0) return null;
+            current = next;
+        }
+        if (current == d.Value)
+        {
+            fixed (byte* p = Z("."u8)) current = openat_native(d.Value, p, ReadOnly | Directory | CloseOnExec, 0);
+            if (current < 0)
+            {
+                errno = Marshal.GetLastPInvokeError();
+                return null;
+            }
+        }
+        return new DirectoryHandle(new SafeFileHandle((IntPtr)current, ownsHandle: true), path);
+    }
+
+    /// <summary>The target of a symlink in this folder (readlinkat: nothing on the way is followed); null with the errno (EINVAL: not a link).</summary>
+    public string? ReadLink(ReadOnlySpan<byte> name, out int errno)
+    {
+        var z = Z(name);
+        using var d = new Fd(_fd);
+        for (var size = 256; size <= 1 << 20; size *= 4)
+        {
+            var buffer = new byte[size];
+            nint n;
+            fixed (byte* p = z)
+            fixed (byte* b = buffer)
+                n = readlinkat_native(d.Value, p, b, size);
+            if (n < 0)
+            {
+                errno = Marshal.GetLastPInvokeError();
+                return null;
+            }
+            if (n < size)
+            {
+                errno = 0;
+                return PosixPath.Decode(buffer.AsSpan(0, (int)n));
+            }
+        }
+        errno = 36; // ENAMETOOLONG
+        return null;
     }
 
     /// <summary>The names in the folder (without "." and ".."), as raw bytes without a NUL, in byte order.</summary>

@@ -66,18 +66,7 @@ internal static unsafe class Beneath
     private const int ORdOnly = 0, OWrOnly = 0x1, OCreat = 0x40, OExcl = 0x80, ONonBlock = 0x800,
         ODirectory = 0x10000, ONoFollow = 0x20000, OCloExec = 0x80000;
     private const int AtFdCwd = -100, AtSymlinkNoFollow = 0x100, AtRemoveDir = 0x200;
-    private const ulong ResolveNoMagicLinks = 0x02, ResolveNoSymlinks = 0x04, ResolveBeneath = 0x08;
-    private const long SysOpenat2 = 437; // the same number on every Linux architecture
     private const uint RenameNoReplace = 1;
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct OpenHow
-    {
-        public ulong Flags, Mode, Resolve;
-    }
-
-    [DllImport("libc", EntryPoint = "syscall", SetLastError = true)]
-    private static extern long syscall_openat2(long number, int dirfd, byte* path, OpenHow* how, nuint size);
 
     [DllImport("libc", EntryPoint = "openat", SetLastError = true)]
     private static extern int openat(int dirfd, byte* path, int flags, uint mode);
@@ -133,13 +122,11 @@ internal static unsafe class Beneath
     [DllImport("libc", EntryPoint = "closedir", SetLastError = true)]
     private static extern int closedir(IntPtr dir);
 
-    private static int _openat2 = 1; // 1: try it; 0: the kernel (or a seccomp filter) does not have it
-
-    /// <summary>True while openat2 is used; tests turn it off to run the per-component fallback.</summary>
+    /// <summary>True while openat2 is used (<see cref="DirectoryHandle.UseOpenat2"/>); tests turn it off to run the per-component fallback.</summary>
     internal static bool UseOpenat2
     {
-        get => Volatile.Read(ref _openat2) == 1;
-        set => Volatile.Write(ref _openat2, value ? 1 : 0);
+        get => DirectoryHandle.UseOpenat2;
+        set => DirectoryHandle.UseOpenat2 = value;
     }
 
     private static int Errno() => Marshal.GetLastPInvokeError();
@@ -166,33 +153,8 @@ internal static unsafe class Beneath
     /// Opens the folder <paramref name="relative"/> (components joined by '/', no "." or "..") beneath
     /// <paramref name="dirFd"/> without following any symbolic link. -1 with the errno (ELOOP: a link on the way).
     /// </summary>
-    public static int OpenFolder(int dirFd, string relative, out int errno)
-    {
-        var name = PosixPath.Encode(relative, nulTerminated: true);
-        int fd;
-        if (UseOpenat2)
-        {
-            var how = new OpenHow
-            {
-                Flags = (ulong)(ORdOnly | ODirectory | OCloExec),
-                Resolve = ResolveBeneath | ResolveNoSymlinks | ResolveNoMagicLinks,
-            };
-            long rc;
-            fixed (byte* p = name) rc = syscall_openat2(SysOpenat2, dirFd, p, &how, (nuint)sizeof(OpenHow));
-            if (rc >= 0)
-            {
-                errno = 0;
-                return (int)rc;
-            }
-            errno = Errno();
-            if (errno is not (ENOSYS or EPERM)) return -1;
-            UseOpenat2 = false; // not in this kernel, or refused by a seccomp filter: one component at a time
-        }
-        if (relative.Contains('/')) throw new ArgumentException("one component at a time without openat2", nameof(relative));
-        fixed (byte* p = name) fd = openat(dirFd, p, ORdOnly | ODirectory | ONoFollow | OCloExec, 0);
-        errno = fd < 0 ? Errno() : 0;
-        return fd;
-    }
+    public static int OpenFolder(int dirFd, string relative, out int errno) =>
+        DirectoryHandle.OpenFolderBeneath(dirFd, PosixPath.Encode(relative, nulTerminated: true), out errno);
 
     /// <summary>syncfs(2): everything written to the file system holding <paramref name="fd"/> reaches the disk. False with the errno.</summary>
     public static bool SyncFileSystem(int fd, out int errno) => Result(syncfs(fd), out errno);

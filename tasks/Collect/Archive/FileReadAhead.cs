@@ -12,7 +12,10 @@ namespace BackupBuild.Tasks.Collect.Archive;
 /// (<see cref="Enqueue"/>) and come out (<see cref="Next"/>) in the same order: the tar stream is still
 /// assembled strictly in walk order by one thread, so the archive is byte for byte what a single thread
 /// makes. A reader opens each file by its name beneath its folder (<see cref="DirectoryHandle"/>, never
-/// through a symlink in the name) and takes its facts from the opened file (fstat). A small file is read
+/// through a symlink in the name) and takes its facts from the opened file (fstat). Given a root (a tree walked
+/// without following links), the folder is opened beneath the root without following any link below it
+/// (<see cref="DirectoryHandle.OpenBeneath"/>): a folder swapped for a link since the walk makes its files vanish,
+/// nothing of the link's target is read. A small file is read
 /// whole into a ring of bounded size (and hashed there when asked); a larger one is handed over open, to be
 /// streamed by the producer as before. What a reader finds (gone, unreadable, changed while read, a read
 /// error) is reported by the producer when it reaches the entry, exactly as if it had read it itself.
@@ -22,7 +25,7 @@ internal sealed class FileReadAhead : IDisposable
     /// <summary>Reader threads: enough to overlap the system calls of a few files on any machine.</summary>
     public static int DefaultThreads => Math.Clamp(Environment.ProcessorCount, 2, 4);
 
-    /// <summary>Tests only: called by a reader with a file's path just before it opens the file.</summary>
+    /// <summary>Tests only: called by a reader with a file's path just before it opens the file (and its folder, if not held yet).</summary>
     internal static Action<string>? BeforeOpen { get; set; }
 
     /// <summary>Tests only: called by a reader with a file's path once it has opened and fstat'ed the file, before reading.</summary>
@@ -37,13 +40,26 @@ internal sealed class FileReadAhead : IDisposable
     private int ringHead, ringTail, ringEnd;
     private bool wrapped;
     private volatile bool stopping;
+    private readonly DirectoryHandle? root;
+    private readonly byte[]? rootPath;
+    private readonly int rootErrno;
 
     /// <param name="threads">Reader threads, at least 1.</param>
     /// <param name="window">Entries read ahead at most.</param>
     /// <param name="ringBytes">Memory for the contents of small files in flight.</param>
     /// <param name="wholeLimit">Files up to this size are read whole; larger ones are streamed by the producer.</param>
-    public FileReadAhead(int threads = 0, int window = 256, int ringBytes = 8 << 20, int wholeLimit = 512 << 10)
+    /// <param name="beneath">
+    /// The folder every entry lies beneath (opened by this path, which may hold links): no link below it is
+    /// followed to reach an entry's folder. Null: each folder is opened by its path as it is now.
+    /// </param>
+    public FileReadAhead(int threads = 0, int window = 256, int ringBytes = 8 << 20, int wholeLimit = 512 << 10, string? beneath = null)
     {
+        if (beneath != null)
+        {
+            root = DirectoryHandle.Open(beneath, followLink: true, out rootErrno);
+            rootPath = PosixPath.Encode(beneath.Length > 1 ? beneath.TrimEnd('/') : beneath);
+            if (rootPath is [(byte)'/']) rootPath = [];
+        }
         if (threads <= 0) threads = DefaultThreads;
         ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(ringBytes, wholeLimit + 1);
@@ -114,6 +130,7 @@ internal sealed class FileReadAhead : IDisposable
         stopping = true;
         work.Release(readers.Length);
         foreach (var r in readers) r.Join();
+        root?.Dispose();
         foreach (var item in items)
         {
             item.Handle?.Dispose();
@@ -199,7 +216,7 @@ internal sealed class FileReadAhead : IDisposable
     {
         var path = item.Entry.PathBytes;
         item.Name = item.Entry.Path.TrimStart('/');
-        if (item.Entry.Stat.IsSymlink)
+        if (item.Entry.Stat.IsSymlink && rootPath == null)
         {
             item.LinkTarget = Posix.ReadLink(item.Entry.Path, out item.Errno);
             item.Outcome = item.LinkTarget == null ? Outcome.Vanished : Outcome.Symlink;
@@ -208,13 +225,14 @@ internal sealed class FileReadAhead : IDisposable
 
         // The folder as its path names it now (as a path-based open would), kept open for the next files of
         // the same folder; the file by its name beneath it, never through a symlink (ELOOP).
+        if (!item.Entry.Stat.IsSymlink) BeforeOpen?.Invoke(item.Entry.Path);
         var slash = path.AsSpan().LastIndexOf((byte)'/');
         var parent = slash <= 0 ? "/"u8 : path.AsSpan(0, slash);
         if (folder == null || !parent.SequenceEqual(folderPath))
         {
             folder?.Dispose();
             folderPath = parent.ToArray();
-            folder = DirectoryHandle.Open(PosixPath.Decode(folderPath), followLink: true, out var dirErrno);
+            folder = OpenFolder(folderPath, out var dirErrno);
             if (folder == null)
             {
                 folderPath = null;
@@ -222,7 +240,12 @@ internal sealed class FileReadAhead : IDisposable
                 return;
             }
         }
-        BeforeOpen?.Invoke(item.Entry.Path);
+        if (item.Entry.Stat.IsSymlink)
+        {
+            item.LinkTarget = folder.ReadLink(path.AsSpan(slash + 1), out item.Errno);
+            item.Outcome = item.LinkTarget == null ? Outcome.Vanished : Outcome.Symlink;
+            return;
+        }
         var handle = folder.OpenRead(path.AsSpan(slash + 1), out var errno);
         if (handle == null)
         {
@@ -278,6 +301,30 @@ internal sealed class FileReadAhead : IDisposable
                 a.MtimeSeconds != stat.MtimeSeconds || a.MtimeNanos != stat.MtimeNanos || a.Size != stat.Size;
             if (item.Hash) item.Sha256 = SHA256.HashData(buffer[..item.Length]);
         }
+    }
+
+    /// <summary>
+    /// An entry's folder: beneath the root without following a link below it when there is one (a folder that is
+    /// now a link: ELOOP; a path outside the root: EXDEV), else by its path as it is now.
+    /// </summary>
+    private DirectoryHandle? OpenFolder(byte[] folderPath, out int errno)
+    {
+        if (rootPath == null) return DirectoryHandle.Open(PosixPath.Decode(folderPath), followLink: true, out errno);
+        if (root == null)
+        {
+            errno = rootErrno;
+            return null;
+        }
+        ReadOnlySpan<byte> relative;
+        if (folderPath.AsSpan().SequenceEqual(rootPath) || (rootPath.Length == 0 && folderPath is [(byte)'/'])) relative = default;
+        else if (folderPath.AsSpan().StartsWith(rootPath) && folderPath.Length > rootPath.Length + 1 && folderPath[rootPath.Length] == (byte)'/')
+            relative = folderPath.AsSpan(rootPath.Length + 1);
+        else
+        {
+            errno = 18; // EXDEV: not beneath the root
+            return null;
+        }
+        return root.OpenBeneath(relative, out errno);
     }
 
     [DllImport("libc", EntryPoint = "pread", SetLastError = true)]
