@@ -223,8 +223,9 @@ internal sealed class FileReadAhead : IDisposable
             return;
         }
 
-        // The folder as its path names it now (as a path-based open would), kept open for the next files of
-        // the same folder; the file by its name beneath it, never through a symlink (ELOOP).
+        // The folder (beneath the root without following a link, or where there is no root as its path names it
+        // now), kept open for the next files of the same folder; the file (or link) by its name beneath it, never
+        // through a symlink (ELOOP).
         if (!item.Entry.Stat.IsSymlink) BeforeOpen?.Invoke(item.Entry.Path);
         var slash = path.AsSpan().LastIndexOf((byte)'/');
         var parent = slash <= 0 ? "/"u8 : path.AsSpan(0, slash);
