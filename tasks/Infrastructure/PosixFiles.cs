@@ -86,25 +86,7 @@ public static unsafe partial class Posix
     {
         int fd;
         fixed (byte* p = pathZ) fd = open_native(p, OpenDirectoryFlags);
-        if (fd < 0)
-        {
-            errno = Marshal.GetLastPInvokeError();
-            return null;
-        }
-        var dir = fdopendir_native(fd);
-        if (dir == IntPtr.Zero)
-        {
-            errno = Marshal.GetLastPInvokeError();
-            close_native(fd);
-            return null;
-        }
-        var names = ReadSortedNames(dir, withNul: true, out errno);
-        if (names == null)
-        {
-            closedir_native(dir);
-            return null;
-        }
-        return new DirectoryListing(dir, fd, names);
+        return ListOpened(fd, out errno);
     }
 
     /// <summary>
@@ -116,6 +98,12 @@ public static unsafe partial class Posix
     {
         int fd;
         fixed (byte* p = nameZ) fd = openat_native(parent.Descriptor, p, OpenDirectoryFlags | NoFollow, 0);
+        return ListOpened(fd, out errno);
+    }
+
+    /// <summary>Lists the folder open on <paramref name="fd"/> (-1: its open failed, the errno is read here) and keeps it open.</summary>
+    private static DirectoryListing? ListOpened(int fd, out int errno)
+    {
         if (fd < 0)
         {
             errno = Marshal.GetLastPInvokeError();
