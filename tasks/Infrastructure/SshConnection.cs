@@ -248,6 +248,71 @@ public sealed class SshConnection : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs one command whose input and output <paramref name="talk"/> drives (Stage's copy: the scp protocol, whose other end
+    /// is the untrusted peer). <paramref name="talk"/> gets the stream to the command, the stream from it, and an action to
+    /// call whenever data arrived; it returns true when the peer ended the conversation as it should, false to abandon it
+    /// (the command is then stopped). No data for <paramref name="idleTimeout"/> (the peer or the network hung) ends the
+    /// command with a failure of kind Dropped, as ssh's ServerAlive does; so does <paramref name="timeout"/> in all.
+    /// The command's error output is kept up to 1 MiB.
+    /// </summary>
+    public ProgramResult Converse(string command, TimeSpan idleTimeout, TimeSpan timeout, CancellationToken cancel,
+        Func<Stream, Stream, Action, bool> talk, out SshFailure? failure)
+    {
+        failure = null;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        stop.CancelAfter(timeout);
+        var idle = 0;
+        // First silence: the command is stopped (its channel closed, which ends the reads). Should even that not end them
+        // (a peer that no longer answers at all), the connection itself is closed a little later.
+        using var watchdog = new Timer(_ =>
+        {
+            if (Interlocked.Increment(ref idle) == 1) { try { stop.Cancel(); } catch (ObjectDisposedException) { } }
+            else { try { _client.Disconnect(); } catch (Exception e) when (e is SshException or ObjectDisposedException or IOException or SocketException or InvalidOperationException) { } }
+        }, null, idleTimeout, TimeSpan.FromSeconds(10));
+        void Alive() { if (Volatile.Read(ref idle) == 0) watchdog.Change(idleTimeout, TimeSpan.FromSeconds(10)); }
+        SshCommand? cmd = null;
+        try
+        {
+            cmd = _client.CreateCommand(command);
+            cmd.CommandTimeout = System.Threading.Timeout.InfiniteTimeSpan;
+            var error = new BoundedBuffer(1 << 20);
+            var run = cmd.ExecuteAsync(stop.Token);
+            var readErr = Task.Factory.StartNew(() => error.ReadAll(cmd.ExtendedOutputStream, stop), CancellationToken.None,
+                TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            bool ended;
+            using (var input = cmd.CreateInputStream())
+                ended = talk(input, cmd.OutputStream, Alive);
+            if (!ended) stop.Cancel();
+            try { run.GetAwaiter().GetResult(); }
+            catch (OperationCanceledException) when (!cancel.IsCancellationRequested) { /* abandoned, idle or timed out: judged below */ }
+            readErr.Wait(TimeSpan.FromSeconds(30));
+            watchdog.Change(Timeout.Infinite, Timeout.Infinite);
+            cancel.ThrowIfCancellationRequested();
+            var silent = Volatile.Read(ref idle) > 0;
+            var result = new ProgramResult(cmd.ExitStatus ?? -1, Array.Empty<byte>(), error.Text,
+                TimedOut: silent || (ended && stop.IsCancellationRequested), Overflowed: false);
+            if (silent) failure = new SshFailure(RemoteShell.Failure.Dropped, $"no data from {_peer.Host} port {_peer.Port} for {Units.Seconds(idleTimeout)} (SshIdleTimeout).");
+            else if (result.TimedOut) failure = new SshFailure(RemoteShell.Failure.Dropped, $"timed out after {Units.Seconds(timeout)}.");
+            else if (ended && cmd.ExitStatus == null)
+                failure = new SshFailure(RemoteShell.Failure.Dropped, $"the connection to {_peer.Host} port {_peer.Port} ended before the command did.");
+            return result;
+        }
+        catch (Exception e) when (e is SshConnectionException or SshException or ObjectDisposedException or IOException or SocketException or InvalidOperationException)
+        {
+            cancel.ThrowIfCancellationRequested();
+            failure = new SshFailure(RemoteShell.Failure.Dropped, Volatile.Read(ref idle) > 0
+                ? $"no data from {_peer.Host} port {_peer.Port} for {Units.Seconds(idleTimeout)} (SshIdleTimeout)."
+                : $"Connection to {_peer.Host} port {_peer.Port} lost: {e.Message}");
+            return new ProgramResult(-1, Array.Empty<byte>(), e.Message, false, false);
+        }
+        finally
+        {
+            watchdog.Change(Timeout.Infinite, Timeout.Infinite);
+            cmd?.Dispose();
+        }
+    }
+
     /// <summary>Whether the connection is still up (it may have been dropped while the copy ran over its own).</summary>
     public bool IsConnected => _client.IsConnected;
 

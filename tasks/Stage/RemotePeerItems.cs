@@ -48,7 +48,7 @@ public static class RemotePeerItems
             problem("Stage.BadRemoteShell", new object[] { name });
             ok = false;
         }
-        if (copyKind is not ("rsync" or "scp") && (defaults != null || copy.Length > 0))
+        if ((copyKind is not ("rsync" or "scp") && copy is not ["ssh"]) && (defaults != null || copy.Length > 0))
         {
             problem("Stage.BadRemoteCopy", new object[] { name, string.Join(' ', copy) });
             ok = false;

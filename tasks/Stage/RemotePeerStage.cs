@@ -149,7 +149,14 @@ public sealed class RemotePeerStage
 
         var temp = AtomicFile.TempDirectoryFor(peerDir);
         Directory.CreateDirectory(temp);
-        var copy = Copy(temp, peerDir);
+        ProgramResult copy;
+        if (CopiesOverConnection(entries))
+        {
+            var received = CopyOverConnection(temp, entries, bytes, peerDir);
+            if (received == null) return Done(PeerOutcome.Failed);
+            copy = received;
+        }
+        else copy = Copy(temp, peerDir);
         if (copy.Succeeded && PrivateFiles.RestrictTree(temp) is [var (bad, why), ..]) // scp -p copies the peer's modes: owner-only before it is published
         { TryDelete(temp); _log.Failure(_forgiven, "Stage.NotPrivate", _peer.Name, bad, why); return Done(PeerOutcome.Failed); }
         if (!copy.Succeeded)
@@ -207,9 +214,74 @@ public sealed class RemotePeerStage
         return true;
     }
 
+    /// <summary>
+    /// RemoteCopy "ssh" (the default) copies over the peer's SSH.NET connection (no second login, no process here) when
+    /// there is one, and when every listed name is one a shell's "*" matches (a name starting with "." is not sent by
+    /// `scp -f DIR/*`): then rsync copies, as it does without a connection (RemoteShell other than plain "ssh").
+    /// </summary>
+    private bool CopiesOverConnection(List<RemoteEntry> entries) =>
+        _connection != null && _peer.CopyCommand is ["ssh"] && !entries.Any(e => e.Name.StartsWith('.'));
+
+    /// <summary>
+    /// The peer's files over its connection: the peer runs `scp -p -f DIR/*` (what the gate allows) and
+    /// <see cref="ScpReceiver"/> takes the files one by one into <paramref name="temp"/>, each checked against the listing
+    /// before a byte of it is written. Null when it failed (logged, <paramref name="temp"/> removed).
+    /// </summary>
+    private ProgramResult? CopyOverConnection(string temp, List<RemoteEntry> entries, long bytes, string peerDir)
+    {
+        var source = _ssh.Target + ":" + _peer.CollectDir;
+        if (!_connection!.IsConnected)
+        {
+            if (_pool == null) _connection.Dispose();
+            _connection = Connect(out var lost);
+            if (_connection == null)
+            {
+                TryDelete(temp);
+                Report(lost!, copying: true);
+                return null;
+            }
+        }
+        using var folder = DirectoryHandle.Open(temp, followLink: false, out var errno);
+        if (folder == null)
+        {
+            TryDelete(temp);
+            _log.Error("Stage.CopyFailed", _peer.Name, source, peerDir, Posix.ErrorText(errno));
+            return null;
+        }
+        var receiver = new ScpReceiver(folder, entries, _cancel);
+        var command = "scp -p -f " + RemoteShell.Quote(_peer.CollectDir.TrimEnd('/')) + "/*";
+        var r = _connection.Converse(command, _ssh.IdleTimeout, CopyTimeout, _cancel, receiver.Receive, out var failure);
+        if (receiver.Unexpected is { } u)
+        {
+            TryDelete(temp);
+            _log.Error("Stage.RemoteCopyUnexpected", _peer.Name, _ssh.Target, u.Name, u.Reason);
+            return null;
+        }
+        if (receiver.LocalWriteFailed)
+        {
+            var full = StagingDiskFull(receiver.Failure ?? "", temp, bytes);
+            TryDelete(temp);
+            _log.Error("Stage.CopyFailed", _peer.Name, source, peerDir, full ?? receiver.Failure ?? "");
+            return null;
+        }
+        if (failure == null && r.ExitCode != 0)
+            failure = new SshFailure(RemoteShell.Failure.Command, Detail(receiver.Failure ?? LastLine(r.Error)));
+        else if (failure == null && receiver.Failure != null)
+            failure = new SshFailure(RemoteShell.Failure.Command, Detail(receiver.Failure));
+        if (failure != null)
+        {
+            TryDelete(temp);
+            Report(failure, copying: true, r.ExitCode == 0 && !r.TimedOut ? r with { ExitCode = -1 } : r);
+            return null;
+        }
+        _log.Detail("Stage.CopiedOverConnection", _peer.Name, receiver.Files, Units.Bytes(receiver.Bytes));
+        return r;
+    }
+
     private ProgramResult Copy(string temp, string previous)
     {
-        var program = _peer.CopyCommand[0];
+        // RemoteCopy "ssh" without a connection to copy over: rsync, as before there was one.
+        var program = _peer.CopyCommand is ["ssh"] ? "rsync" : _peer.CopyCommand[0];
         var args = new List<string>(_peer.CopyCommand.Skip(1));
         var source = _peer.CollectDir.TrimEnd('/');
         if (Path.GetFileName(program) == "rsync")
