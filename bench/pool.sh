@@ -6,19 +6,32 @@
 # Two more contenders show what connection reuse would give (issue: SSH.NET or OpenSSH's own):
 #   controlmaster: per peer one OpenSSH master connection carrying the listing, rsync and the mark;
 #   sshnet: per peer one SSH.NET connection (bench/sshnet) carrying all three over SFTP.
-# Stage holds one SSH.NET connection per peer for the whole build (listing, staged mark, managed runs); rsync copies over
-# its own ssh. OPENSSH=1 adds Stage on OpenSSH alone (RemoteShell=/usr/bin/ssh: every command its own ssh).
+# Stage holds one SSH.NET connection per peer for the whole build: listing, copy (RemoteCopy=ssh, the scp protocol, the
+# default) and staged mark. RSYNC=1 adds Stage with RemoteCopy=rsync (the copy over rsync's own ssh, as before 2026-12-05);
+# OPENSSH=1 Stage on OpenSSH alone (RemoteShell=/usr/bin/ssh: every command its own ssh).
+# Each round also prints the CPU time (user + system) of each contender's processes on this side ("client") and of the
+# peers' sshd with everything they ran ("peers"): on a loaded machine the wall times are noise, the CPU times are not.
 # The last line is the goal of issue 20 point 5: GOAL pool: <Stage / rsync loop, medians>x (goal <= 0.7) met|NOT met.
 # Usage: bench/pool.sh [work-dir]   (default /var/tmp/bkp-bench-pool)
 #        PEERS=30 ROUNDS=5 PARALLEL=4 OPENSSH=1 EXTRA=1 bench/pool.sh
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/var/tmp/bkp-bench-pool}
-peers=${PEERS:-30}; rounds=${ROUNDS:-3}; parallel=${PARALLEL:-4}; extra=${EXTRA:-0}; openssh=${OPENSSH:-0}
+peers=${PEERS:-30}; rounds=${ROUNDS:-3}; parallel=${PARALLEL:-4}; extra=${EXTRA:-0}; openssh=${OPENSSH:-0}; withrsync=${RSYNC:-0}
 export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 DOTNET_NOLOGO=1
 now() { date +%s.%N; }
 elapsed() { python3 -c "print(f'{$2 - $1:.2f}')"; }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (a[int((NR+1)/2)] + a[int(NR/2)+1]) / 2}'; }
+# CPU seconds (user + system) the peers' sshd and everything they ran have used so far (reaped children included).
+peer_cpu() { local t=0 p; for p in "${pids[@]}"; do t=$((t + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+# Runs a command, adds "client X s, peers Y s" (CPU) to the variable named by $1.
+cpu_of() {
+  local var=$1 before after; shift
+  before=$(peer_cpu)
+  /usr/bin/time -f '%U %S' -o "$work/cpu" "$@"
+  after=$(peer_cpu)
+  printf -v "$var" 'client %s s, peers %s s' "$(awk '{printf "%.2f", $1 + $2}' "$work/cpu")" "$(python3 -c "print(f'{($after - $before) / $(getconf CLK_TCK):.2f}')")"
+}
 
 mkdir -p "$work/ssh" /run/sshd
 # The peers log in as a user of their own with /bin/sh: root's shell start-up files (often slow, here pyenv
@@ -88,9 +101,9 @@ cat "$work"/peers/*/collect/* > /dev/null   # warm the page cache
 
 run_rsync() {
   rm -rf "$work/rsync-dest"; mkdir -p "$work/rsync-dest"; sync
+  for i in $(seq 1 "$peers"); do printf '127.0.0.%d peer%02d\n' $((10 + i)) "$i"; done > "$work/rsync-list"
   t0=$(now)
-  for i in $(seq 1 "$peers"); do printf '127.0.0.%d peer%02d\n' $((10 + i)) "$i"; done |
-    xargs -P "$parallel" -L 1 sh -c 'rsync -a -e "$0" "'"$user"'@$1:'"$work"'/peers/$2/collect/" "'"$work"'/rsync-dest/$2/"' "$ssh_cmd"
+  cpu_of rcpu xargs -a "$work/rsync-list" -P "$parallel" -L 1 sh -c 'rsync -a -e "$0" "'"$user"'@$1:'"$work"'/peers/$2/collect/" "'"$work"'/rsync-dest/$2/"' "$ssh_cmd"
   t1=$(now); r=$(elapsed $t0 $t1)
 }
 run_controlmaster() {
@@ -114,31 +127,36 @@ run_sshnet() {
   t0=$(now); BENCH_USER=$user dotnet "$sshnet" "$work/ssh/client" "$work/ssh/known_hosts" "$work/sn-dest" "$parallel" "${args[@]}" > /dev/null; t1=$(now)
   n=$(elapsed $t0 $t1)
 }
-run_stage() {  # $1: extra msbuild arguments; sets b
+run_stage() {  # $1: extra msbuild arguments; sets b and bcpu
   rm -rf "$work/master"; rm -f "$work"/peers/*/collect/cback.stage; sync
   t0=$(now)
-  dotnet msbuild "$work/pool.proj" -t:Stage -nologo -v:m -tl:off -p:BackupRunDate=2026-11-24T02:00 -p:StageParallelism="$parallel" $1 \
+  cpu_of bcpu dotnet msbuild "$work/pool.proj" -t:Stage -nologo -v:m -tl:off -p:BackupRunDate=2026-11-24T02:00 -p:StageParallelism="$parallel" $1 \
     > "$work/stage.log" || { cat "$work/stage.log"; exit 1; }
   t1=$(now); b=$(elapsed $t0 $t1)
 }
-run_sshnet_stage() { run_stage ""; g=$b; }
+run_sshnet_stage() { run_stage ""; g=$b; gcpu=$bcpu; }
+run_rsync_stage() { run_stage "-p:RemoteCopy=rsync"; y=$b; ycpu=$bcpu; }
 run_openssh_stage() { run_stage "-p:RemoteShell=/usr/bin/ssh"; o=$b; }
 t0=$(now); dotnet msbuild "$work/pool.proj" -t:Validate -nologo -v:q -tl:off > /dev/null; t1=$(now)
 startup=$(elapsed $t0 $t1)
-rs=(); gs=(); os=(); cs=(); ns=()
+rs=(); gs=(); os=(); cs=(); ns=(); ys=()
 for round in $(seq 1 "$rounds"); do
-  c=-; n=-; o=-
+  c=-; n=-; o=-; y=-; ycpu=-
   # Odd rounds start with the rsync loop, even rounds with Stage.
   if [ $((round % 2)) -eq 1 ]; then
-    run_rsync; if [ "$openssh" = 1 ]; then run_openssh_stage; fi; run_sshnet_stage; if [ "$extra" = 1 ]; then run_controlmaster; run_sshnet; fi
+    run_rsync; if [ "$openssh" = 1 ]; then run_openssh_stage; fi; if [ "$withrsync" = 1 ]; then run_rsync_stage; fi
+    run_sshnet_stage; if [ "$extra" = 1 ]; then run_controlmaster; run_sshnet; fi
   else
-    if [ "$extra" = 1 ]; then run_sshnet; run_controlmaster; fi; run_sshnet_stage; if [ "$openssh" = 1 ]; then run_openssh_stage; fi; run_rsync
+    if [ "$extra" = 1 ]; then run_sshnet; run_controlmaster; fi; run_sshnet_stage
+    if [ "$withrsync" = 1 ]; then run_rsync_stage; fi; if [ "$openssh" = 1 ]; then run_openssh_stage; fi; run_rsync
   fi
-  rs+=("$r"); gs+=("$g"); os+=("$o"); cs+=("$c"); ns+=("$n")
-  echo "round $round: rsync loop ${r} s   Stage (OpenSSH) ${o} s   Stage (SSH.NET) ${g} s   controlmaster ${c} s   sshnet ${n} s   (load $(cut -d' ' -f1 /proc/loadavg))"
+  rs+=("$r"); gs+=("$g"); os+=("$o"); cs+=("$c"); ns+=("$n"); ys+=("$y")
+  echo "round $round: rsync loop ${r} s   Stage ${g} s   Stage (RemoteCopy=rsync) ${y} s   Stage (OpenSSH) ${o} s   controlmaster ${c} s   sshnet ${n} s   (load $(cut -d' ' -f1 /proc/loadavg))"
+  echo "  CPU: rsync loop: $rcpu; Stage: $gcpu; Stage (RemoteCopy=rsync): $ycpu"
 done
 mr=$(median "${rs[@]}"); mg=$(median "${gs[@]}")
 echo "median of $rounds: rsync -a -e ssh, $parallel at a time: ${mr} s; Stage: ${mg} s (MSBuild start-up and evaluation, a Validate run: ${startup} s, included)"
+if [ "$withrsync" = 1 ]; then echo "Stage with RemoteCopy=rsync (its own ssh per peer): $(median "${ys[@]}") s"; fi
 if [ "$openssh" = 1 ]; then
   mo=$(median "${os[@]}")
   echo "Stage before SSH.NET (RemoteShell=/usr/bin/ssh): ${mo} s; Stage (OpenSSH) / rsync loop: $(python3 -c "print(f'{$mo / $mr:.2f}')")   SSH.NET / OpenSSH: $(python3 -c "print(f'{$mg / $mo:.2f}')")"

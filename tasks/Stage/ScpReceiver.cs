@@ -93,7 +93,8 @@ public sealed class ScpReceiver
                         mtime = -1;
                         break;
                     case 'D' or 'E':
-                        Unexpected = new RemoteCopyCheck.Finding(PosixPath.Display(PosixPath.Decode(record)), "is a folder");
+                        var fields = PosixPath.Decode(record).Split(' ', 3);
+                        Unexpected = new RemoteCopyCheck.Finding(PosixPath.Display(fields[^1]), "is a folder");
                         return false;
                     default:
                         return Fail("the peer did not answer with the scp protocol");

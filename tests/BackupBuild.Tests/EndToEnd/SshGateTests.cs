@@ -23,8 +23,11 @@ public class SshGateTests
         Assert.True(collect.ExitCode == 0, collect.All);
         // One peer at a time: both peers share one collect dir, and the cback.stage one writes must not appear
         // between the other's listing and its copy (which Stage rightly refuses, BKP3104).
+        var before = ssh.Logins;
         var stage = master.Run("Stage", "BackupRunDate=2026-11-24T02:00", "StageParallelism=1");
         Assert.True(stage.ExitCode == 0, stage.All);
+        // client: listing, copy over the connection (the gate's scp -p -f DIR/*) and mark, one login; client2: scp -O's own too.
+        Assert.Equal(3, ssh.Logins - before);
         Assert.Contains("Stage client: staged", stage.Output);
         Assert.Contains("Stage client2: staged", stage.Output);
 

@@ -250,7 +250,8 @@ public sealed class ListingFuzzEndToEndTests : IClassFixture<SshServer>
             ("climber", "BKP3103", Bytes("f 0 1700000000.0 cback.collect\0f 10 1700000000.0 ../../root-only/id_ed25519\0")),
             ("cut", "BKP3103", Bytes("f 0 1700000000.0 cback.collect\0f 10 1700000000.0 a.tar")),
             ("huge", "BKP3102", null),
-            ("liar", "BKP3104", null), // written below from its real collect dir
+            ("liar", "BKP3104", null), // written below from its real collect dir; copied with rsync
+            ("scpliar", "BKP3104", null), // the same, copied over the connection (RemoteCopy "ssh", the default)
         };
         var keys = new List<(string Key, string? Command)> { (_ssh.ClientKey, null) };
         var p = new BackupProject(t.Path)
@@ -266,14 +267,15 @@ public sealed class ListingFuzzEndToEndTests : IClassFixture<SshServer>
             t.File($"peers/{name}/collect/sub/inner.tar", "an unlisted folder's file");
             File.WriteAllText(Path.Combine(dir, "unlisted.tar"), "not in the listing");
             collectDirs[name] = dir;
-            var answer = listing ?? (name == "liar"
+            var answer = listing ?? (name is "liar" or "scpliar"
                 ? Bytes($"f 0 1700000000.0 cback.collect\0f 100 1700000000.0 data.tar\0f {secret.Length} 1700000000.0 a.tar\0")
                 : null);
             var listingFile = answer == null ? "huge" : t.File($"listings/{name}", "");
             if (answer != null) File.WriteAllBytes(listingFile, answer);
             var key = _ssh.NewKey("key-" + name);
             keys.Add((key, $"{script} {listingFile}"));
-            p.Item("Peer", name, _ssh.PeerMetadata(dir, ("IdentityFile", key)));
+            p.Item("Peer", name, name == "liar" ? _ssh.PeerMetadata(dir, ("IdentityFile", key), ("RemoteCopy", "rsync"))
+                : _ssh.PeerMetadata(dir, ("IdentityFile", key)));
         }
         _ssh.Authorize(keys.ToArray());
         var before = collectDirs.ToDictionary(c => c.Key, c => StagingAudit.Exact(c.Value));
@@ -289,6 +291,8 @@ public sealed class ListingFuzzEndToEndTests : IClassFixture<SshServer>
         Assert.True(run.Output.Contains("error BKP3104: Peer \"liar\": the copy from root@127.0.0.1 held \"unlisted.tar\", which was not in the peer's listing"), run.Output);
         Assert.True(run.Output.Contains("error BKP3104: Peer \"liar\": the copy from root@127.0.0.1 held \"data.tar\", which has 50 bytes where the listing said 100"), run.Output);
         Assert.True(run.Output.Contains("error BKP3055: The copy of peer \"liar\""), run.Output); // a.tar (a link on the peer) never arrived
+        // Over the connection the first file that differs from the listing stops the copy before a byte of it is written.
+        Assert.True(run.Output.Contains("error BKP3104: Peer \"scpliar\": the copy from root@127.0.0.1 held \"data.tar\", which has 50 bytes where the listing said 100"), run.Output);
 
         var day = Path.Combine(p.StagingDir, "2026/11/24");
         Assert.True(File.Exists(Path.Combine(day, Indicators.Stage)), "the day was not marked staged");

@@ -110,7 +110,7 @@ public class SshNetStageTests : IClassFixture<SshServer>
     public SshNetStageTests(SshServer ssh) => _ssh = ssh;
 
     [Fact]
-    public void A_peer_costs_one_connection_plus_rsyncs_own_and_an_unchanged_peer_one()
+    public void A_peer_costs_one_connection_changed_or_unchanged_and_rsync_its_own()
     {
         using var t = new TempDir();
         var dir = t.Dir("peers/web/collect");
@@ -123,8 +123,10 @@ public class SshNetStageTests : IClassFixture<SshServer>
         Assert.True(first.ExitCode == 0, first.All);
         Assert.Contains("Stage web: staged", first.Output);
         Assert.True(File.Exists(Path.Combine(dir, "cback.stage")));
-        // Listing and staged mark over one SSH.NET connection, the copy over rsync's ssh: two (OpenSSH alone took three).
-        Assert.Equal(2, _ssh.Logins - before);
+        // Listing, copy (RemoteCopy "ssh", the scp protocol) and staged mark over one SSH.NET connection: one login
+        // (with rsync's ssh for the copy it was two, with OpenSSH alone three).
+        Assert.Equal(1, _ssh.Logins - before);
+        Assert.Equal("archive", File.ReadAllText(Path.Combine(p.StagingDir, "2026/11/24/web/web.tar.gz")));
 
         before = _ssh.Logins;
         var again = p.Run("Stage", "BackupRunDate=2026-11-24T03:00");
@@ -132,7 +134,18 @@ public class SshNetStageTests : IClassFixture<SshServer>
         Assert.Contains("Stage web: skipped, unchanged since staged", again.Output);
         Assert.Equal(1, _ssh.Logins - before);
 
-        // RemoteShell other than plain "ssh": every command on that program, as before (three ssh processes).
+        // RemoteCopy "rsync": the copy over rsync's own ssh, a second login.
+        File.Delete(Path.Combine(dir, "cback.stage"));
+        File.WriteAllText(Path.Combine(dir, "web.tar.gz"), "archive, changed once");
+        var rsync = new BackupProject(t.Path).Item("Peer", "web", _ssh.PeerMetadata(dir, ("RemoteCopy", "rsync")));
+        before = _ssh.Logins;
+        var viaRsync = rsync.Run("Stage", "BackupRunDate=2026-11-24T03:30");
+        Assert.True(viaRsync.ExitCode == 0, viaRsync.All);
+        Assert.Equal(2, _ssh.Logins - before);
+        Assert.Equal("archive, changed once", File.ReadAllText(Path.Combine(p.StagingDir, "2026/11/24/web/web.tar.gz")));
+
+        // RemoteShell other than plain "ssh": every command on that program, as before (three ssh processes; RemoteCopy
+        // "ssh" has no connection to copy over and copies with rsync).
         File.Delete(Path.Combine(dir, "cback.stage"));
         File.WriteAllText(Path.Combine(dir, "web.tar.gz"), "archive, changed");
         var openssh = new BackupProject(t.Path).Item("Peer", "web", _ssh.PeerMetadata(dir, ("RemoteShell", "/usr/bin/ssh")));
