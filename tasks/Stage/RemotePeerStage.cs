@@ -53,8 +53,9 @@ public sealed class RemotePeerStage
     public PeerResult Stage(string peerDir)
     {
         var clock = Stopwatch.StartNew();
-        if (!UsesSshNet(_ssh)) return StageOver(peerDir, clock);
+        if (!UsesSshNet(_ssh)) return Timed(StageOver(peerDir, clock));
         _connection = Connect(out var failure);
+        _phases.Connect = clock.Elapsed;
         if (_connection == null)
         {
             Report(failure!, copying: false);
@@ -62,7 +63,7 @@ public sealed class RemotePeerStage
         }
         try
         {
-            return StageOver(peerDir, clock);
+            return Timed(StageOver(peerDir, clock));
         }
         finally
         {
@@ -107,7 +108,9 @@ public sealed class RemotePeerStage
         PeerResult Done(PeerOutcome o, int files = 0, long bytes = 0) => new(o, files, bytes, clock.Elapsed);
 
         // The listing is untrusted input: bounded while it is read, and every record checked before any is used.
+        var phase = Stopwatch.StartNew();
         var (listing, failure) = Run(RemoteEntry.ListCommand(_peer.CollectDir), CommandTimeout, RemoteListing.MaxBytes);
+        _phases.Listing = phase.Elapsed;
         if (listing.Overflowed)
         {
             _log.Error("Stage.RemoteListingTooLarge", _peer.Name, _ssh.Target + ":" + _peer.CollectDir, RemoteListing.MaxBytes);
@@ -150,6 +153,7 @@ public sealed class RemotePeerStage
         var temp = AtomicFile.TempDirectoryFor(peerDir);
         Directory.CreateDirectory(temp);
         ProgramResult copy;
+        phase.Restart();
         if (CopiesOverConnection(entries))
         {
             var received = CopyOverConnection(temp, entries, bytes, peerDir);
@@ -157,6 +161,7 @@ public sealed class RemotePeerStage
             copy = received;
         }
         else copy = Copy(temp, peerDir);
+        _phases.Copy = phase.Elapsed;
         if (copy.Succeeded && PrivateFiles.RestrictTree(temp) is [var (bad, why), ..]) // scp -p copies the peer's modes: owner-only before it is published
         { TryDelete(temp); _log.Failure(_forgiven, "Stage.NotPrivate", _peer.Name, bad, why); return Done(PeerOutcome.Failed); }
         if (!copy.Succeeded)
@@ -306,9 +311,30 @@ public sealed class RemotePeerStage
         return ProgramRunner.Run(program, args, CopyTimeout, _cancel, new ProgramOptions { CLocale = true, OutputLimit = CopyOutputLimit });
     }
 
+    /// <summary>How long each step of this peer took, for the log (-v:n): where a pool's time goes.</summary>
+    private struct Phases
+    {
+        public TimeSpan? Connect, Listing, Copy, Mark;
+    }
+
+    private Phases _phases;
+
+    private PeerResult Timed(PeerResult result)
+    {
+        static string S(TimeSpan? t) => t is { } v ? Units.Seconds(v) : "-";
+        _log.Detail("Stage.RemotePhases", _peer.Name, S(_phases.Connect), S(_phases.Listing), S(_phases.Copy), S(_phases.Mark));
+        return result;
+    }
+
     private void MarkStaged(List<RemoteEntry> entries)
     {
         if (entries.Any(e => e.Name == Indicators.Stage)) return;
+        var phase = Stopwatch.StartNew();
+        try { MarkStagedOver(); } finally { _phases.Mark = phase.Elapsed; }
+    }
+
+    private void MarkStagedOver()
+    {
         var path = _peer.CollectDir.TrimEnd('/') + "/" + Indicators.Stage;
         var (r, failure) = Run("touch -- " + RemoteShell.Quote(path), CommandTimeout, CopyOutputLimit);
         if (failure != null || !r.Succeeded)
