@@ -279,6 +279,13 @@ public sealed class RemotePeerStage
             Report(failure, copying: true, r.ExitCode == 0 && !r.TimedOut ? r with { ExitCode = -1 } : r);
             return null;
         }
+        if (!receiver.FlushToDisk(out var notFlushed))
+        {
+            var full = StagingDiskFull(notFlushed!, temp, bytes);
+            TryDelete(temp);
+            _log.Error("Stage.CopyFailed", _peer.Name, source, peerDir, full ?? notFlushed!);
+            return null;
+        }
         _log.Detail("Stage.CopiedOverConnection", _peer.Name, receiver.Files, Units.Bytes(receiver.Bytes));
         return r;
     }

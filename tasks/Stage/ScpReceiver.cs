@@ -11,7 +11,9 @@ namespace BackupBuild.Tasks.Stage;
 /// acted on: records no longer than 1 KiB; only T, C and the sender's error records (a folder record, or any other,
 /// ends the copy); a name that is one file name the listing named as a regular file, not received before, at exactly the
 /// size the listing gave. Each file is created new (never through a link, never over an existing name) with mode 0600
-/// beneath the open temporary folder, gets exactly the announced bytes, is flushed to disk and given the peer's time.
+/// beneath the open temporary folder, gets exactly the announced bytes and the peer's time; once the peer is done,
+/// <see cref="FlushToDisk"/> makes every received file durable (fsync), outside the conversation, so that a slow disk
+/// is never mistaken for a silent peer.
 /// </summary>
 public sealed class ScpReceiver
 {
@@ -21,6 +23,7 @@ public sealed class ScpReceiver
     private readonly DirectoryHandle _folder;
     private readonly Dictionary<string, RemoteEntry> _listed;
     private readonly HashSet<string> _received = new(StringComparer.Ordinal);
+    private readonly List<byte[]> _written = new();
     private readonly CancellationToken _cancel;
 
     public ScpReceiver(DirectoryHandle folder, IEnumerable<RemoteEntry> listed, CancellationToken cancel)
@@ -133,6 +136,7 @@ public sealed class ScpReceiver
             LocalWriteFailed = true;
             return Fail($"cannot create {PosixPath.Display(name)}: {Posix.ErrorText(errno)}");
         }
+        _written.Add(nameBytes);
         using var output = new FileStream(file, FileAccess.Write, bufferSize: 1);
         var left = size;
         while (left > 0)
@@ -144,15 +148,6 @@ public sealed class ScpReceiver
             if (!Write(output, buffer, read, name)) return false;
             left -= read;
         }
-        try
-        {
-            output.Flush(flushToDisk: true);
-        }
-        catch (IOException e)
-        {
-            LocalWriteFailed = true;
-            return Fail($"cannot write {PosixPath.Display(name)}: {e.Message}");
-        }
         if (!Posix.FSetTimes(file, mtime, 0, out errno))
         {
             LocalWriteFailed = true;
@@ -160,6 +155,40 @@ public sealed class ScpReceiver
         }
         return true;
     }
+
+    /// <summary>
+    /// Flushes every received file to disk (fsync, each opened again beneath the folder without following a link), or
+    /// says why not: nothing is marked staged before its data is durable.
+    /// </summary>
+    public bool FlushToDisk(out string? error)
+    {
+        error = null;
+        foreach (var name in _written)
+        {
+            using var handle = _folder.OpenRead(name, out var errno);
+            var added = false;
+            try
+            {
+                if (handle != null)
+                {
+                    handle.DangerousAddRef(ref added);
+                    if (fsync((int)handle.DangerousGetHandle()) == 0) continue;
+                    errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+                }
+            }
+            finally
+            {
+                if (added) handle!.DangerousRelease();
+            }
+            LocalWriteFailed = true;
+            error = $"cannot flush {PosixPath.Display(PosixPath.Decode(name))} to disk: {Posix.ErrorText(errno)}";
+            return false;
+        }
+        return true;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int fsync(int fd);
 
     private bool Write(FileStream output, byte[] buffer, int count, string name)
     {

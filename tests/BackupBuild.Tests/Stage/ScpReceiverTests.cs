@@ -53,6 +53,21 @@ public sealed class ScpReceiverTests : IDisposable
         Assert.Equal(1700000100, new DateTimeOffset(File.GetLastWriteTimeUtc(a)).ToUnixTimeSeconds());
     }
 
+    [Fact]
+    public void The_received_files_are_flushed_to_disk_after_the_conversation()
+    {
+        var folder = _t.Dir("flushed");
+        using var handle = DirectoryHandle.Open(folder, followLink: false, out _)!;
+        var receiver = new ScpReceiver(handle, Listing, CancellationToken.None);
+        Assert.True(receiver.Receive(new MemoryStream(), new MemoryStream(Bytes("C0644 5 a.tar\nhello\0")), () => { }));
+        Assert.True(receiver.FlushToDisk(out var error), error);
+        // A received file swapped for a link before the flush is not followed.
+        File.Delete(Path.Combine(folder, "a.tar"));
+        File.CreateSymbolicLink(Path.Combine(folder, "a.tar"), _t.File("elsewhere", "x"));
+        Assert.False(receiver.FlushToDisk(out error));
+        Assert.Contains("cannot flush a.tar to disk", error);
+    }
+
     [Theory]
     [InlineData("C0644 5 unlisted.tar\nhello\0", "unlisted.tar", "was not in the peer's listing as a regular file")]
     [InlineData("C0644 10 link.tar\n0123456789\0", "link.tar", "was not in the peer's listing as a regular file")]
