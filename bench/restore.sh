@@ -6,9 +6,12 @@
 # Each of ROUNDS (default 5) rounds runs every tool once, in an order that rotates from round to round, into an
 # empty folder; between two commands the written tree is removed and `sync` runs (dropping the page cache is not
 # possible for everyone). Each restore is timed twice: the command alone, and the command followed by `sync` (data
-# on disk; BackupBuild's Restore syncs before it reports success, the other tools do not). Medians.
+# on disk; BackupBuild's Restore syncs before it reports success, the other tools do not), and its CPU time (user +
+# system, children included: pigz under tar) is taken with /usr/bin/time. Medians.
 # The last lines, GOAL restore-vs-pigz, GOAL restore-vs-restic and GOAL find-vs-restic, are the ratios of the
-# medians of the commands alone (BackupBuild / other tool) and whether each is met (goal <= 1.0).
+# medians (BackupBuild / other tool) and whether each is met (goal <= 1.0). The restore goals compare like with
+# like: each command followed by `sync`, so every tool's data is on the disk (BackupBuild's own syncfs is part of
+# its command; the `sync` after it finds nothing left). The ratios of the commands alone are printed above them.
 # Usage: bench/restore.sh [work-dir]   (default /var/tmp/bkp-bench-restore; the staged day and the restic
 #        repository are kept for re-runs; the tree is bench/collect.sh's, in BENCH_TREE_DIR (default
 #        /var/tmp/bkp-bench), generated there when missing)
@@ -81,22 +84,25 @@ echo "Find pattern: $name"
 
 out=$work/out
 clean() { rm -rf "$out"; sync; }
-declare -a bb=() bbs=() pg=() pgs=() rs=() rss=() fb=() fr=()
+declare -a bb=() bbs=() bbc=() pg=() pgs=() pgc=() rs=() rss=() rsc=() fb=() fr=()
+cpu() { python3 -c "import sys;u,s=open(sys.argv[1]).read().split()[:2];print(f'{float(u)+float(s):.2f}')" "$work/time.txt"; }
 run_bb() {
   mkdir -p "$out"; local t0 t1 t2; t0=$(now)
-  msbuild "$work/bench.proj" -t:Restore -p:RestoreTo="$out"; t1=$(now); sync; t2=$(now)
+  /usr/bin/time -o "$work/time.txt" -f '%U %S' dotnet msbuild "$work/bench.proj" -t:Restore -p:RestoreTo="$out" -nologo -v:m -tl:off -nodeReuse:false \
+    > "$work/last.log" 2>&1 || { cat "$work/last.log"; exit 1; }
+  t1=$(now); sync; t2=$(now)
   [ "$(find "$out" -type f | wc -l)" = "$files" ] || { echo "BackupBuild restored $(find "$out" -type f | wc -l) files, not $files"; exit 1; }
-  bb+=("$(elapsed $t0 $t1)"); bbs+=("$(elapsed $t0 $t2)"); clean
+  bb+=("$(elapsed $t0 $t1)"); bbs+=("$(elapsed $t0 $t2)"); bbc+=("$(cpu)"); clean
 }
 run_pigz() {
   mkdir -p "$out"; local t0 t1 t2; t0=$(now)
-  tar -I pigz -xf "$archive" -C "$out"; t1=$(now); sync; t2=$(now)
-  pg+=("$(elapsed $t0 $t1)"); pgs+=("$(elapsed $t0 $t2)"); clean
+  /usr/bin/time -o "$work/time.txt" -f '%U %S' tar -I pigz -xf "$archive" -C "$out"; t1=$(now); sync; t2=$(now)
+  pg+=("$(elapsed $t0 $t1)"); pgs+=("$(elapsed $t0 $t2)"); pgc+=("$(cpu)"); clean
 }
 run_restic() {
   mkdir -p "$out"; local t0 t1 t2; t0=$(now)
-  restic restore -q latest --target "$out" > /dev/null; t1=$(now); sync; t2=$(now)
-  rs+=("$(elapsed $t0 $t1)"); rss+=("$(elapsed $t0 $t2)"); clean
+  /usr/bin/time -o "$work/time.txt" -f '%U %S' restic restore -q latest --target "$out" > /dev/null; t1=$(now); sync; t2=$(now)
+  rs+=("$(elapsed $t0 $t1)"); rss+=("$(elapsed $t0 $t2)"); rsc+=("$(cpu)"); clean
 }
 run_find() {
   local t0 t1 t2
@@ -113,21 +119,22 @@ echo; echo "== $rounds alternating rounds (load before: $(cut -d' ' -f1-3 /proc/
 for r in $(seq "$rounds"); do
   for i in 0 1 2; do "${steps[$(( (i + r) % 3 ))]}"; done
   run_find
-  echo "round $r: BackupBuild ${bb[-1]} s (+sync ${bbs[-1]}), tar -I pigz -xf ${pg[-1]} s (+sync ${pgs[-1]}), restic restore ${rs[-1]} s (+sync ${rss[-1]}); Find ${fb[-1]} s, restic find ${fr[-1]} s (load $(load))"
+  echo "round $r: BackupBuild ${bb[-1]} s (+sync ${bbs[-1]}, cpu ${bbc[-1]}), tar -I pigz -xf ${pg[-1]} s (+sync ${pgs[-1]}, cpu ${pgc[-1]}), restic restore ${rs[-1]} s (+sync ${rss[-1]}, cpu ${rsc[-1]}); Find ${fb[-1]} s, restic find ${fr[-1]} s (load $(load))"
 done
 
 b=$(median "${bb[@]}"); p=$(median "${pg[@]}"); s=$(median "${rs[@]}")
 bS=$(median "${bbs[@]}"); pS=$(median "${pgs[@]}"); sS=$(median "${rss[@]}")
 f=$(median "${fb[@]}"); fR=$(median "${fr[@]}")
 echo
-echo "medians of $rounds rounds [min-max]        command      command + sync"
-echo "BackupBuild Restore (syncs itself)   ${b} s $(spread "${bb[@]}")   ${bS} s"
-echo "tar -I pigz -xf                      ${p} s $(spread "${pg[@]}")   ${pS} s"
-echo "restic restore                       ${s} s $(spread "${rs[@]}")   ${sS} s"
+echo "medians of $rounds rounds [min-max]        command      command + sync   cpu (user+sys)"
+echo "BackupBuild Restore (syncs itself)   ${b} s $(spread "${bb[@]}")   ${bS} s   $(median "${bbc[@]}") s"
+echo "tar -I pigz -xf                      ${p} s $(spread "${pg[@]}")   ${pS} s   $(median "${pgc[@]}") s"
+echo "restic restore                       ${s} s $(spread "${rs[@]}")   ${sS} s   $(median "${rsc[@]}") s"
 echo "BackupBuild Find                     ${f} s $(spread "${fb[@]}")"
 echo "restic find                          ${fR} s $(spread "${fr[@]}")"
-echo "with sync: restore-vs-pigz $(ratio "$bS" "$pS")x, restore-vs-restic $(ratio "$bS" "$sS")x"
+echo "commands alone (BackupBuild syncs, the others do not): restore-vs-pigz $(ratio "$b" "$p")x, restore-vs-restic $(ratio "$b" "$s")x"
+echo "cpu: restore-vs-pigz $(ratio "$(median "${bbc[@]}")" "$(median "${pgc[@]}")")x, restore-vs-restic $(ratio "$(median "${bbc[@]}")" "$(median "${rsc[@]}")")x"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-goal restore-vs-pigz "$b" "$p"
-goal restore-vs-restic "$b" "$s"
+goal restore-vs-pigz "$bS" "$pS"
+goal restore-vs-restic "$bS" "$sS"
 goal find-vs-restic "$f" "$fR"

@@ -156,6 +156,19 @@ internal static unsafe class Beneath
     public static int OpenFolder(int dirFd, string relative, out int errno) =>
         DirectoryHandle.OpenFolderBeneath(dirFd, PosixPath.Encode(relative, nulTerminated: true), out errno);
 
+    /// <summary>
+    /// The same folder as <paramref name="dirFd"/> through an open file description of its own (openat "."), not a
+    /// duplicate: syncfs reports a write-back error once per open file description, so a flush made through this one
+    /// does not take an error away from the final syncfs through <paramref name="dirFd"/>. -1 with the errno.
+    /// </summary>
+    public static int Reopen(int dirFd, out int errno)
+    {
+        int fd;
+        fixed (byte* p = ".\0"u8) fd = openat(dirFd, p, ORdOnly | ODirectory | OCloExec, 0);
+        errno = fd < 0 ? Errno() : 0;
+        return fd;
+    }
+
     /// <summary>syncfs(2): everything written to the file system holding <paramref name="fd"/> reaches the disk. False with the errno.</summary>
     public static bool SyncFileSystem(int fd, out int errno) => Result(syncfs(fd), out errno);
 

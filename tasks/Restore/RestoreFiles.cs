@@ -100,8 +100,10 @@ public sealed class RestoreFiles : StoredDataTask
             return false;
         }
         using var _ = extractor;
-        // Small files are written by a writer thread while this one reads on (ParallelWrites).
-        using var writes = dryRun ? null : new ParallelWrites(extractor);
+        // Small files are written by writer threads, one per folder, while this one reads on (ParallelWrites).
+        using var writes = dryRun ? null : new ParallelWrites(extractor, ParallelWrites.DefaultWorkers);
+        // The disk writes what is restored while the restore goes on; the syncfs before success waits for the rest.
+        using var flush = extractor.StartEarlyFlush();
         var done = new HashSet<string>(StringComparer.Ordinal);
         var restored = new List<ITaskItem>();
         var files = new Dictionary<string, ITaskItem?>(StringComparer.Ordinal); // regular files restored or found restored, by member name
@@ -132,6 +134,7 @@ public sealed class RestoreFiles : StoredDataTask
                 {
                     writtenHere[rel] = m.Kind == TarMemberKind.Symlink ? TarMemberKind.Symlink : TarMemberKind.File;
                     bytesHere += m.Size;
+                    flush?.Add(m.Size);
                     // Items and messages name a path that is not UTF-8 with its bytes shown as \xNN.
                     var target = PosixPath.Display(extractor.Target(rel));
                     var item = new TaskItem(target);

@@ -457,6 +457,9 @@ internal sealed class SafeExtractor : IDisposable
         }
     }
 
+    /// <summary>Flushes of the destination's file system while writing (<see cref="EarlyFlush"/>); null in a dry run.</summary>
+    public EarlyFlush? StartEarlyFlush() => _dryRun ? null : EarlyFlush.For(_rootFd);
+
     /// <summary>
     /// Flushes everything written to the destination's file system to the disk (one syncfs, not an fsync per file).
     /// False with the reason when the file system reports an error; true in a dry run.

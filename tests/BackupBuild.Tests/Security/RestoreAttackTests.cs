@@ -192,6 +192,44 @@ public sealed class RestoreAttackTests : IDisposable
     }
 
     [Fact]
+    public void A_restore_killed_while_two_writers_fill_different_folders_leaves_no_truncated_file_and_the_rerun_completes()
+    {
+        // Small files in many folders: both writer threads (one per folder) are creating files when the kill lands.
+        Assert.True(ParallelWrites.DefaultWorkers >= 2, "this machine has one core: one writer");
+        var p = new BackupProject(_t.Path);
+        var src = _t.Dir("src");
+        var rng = new Random(4203);
+        for (var d = 0; d < 12; d++)
+        for (var i = 0; i < 150; i++)
+            RandomFile(rng, Path.Combine(_t.Dir($"src/srv/data/d{d:D2}"), $"f{i:D3}.bin"), 20_000 + rng.Next(200_000));
+        StageTar(p.StagingDir, src, "srv");
+        var expected = Snapshot(Path.Combine(src, "srv"));
+        var to = _t["restore"];
+        var props = new[] { "RestorePeer=master", "RestoreTo=" + to };
+
+        var log = new StringBuilder();
+        bool killed;
+        using (var run = p.Start(log, "Restore", props))
+        {
+            var clock = Stopwatch.StartNew();
+            bool Now() => Directory.Exists(Path.Combine(to, "srv/data"))
+                && Directory.GetDirectories(Path.Combine(to, "srv/data")).Length >= 4;
+            while (!run.HasExited && !Now() && clock.Elapsed < TimeSpan.FromMinutes(3)) Thread.Sleep(1);
+            killed = !run.HasExited;
+            if (killed) run.Kill(entireProcessTree: true); // SIGKILL
+            run.WaitForExit();
+        }
+        Assert.True(killed, $"the restore ended before the kill point:\n{log}");
+        AssertFinalNamesComplete(to, Path.Combine(src, "srv"), "two writers");
+
+        var rerun = p.Run("Restore", props);
+        Assert.True(rerun.ExitCode == 0, rerun.All);
+        Assert.Equal(expected, Snapshot(Path.Combine(to, "srv")));
+        Assert.Empty(Temporaries(to));
+        Assert.DoesNotContain("BKP8013", rerun.Output);
+    }
+
+    [Fact]
     public void A_restore_onto_a_full_disk_fails_with_BKP8016_leaves_no_truncated_file_and_the_rerun_with_space_completes()
     {
         var disk = SmallDisk("restoredisk", 24);
