@@ -144,6 +144,9 @@ echo "The two goals of issue 17 point 8 (wall-clock medians, through the package
 echo "  A: (no-change Collect, new day - empty project) / find stat walk;  B: up-to-date -t:All of the embedded default / empty project"
 echo "GOAL A: ${goal_a}x (goal <= 2.0) $(verdict "$goal_a" 2.0)"
 echo "GOAL B: ${goal_b}x (goal <= 1.3) $(verdict "$goal_b" 1.3)"
+# The same two ratios in CPU time (user + sys), which a loaded machine disturbs less than the wall clock (not the goals).
+ec=$(median "${empty_c[@]}")
+echo "(cpu: A $(ratio "($(median "${pkg_c[@]}") - $ec) / $(median "${find_c[@]}")")x, B $(ratio "$(median "${all_c[@]}") / $ec")x)"
 
 if [ -n "${PROFILE:-}" ]; then
   d=${days[$((rounds + 1))]}
