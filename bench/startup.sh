@@ -39,7 +39,8 @@ rm -rf "$work/feed" "$work/packages" "$work/su"
 dotnet pack "$repo/sdk" -o "$work/feed" -p:Version="$version" -nologo -v:q -nodeReuse:false > "$work/pack.log" 2>&1 \
   || { cat "$work/pack.log"; exit 1; }
 export NUGET_PACKAGES=$work/packages
-dll=$repo/sdk/obj/backup-tasks/BackupBuild.Tasks.dll   # the same ReadyToRun build the package holds
+dll=$repo/sdk/obj/backup-tasks/BackupBuild.Tasks.dll   # the same ReadyToRun build the package holds and Sdk.props picks:
+[ "$(dotnet --version | cut -d. -f1)" -ge 10 ] && dll=$repo/sdk/obj/backup-tasks-net10.0/BackupBuild.Tasks.dll   # under .NET 10
 site() {  # $1 = folder: a site repository on the package
   mkdir -p "$1/peers"
   printf '<configuration><packageSources><clear /><add key="bench" value="%s" /></packageSources></configuration>\n' "$work/feed" > "$1/nuget.config"
