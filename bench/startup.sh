@@ -39,7 +39,8 @@ rm -rf "$work/feed" "$work/packages" "$work/su"
 dotnet pack "$repo/sdk" -o "$work/feed" -p:Version="$version" -nologo -v:q -nodeReuse:false > "$work/pack.log" 2>&1 \
   || { cat "$work/pack.log"; exit 1; }
 export NUGET_PACKAGES=$work/packages
-dll=$repo/sdk/obj/backup-tasks/BackupBuild.Tasks.dll   # the same ReadyToRun build the package holds
+dll=$repo/sdk/obj/backup-tasks/BackupBuild.Tasks.dll   # the same ReadyToRun build the package holds and Sdk.props picks:
+[ "$(dotnet --version | cut -d. -f1)" -ge 10 ] && dll=$repo/sdk/obj/backup-tasks-net10.0/BackupBuild.Tasks.dll   # under .NET 10
 site() {  # $1 = folder: a site repository on the package
   mkdir -p "$1/peers"
   printf '<configuration><packageSources><clear /><add key="bench" value="%s" /></packageSources></configuration>\n' "$work/feed" > "$1/nuget.config"
@@ -144,6 +145,9 @@ echo "The two goals of issue 17 point 8 (wall-clock medians, through the package
 echo "  A: (no-change Collect, new day - empty project) / find stat walk;  B: up-to-date -t:All of the embedded default / empty project"
 echo "GOAL A: ${goal_a}x (goal <= 2.0) $(verdict "$goal_a" 2.0)"
 echo "GOAL B: ${goal_b}x (goal <= 1.3) $(verdict "$goal_b" 1.3)"
+# The same two ratios in CPU time (user + sys), which a loaded machine disturbs less than the wall clock (not the goals).
+ec=$(median "${empty_c[@]}")
+echo "(cpu: A $(ratio "($(median "${pkg_c[@]}") - $ec) / $(median "${find_c[@]}")")x, B $(ratio "$(median "${all_c[@]}") / $ec")x)"
 
 if [ -n "${PROFILE:-}" ]; then
   d=${days[$((rounds + 1))]}

@@ -26,7 +26,6 @@ public sealed class RunLogger : INodeLogger
     /// <summary>The target that creates the log file (owner, mode): lines wait in memory until it has run.</summary>
     private const string StartTarget = "_BackupRunLogStart";
 
-    private static readonly Regex KeptName = new(@"^\d{8}-\d{6}-\d+(-[A-Za-z0-9_.-]+)?\.binlog$", RegexOptions.CultureInvariant);
 
     public LoggerVerbosity Verbosity { get; set; }
     public string? Parameters { get; set; }
@@ -166,7 +165,9 @@ public sealed class RunLogger : INodeLogger
                 ?.GetType("Microsoft.Build.Logging.BinaryLogger")
                 ?? Type.GetType("Microsoft.Build.Logging.BinaryLogger, Microsoft.Build", throwOnError: true)!;
             var logger = (ILogger)Activator.CreateInstance(type)!;
-            logger.Parameters = file;
+            // Without the project files embedded (ProjectImports=None): they are the site repository's, in git, and
+            // collecting and compressing them at the end of each run cost as much as the rest of the binary log.
+            logger.Parameters = "LogFile=" + file + ";ProjectImports=None";
             logger.Verbosity = LoggerVerbosity.Diagnostic;
             logger.Initialize(eventSource);
             _binaryLogger = logger;
@@ -244,7 +245,7 @@ public sealed class RunLogger : INodeLogger
             }
             if (folder == null || !Directory.Exists(folder)) return;
             // Only names this logger gives: nothing else in the folder is touched.
-            var old = Directory.GetFiles(folder, "*.binlog").Where(f => KeptName.IsMatch(Path.GetFileName(f)))
+            var old = Directory.GetFiles(folder, "*.binlog").Where(f => IsKeptName(Path.GetFileName(f)))
                 .OrderByDescending(f => Path.GetFileName(f), StringComparer.Ordinal).Skip(Math.Max(keep, 0));
             foreach (var f in old)
             {
@@ -339,10 +340,41 @@ public sealed class RunLogger : INodeLogger
         foreach (var t in _requested) _tracked.Add(t);
 
         var targets = explicitTargets ? "-t:" + string.Join(';', _requested) : "(default targets)";
-        var day = Regex.Match(p.GetValueOrDefault("BackupRunDate") ?? "", @"^\s*(\d{4}-\d{2}-\d{2})") is { Success: true } d
-            ? ", run date " + d.Groups[1].Value : "";
+        var day = RunDay(p.GetValueOrDefault("BackupRunDate")) is { } d ? ", run date " + d : "";
         Write("INFO", $"run started: {Path.GetFileName(e.ProjectFile)} {targets} on {RunLogLine.Machine(Environment.MachineName, p.GetValueOrDefault("BackupPeer"))} as {Environment.UserName}{day}");
         if (_binaryLogProblem != null) Write("WARN", RunLogLine.ProblemTextOf(RunLogLine.NoAction, "BKP9310", null, _binaryLogProblem[9..]));
+    }
+
+    // Plain code rather than regular expressions: the run logger is loaded in every run, and building a Regex costs each
+    // run more start-up (compiling the parser and the interpreter's methods) than the whole check.
+
+    /// <summary>A name this logger gives a kept binary log: yyyyMMdd-HHmmss-pid[-targets].binlog, targets of [A-Za-z0-9_.-].</summary>
+    internal static bool IsKeptName(string name)
+    {
+        const string extension = ".binlog";
+        if (name.Length < 8 + 1 + 6 + 1 + 1 + extension.Length || !name.EndsWith(extension, StringComparison.Ordinal)) return false;
+        var stem = name.AsSpan(0, name.Length - extension.Length);
+        for (var i = 0; i < 15; i++)
+            if (i == 8 ? stem[i] != '-' : !char.IsAsciiDigit(stem[i])) return false;
+        if (stem[15] != '-') return false;
+        var j = 16;
+        while (j < stem.Length && char.IsAsciiDigit(stem[j])) j++;
+        if (j == 16) return false;
+        if (j == stem.Length) return true;
+        if (stem[j] != '-' || j + 1 == stem.Length) return false;
+        foreach (var c in stem[(j + 1)..])
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-')) return false;
+        return true;
+    }
+
+    /// <summary>The yyyy-MM-dd that BackupRunDate starts with (after blanks), or null.</summary>
+    internal static string? RunDay(string? runDate)
+    {
+        var t = (runDate ?? "").TrimStart();
+        if (t.Length < 10) return null;
+        for (var i = 0; i < 10; i++)
+            if (i is 4 or 7 ? t[i] != '-' : !char.IsAsciiDigit(t[i])) return null;
+        return t[..10];
     }
 
     private static object? Member(object o, string name) => o.GetType().GetProperty(name)?.GetValue(o);

@@ -50,6 +50,9 @@ public class SdkPackageTests
         var tasks = entries.Keys.Where(k => k.StartsWith("tasks/")).Select(k => k["tasks/".Length..]).ToList();
         Assert.Contains("BackupBuild.Tasks.dll", tasks);
         foreach (var dependency in Dependencies) Assert.Contains(dependency, tasks);
+        // The net10.0 build, with every dependency beside it (Sdk.props picks it under .NET 10 or later).
+        Assert.Contains("net10.0/BackupBuild.Tasks.dll", tasks);
+        foreach (var dependency in Dependencies) Assert.Contains("net10.0/" + dependency, tasks);
         Assert.DoesNotContain(tasks, t => t.StartsWith("Microsoft.Build", StringComparison.OrdinalIgnoreCase));
         foreach (var dll in tasks.Where(t => t.EndsWith(".dll")))
         {
@@ -62,6 +65,27 @@ public class SdkPackageTests
             // ReadyToRun code for Linux marks the machine as x64 XOR the Linux value 0x7B79 (crossgen2's target OS).
             Assert.Equal((ushort)Machine.Amd64 ^ 0x7B79, (ushort)pe.PEHeaders.CoffHeader.Machine);
         }
+
+        // The runtime uses an image's ReadyToRun code only when the image's format version is one it reads: the .NET 10
+        // runtime ignores the net8.0 build's (format 9) and compiles every method as it runs. The build Sdk.props picks
+        // for the running runtime has the format of that runtime's own libraries.
+        var picked = Environment.Version.Major >= 10 ? "tasks/net10.0/BackupBuild.Tasks.dll" : "tasks/BackupBuild.Tasks.dll";
+        using (var s = new MemoryStream())
+        {
+            entries[picked].Open().CopyTo(s);
+            Assert.Equal(ReadyToRunMajorVersion(File.ReadAllBytes(typeof(object).Assembly.Location)), ReadyToRunMajorVersion(s.ToArray()));
+        }
+    }
+
+    /// <summary>The major version of an image's READYTORUN_HEADER (the managed native header: 'RTR', major, minor).</summary>
+    private static int ReadyToRunMajorVersion(byte[] image)
+    {
+        using var pe = new PEReader(new MemoryStream(image));
+        var header = pe.PEHeaders.CorHeader!.ManagedNativeHeaderDirectory;
+        Assert.True(header.Size > 0, "not a ReadyToRun image");
+        Assert.True(pe.PEHeaders.TryGetDirectoryOffset(header, out var offset));
+        Assert.Equal(0x00525452u, BitConverter.ToUInt32(image, offset));
+        return BitConverter.ToUInt16(image, offset + 4);
     }
 
     [Fact]
@@ -92,7 +116,7 @@ public class SdkPackageTests
             "-getProperty:BackupBuildSdkVersion", "-getItem:Peer");
         Assert.True(props.ExitCode == 0, props.All);
         Assert.Contains($"\"CollectDir\": \"{root}collect/\"", props.Output);
-        Assert.Contains($"\"BackupTasksAssembly\": \"{site.Packages}/backupbuild.sdk/{package(site)}/tasks/BackupBuild.Tasks.dll\"", props.Output);
+        Assert.Contains($"\"BackupTasksAssembly\": \"{site.Packages}/backupbuild.sdk/{package(site)}/tasks/{(Environment.Version.Major >= 10 ? "net10.0/" : "")}BackupBuild.Tasks.dll\"", props.Output);
         Assert.Contains("\"BackupSkipTaskBuild\": \"true\"", props.Output);
         Assert.Contains($"\"BackupBuildSdkVersion\": \"{site.Package.Version}\"", props.Output);
         Assert.Contains("\"Type\": \"local\"", props.Output);
@@ -139,14 +163,18 @@ public class SdkPackageTests
             // none of the other eleven platforms LibGit2Sharp.NativeBinaries carries.
             var natives = zip.Entries.Where(e => (e.Name.Contains("git2", StringComparison.OrdinalIgnoreCase) && e.Name != "LibGit2Sharp.dll")
                 || e.FullName.Contains("runtimes/", StringComparison.Ordinal)).ToList();
-            var native = Assert.Single(natives);
-            Assert.Matches(@"^tasks/libgit2-[0-9a-f]+\.so$", native.FullName);
-            using var s = native.Open();
-            var header = new byte[20];
-            s.ReadExactly(header);
-            Assert.Equal(new byte[] { 0x7F, (byte)'E', (byte)'L', (byte)'F', 2 }, header[..5]); // ELF, 64-bit
-            Assert.Equal(62, BitConverter.ToUInt16(header, 18)); // EM_X86_64
-            Assert.Contains(zip.Entries, e => e.FullName == "tasks/LibGit2Sharp.dll");
+            // One in each build of the tasks (tasks/ and tasks/net10.0/).
+            Assert.Equal(2, natives.Count);
+            foreach (var (native, folder) in natives.OrderBy(n => n.FullName.Length).Zip(new[] { "tasks/", "tasks/net10.0/" }))
+            {
+                Assert.Matches("^" + folder.Replace(".", @"\.") + @"libgit2-[0-9a-f]+\.so$", native.FullName);
+                using var s = native.Open();
+                var header = new byte[20];
+                s.ReadExactly(header);
+                Assert.Equal(new byte[] { 0x7F, (byte)'E', (byte)'L', (byte)'F', 2 }, header[..5]); // ELF, 64-bit
+                Assert.Equal(62, BitConverter.ToUInt16(header, 18)); // EM_X86_64
+                Assert.Contains(zip.Entries, e => e.FullName == folder + "LibGit2Sharp.dll");
+            }
         }
 
         // A server's site verifies a git mirror: LibGit2Sharp and libgit2 load from the package inside MSBuild's task load context.
