@@ -13,9 +13,8 @@ namespace BackupBuild.Tasks.Deploy;
 public sealed class WriteRunLog : BackupTask, IIncrementalTask
 {
     public string? LogFile { get; set; }
-    public string? User { get; set; }
-    public string? Group { get; set; }
-    public string? Mode { get; set; }
+    /// <summary>@(BackupLogSettings): the owner and mode of a newly created log file (Settings/LogSettings).</summary>
+    public ITaskItem? LogSettings { get; set; }
     public string? ProjectFile { get; set; }
     public string? ThisPeer { get; set; }
     /// <summary>BackupRunDate, when set: the start line names the backup day the run is for.</summary>
@@ -31,15 +30,10 @@ public sealed class WriteRunLog : BackupTask, IIncrementalTask
         if (FailIfNotIncremental) return true;
         var problems = new Problems();
         var file = Values.AbsolutePath(LogFile, "BackupLogFile", problems);
-        var mode = string.IsNullOrWhiteSpace(Mode) ? Convert.ToUInt32("640", 8) : Ownership.ParseMode(Mode);
-        if (mode == null) problems.Error("Deploy.BadLogMode", Mode ?? "");
-        uint uid = Ownership.Unchanged, gid = Ownership.Unchanged;
-        if (!string.IsNullOrWhiteSpace(User))
-            uid = Ownership.UserId(User.Trim()) ?? Fail("Deploy.NoSuchUser", "BackupLogUser", User);
-        if (!string.IsNullOrWhiteSpace(Group))
-            gid = Ownership.GroupId(Group.Trim()) ?? Fail("Deploy.NoSuchGroup", "BackupLogGroup", Group);
+        var settings = Settings.LogSettings.Parse(LogSettings, problems);
         problems.LogTo(Log);
-        if (problems.HasErrors) return false;
+        if (problems.HasErrors || settings == null) return false;
+        var (mode, uid, gid) = ((uint?)settings.Mode, settings.User, settings.Group);
 
         try
         {
@@ -63,12 +57,6 @@ public sealed class WriteRunLog : BackupTask, IIncrementalTask
         }
         Detail("Deploy.LogStarted", file!);
         return true;
-
-        uint Fail(string resource, string name, string value)
-        {
-            problems.Error(resource, name, value);
-            return Ownership.Unchanged;
-        }
     }
 
     /// <summary>The start line of a run without a run logger, and the line saying why.</summary>

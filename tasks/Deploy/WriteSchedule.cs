@@ -22,8 +22,8 @@ public sealed class WriteSchedule : BackupTask
     public ITaskItem? ScheduleSettings { get; set; }
     /// <summary>RequestLogFile: the run log of the request-queue lines, given to the request user.</summary>
     public string? RequestLogFile { get; set; }
-    public string? LogGroup { get; set; }
-    public string? LogMode { get; set; }
+    /// <summary>@(BackupLogSettings): the group and mode the request log is created with (Settings/LogSettings).</summary>
+    public ITaskItem? LogSettings { get; set; }
     public string? BackupLog { get; set; }
     /// <summary>RequestRoot (client) and RequestServerRoot (server): given to the request user.</summary>
     public string? RequestRoot { get; set; }
@@ -61,8 +61,12 @@ public sealed class WriteSchedule : BackupTask
         var requestUser = settings?.RequestUser ?? "";
         var logOn = !string.Equals(BackupLog?.Trim(), "false", StringComparison.OrdinalIgnoreCase);
         string? requestLog = null;
+        Settings.LogSettings? log = null;
         if (settings != null && requestLines && requestUser != user && logOn)
+        {
             requestLog = Values.AbsolutePath(RequestLogFile, "RequestLogFile", problems);
+            log = Settings.LogSettings.Parse(LogSettings, problems);
+        }
 
         problems.LogTo(Log);
         if (problems.HasErrors) return false;
@@ -73,7 +77,7 @@ public sealed class WriteSchedule : BackupTask
         var entries = Schedule.Entries(role, collectsHere, settings.When, BackupServers.Length > 0, RequestClients.Length > 0,
             $"*/{settings.RequestsEveryMinutes} * * * *");
         var requestArguments = requestLog != null ? new[] { "-p:BackupLogFile=" + requestLog } : [];
-        if (requestLines && requestUser != user && !PrepareForRequestUser(requestUser, requestLog)) return false;
+        if (requestLines && requestUser != user && !PrepareForRequestUser(requestUser, requestLog, log)) return false;
         var text = Schedule.Render(role, entries, user, ProjectFile, settings.Dotnet, settings.ArgumentsText, settings.GitPull, requestUser, requestArguments,
             requestUser != user ? RequestUserHome() : null);
         DetectedRole = role.ToString().ToLowerInvariant();
@@ -109,7 +113,7 @@ public sealed class WriteSchedule : BackupTask
     /// as root by hand does not lock the cron runs out) and the request run log (made with BackupLogGroup and
     /// BackupLogMode). Needs root; warns (BKP7101) when a folder on the way cannot be entered by that user.
     /// </summary>
-    private bool PrepareForRequestUser(string requestUser, string? requestLog)
+    private bool PrepareForRequestUser(string requestUser, string? requestLog, Settings.LogSettings? log)
     {
         var uid = Ownership.UserId(requestUser)!.Value;
         var gid = Ownership.UserGroupId(requestUser) ?? Ownership.Unchanged;
@@ -117,8 +121,9 @@ public sealed class WriteSchedule : BackupTask
         if (BackupServers.Length > 0 && !string.IsNullOrWhiteSpace(RequestRoot)) folders.Add(RequestRoot.Trim());
         if (RequestClients.Length > 0 && !string.IsNullOrWhiteSpace(RequestServerRoot)) folders.Add(RequestServerRoot.Trim());
         var problems = new Problems();
-        var logGid = string.IsNullOrWhiteSpace(LogGroup) ? gid : Ownership.GroupId(LogGroup.Trim()) ?? Ownership.Unchanged;
-        var mode = Ownership.ParseMode(string.IsNullOrWhiteSpace(LogMode) ? "640" : LogMode) ?? Convert.ToUInt32("640", 8);
+        // Parsed with the request log (Run): its group, else the request user's; its mode.
+        var logGid = log is { GroupGiven: true } ? log.Group : gid;
+        var mode = log?.Mode ?? 0;
         try
         {
             foreach (var f in folders.Select(f => Path.GetFullPath(f).TrimEnd('/')))

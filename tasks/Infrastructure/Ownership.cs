@@ -71,6 +71,7 @@ public static class Ownership
         }
         catch (FormatException) { return null; }
         catch (OverflowException) { return null; }
+        catch (ArgumentException) { return null; } // "-640": a sign in base 8
     }
 
     /// <summary>lchown (symlinks themselves, not their targets); null on success, else the error text.</summary>

@@ -14,8 +14,11 @@ namespace BackupBuild.Tasks.Requests;
 public sealed class BrowseVersions : RequestServerTask
 {
     [Required] public string Client { get; set; } = "";
-    /// <summary>list (default), verify, export, remove or prune.</summary>
-    public string? Command { get; set; }
+    /// <summary>
+    /// @(BackupBrowseSettings) (Settings/BrowseSettings): BrowseCommand (list, verify, export, remove or prune),
+    /// BrowseKeepLast, BrowseKeepDays (prune's retention), BrowseDryRun.
+    /// </summary>
+    public ITaskItem? BrowseSettings { get; set; }
     /// <summary>Only sources whose path contains this text, or matches it when it has * or ?.</summary>
     public string? PathFilter { get; set; }
     public string? From { get; set; }
@@ -23,9 +26,6 @@ public sealed class BrowseVersions : RequestServerTask
     /// <summary>Version ids (semicolon-separated) for export and remove.</summary>
     public string? Versions { get; set; }
     public string? ExportDir { get; set; }
-    public string? KeepLast { get; set; }
-    public string? KeepDays { get; set; }
-    public string? DryRun { get; set; }
 
     [Output] public ITaskItem[] Selected { get; private set; } = Array.Empty<ITaskItem>();
 
@@ -33,25 +33,20 @@ public sealed class BrowseVersions : RequestServerTask
     {
         var problems = new Problems();
         LoadCommon(problems, clientsRequired: false);
-        var command = (Command ?? "").Trim().ToLowerInvariant();
-        if (command.Length == 0) command = "list";
-        if (command is not ("list" or "verify" or "export" or "remove" or "prune")) problems.Error("Browse.BadCommand", Command!);
+        var settings = Settings.BrowseSettings.Parse(BrowseSettings, problems);
+        var (command, keepLast, keepDays, dryRun) = settings is { } s ? (s.Command, s.KeepLast, s.KeepDays, s.DryRun) : ("", 0, 0, false);
         var client = Client.Trim();
         if (!RequestNames.IsName(client)) problems.Error("Requests.BadName", "BrowseClient", Client);
         var from = Date(From, "BrowseFrom", problems, DateTime.MinValue);
         var to = Date(To, "BrowseTo", problems, DateTime.MaxValue);
         var ids = Values.List(Versions);
-        var keepLast = Values.Integer(KeepLast, "BrowseKeepLast", problems, 0, 0);
-        var keepDays = Values.Integer(KeepDays, "BrowseKeepDays", problems, 0, 0);
-        var dryRun = Values.Flag(DryRun, "BrowseDryRun", problems);
         var clock = Settings.RunSettings.Parse(RunSettings, problems)?.Clock;
         string? exportDir = null;
         if (command == "export") exportDir = Values.AbsolutePath(ExportDir, "BrowseExportDir", problems);
         if (command == "remove" && ids.Length == 0 && string.IsNullOrWhiteSpace(PathFilter) && string.IsNullOrWhiteSpace(From) && string.IsNullOrWhiteSpace(To))
             problems.Error("Browse.RemoveNeedsSelection");
-        if (command == "prune" && keepLast == 0 && keepDays == 0) problems.Error("Browse.PruneNeedsPolicy");
         problems.LogTo(Log);
-        if (problems.HasErrors || clock == null) return false;
+        if (problems.HasErrors || clock == null || settings == null) return false;
 
         var store = Path.Combine(DataDir(client), "sftp");
         var versionsDir = Path.Combine(store, "versions");

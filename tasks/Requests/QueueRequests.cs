@@ -14,7 +14,8 @@ public sealed class QueueRequests : RequestClientTask
     public string? Module { get; set; }
     /// <summary>The BackupServer to ask; empty: the default one.</summary>
     public string? Server { get; set; }
-    public string? All { get; set; }
+    /// <summary>RequestAll: every configured module (the target sets it; -t:Request leaves it false).</summary>
+    public bool All { get; set; }
     public string? RunDate { get; set; }
 
     public ITaskItem[]? Directories { get; set; }
@@ -31,7 +32,7 @@ public sealed class QueueRequests : RequestClientTask
     {
         var problems = new Problems();
         LoadCommon(problems);
-        var all = Values.Flag(All, "All", problems);
+        var all = All;
         var moduleName = (Module ?? "").Trim().ToLowerInvariant();
         if (!all && moduleName.Length == 0) problems.Error("Requests.NoModule", string.Join(", ", RequestModule.Names));
         else if (!all && !RequestModule.Names.Contains(moduleName)) problems.Error("Requests.UnknownModule", Module!, string.Join(", ", RequestModule.Names));

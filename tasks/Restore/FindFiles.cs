@@ -31,8 +31,9 @@ public sealed class FindFiles : StoredDataTask
         var media = Media(problems);
         if (string.IsNullOrWhiteSpace(Pattern)) problems.Error("Find.NoPattern");
         var asOf = Date(AsOf, "FindDate", problems);
+        Decryption = Settings.RestoreSettings.ParseGpg(RestoreSettings, problems);
         problems.LogTo(Log);
-        if (problems.HasErrors) return false;
+        if (problems.HasErrors || Decryption == null) return false;
 
         var pattern = Pattern!.Trim();
         var regexes = RestoreTimeline.Given(pattern).Select(Glob).ToList();

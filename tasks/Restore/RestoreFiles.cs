@@ -13,18 +13,12 @@ namespace BackupBuild.Tasks.Restore;
 public sealed class RestoreFiles : StoredDataTask
 {
     public string? Peer { get; set; }
-    /// <summary>An absolute path on the peer: a file or a folder; "/" (the default) is everything.</summary>
-    public string? RestorePath { get; set; }
+    // RestoreSettings (StoredDataTask): RestorePath, an absolute path on the peer, a file or a folder ("/" is everything);
+    // RestoreOverwrite; RestoreDryRun; RestorePartial: when the chain has a hole (files the manifests list that no
+    // reachable archive holds, days stored nowhere), restore what exists anyway, and still fail naming what is missing.
     /// <summary>Restore as of this day (yyyy-MM-dd); empty: the newest stored day.</summary>
     public string? AsOf { get; set; }
     public string? Destination { get; set; }
-    public string? Overwrite { get; set; }
-    public string? DryRun { get; set; }
-    /// <summary>
-    /// true: when the chain has a hole (files the manifests list that no reachable archive holds, days stored
-    /// nowhere), restore what exists anyway; the run still fails and names what is missing (RestorePartial).
-    /// </summary>
-    public string? Partial { get; set; }
     /// <summary>
     /// A module output's file name, or a pattern ('*', '?'): restores what Collect's modules wrote (database dumps,
     /// bundles, listings) as stored, into Destination/&lt;name&gt;, instead of RestorePath's files. Never applied to anything.
@@ -47,15 +41,13 @@ public sealed class RestoreFiles : StoredDataTask
         var problems = new Problems();
         var media = Media(problems);
         var destination = Values.AbsolutePath(Destination, "RestoreTo", problems);
-        var path = string.IsNullOrWhiteSpace(RestorePath) ? "/" : RestorePath.Trim();
-        if (!path.StartsWith('/')) problems.Error("Restore.BadPath", path);
+        var settings = Settings.RestoreSettings.Parse(RestoreSettings, problems);
         if (string.IsNullOrWhiteSpace(Peer)) problems.Error("Restore.NoPeer");
         var asOf = Date(AsOf, "RestoreDate", problems);
-        var overwrite = Values.Flag(Overwrite, "RestoreOverwrite", problems);
-        var dryRun = Values.Flag(DryRun, "RestoreDryRun", problems);
-        var partial = Values.Flag(Partial, "RestorePartial", problems);
         problems.LogTo(Log);
-        if (problems.HasErrors) return false;
+        if (problems.HasErrors || settings == null) return false;
+        var (path, overwrite, dryRun, partial) = (settings.Path, settings.Overwrite, settings.DryRun, settings.Partial);
+        Decryption = settings.Gpg;
 
         using var catalog = Catalog(media!);
         if (catalog == null) return false;

@@ -22,12 +22,15 @@ public abstract class StoredDataTask : BackupTask
     /// it): per day, the newest upload made by then. Empty: the newest upload of every day, from every medium.
     /// </summary>
     public string? S3Version { get; set; }
-    /// <summary>gpg for days the encrypt extension (or a gpg S3EncryptCommand) encrypted; empty: "gpg".</summary>
-    public string? GpgPath { get; set; }
-    /// <summary>gpg's --homedir holding the secret key (its agent is used); empty: gpg's own (~/.gnupg).</summary>
-    public string? GpgHomeDir { get; set; }
-    /// <summary>A file holding the secret key's passphrase, read by gpg itself (--passphrase-file); empty: the agent.</summary>
-    public string? PassphraseFile { get; set; }
+    /// <summary>
+    /// Restore and Find: @(BackupRestoreSettings) (Settings/RestoreSettings): Restore's options and, for both, gpg for days the
+    /// encrypt extension (or a gpg S3EncryptCommand) encrypted, its --homedir holding the secret key (its agent is used) and
+    /// a file holding the key's passphrase, read by gpg itself (--passphrase-file).
+    /// </summary>
+    public Microsoft.Build.Framework.ITaskItem? RestoreSettings { get; set; }
+
+    /// <summary>gpg for encrypted days, as the task parsed it from <see cref="RestoreSettings"/> (Restore, Find).</summary>
+    private protected Settings.RestoreSettings.Decryption? Decryption { get; set; }
 
     private protected sealed record MediaSettings(string? Staging, string[] Images, S3Location? S3, DateTime? S3UploadedBy = null);
 
@@ -60,14 +63,7 @@ public abstract class StoredDataTask : BackupTask
 
     private protected StoredCatalog? Catalog(MediaSettings media)
     {
-        string? passphrase = string.IsNullOrWhiteSpace(PassphraseFile) ? null : PassphraseFile.Trim();
-        if (passphrase != null && (!passphrase.StartsWith('/') || Infrastructure.Posix.LStat(passphrase, out _) is not { IsRegular: true }))
-        {
-            Log.LogErrorWithCodeFromResources("Restore.PassphraseFile", passphrase);
-            return null;
-        }
-        var gpg = !Decrypts ? null : new GpgDecryption(string.IsNullOrWhiteSpace(GpgPath) ? "gpg" : GpgPath.Trim(),
-            string.IsNullOrWhiteSpace(GpgHomeDir) ? null : GpgHomeDir.Trim(), passphrase);
+        var gpg = !Decrypts || Decryption is not { } d ? null : new GpgDecryption(d.Program, d.HomeDir, d.PassphraseFile);
         var catalog = StoredCatalog.Build(media.Staging, media.Images, media.S3, S3Endpoint, S3Region,
             (name, args) => Log.LogWarningWithCodeFromResources(name, args), Cancellation, media.S3UploadedBy, gpg);
         if (catalog.Media.Count == 0)

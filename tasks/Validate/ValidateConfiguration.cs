@@ -61,6 +61,15 @@ public sealed class ValidateConfiguration : BackupTask, ICollectParameters
     public ITaskItem? ProgramSettings { get; set; }
     public ITaskItem[]? BackupServers { get; set; }
     public ITaskItem[]? RequestClients { get; set; }
+    /// <summary>
+    /// The groups of Restore and Find, Browse and SyncToS3 (only with EnableBackupS3Extension: the item exists), and of the run
+    /// log (only when BackupLog is not false, as the targets run WriteRunLog only then).
+    /// </summary>
+    public ITaskItem? RestoreSettings { get; set; }
+    public ITaskItem? BrowseSettings { get; set; }
+    public ITaskItem? SyncSettings { get; set; }
+    public ITaskItem? LogSettings { get; set; }
+    public string? BackupLog { get; set; }
     /// <summary>The ActionHook items, checked as every hook run checks them (RunActionHooks.Check).</summary>
     public ITaskItem[]? ActionHooks { get; set; }
 
@@ -99,6 +108,11 @@ public sealed class ValidateConfiguration : BackupTask, ICollectParameters
             checkUsers: !elsewhere);
         Settings.RequestSettings.Parse(RequestSettings, problems);
         Settings.ProgramSettings.Parse(ProgramSettings, problems);
+        Settings.RestoreSettings.Parse(RestoreSettings, problems);
+        Settings.BrowseSettings.Parse(BrowseSettings, problems);
+        if (SyncSettings != null) Settings.SyncSettings.Parse(SyncSettings, problems);
+        if (!string.Equals(BackupLog?.Trim(), "false", StringComparison.OrdinalIgnoreCase))
+            Settings.LogSettings.Parse(LogSettings, problems, checkAccounts: !elsewhere);
         Deploy.RunActionHooks.Check(ActionHooks ?? [], problems);
         // A client machine may have no peers of its own to stage; a master without peers is caught by Stage.
         var peers = Peers is { Length: > 0 } ? PeerItems.Read(Peers, (r, a) => problems.Error(r, a), ssh) : new List<StagePeer>();

@@ -14,8 +14,8 @@ public sealed class SyncFolderToS3 : BackupTask
     public string Target { get; set; } = "";
     /// <summary>@(BackupS3Settings): its connection part (S3Endpoint, S3Region, S3PartSize, S3VerifyChecksum).</summary>
     public ITaskItem? S3Settings { get; set; }
-    public string? VerifyOnly { get; set; }
-    public string? UploadOnly { get; set; }
+    /// <summary>@(BackupSyncSettings): SyncVerifyOnly, SyncUploadOnly (Settings/SyncSettings).</summary>
+    public ITaskItem? SyncSettings { get; set; }
 
     protected override bool Run()
     {
@@ -24,12 +24,11 @@ public sealed class SyncFolderToS3 : BackupTask
         if (source != null && !Directory.Exists(source)) problems.Error("S3.SyncSourceMissing", source);
         var target = Target.Trim().StartsWith("s3://", StringComparison.OrdinalIgnoreCase) ? S3Location.Parse(Target) : null;
         if (target == null) problems.Error("S3.BadBucket", "SyncTarget", Target);
-        var verifyOnly = Values.Flag(VerifyOnly, "SyncVerifyOnly", problems);
-        var uploadOnly = Values.Flag(UploadOnly, "SyncUploadOnly", problems);
-        if (verifyOnly && uploadOnly) problems.Error("S3.SyncModes");
+        var mode = Settings.SyncSettings.Parse(SyncSettings, problems);
         var connection = Settings.AmazonS3Settings.ParseConnection(S3Settings, problems);
         problems.LogTo(Log);
-        if (problems.HasErrors || connection == null) return false;
+        if (problems.HasErrors || connection == null || mode == null) return false;
+        var (verifyOnly, uploadOnly) = (mode.VerifyOnly, mode.UploadOnly);
         var (partSize, checksums) = (connection.PartSize, connection.VerifyChecksum);
 
         var files = AmazonS3.S3Settings.Files(source!, target!.Prefix);

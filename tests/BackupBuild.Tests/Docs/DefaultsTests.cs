@@ -125,6 +125,8 @@ public class DefaultsTests
         (SpanSettings.ItemType, SpanSettings.Names), (VerifySettings.ItemType, VerifySettings.Names),
         (ReportSettings.ItemType, ReportSettings.Names), (ScheduleSettings.ItemType, ScheduleSettings.Names),
         (RequestSettings.ItemType, RequestSettings.Names), (ProgramSettings.ItemType, ProgramSettings.Names),
+        (RestoreSettings.ItemType, RestoreSettings.Names), (BrowseSettings.ItemType, BrowseSettings.Names),
+        (SyncSettings.ItemType, SyncSettings.Names), (LogSettings.ItemType, LogSettings.Names),
         .. ModuleGroup.All.Select(g => (g.ItemType, g.Names)),
     ];
 
@@ -193,6 +195,10 @@ public class DefaultsTests
             case ScheduleSettings.ItemType: ScheduleSettings.Parse(item, problems, requestLines: true); break;
             case RequestSettings.ItemType: RequestSettings.Parse(item, problems); break;
             case ProgramSettings.ItemType: ProgramSettings.Parse(item, problems); break;
+            case RestoreSettings.ItemType: RestoreSettings.Parse(item, problems); break;
+            case BrowseSettings.ItemType: BrowseSettings.Parse(item, problems); break;
+            case SyncSettings.ItemType: SyncSettings.Parse(item, problems); break;
+            case LogSettings.ItemType: LogSettings.Parse(item, problems); break;
             case var t when ModuleGroup.All.Any(g => g.ItemType == t): ModuleGroup.All.Single(g => g.ItemType == t).Parse(item, problems); break;
             default: throw new ArgumentException(itemType);
         }

@@ -60,7 +60,7 @@ public class ManifestMembersTests
     private static (FakeBuildEngine Engine, bool Ok, List<string> Versions) Find(TempDir t, string pattern)
     {
         var engine = new FakeBuildEngine();
-        var task = new FindFiles { BuildEngine = engine, Pattern = pattern, StagingDir = t["staging"] };
+        var task = new FindFiles { BuildEngine = engine, Pattern = pattern, StagingDir = t["staging"], RestoreSettings = PropsDefaults.Restore() };
         var ok = task.Execute();
         return (engine, ok, task.Versions.Select(v => string.Join("|", v.ItemSpec, v.GetMetadata("Peer"), v.GetMetadata("Day"),
             v.GetMetadata("Size"), v.GetMetadata("Kind"), v.GetMetadata("Archive"))).Order(StringComparer.Ordinal).ToList());
@@ -69,7 +69,8 @@ public class ManifestMembersTests
     private static (FakeBuildEngine Engine, bool Ok) Restore(TempDir t, string to, bool dryRun = false)
     {
         var engine = new FakeBuildEngine();
-        var task = new RestoreFiles { BuildEngine = engine, Peer = Peer, Destination = to, StagingDir = t["staging"], DryRun = dryRun ? "true" : "false" };
+        var task = new RestoreFiles { BuildEngine = engine, Peer = Peer, Destination = to, StagingDir = t["staging"],
+            RestoreSettings = PropsDefaults.Restore(("RestoreDryRun", dryRun ? "true" : "false")) };
         return (engine, task.Execute());
     }
 

@@ -124,7 +124,7 @@ public class NonUtf8RestoreTests
         Assert.True(Posix.Symlink(outside, to + "/" + PosixPath.Decode(B(@"srv/d\xe9")), out var errno), Posix.ErrorText(errno));
 
         var engine = new FakeBuildEngine();
-        var task = new Tasks.Restore.RestoreFiles { BuildEngine = engine, Peer = "evil", Destination = to, StagingDir = t["staging"] };
+        var task = new Tasks.Restore.RestoreFiles { BuildEngine = engine, Peer = "evil", Destination = to, StagingDir = t["staging"], RestoreSettings = PropsDefaults.Restore() };
         Assert.True(task.Execute(), engine.AllText);
 
         Assert.Empty(Directory.EnumerateFileSystemEntries(outside));

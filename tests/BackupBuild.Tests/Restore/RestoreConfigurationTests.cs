@@ -16,8 +16,8 @@ public class RestoreConfigurationTests
         var engine = new FakeBuildEngine();
         var task = new RestoreFiles
         {
-            BuildEngine = engine, Peer = "", RestorePath = "etc/hosts", AsOf = "yesterday", Destination = "",
-            StagingDir = t["staging"], Overwrite = "perhaps",
+            BuildEngine = engine, Peer = "", AsOf = "yesterday", Destination = "",
+            StagingDir = t["staging"], RestoreSettings = PropsDefaults.Restore(("RestorePath", "etc/hosts"), ("RestoreOverwrite", "perhaps")),
         };
         Assert.False(task.Execute());
         Assert.Equal(new[] { "BKP1006", "BKP1009", "BKP8002", "BKP8003", "BKP8004" }.Order(), engine.ErrorCodes.Order()!);
@@ -32,6 +32,7 @@ public class RestoreConfigurationTests
         var task = new RestoreFiles
         {
             BuildEngine = engine, Peer = "web1", Destination = t["out"], StagingDir = t["nothing"], ImageFiles = t["none.iso"],
+            RestoreSettings = PropsDefaults.Restore(),
         };
         Assert.False(task.Execute());
         Assert.Equal(new[] { "BKP8001" }, engine.ErrorCodes);
@@ -44,7 +45,7 @@ public class RestoreConfigurationTests
     {
         using var t = new TempDir();
         var engine = new FakeBuildEngine();
-        Assert.False(new FindFiles { BuildEngine = engine, StagingDir = t.Path }.Execute());
+        Assert.False(new FindFiles { BuildEngine = engine, StagingDir = t.Path, RestoreSettings = PropsDefaults.Restore() }.Execute());
         Assert.Equal(new[] { "BKP8018" }, engine.ErrorCodes);
 
         engine = new FakeBuildEngine();

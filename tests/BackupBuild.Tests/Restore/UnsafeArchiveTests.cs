@@ -54,7 +54,7 @@ public class UnsafeArchiveTests
         var engine = new FakeBuildEngine();
         var task = new RestoreFiles
         {
-            BuildEngine = engine, Peer = "evil", Destination = to, StagingDir = t["staging"], RestorePath = "/",
+            BuildEngine = engine, Peer = "evil", Destination = to, StagingDir = t["staging"], RestoreSettings = PropsDefaults.Restore(),
         };
         Assert.True(task.Execute(), engine.AllText);
 
@@ -97,7 +97,8 @@ public class UnsafeArchiveTests
         File.CreateSymbolicLink(Path.Combine(to, "data/file.txt"), Path.Combine(outside, "target.txt"));
 
         var engine = new FakeBuildEngine();
-        var task = new RestoreFiles { BuildEngine = engine, Peer = "peer", Destination = to, StagingDir = t["staging"], Overwrite = "true" };
+        var task = new RestoreFiles { BuildEngine = engine, Peer = "peer", Destination = to, StagingDir = t["staging"],
+            RestoreSettings = PropsDefaults.Restore(("RestoreOverwrite", "true")) };
         Assert.True(task.Execute(), engine.AllText);
         Assert.Equal("untouched", File.ReadAllText(Path.Combine(outside, "target.txt")));
         Assert.Single(Directory.GetFiles(outside));

@@ -53,7 +53,7 @@ public sealed class RestoreAttackTests : IDisposable
         var swaps = 0;
         var task = new RestoreFiles
         {
-            BuildEngine = engine, Peer = "master", Destination = to, StagingDir = staging,
+            BuildEngine = engine, Peer = "master", Destination = to, StagingDir = staging, RestoreSettings = PropsDefaults.Restore(),
             BeforeWrite = rel =>
             {
                 if (rel != "srv/data/sub/deep/f05.txt") return;
@@ -117,7 +117,7 @@ public sealed class RestoreAttackTests : IDisposable
             }
         });
         var engine = new FakeBuildEngine();
-        var task = new RestoreFiles { BuildEngine = engine, Peer = "master", Destination = to, StagingDir = staging };
+        var task = new RestoreFiles { BuildEngine = engine, Peer = "master", Destination = to, StagingDir = staging, RestoreSettings = PropsDefaults.Restore() };
         swapper.Start();
         bool ok;
         try
@@ -300,7 +300,7 @@ public sealed class RestoreAttackTests : IDisposable
 
         var to = _t.Dir("restore");
         var engine = new FakeBuildEngine();
-        var task = new RestoreFiles { BuildEngine = engine, Peer = "master", Destination = to, StagingDir = staging };
+        var task = new RestoreFiles { BuildEngine = engine, Peer = "master", Destination = to, StagingDir = staging, RestoreSettings = PropsDefaults.Restore() };
         Assert.True(task.Execute(), engine.AllText);
         Assert.Empty(engine.Errors);
 

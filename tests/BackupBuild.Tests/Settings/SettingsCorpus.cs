@@ -141,6 +141,31 @@ public static class SettingsCorpus
         Bad("EncryptGpgPath", "gpg --batch", "BKP1150"), Ok("ManagedDotnet", "/usr/share/dotnet/dotnet"), Bad("ManagedDotnet", "dotnet exec", "BKP1150"),
         Bad("MailSendmail", "sendmail -t", "BKP1150"), Bad("MysqlDumpProgram", "mysqldump --all", "BKP1150"),
 
+        // Restore (Restore reads the group, Find its gpg part).
+        Ok("RestorePath", "/etc"), Ok("RestorePath", " /srv/data "), Bad("RestorePath", "etc/hosts", "BKP8003"),
+        Ok("RestoreOverwrite", "true"), Bad("RestoreOverwrite", "perhaps", "BKP1006"),
+        Ok("RestoreDryRun", "True"), Bad("RestoreDryRun", "yes", "BKP1006"),
+        Ok("RestorePartial", "true"), Bad("RestorePartial", "1", "BKP1006"),
+        Ok("RestoreGpgPath", "/usr/bin/gpg"), Bad("RestoreGpgPath", "gpg --batch", "BKP1150"), Bad("RestoreGpgPath", "bin/gpg", "BKP1150"),
+        Ok("RestoreGpgHomeDir", "/root/.gnupg"), Bad("RestoreGpgHomeDir", "gnupg", "BKP1010"),
+        Ok("RestorePassphraseFile", "/etc/passwd"), Bad("RestorePassphraseFile", "passphrase.txt", "BKP8603"),
+        Bad("RestorePassphraseFile", "/no/such/passphrase", "BKP8603"), Bad("RestorePassphraseFile", "/etc", "BKP8603"),
+
+        // Browse (a request-queue server); prune needs a retention (both default to 0).
+        Ok("BrowseCommand", "verify"), Ok("BrowseCommand", "LIST"), Bad("BrowseCommand", "delete", "BKP7050"), Bad("BrowseCommand", "prune", "BKP7053"),
+        Ok("BrowseKeepLast", "7"), Bad("BrowseKeepLast", "-1", "BKP1008"), Bad("BrowseKeepLast", "all", "BKP1008"),
+        Ok("BrowseKeepDays", "30"), Bad("BrowseKeepDays", "a month", "BKP1008"),
+        Ok("BrowseDryRun", "true"), Bad("BrowseDryRun", "maybe", "BKP1006"),
+
+        // SyncToS3's mode (both true is BKP6304: SettingsCorpusTests).
+        Ok("SyncVerifyOnly", "true"), Bad("SyncVerifyOnly", "yes", "BKP1006"), Ok("SyncUploadOnly", "true"), Bad("SyncUploadOnly", "-u", "BKP1006"),
+
+        // The run log's owner and mode (WriteRunLog; InstallSchedule's request log).
+        Ok("BackupLogMode", "0604"), Ok("BackupLogMode", "600"), Bad("BackupLogMode", "rw-r-----", "BKP9020"), Bad("BackupLogMode", "888", "BKP9020"),
+        Bad("BackupLogMode", "-640", "BKP9020"), Bad("BackupLogMode", "10000", "BKP9020"),
+        Ok("BackupLogUser", "root"), Bad("BackupLogUser", "no-such-user-bkp", "BKP9024"),
+        Ok("BackupLogGroup", "root"), Bad("BackupLogGroup", "no-such-group-bkp", "BKP9025"),
+
         // Plain properties the actions read beside the groups.
         Ok("PurgeUnstagedCollect", "true"), Bad("PurgeUnstagedCollect", "sometimes", "BKP1006"),
         Bad("WorkingDir", "work", "BKP1010"), Bad("StagingDir", "staging", "BKP1010"),

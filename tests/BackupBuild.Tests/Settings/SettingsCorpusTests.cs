@@ -82,6 +82,10 @@ public class SettingsCorpusTests
         public ITaskItem Schedule => PropsDefaults.Schedule(new[] { ("ScheduleFile", Temp["cron.d/backupbuild"]) }.Concat(Of(ScheduleSettings.ItemType)).ToArray());
         public ITaskItem Requests => PropsDefaults.Requests(Of(RequestSettings.ItemType));
         public ITaskItem Programs => PropsDefaults.Programs(Of(ProgramSettings.ItemType));
+        public ITaskItem Restore => PropsDefaults.Restore(Of(RestoreSettings.ItemType));
+        public ITaskItem Browse => PropsDefaults.Browse(Of(BrowseSettings.ItemType));
+        public ITaskItem Sync => PropsDefaults.Sync(Of(SyncSettings.ItemType));
+        public ITaskItem Log => PropsDefaults.Log(Of(LogSettings.ItemType));
         public ITaskItem[] Peers => [Items.Of("peer", ("Type", "local"), ("CollectDir", Temp["peer/collect"]))];
         public ITaskItem[] Sources => [Items.Of(Temp["src"])];
 
@@ -105,6 +109,10 @@ public class SettingsCorpusTests
         : ScheduleSettings.Names.Contains(name) ? ScheduleSettings.ItemType
         : RequestSettings.Names.Contains(name) ? RequestSettings.ItemType
         : ProgramSettings.Names.Contains(name) ? ProgramSettings.ItemType
+        : RestoreSettings.Names.Contains(name) ? RestoreSettings.ItemType
+        : BrowseSettings.Names.Contains(name) ? BrowseSettings.ItemType
+        : SyncSettings.Names.Contains(name) ? SyncSettings.ItemType
+        : LogSettings.Names.Contains(name) ? LogSettings.ItemType
         : ModuleGroup.All.FirstOrDefault(g => g.Names.Contains(name))?.ItemType;
 
     /// <summary>The actions that read a setting, besides Validate: each a name and a way to run it in a pool.</summary>
@@ -152,9 +160,9 @@ public class SettingsCorpusTests
             {
                 S3Settings = p.S3, StagingDir = p.Plain["StagingDir"], WorkingDir = p.Plain["WorkingDir"], RunSettings = p.Run,
             });
-        if (setting is "S3PartSize" or "S3VerifyChecksum")
+        if (setting is "S3PartSize" or "S3VerifyChecksum" || Uses(SyncSettings.ItemType))
             // A missing SyncSource (BKP6303, not a settings code) stops it before it connects.
-            yield return ("SyncFolderToS3", p => new SyncFolderToS3 { Source = p.Temp["nothing-here"], Target = "s3://bucket/x", S3Settings = p.S3 });
+            yield return ("SyncFolderToS3", p => new SyncFolderToS3 { Source = p.Temp["nothing-here"], Target = "s3://bucket/x", S3Settings = p.S3, SyncSettings = p.Sync });
         if (Uses(EncryptSettings.ItemType))
             yield return ("EncryptStagedDays", p => new EncryptStagedDays
             {
@@ -205,6 +213,23 @@ public class SettingsCorpusTests
             {
                 VerifySettings = p.Verify, StagingDir = p.Plain["StagingDir"], WorkingDir = p.Plain["WorkingDir"], RunSettings = p.Run,
             });
+        if (Uses(RestoreSettings.ItemType))
+            // Nothing is stored in the pool: the task checks its settings, then finds no medium (BKP8001, not a settings code).
+            yield return ("RestoreFiles", p => new BackupBuild.Tasks.Restore.RestoreFiles
+            {
+                Peer = "peer", Destination = p.Temp["restored"], StagingDir = p.Plain["StagingDir"], RestoreSettings = p.Restore,
+            });
+        if (setting is "RestoreGpgPath" or "RestoreGpgHomeDir" or "RestorePassphraseFile")
+            yield return ("FindFiles", p => new BackupBuild.Tasks.Restore.FindFiles { Pattern = "*", StagingDir = p.Plain["StagingDir"], RestoreSettings = p.Restore });
+        if (Uses(BrowseSettings.ItemType))
+            // A client with nothing stored: the task checks its settings, then finds no versions (BKP7054, not a settings code).
+            yield return ("BrowseVersions", p => new BackupBuild.Tasks.Requests.BrowseVersions
+            {
+                RequestServerRoot = p.Temp["request-server"], Client = "web1", BrowseSettings = p.Browse, RunSettings = p.Run, MailSettings = p.Mail,
+                SshSettings = p.Ssh,
+            });
+        if (Uses(LogSettings.ItemType))
+            yield return ("WriteRunLog", p => new BackupBuild.Tasks.Deploy.WriteRunLog { LogFile = p.Temp["logs/backupbuild.log"], LogSettings = p.Log });
         if (Uses(MysqlDump.SettingsItemType))
             // No MysqlDatabase item: the task checks its settings and stops before running the dump program.
             yield return ("MysqlDump", p => new MysqlDump { CollectDir = p.Plain["CollectDir"], MysqlSettings = p.Mysql, Databases = [] });
@@ -248,6 +273,7 @@ public class SettingsCorpusTests
         S3Settings = p.S3, EncryptSettings = p.Encrypt, SplitSettings = p.Split, CapacitySettings = p.Capacity,
         SpanSettings = p.Span, VerifySettings = p.Verify, ReportSettings = p.Report, ModuleSettings = ModuleGroup.All.Select(p.Module).ToArray(),
         ScheduleSettings = p.Schedule, RequestSettings = p.Requests, ProgramSettings = p.Programs, BackupServers = [Items.Of("backup1")],
+        RestoreSettings = p.Restore, BrowseSettings = p.Browse, SyncSettings = p.Sync, LogSettings = p.Log,
     };
 
     /// <summary>The configuration codes a task logs in a fresh pool with one setting changed (none: the defaults).</summary>
@@ -311,6 +337,23 @@ public class SettingsCorpusTests
     }
 
     [Fact]
+    public void Validate_and_SyncToS3_refuse_both_sync_modes_at_once_with_one_code()
+    {
+        using var pool = new Pool();
+        pool.Set("SyncVerifyOnly", "true");
+        pool.Set("SyncUploadOnly", "true");
+        foreach (var (name, make) in Readers("SyncVerifyOnly").Prepend(("ValidateConfiguration", Validate)))
+        {
+            var engine = new FakeBuildEngine();
+            var task = make(pool);
+            task.BuildEngine = engine;
+            task.Execute();
+            Assert.True(engine.ErrorCodes.Where(c => c == "BKP6304" || ConfigurationCodes.Contains(c!)).SequenceEqual(["BKP6304"]),
+                $"{name}: {string.Join(", ", engine.ErrorCodes)}");
+        }
+    }
+
+    [Fact]
     public void The_corpus_covers_every_setting_of_every_group_that_is_parsed()
     {
         // Every group setting but free text (names, programs, options) and the run date's "now" has a refused value.
@@ -325,7 +368,8 @@ public class SettingsCorpusTests
             .Concat(Mailer.Names).Concat(MysqlDump.SettingsNames).Concat(AmazonS3Settings.Names).Concat(EncryptSettings.Names)
             .Concat(SplitSettings.Names).Concat(CapacitySettings.Names).Concat(SpanSettings.Names).Concat(VerifySettings.Names)
             .Concat(ReportSettings.Names).Concat(ModuleGroup.All.SelectMany(g => g.Names)).Concat(ScheduleSettings.Names)
-            .Concat(RequestSettings.Names).Concat(ProgramSettings.Names);
+            .Concat(RequestSettings.Names).Concat(ProgramSettings.Names).Concat(RestoreSettings.Names).Concat(BrowseSettings.Names)
+            .Concat(SyncSettings.Names).Concat(LogSettings.Names);
         var missing = names.Where(n => !parsedButFree.Contains(n) && !SettingsCorpus.All.Any(e => e.Setting == n && e.Code != null)).ToList();
         Assert.True(missing.Count == 0, "no bad value in the corpus for " + string.Join(", ", missing));
     }

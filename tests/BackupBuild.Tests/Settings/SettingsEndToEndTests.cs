@@ -43,6 +43,18 @@ public class SettingsEndToEndTests
         ("RequestPullTimeoutSeconds", "0", "BKP1100", ["ProcessRequests"], []),
         ("RequestSftpProgram", "sftp -v", "BKP1150", ["ProcessRequests"], []),
         ("StoreXorrisoPath", "xorriso|id", "BKP1150", ["Store"], []),
+        // Restore's options (Find reads the gpg part), Browse's, SyncToS3's and the run log's mode: defaults in the props, checked
+        // by the group's class in Validate and the action (the run log's mode at the start of every run).
+        ("RestorePath", "etc/hosts", "BKP8003", ["Restore"], ["RestoreTo=/tmp/bkp-settings-e2e/restored"]),
+        ("RestoreDryRun", "yes", "BKP1006", ["Restore"], ["RestoreTo=/tmp/bkp-settings-e2e/restored"]),
+        ("RestoreGpgPath", "gpg --batch", "BKP1150", ["Restore", "Find"], ["RestoreTo=/tmp/bkp-settings-e2e/restored", "FindPattern=*"]),
+        // Without the staged-day extensions (no EncryptGpgPath) RestoreGpgPath still has its default, gpg.
+        ("EnableBackupStagedDayExtensions", "false", null, ["Find"], ["FindPattern=*"]),
+        ("BrowseCommand", "delete", "BKP7050", ["Browse"], ["BrowseClient=web1"]),
+        ("BrowseKeepDays", "a month", "BKP1008", ["Browse"], ["BrowseClient=web1", "BrowseCommand=prune"]),
+        ("SyncUploadOnly", "-u", "BKP1006", ["SyncToS3"], ["SyncTarget=s3://bucket/x"]),
+        ("BackupLogMode", "888", "BKP9020", ["Collect", "InstallSchedule"], ["ScheduleFile=/tmp/bkp-settings-e2e/backupbuild"]),
+        ("BackupLogMode", "888", null, ["Collect"], ["BackupLog=false"]),
     };
 
     private static readonly HashSet<string> ConfigurationCodes =

@@ -100,4 +100,8 @@ public static class PropsDefaults
     public static ITaskItem Schedule(params (string Name, string Value)[] overrides) => Item(ScheduleSettings.ItemType, ScheduleSettings.Names, overrides);
     public static ITaskItem Requests(params (string Name, string Value)[] overrides) => Item(RequestSettings.ItemType, RequestSettings.Names, overrides);
     public static ITaskItem Programs(params (string Name, string Value)[] overrides) => Item(ProgramSettings.ItemType, ProgramSettings.Names, overrides);
+    public static ITaskItem Restore(params (string Name, string Value)[] overrides) => Item(RestoreSettings.ItemType, RestoreSettings.Names, overrides);
+    public static ITaskItem Browse(params (string Name, string Value)[] overrides) => Item(BrowseSettings.ItemType, BrowseSettings.Names, overrides);
+    public static ITaskItem Sync(params (string Name, string Value)[] overrides) => Item(SyncSettings.ItemType, SyncSettings.Names, overrides);
+    public static ITaskItem Log(params (string Name, string Value)[] overrides) => Item(LogSettings.ItemType, LogSettings.Names, overrides);
 }
