@@ -193,6 +193,7 @@ public sealed class CollectArchives : CollectTaskBase
         var clock = Stopwatch.StartNew();
         long seen = 0, chosen = 0, files = 0;
         AtomicFile.Pending? file = null;
+        DirectFileOutput? direct = null;
         HashingOutput? hashed = null;
         TarArchiveWriter? writer = null;
         using var progress = new ProgressTicker(ProgressInterval, () =>
@@ -236,7 +237,8 @@ public sealed class CollectArchives : CollectTaskBase
                 if (writer == null)
                 {
                     file = AtomicFile.Begin(archivePath);
-                    hashed = new HashingOutput(file.Stream);
+                    direct = new DirectFileOutput(file.Stream);
+                    hashed = new HashingOutput(direct);
                     writer = new TarArchiveWriter(hashed, job.Source.Format, config.Level, config.Threads);
                     ahead = new FileReadAhead(ReadAhead.Threads, ReadAhead.Window, ReadAhead.RingBytes, ReadAhead.WholeLimit, Beneath(job));
                 }
@@ -268,8 +270,9 @@ public sealed class CollectArchives : CollectTaskBase
         {
             ahead?.Dispose();
             writer?.Dispose();
-            file?.Dispose();
             hashed?.Dispose();
+            direct?.Dispose();
+            file?.Dispose();
         }
 
         // The state never runs ahead of the archives: it is saved only once the archive is in place.

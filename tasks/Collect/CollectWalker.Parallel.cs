@@ -13,6 +13,13 @@ public sealed partial class CollectWalker
     /// <summary>Folders read ahead and not yet handed out, at most (each holds an open descriptor and its listing).</summary>
     internal const int ReadAhead = 64;
 
+    /// <summary>
+    /// Entries of the folders read ahead, at most (the helper stops at whichever bound comes first): about 140 bytes
+    /// each while they wait (the name, its lstat). Without it, 64 folders of 1,000 files held 15 MB, and more the more
+    /// idle the cores were; 8,192 entries keep the helper far enough ahead to never make the walking thread wait.
+    /// </summary>
+    internal const int ReadAheadEntries = 8192;
+
     /// <summary>A folder with more entries than this is not read ahead: its entries are lstat'ed as they are handed out.</summary>
     internal const int LargeFolder = 8192;
 
@@ -38,12 +45,82 @@ public sealed partial class CollectWalker
 
         public int Entries => Listing?.Names.Count ?? 0;
 
-        public void Close()
+        /// <summary>Closes the folder and gives its arrays back for the next folder (<paramref name="pool"/>).</summary>
+        public void Close(StatArrays pool)
         {
             Listing?.Dispose();
             Listing = null;
+            pool.Return(LStats, Errnos, Targets);
+            LStats = null;
+            Errnos = null;
+            Targets = null;
         }
     }
+
+    /// <summary>
+    /// The per-folder arrays of lstat results, reused from one folder to the next. A folder of 1,000 entries needs
+    /// about 100 KB of them: allocated anew for every folder they went to the large object heap, which only a full
+    /// collection frees, and a walk of a million files raised the process's peak memory by 30–40 MB. Thread-safe.
+    /// </summary>
+    private sealed class StatArrays
+    {
+        // Kept for reuse, at most this many slots in all (about 100 bytes each): the folders read ahead and the ones
+        // being walked need no more at a time.
+        private const int KeptSlots = 4 * ReadAheadEntries;
+
+        private readonly List<PosixStat?[]> _lstats = new();
+        private readonly List<int[]> _errnos = new();
+        private readonly List<PosixStat?[]> _targets = new();
+        private readonly object _free = new();
+        private int _kept;
+
+        public PosixStat?[] RentLStats(int count) => Rent(_lstats, count, n => new PosixStat?[n]);
+
+        public int[] RentErrnos(int count) => Rent(_errnos, count, n => new int[n]);
+
+        /// <summary>The link targets of a folder with a symlink (most have none): every slot null.</summary>
+        public PosixStat?[] RentTargets(int count) => Rent(_targets, count, n => new PosixStat?[n]);
+
+        public void Return(PosixStat?[]? lstats, int[]? errnos, PosixStat?[]? targets)
+        {
+            if (targets != null) Array.Clear(targets);
+            lock (_free)
+            {
+                Keep(_lstats, lstats);
+                Keep(_errnos, errnos);
+                Keep(_targets, targets);
+            }
+        }
+
+        private void Keep<T>(List<T[]> free, T[]? array)
+        {
+            if (array == null || _kept + array.Length > KeptSlots) return;
+            free.Add(array);
+            _kept += array.Length;
+        }
+
+        /// <summary>The smallest kept array that holds <paramref name="count"/>, else a new one (a power of two).</summary>
+        private T[] Rent<T>(List<T[]> free, int count, Func<int, T[]> create)
+        {
+            lock (_free)
+            {
+                var best = -1;
+                for (var i = 0; i < free.Count; i++)
+                    if (free[i].Length >= count && (best < 0 || free[i].Length < free[best].Length)) best = i;
+                if (best >= 0)
+                {
+                    var found = free[best];
+                    free[best] = free[^1];
+                    free.RemoveAt(free.Count - 1);
+                    _kept -= found.Length;
+                    return found;
+                }
+            }
+            return create(Math.Max(64, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)count)));
+        }
+    }
+
+    private readonly StatArrays _statArrays = new();
 
     /// <summary>
     /// The walk of a tree in which no link is followed (LinkDepth 0), on <see cref="Threads"/> threads. The calling
@@ -65,6 +142,7 @@ public sealed partial class CollectWalker
             return;
         }
         var top = new Folder(root, rootZ, null) { Listing = rootListing, State = 2 };
+        var pool = _statArrays;
         // The top folder may be a link (the configured path): it is followed, as the plain walk does, and stored too.
         if (_ignoreFile == null || top.Listing.Names.BinarySearch(_ignoreFile, ByteOrder.Instance) < 0)
         {
@@ -72,7 +150,7 @@ public sealed partial class CollectWalker
         }
         else
         {
-            top.Close();
+            top.Close(pool);
             return;
         }
         ReadEntries(top);
@@ -94,10 +172,10 @@ public sealed partial class CollectWalker
                 Monitor.PulseAll(gate);
             }
             helper.Join();
-            foreach (var f in pending) f.Close();
-            foreach (var f in _unwound) f.Close();
+            foreach (var f in pending) f.Close(pool);
+            foreach (var f in _unwound) f.Close(pool);
             _unwound.Clear();
-            top.Close();
+            top.Close(pool);
         }
     }
 
@@ -113,7 +191,7 @@ public sealed partial class CollectWalker
         for (var i = 0; i < names.Count; i++)
         {
             if (lazy) break;
-            if (folder.LStats![i] is { IsDirectory: true } && folder.Targets![i] == null)
+            if (folder.LStats![i] is { IsDirectory: true } && folder.Targets?[i] == null)
             {
                 var child = Child(folder.Path, names[i]);
                 if (!IsExcluded(child)) subfolders.Add(new Folder(child, names[i], listing));
@@ -141,7 +219,7 @@ public sealed partial class CollectWalker
             {
                 lstat = folder.LStats![i];
                 errno = folder.Errnos![i];
-                target = folder.Targets![i] ?? lstat;
+                target = folder.Targets?[i] ?? lstat;
             }
             if (lstat is not { } l)
             {
@@ -190,7 +268,7 @@ public sealed partial class CollectWalker
         {
             // Closed once its subtree is done. On a failure (cancelled, an exception from emit) it stays open until the
             // helper has stopped: the helper may still be opening a subfolder relative to it.
-            if (entered) sub.Close();
+            if (entered) sub.Close(_statArrays);
             else _unwound.Add(sub);
         }
     }
@@ -244,11 +322,16 @@ public sealed partial class CollectWalker
                 while (folder == null)
                 {
                     if (stop() || _cancel.IsCancellationRequested) return;
-                    var ahead = 0;
-                    for (var i = pending.Count - 1; i >= 0 && ahead < ReadAhead; i--)
+                    int ahead = 0, entries = 0;
+                    for (var i = pending.Count - 1; i >= 0 && ahead < ReadAhead && entries < ReadAheadEntries; i--)
                     {
                         var f = pending[i];
-                        if (f.State != 0) { ahead++; continue; }
+                        if (f.State != 0)
+                        {
+                            ahead++;
+                            entries += f.Entries;
+                            continue;
+                        }
                         if (Interlocked.CompareExchange(ref f.State, 1, 0) == 0) folder = f;
                         break;
                     }
@@ -287,25 +370,25 @@ public sealed partial class CollectWalker
         if (_ignoreFile != null && folder.Listing.Names.BinarySearch(_ignoreFile, ByteOrder.Instance) >= 0)
         {
             folder.Ignored = true;
-            folder.Close();
+            folder.Close(_statArrays);
             return;
         }
         ReadEntries(folder);
     }
 
-    private static void ReadEntries(Folder folder)
+    private void ReadEntries(Folder folder)
     {
         var listing = folder.Listing!;
         var names = listing.Names;
         if (names.Count > LargeFolder) return;   // lstat'ed as handed out: a huge folder is not held in memory twice
-        var lstats = new PosixStat?[names.Count];
-        var errnos = new int[names.Count];
-        var targets = new PosixStat?[names.Count];
+        var lstats = _statArrays.RentLStats(names.Count);
+        var errnos = _statArrays.RentErrnos(names.Count);
+        PosixStat?[]? targets = null;
         for (var i = 0; i < names.Count; i++)
         {
             var l = listing.LStat(names[i], out errnos[i]);
             lstats[i] = l;
-            if (l is { IsSymlink: true }) targets[i] = listing.Stat(names[i], out _) ?? Dangling;
+            if (l is { IsSymlink: true }) (targets ??= _statArrays.RentTargets(names.Count))[i] = listing.Stat(names[i], out _) ?? Dangling;
         }
         folder.LStats = lstats;
         folder.Errnos = errnos;

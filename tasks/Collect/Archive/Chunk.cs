@@ -9,9 +9,9 @@ internal sealed class Chunk : IDisposable
 {
     public Chunk(int size, bool compressed)
     {
-        Input = new byte[size];
+        Input = GC.AllocateUninitializedArray<byte>(size);
         // Sized for incompressible data (which grows a little) so a worker seldom has to reallocate.
-        Output = compressed ? new MemoryStream(size + size / 64 + 4096) : null;
+        Output = compressed ? new ChunkOutput(size + size / 64 + 4096) : null;
     }
 
     public byte[] Input { get; }
@@ -20,19 +20,19 @@ internal sealed class Chunk : IDisposable
     public int Length { get; set; }
 
     /// <summary>The compressed form, or null when the archive is not compressed (the input is written as is).</summary>
-    public MemoryStream? Output { get; }
+    public ChunkOutput? Output { get; }
 
     /// <summary>Set once <see cref="Output"/> holds the finished result; the writer waits on it.</summary>
     public ManualResetEventSlim Ready { get; } = new(false);
 
     public ReadOnlySpan<byte> Result =>
-        Output is null ? Input.AsSpan(0, Length) : Output.GetBuffer().AsSpan(0, (int)Output.Length);
+        Output is null ? Input.AsSpan(0, Length) : Output.Written;
 
     /// <summary>Empties the chunk for the producer's next use.</summary>
     public void Reset()
     {
         Length = 0;
-        Output?.SetLength(0);
+        Output?.Truncate(0);
         Ready.Reset();
     }
 

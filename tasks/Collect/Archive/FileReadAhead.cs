@@ -37,7 +37,7 @@ internal sealed class FileReadAhead : IDisposable
     private readonly Thread[] readers;
     private readonly SemaphoreSlim work = new(0);
     private long enqueued, claimed, taken;
-    private int ringHead, ringTail, ringEnd;
+    private int ringHead, ringTail, ringEnd, ringInFlight;
     private bool wrapped;
     private volatile bool stopping;
     private readonly DirectoryHandle? root;
@@ -64,7 +64,8 @@ internal sealed class FileReadAhead : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(ringBytes, wholeLimit + 1);
         items = new Item[window];
-        ring = new byte[ringBytes];
+        // Not cleared: every byte is read into before it is used, and a page never used is never touched (see RingAllocate).
+        ring = GC.AllocateUninitializedArray<byte>(ringBytes);
         for (var i = 0; i < window; i++) items[i] = new Item(ring);
         this.wholeLimit = wholeLimit;
         readers = new Thread[threads];
@@ -75,6 +76,9 @@ internal sealed class FileReadAhead : IDisposable
             readers[i].Start();
         }
     }
+
+    /// <summary>The furthest into the ring any file was read (tests: how much of it was ever touched).</summary>
+    internal int RingHighWater { get; private set; }
 
     /// <summary>Entries handed in and not yet taken out.</summary>
     public int Pending => (int)(enqueued - taken);
@@ -152,10 +156,16 @@ internal sealed class FileReadAhead : IDisposable
         ? ring.Length - ringHead >= size || ringTail >= size
         : ringTail - ringHead >= size;
 
+    // Small files in flight take a small part of the ring: the regions start over at its beginning as soon as they pass
+    // twice what is in flight (at least RingLowWater), instead of going round all of it. A million files of a few hundred
+    // bytes then keep a few hundred kilobytes of the ring in memory instead of all 8 MiB.
+    private const int RingLowWater = 256 << 10;
+
     private int RingAllocate(int size)
     {
         int offset;
-        if (!wrapped && ring.Length - ringHead < size)
+        var early = ringHead + size > Math.Max(RingLowWater, 2 * ringInFlight) && ringTail >= size;
+        if (!wrapped && (ring.Length - ringHead < size || early))
         {
             ringEnd = ringHead;
             wrapped = true;
@@ -163,11 +173,14 @@ internal sealed class FileReadAhead : IDisposable
         }
         else offset = ringHead;
         ringHead = offset + size;
+        ringInFlight += size;
+        RingHighWater = Math.Max(RingHighWater, ringHead);
         return offset;
     }
 
     private void RingFree(Item item)
     {
+        ringInFlight -= item.Reserved;
         if (wrapped && item.RingOffset != ringTail)
         {
             ringTail = 0;
@@ -215,7 +228,6 @@ internal sealed class FileReadAhead : IDisposable
     private void Read(Item item, ref DirectoryHandle? folder, ref byte[]? folderPath)
     {
         var path = item.Entry.PathBytes;
-        item.Name = item.Entry.Path.TrimStart('/');
         if (item.Entry.Stat.IsSymlink && rootPath == null)
         {
             item.LinkTarget = Posix.ReadLink(item.Entry.Path, out item.Errno);
@@ -382,7 +394,6 @@ internal sealed class FileReadAhead : IDisposable
     {
         public WalkEntry Entry;
         public bool Hash;
-        public string Name = "";
         public Outcome Outcome;
         public int Errno;
         public string? LinkTarget;
@@ -396,13 +407,24 @@ internal sealed class FileReadAhead : IDisposable
         internal ExceptionDispatchInfo? Failure;
         internal int RingOffset, Reserved, Length;
 
+        /// <summary>The entry's name in the archive: its path's bytes without the leading '/' (no string is made of it).</summary>
+        public ReadOnlySpan<byte> Name
+        {
+            get
+            {
+                var path = Entry.PathBytes.AsSpan();
+                var start = 0;
+                while (start < path.Length && path[start] == (byte)'/') start++;
+                return path[start..];
+            }
+        }
+
         /// <summary>What was read of a <see cref="Outcome.Whole"/> file: valid until the next <see cref="Enqueue"/>.</summary>
         public ReadOnlySpan<byte> Content => ring.AsSpan(RingOffset, Length);
         internal readonly ManualResetEventSlim Done = new(false);
 
         internal void Reset()
         {
-            Name = "";
             Errno = 0;
             LinkTarget = null;
             Stat = default;

@@ -7,5 +7,6 @@ namespace BackupBuild.Tasks.Collect.Archive;
 /// </summary>
 internal interface IChunkCompressor
 {
+    /// <summary>Appends the unit to <paramref name="output"/>: a <see cref="ChunkOutput"/> or a MemoryStream.</summary>
     void Compress(byte[] input, int count, Stream output);
 }

@@ -14,14 +14,10 @@ internal sealed class ManagedZstdCompressor(CompressionLevel level) : IChunkComp
 
     public void Compress(byte[] input, int count, Stream output)
     {
-        var memory = (MemoryStream)output;
-        var start = (int)memory.Length;
-        memory.SetLength(start + Compressor.GetCompressBound(count));
+        var room = ChunkOutput.Reserve(output, Compressor.GetCompressBound(count));
         using var compressor = new Compressor(zstdLevel);
         compressor.SetParameter(ZSTD_cParameter.ZSTD_c_checksumFlag, 1);
-        var written = compressor.Wrap(input.AsSpan(0, count), memory.GetBuffer().AsSpan(start));
-        memory.SetLength(start + written);
-        memory.Position = memory.Length;
+        ChunkOutput.Advance(output, room.Length, compressor.Wrap(input.AsSpan(0, count), room));
     }
 }
 

@@ -30,17 +30,14 @@ internal sealed unsafe class NativeBzip2Compressor : IChunkCompressor
 
     public void Compress(byte[] input, int count, Stream output)
     {
-        var memory = (MemoryStream)output;
-        var start = (int)memory.Length;
-        memory.SetLength(start + MaxOutput(count));
-        var written = (uint)(memory.Length - start);
+        var room = ChunkOutput.Reserve(output, MaxOutput(count));
+        var written = (uint)room.Length;
         int rc;
         fixed (byte* source = input)
-        fixed (byte* dest = &memory.GetBuffer()[start])
+        fixed (byte* dest = room)
             rc = BuffToBuffCompress(dest, &written, source, (uint)count, blockSize, 0, 0);
         if (rc != Ok) throw new IOException($"BZ2_bzBuffToBuffCompress: {rc}");
-        memory.SetLength(start + written);
-        memory.Position = memory.Length;
+        ChunkOutput.Advance(output, room.Length, (int)written);
     }
 
     private static delegate* unmanaged<byte*, uint*, byte*, uint, int, int, int, int> Load()

@@ -26,9 +26,7 @@ internal sealed unsafe class NativeZstdCompressor : IChunkCompressor
     public void Compress(byte[] input, int count, Stream output)
     {
         var api = Native!;
-        var memory = (MemoryStream)output;
-        var start = (int)memory.Length;
-        memory.SetLength(start + (long)api.CompressBound((nuint)count));
+        var room = ChunkOutput.Reserve(output, checked((int)api.CompressBound((nuint)count)));
         // A context per call keeps the compressor stateless (workers share it) and frees its tables at once;
         // setting them up costs well under 1% of compressing a chunk.
         var context = api.CreateCCtx();
@@ -39,11 +37,10 @@ internal sealed unsafe class NativeZstdCompressor : IChunkCompressor
             Check(api.SetParameter(context, ChecksumFlagParameter, 1), "ZSTD_CCtx_setParameter");
             nuint written;
             fixed (byte* source = input)
-            fixed (byte* dest = &memory.GetBuffer()[start])
-                written = api.Compress2(context, dest, (nuint)(memory.Length - start), source, (nuint)count);
+            fixed (byte* dest = room)
+                written = api.Compress2(context, dest, (nuint)room.Length, source, (nuint)count);
             Check(written, "ZSTD_compress2");
-            memory.SetLength(start + (long)written);
-            memory.Position = memory.Length;
+            ChunkOutput.Advance(output, room.Length, (int)written);
         }
         finally
         {

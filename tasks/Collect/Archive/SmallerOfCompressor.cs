@@ -17,23 +17,21 @@ internal sealed class SmallerOfCompressor(IChunkCompressor first, IChunkCompress
 
     // The second output goes to a buffer of the worker thread's own, so a chunk's output buffer never has to
     // hold both (it would grow to twice the chunk and stay so for the whole archive).
-    [ThreadStatic] private static MemoryStream? scratch;
+    [ThreadStatic] private static ChunkOutput? scratch;
 
     public void Compress(byte[] input, int count, Stream output)
     {
-        var memory = (MemoryStream)output;
-        var start = (int)memory.Length;
-        First.Compress(input, count, memory);
-        var firstLength = (int)memory.Length - start;
+        var start = (int)output.Length;
+        First.Compress(input, count, output);
+        var firstLength = (int)output.Length - start;
         if (firstLength <= onlyAbove * count) return;
-        var second = scratch ??= new MemoryStream();
-        second.SetLength(0);
+        var second = scratch ??= new ChunkOutput();
+        second.Truncate(0);
         Second.Compress(input, count, second);
         if (second.Length < firstLength)
         {
-            memory.SetLength(start);
-            memory.Write(second.GetBuffer(), 0, (int)second.Length);
+            ChunkOutput.Truncate(output, start);
+            output.Write(second.Written);
         }
-        memory.Position = memory.Length;
     }
 }

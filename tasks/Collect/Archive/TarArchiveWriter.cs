@@ -63,6 +63,16 @@ public sealed class TarArchiveWriter : IDisposable
         IncrementalHash? hash = null, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(entryName);
+        return AddFile(TarHeader.Bytes(entryName), stat, content, hash, cancel);
+    }
+
+    /// <summary>
+    /// <see cref="AddFile(string, in PosixStat, Stream, IncrementalHash?, CancellationToken)"/> with the name's exact
+    /// bytes (a walk's path without its leading '/'): no string is made of it on the way.
+    /// </summary>
+    internal FileAddResult AddFile(ReadOnlySpan<byte> entryName, in PosixStat stat, Stream content,
+        IncrementalHash? hash = null, CancellationToken cancel = default)
+    {
         ArgumentNullException.ThrowIfNull(content);
         ArgumentOutOfRangeException.ThrowIfNegative(stat.Size);
         EnsureOpen();
@@ -102,6 +112,12 @@ public sealed class TarArchiveWriter : IDisposable
     public void AddFile(string entryName, in PosixStat stat, ReadOnlySpan<byte> content)
     {
         ArgumentNullException.ThrowIfNull(entryName);
+        AddFile(TarHeader.Bytes(entryName), stat, content);
+    }
+
+    /// <summary><see cref="AddFile(string, in PosixStat, ReadOnlySpan{byte})"/> with the name's exact bytes.</summary>
+    internal void AddFile(ReadOnlySpan<byte> entryName, in PosixStat stat, ReadOnlySpan<byte> content)
+    {
         ArgumentOutOfRangeException.ThrowIfNegative(stat.Size);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(content.Length, stat.Size);
         EnsureOpen();
@@ -123,6 +139,12 @@ public sealed class TarArchiveWriter : IDisposable
     public void AddSymlink(string entryName, in PosixStat stat, string target)
     {
         ArgumentNullException.ThrowIfNull(entryName);
+        AddSymlink(TarHeader.Bytes(entryName), stat, target);
+    }
+
+    /// <summary><see cref="AddSymlink(string, in PosixStat, string)"/> with the name's exact bytes.</summary>
+    internal void AddSymlink(ReadOnlySpan<byte> entryName, in PosixStat stat, string target)
+    {
         ArgumentNullException.ThrowIfNull(target);
         EnsureOpen();
         try
@@ -174,9 +196,8 @@ public sealed class TarArchiveWriter : IDisposable
     }
 
     /// <summary>The long-link and long-name entries the names need, then the entry's own header.</summary>
-    private void WriteHeaders(string entryName, in PosixStat stat, byte type, long size, byte[]? link)
+    private void WriteHeaders(ReadOnlySpan<byte> name, in PosixStat stat, byte type, long size, byte[]? link)
     {
-        var name = TarHeader.Bytes(entryName);
         // Same order as GNU tar and Python: the long link target first, then the long name.
         if (link is not null) WriteLongEntry(TarHeader.GnuLongLink, link);
         WriteLongEntry(TarHeader.GnuLongName, name);
@@ -196,7 +217,7 @@ public sealed class TarArchiveWriter : IDisposable
         tar.Write(block);
     }
 
-    private void WriteLongEntry(byte type, byte[] value)
+    private void WriteLongEntry(byte type, ReadOnlySpan<byte> value)
     {
         var size = TarHeader.LongEntrySize(value);
         if (size == 0) return;

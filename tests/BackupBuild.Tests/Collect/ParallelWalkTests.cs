@@ -81,6 +81,29 @@ public class ParallelWalkTests
         Assert.Equal(exclusions, !all.Contains("q.tmp"));
     }
 
+    /// <summary>
+    /// The lstat arrays of a folder are reused for the next ones: a folder whose link sat where the next folder has a
+    /// subfolder must not make that subfolder look like a link (it would be stored as a file and never entered).
+    /// </summary>
+    [Fact]
+    public void Folders_reusing_each_others_arrays_keep_their_own_links_and_subfolders()
+    {
+        using var t = new TempDir();
+        for (var k = 0; k < 60; k++)
+        for (var i = 0; i < 20; i++)
+        {
+            t.Dir($"d/k{k:00}");
+            var name = $"d/k{k:00}/e{i:00}";
+            if (i == k % 20) File.CreateSymbolicLink(t[name], t["d/k00/e05"]);
+            else if (i == (k + 19) % 20) t.File(name + "/inner.txt", "in");
+            else t.File(name, "f");
+        }
+        var one = Walk(t["d"], 1).Entries;
+        Assert.Equal(60 * 20, one.Count);
+        Assert.Equal(60, one.Count(e => e.Contains("/inner.txt ")));
+        for (var round = 0; round < 3; round++) Assert.Equal(one, Walk(t["d"], 2).Entries);
+    }
+
     [Fact]
     public void A_folder_larger_than_the_read_ahead_limit_gives_the_same_entries()
     {
