@@ -68,8 +68,8 @@ public sealed unsafe class DirectoryHandle : IDisposable
     private const int Create = 0x40;
     private const int Exclusive = 0x80;
     private const int NonBlocking = 0x800;
-    private const int Directory = 0x10000;
-    private const int NoFollow = 0x20000;
+    private static readonly int Directory = OpenFlags.Directory;
+    private static readonly int NoFollow = OpenFlags.NoFollow;
     private const int CloseOnExec = 0x80000;
 
     private readonly SafeFileHandle _fd;

@@ -35,7 +35,7 @@ public static unsafe partial class Posix
 
     private const int AtSymlinkNoFollow = 0x100;
     private const int AtCurrentDirectory = -100;
-    private const int OpenDirectoryFlags = 0x10000 /* O_DIRECTORY */ | 0x80000 /* O_CLOEXEC */;
+    private static readonly int OpenDirectoryFlags = OpenFlags.Directory | OpenFlags.CloseOnExec;
 
     [DllImport("libc", SetLastError = true)]
     private static extern IntPtr getpwuid(uint uid);

@@ -42,8 +42,8 @@ public static unsafe partial class Posix
 
     private const int CreateAtCwd = -100;           // AT_FDCWD
     private const int CreateNoFollowAt = 0x100;     // AT_SYMLINK_NOFOLLOW
-    private const int CreateNewFlags =
-        0x1 /* O_WRONLY */ | 0x40 /* O_CREAT */ | 0x80 /* O_EXCL */ | 0x20000 /* O_NOFOLLOW */ | 0x80000 /* O_CLOEXEC */;
+    private static readonly int CreateNewFlags =
+        0x1 /* O_WRONLY */ | 0x40 /* O_CREAT */ | 0x80 /* O_EXCL */ | OpenFlags.NoFollow | OpenFlags.CloseOnExec;
 
     /// <summary>mkdir(2) of exactly this name (the umask applies to <paramref name="mode"/>).</summary>
     public static bool MakeDirectory(string path, uint mode, out int errno)

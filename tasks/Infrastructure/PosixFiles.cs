@@ -31,7 +31,7 @@ public static unsafe partial class Posix
     private static extern void free_native(IntPtr p);
 
     private const int ReadOnly = 0;
-    private const int NoFollow = 0x20000;   // O_NOFOLLOW
+    private static readonly int NoFollow = OpenFlags.NoFollow;
     private const int NonBlocking = 0x800;  // O_NONBLOCK: a fifo swapped in after the lstat does not hang the run
     private const int CloseOnExec = 0x80000;
     private const int NameOffset = 19;      // struct dirent on 64-bit glibc: d_ino, d_off, d_reclen, d_type, d_name

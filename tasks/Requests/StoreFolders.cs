@@ -23,8 +23,8 @@ internal static unsafe class StoreFolders
     private static extern int store_close(int fd);
 
     private const int AtCwd = -100;
-    private const int OpenFolder = 0x10000 /* O_DIRECTORY */ | 0x80000 /* O_CLOEXEC */;
-    private const int OpenFolderNoFollow = OpenFolder | 0x20000 /* O_NOFOLLOW */;
+    private static readonly int OpenFolder = Infrastructure.OpenFlags.Directory | Infrastructure.OpenFlags.CloseOnExec;
+    private static readonly int OpenFolderNoFollow = OpenFolder | Infrastructure.OpenFlags.NoFollow;
     private const int ENOENT = 2, EEXIST = 17, ENOTDIR = 20, ELOOP = 40;
 
     /// <summary>

@@ -64,7 +64,8 @@ internal static unsafe class Beneath
         ENAMETOOLONG = 36, ENOSYS = 38, ELOOP = 40, EILSEQ = 84;
 
     private const int ORdOnly = 0, OWrOnly = 0x1, OCreat = 0x40, OExcl = 0x80, ONonBlock = 0x800,
-        ODirectory = 0x10000, ONoFollow = 0x20000, OCloExec = 0x80000;
+        OCloExec = OpenFlags.CloseOnExec;
+    private static readonly int ODirectory = OpenFlags.Directory, ONoFollow = OpenFlags.NoFollow;
     private const int AtFdCwd = -100, AtSymlinkNoFollow = 0x100, AtRemoveDir = 0x200;
     private const uint RenameNoReplace = 1;
 
