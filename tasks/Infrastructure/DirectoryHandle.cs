@@ -60,7 +60,7 @@ public sealed unsafe class DirectoryHandle : IDisposable
     /// <summary>EEXIST: <see cref="CreateNew"/> found something with the name.</summary>
     public const int AlreadyExists = 17;
 
-    private const int AtCwd = -100;
+    internal const int AtCwd = -100;   // AT_FDCWD
     private const int AtSymlinkNoFollow = 0x100;
     private const int AtRemoveDir = 0x200;
     private const int ReadOnly = 0;
@@ -192,13 +192,20 @@ public sealed unsafe class DirectoryHandle : IDisposable
     {
         var z = Z(name);
         using var d = new Fd(_fd);
+        fixed (byte* p = z)
+            return ReadLinkAt(d.Value, p, out errno);
+    }
+
+    /// <summary>readlinkat(2) of a NUL-terminated name relative to a folder descriptor (AtCwd: the working folder),
+    /// growing the buffer until the target fits; null with the errno (EINVAL: not a link).</summary>
+    internal static string? ReadLinkAt(int dirfd, byte* name, out int errno)
+    {
         for (var size = 256; size <= 1 << 20; size *= 4)
         {
             var buffer = new byte[size];
             nint n;
-            fixed (byte* p = z)
             fixed (byte* b = buffer)
-                n = readlinkat_native(d.Value, p, b, size);
+                n = readlinkat_native(dirfd, name, b, size);
             if (n < 0)
             {
                 errno = Marshal.GetLastPInvokeError();

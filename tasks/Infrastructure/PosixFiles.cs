@@ -21,9 +21,6 @@ public static unsafe partial class Posix
     [DllImport("libc", EntryPoint = "fstat", SetLastError = true)]
     private static extern int fstat_native(int fd, byte* buf);
 
-    [DllImport("libc", EntryPoint = "readlink", SetLastError = true)]
-    private static extern nint readlink_native(byte* path, byte* buf, nint size);
-
     [DllImport("libc", EntryPoint = "realpath", SetLastError = true)]
     private static extern IntPtr realpath_native(byte* path, IntPtr resolved);
 
@@ -243,24 +240,8 @@ public static unsafe partial class Posix
     public static string? ReadLink(string path, out int errno)
     {
         var name = PosixPath.Encode(path, nulTerminated: true);
-        for (var size = 256; ; size *= 4)
-        {
-            var buffer = new byte[size];
-            nint n;
-            fixed (byte* p = name)
-            fixed (byte* b = buffer)
-                n = readlink_native(p, b, size);
-            if (n < 0)
-            {
-                errno = Marshal.GetLastPInvokeError();
-                return null;
-            }
-            if (n < size)
-            {
-                errno = 0;
-                return PosixPath.Decode(buffer.AsSpan(0, (int)n));
-            }
-        }
+        fixed (byte* p = name)
+            return DirectoryHandle.ReadLinkAt(DirectoryHandle.AtCwd, p, out errno);
     }
 }
 
