@@ -26,7 +26,7 @@ required=(
   "chromium:chromium"
   "sftp:openssh-client" "msmtp:msmtp"
   "logrotate:logrotate"
-  "mount:mount" "mkfs.ext4:e2fsprogs" "truncate:coreutils" "mkfifo:coreutils"
+  "strace:strace" "mount:mount" "mkfs.ext4:e2fsprogs" "truncate:coreutils" "mkfifo:coreutils"
   "ceph-mon:ceph-mon" "ceph-osd:ceph-osd" "radosgw:radosgw" "ceph:ceph-common" "radosgw-admin:ceph-common" "rados:ceph-common"
 )
 missing=()

@@ -35,6 +35,9 @@ public sealed unsafe class DirectoryHandle : IDisposable
     [DllImport("libc", EntryPoint = "syscall", SetLastError = true)]
     private static extern long syscall_openat2(long number, int dirfd, byte* path, OpenHow* how, nuint size);
 
+    [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static extern int fsync_native(int fd);
+
     [DllImport("libc", EntryPoint = "readlinkat", SetLastError = true)]
     private static extern nint readlinkat_native(int dirfd, byte* path, byte* buf, nint size);
 
@@ -274,6 +277,40 @@ public sealed unsafe class DirectoryHandle : IDisposable
     /// </summary>
     public SafeFileHandle? OpenRead(ReadOnlySpan<byte> name, out int errno) =>
         OpenAt(name, ReadOnly | NoFollow | NonBlocking | CloseOnExec, 0, out errno);
+
+    /// <summary>
+    /// Makes the named files and then the folder's own entries durable (fsync each, opened again beneath this folder
+    /// without following a link): nothing is marked done before its data is on disk. False with the name at fault (null:
+    /// the folder itself) and the errno.
+    /// </summary>
+    public bool FlushToDisk(IEnumerable<byte[]> names, out byte[]? failed, out int errno)
+    {
+        foreach (var name in names)
+        {
+            using var file = OpenRead(name, out errno);
+            if (file == null || !FSync(file, out errno))
+            {
+                failed = name;
+                return false;
+            }
+        }
+        failed = null;
+        return FSync(_fd, out errno);
+    }
+
+    /// <summary>fsync of a folder's own entries (a rename or a new entry in it made durable); false with the errno.</summary>
+    public static bool FlushFolder(string path, out int errno)
+    {
+        using var folder = Open(path, followLink: true, out errno);
+        return folder != null && folder.FlushToDisk(Array.Empty<byte[]>(), out _, out errno);
+    }
+
+    private static bool FSync(SafeFileHandle handle, out int errno)
+    {
+        using var d = new Fd(handle);
+        errno = fsync_native(d.Value) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        return errno == 0;
+    }
 
     /// <summary>Creates a new entry for writing with O_CREAT|O_EXCL|O_NOFOLLOW: fails (EEXIST) when anything has the name.</summary>
     public SafeFileHandle? CreateNew(ReadOnlySpan<byte> name, uint mode, out int errno) =>

@@ -123,6 +123,15 @@ public sealed class CollectDirCopy
             _error("Stage.NoFiles", new object[] { _peer, collectDir });
             failed = true;
         }
+        // Each file was flushed before its rename; the renames (and the peer's folder in the day's) are made durable
+        // before anything is marked staged.
+        if (!failed && copied > 0 &&
+            !(staging.FlushToDisk(Array.Empty<byte[]>(), out _, out var syncErrno) &&
+              DirectoryHandle.FlushFolder(Path.GetDirectoryName(peerDir.TrimEnd('/'))!, out syncErrno)))
+        {
+            _error("Stage.CopyFailed", new object[] { _peer, collectDir, peerDir, "cannot flush the staging folder to disk: " + Posix.ErrorText(syncErrno) });
+            failed = true;
+        }
         return new CopyResult(files, copied, unchanged, bytes, failed);
     }
 

@@ -154,7 +154,8 @@ public sealed class RemotePeerStage
         Directory.CreateDirectory(temp);
         ProgramResult copy;
         phase.Restart();
-        if (CopiesOverConnection(entries))
+        var copiedOver = CopiesOverConnection(entries);
+        if (copiedOver)
         {
             var received = CopyOverConnection(temp, entries, bytes, peerDir);
             if (received == null) return Done(PeerOutcome.Failed);
@@ -190,7 +191,22 @@ public sealed class RemotePeerStage
             if (missing.Count > 0) _log.Failure(_forgiven, "Stage.RemoteIncomplete", _peer.Name, _ssh.Target);
             return Done(PeerOutcome.Failed);
         }
+        // rsync and scp leave their files in the page cache: nothing is marked staged before its data is on disk.
+        if (!copiedOver && FlushCopy(temp) is { } notFlushed)
+        {
+            var full = StagingDiskFull(notFlushed, temp, bytes);
+            TryDelete(temp);
+            _log.Error("Stage.CopyFailed", _peer.Name, _ssh.Target + ":" + _peer.CollectDir, peerDir, full ?? notFlushed);
+            return Done(PeerOutcome.Failed);
+        }
         AtomicFile.ReplaceDirectory(temp, peerDir);
+        // The rename too, before the peer is told its collect dir was staged.
+        if (!DirectoryHandle.FlushFolder(Path.GetDirectoryName(peerDir.TrimEnd('/'))!, out var notRenamed))
+        {
+            _log.Error("Stage.CopyFailed", _peer.Name, _ssh.Target + ":" + _peer.CollectDir, peerDir,
+                "cannot flush the staging folder to disk: " + Posix.ErrorText(notRenamed));
+            return Done(PeerOutcome.Failed);
+        }
         _log.High("Stage.RemoteStaged", _peer.Name, _ssh.Target, files, Units.Bytes(bytes), peerDir, Units.Seconds(clock.Elapsed));
         MarkStaged(entries);
         return Done(PeerOutcome.Staged, files, bytes);
@@ -288,6 +304,16 @@ public sealed class RemotePeerStage
         }
         _log.Detail("Stage.CopiedOverConnection", _peer.Name, receiver.Files, Units.Bytes(receiver.Bytes));
         return r;
+    }
+
+    /// <summary>fsync of every file rsync or scp put into <paramref name="temp"/> and of the folder; null when done, else why not.</summary>
+    private static string? FlushCopy(string temp)
+    {
+        using var folder = DirectoryHandle.Open(temp, followLink: false, out var errno);
+        var names = folder?.ReadNames(out errno);
+        if (folder == null || names == null) return $"cannot open {temp} to flush it to disk: {Posix.ErrorText(errno)}";
+        if (folder.FlushToDisk(names, out var failed, out errno)) return null;
+        return $"cannot flush {(failed == null ? temp : PosixPath.Display(PosixPath.Decode(failed)))} to disk: {Posix.ErrorText(errno)}";
     }
 
     private ProgramResult Copy(string temp, string previous)

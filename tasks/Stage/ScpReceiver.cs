@@ -163,32 +163,11 @@ public sealed class ScpReceiver
     public bool FlushToDisk(out string? error)
     {
         error = null;
-        foreach (var name in _written)
-        {
-            using var handle = _folder.OpenRead(name, out var errno);
-            var added = false;
-            try
-            {
-                if (handle != null)
-                {
-                    handle.DangerousAddRef(ref added);
-                    if (fsync((int)handle.DangerousGetHandle()) == 0) continue;
-                    errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-                }
-            }
-            finally
-            {
-                if (added) handle!.DangerousRelease();
-            }
-            LocalWriteFailed = true;
-            error = $"cannot flush {PosixPath.Display(PosixPath.Decode(name))} to disk: {Posix.ErrorText(errno)}";
-            return false;
-        }
-        return true;
+        if (_folder.FlushToDisk(_written, out var failed, out var errno)) return true;
+        LocalWriteFailed = true;
+        error = $"cannot flush {(failed == null ? "the folder" : PosixPath.Display(PosixPath.Decode(failed)))} to disk: {Posix.ErrorText(errno)}";
+        return false;
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-    private static extern int fsync(int fd);
 
     private bool Write(FileStream output, byte[] buffer, int count, string name)
     {

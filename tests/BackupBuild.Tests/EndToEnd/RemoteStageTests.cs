@@ -65,6 +65,37 @@ public class RemoteStageTests : IClassFixture<SshServer>
         AssertStaged(web, Path.Combine(day, "web"));
     }
 
+    [Fact]
+    public void Every_staged_file_and_folder_is_flushed_to_disk_by_each_way_of_copying_before_the_day_is_marked_staged()
+    {
+        // A crash after a peer is marked staged must not lose what was staged: rsync, scp -O, the copy over the
+        // connection and the local copy each leave data in the page cache until Stage fsyncs it (seen here by strace).
+        using var t = new TempDir();
+        var dirs = new[] { "viarsync", "viascp", "viaconn", "local" }.ToDictionary(n => n, n => ReadyCollectDir(t, n));
+        var trace = Path.Combine(t.Path, "fsync.trace");
+        var p = new BackupProject(t.Path)
+            .Item("Peer", "viarsync", _ssh.PeerMetadata(dirs["viarsync"], ("RemoteCopy", "rsync")))
+            .Item("Peer", "viascp", _ssh.PeerMetadata(dirs["viascp"], ("RemoteCopy", "scp -O")))
+            .Item("Peer", "viaconn", _ssh.PeerMetadata(dirs["viaconn"]))
+            .Item("Peer", "local", ("Type", "local"), ("CollectDir", dirs["local"]));
+        p.Tracer = new[] { "strace", "-f", "-qq", "-y", "-e", "trace=fsync,fdatasync", "-o", trace };
+        var run = p.Run("Stage", "BackupRunDate=2026-11-24T02:00");
+        Assert.True(run.ExitCode == 0, run.All);
+        var synced = File.ReadAllLines(trace).Where(l => l.Contains("sync(") && l.Contains("= 0")).ToList();
+        var day = Path.Combine(p.StagingDir, "2026/11/24");
+        foreach (var (name, dir) in dirs)
+        {
+            AssertStaged(dir, Path.Combine(day, name));
+            if (name == "local") // each file flushed under its temporary name before it is renamed into place
+                Assert.Equal(3, synced.Count(l => l.Contains(Path.Combine(day, name, ".bkp-tmp-"))));
+            else
+                foreach (var file in new[] { "srv-" + name + ".tar.gz", "etc-" + name + " with space.tar", "cback.collect" })
+                    Assert.True(synced.Any(l => l.Contains("/" + file + ">")), $"{name}: {file} was never flushed:\n" + string.Join("\n", synced));
+        }
+        Assert.Contains(synced, l => l.Contains(day + ">"));
+        Assert.Contains(synced, l => l.Contains(Path.Combine(day, "local") + ">"));
+    }
+
     [Theory]
     [InlineData("down", "BKP3050")]
     [InlineData("hostkey", "BKP3052")]

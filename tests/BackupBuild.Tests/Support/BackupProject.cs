@@ -62,7 +62,10 @@ public sealed class BackupProject
     /// <summary>true: `dotnet msbuild` runs in a session and process group of its own (through setsid), as a terminal's job does.</summary>
     public bool OwnSession { get; set; }
 
-    private string Program => OwnSession ? "setsid" : Umask == null ? "dotnet" : "/bin/sh";
+    /// <summary>A program that runs `dotnet msbuild` with its own arguments first (e.g. strace -f -o FILE); not with Umask or OwnSession.</summary>
+    public string[]? Tracer { get; set; }
+
+    private string Program => Tracer is [var tracer, ..] ? tracer : OwnSession ? "setsid" : Umask == null ? "dotnet" : "/bin/sh";
 
     public BackupProject Property(string name, string value)
     {
@@ -171,6 +174,7 @@ public sealed class BackupProject
         if (Umask != null) args.InsertRange(0, new[] { "-c", $"umask {Umask} && exec dotnet \"$@\"", "sh" });
         // env --default-signal=INT: a test host started in the background (a CI runner, `./test.sh &`) inherits SIGINT
         // ignored, and so would dotnet msbuild; a terminal's Ctrl+C reaches a run whose SIGINT is not ignored.
+        if (Tracer != null) args.InsertRange(0, Tracer.Skip(1).Append("dotnet"));
         if (OwnSession) args.InsertRange(0, new[] { "-w", "--", "env", "--default-signal=INT", Umask == null ? "dotnet" : "/bin/sh" });
         var env = new Dictionary<string, string?>
         {
