@@ -153,6 +153,7 @@ internal sealed class CompressionPipeline : IDisposable
         writer.Join();
         foreach (var w in workers) w.Join();
         foreach (var chunk in created) chunk.Dispose();
+        (compressor as IDisposable)?.Dispose(); // native contexts kept between chunks (zstd)
         free.Dispose();
         toCompress.Dispose();
         toWrite.Dispose();

@@ -9,7 +9,7 @@ namespace BackupBuild.Tasks.Collect.Archive;
 /// <param name="onlyAbove">Tries <paramref name="second"/> only when the first output is larger than this share of
 /// the input (1 or more: never; 0: always).</param>
 internal sealed class SmallerOfCompressor(IChunkCompressor first, IChunkCompressor second, double onlyAbove = 0)
-    : IChunkCompressor
+    : IChunkCompressor, IDisposable
 {
     public IChunkCompressor First { get; } = first;
 
@@ -33,5 +33,11 @@ internal sealed class SmallerOfCompressor(IChunkCompressor first, IChunkCompress
             ChunkOutput.Truncate(output, start);
             output.Write(second.Written);
         }
+    }
+
+    public void Dispose()
+    {
+        (First as IDisposable)?.Dispose();
+        (Second as IDisposable)?.Dispose();
     }
 }
