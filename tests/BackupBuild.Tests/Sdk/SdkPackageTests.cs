@@ -285,7 +285,7 @@ public class SdkPackageTests
         env["DOTNET_JitDisasmSummary"] = "1";
         env["DOTNET_JitStdOutFile"] = t["jit.txt"];
         var run = Tool.RunWith(site.Directory, env, TimeSpan.FromMinutes(10), "dotnet",
-            "msbuild", site.ProjectPath, "-nologo", "-nodeReuse:false", "-tl:off", "-v:n", "-t:All", "-p:BackupRunDate=2026-11-24");
+            "msbuild", site.ProjectPath, "-nologo", "-nodeReuse:false", "-tl:off", "-v:d", "-t:All", "-p:BackupRunDate=2026-11-24");
         Assert.True(run.ExitCode == 0, run.All);
         Assert.Contains("nothing changed since the last collect", run.Output);
         // Each of these ran (the five tasks of an up-to-date run): "JIT compiled Namespace.Class:Method(…) [Tier…]".
