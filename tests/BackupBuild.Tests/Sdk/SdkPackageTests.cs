@@ -255,6 +255,49 @@ public class SdkPackageTests
         Assert.Contains("/var/log", r.Output);
     }
 
+    /// <summary>
+    /// The package's ReadyToRun code is the code an up-to-date run executes: the runtime lists every method it compiles
+    /// while the run lasts (DOTNET_JitStdOutFile), and the task classes (which derive from MSBuild's Task and take its task
+    /// items) are not among them. Before crossgen2 was given MSBuild's assemblies as references, it could precompile none
+    /// of those methods, and an up-to-date -t:All compiled about 150 of BackupBuild.Tasks's methods at run time.
+    /// </summary>
+    [Fact]
+    public void An_up_to_date_run_of_the_package_runs_the_tasks_precompiled()
+    {
+        using var t = new TempDir();
+        var data = t.Dir("data");
+        File.WriteAllText(Path.Combine(data, "a.txt"), "a\n");
+        var site = new SiteRepository(t["site"], SdkPackage.Shared);
+        site.Project($"<PropertyGroup><BackupRoot>{t["var"]}/</BackupRoot></PropertyGroup>");
+        site.Peer("this-machine", $"""
+              <ItemGroup>
+                <Peer Include="$(BackupPeer)" Type="local" CollectDir="$(CollectDir)" />
+                <CollectDirectory Include="{data}" CollectMode="incr" />
+                <PurgeDirectory Include="$(CollectDir)" RetainDays="0" />
+              </ItemGroup>
+            """);
+        for (var i = 0; i < 2; i++)
+        {
+            var r = site.Run("-t:All", "-p:BackupRunDate=2026-11-24");
+            Assert.True(r.ExitCode == 0, r.All);
+        }
+        var env = SdkPackage.Environment(site.Packages);
+        env["DOTNET_JitDisasmSummary"] = "1";
+        env["DOTNET_JitStdOutFile"] = t["jit.txt"];
+        var run = Tool.RunWith(site.Directory, env, TimeSpan.FromMinutes(10), "dotnet",
+            "msbuild", site.ProjectPath, "-nologo", "-nodeReuse:false", "-tl:off", "-v:d", "-t:All", "-p:BackupRunDate=2026-11-24");
+        Assert.True(run.ExitCode == 0, run.All);
+        Assert.Contains("nothing changed since the last collect", run.Output);
+        // Each of these ran (the five tasks of an up-to-date run): "JIT compiled Namespace.Class:Method(…) [Tier…]".
+        foreach (var task in new[] { "CheckPrivateFolders", "RegisterRunLogger", "WriteRunLog", "ComputeCollectStamp", "ComputeActionStamp" })
+            Assert.Contains($"Task \"{task}\"", run.Output);
+        var compiled = File.ReadAllLines(t["jit.txt"]).Where(l => l.Contains("JIT compiled BackupBuild.Tasks.", StringComparison.Ordinal)).ToList();
+        Assert.DoesNotContain(compiled, l => l.Contains(":Run()", StringComparison.Ordinal) || l.Contains("BackupTask:Execute()", StringComparison.Ordinal)
+            || l.Contains(":set_", StringComparison.Ordinal) || l.Contains("Settings.", StringComparison.Ordinal));
+        // What may be left: methods marked AggressiveOptimization (never precompiled) and code shared with the run logger.
+        Assert.True(compiled.Count <= 20, string.Join("\n", compiled));
+    }
+
     [Fact]
     public void Every_extension_file_is_imported_by_the_targets_behind_a_switch()
     {
