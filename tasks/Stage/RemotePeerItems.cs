@@ -27,9 +27,15 @@ public static class RemotePeerItems
             problem("Stage.BadHost", new object[] { name, host });
             ok = false;
         }
-        var port = 22;
+        // Port (22) and Managed (false) come from the Peer ItemDefinitionGroup of targets/BackupBuild.props: empty is BKP1151.
+        var port = 0;
         var portText = item.GetMetadata("Port");
-        if (portText.Length > 0 && (!int.TryParse(portText, out port) || port is < 1 or > 65535))
+        if (portText.Length == 0)
+        {
+            problem("Config.MissingItemMetadata", new object[] { "Peer", name, "Port" });
+            ok = false;
+        }
+        else if (!int.TryParse(portText, out port) || port is < 1 or > 65535)
         {
             problem("Stage.BadPort", new object[] { name, portText });
             ok = false;
@@ -55,7 +61,12 @@ public static class RemotePeerItems
         }
         var managed = false;
         var managedText = item.GetMetadata("Managed");
-        if (managedText.Length > 0 && !bool.TryParse(managedText, out managed))
+        if (managedText.Length == 0)
+        {
+            problem("Config.MissingItemMetadata", new object[] { "Peer", name, "Managed" });
+            ok = false;
+        }
+        else if (!bool.TryParse(managedText, out managed))
         {
             problem("Stage.BadManaged", new object[] { name, managedText });
             ok = false;
