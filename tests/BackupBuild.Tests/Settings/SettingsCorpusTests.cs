@@ -358,7 +358,7 @@ public class SettingsCorpusTests
         ("CollectDirectory", "IgnoreFile", ".nobackup", null), ("CollectDirectory", "IgnoreFile", "a/b", "BKP1023"), ("CollectDirectory", "IgnoreFile", "", "BKP1151"),
         ("Peer", "IgnoreFailures", "all", null), ("Peer", "IgnoreFailures", "sometimes", "BKP3008"), ("Peer", "IgnoreFailures", "", "BKP1151"),
         ("Peer", "Managed", "true", "BKP3015"), ("Peer", "Managed", "", "BKP1151"),
-        ("remote Peer", "Port", "", "BKP1151"), ("remote Peer", "Port", "0", "BKP3017"), ("remote Peer", "Port", "ssh", "BKP3017"),
+        ("remote Peer", "Host", "", "BKP1151"), ("remote Peer", "Host", "-oProxyCommand=id", "BKP3016"), ("remote Peer", "Port", "", "BKP1151"), ("remote Peer", "Port", "0", "BKP3017"), ("remote Peer", "Port", "ssh", "BKP3017"),
         ("remote Peer", "Managed", "", "BKP1151"), ("remote Peer", "Managed", "yes", "BKP3032"),
         ("BackupServer", "Port", "2222", null), ("BackupServer", "Port", "70000", "BKP7012"), ("BackupServer", "Port", "", "BKP1151"),
         ("BackupServer", "User", "root", null), ("BackupServer", "User", "", "BKP1151"),
