@@ -95,10 +95,18 @@ public sealed class CollectConfiguration
         var defaultFormatText = r.Required("ArchiveMode");
         var defaultMode = ParseMode(defaultModeText, "CollectMode", "(default)", "property", problems) ?? CollectMode.Daily;
         var defaultFormat = ParseFormat(defaultFormatText, "ArchiveMode", "(default)", "property", problems) ?? ArchiveFormat.TarGz;
-        // Items get the properties as metadata from the ItemDefinitionGroup of targets/BackupBuild.Settings.targets: an
-        // inherited value is the property's, checked once above; only an item's own value is checked per item.
-        static string Own(ITaskItem item, string name, string inherited) => item.GetMetadata(name) is var v && v != inherited ? v : "";
-        var defaultIgnore = r.Required("IgnoreFile") is { Length: > 0 } ignoreFile ? ignoreFile : null;
+        // Items get the properties as metadata from the ItemDefinitionGroup of targets/BackupBuild.props: an inherited value
+        // is the property's, checked once above; only an item's own value is checked per item, and an item that sets one
+        // to nothing has no value at all (BKP1151): the parser has no default of its own.
+        string Own(ITaskItem item, string type, string name, string inherited)
+        {
+            var v = item.GetMetadata(name);
+            if (v.Trim() == inherited) return "";
+            if (v.Trim().Length == 0) problems.Error("Config.MissingItemMetadata", type, item.ItemSpec, name);
+            return v;
+        }
+        var defaultIgnoreText = r.Required("IgnoreFile");
+        var defaultIgnore = defaultIgnoreText.Length > 0 ? defaultIgnoreText : null;
         var globalExcludes = ParseExcludePaths(Values.List(r.Text("CollectExcludePaths")), "CollectExcludePaths", "(property)", problems);
         var globalPatterns = ParsePatterns(Values.List(r.Text("CollectExcludePatterns")), "CollectExcludePatterns", "(property)", problems);
 
@@ -107,8 +115,8 @@ public sealed class CollectConfiguration
         {
             Values.UnknownMetadata(item, "CollectFile", problems, FileMetadata);
             var path = ItemPath(item, "CollectFile", problems);
-            var mode = ParseMode(Own(item, "CollectMode", defaultModeText), "CollectMode", item.ItemSpec, "CollectFile", problems) ?? defaultMode;
-            var format = ParseFormat(Own(item, "ArchiveMode", defaultFormatText), "ArchiveMode", item.ItemSpec, "CollectFile", problems) ?? defaultFormat;
+            var mode = ParseMode(Own(item, "CollectFile", "CollectMode", defaultModeText), "CollectMode", item.ItemSpec, "CollectFile", problems) ?? defaultMode;
+            var format = ParseFormat(Own(item, "CollectFile", "ArchiveMode", defaultFormatText), "ArchiveMode", item.ItemSpec, "CollectFile", problems) ?? defaultFormat;
             if (path != null)
                 sources.Add(new CollectSource("CollectFile", path, true, mode, format, "", Array.Empty<string>(),
                     Array.Empty<Regex>(), 0, false, 0));
@@ -117,16 +125,16 @@ public sealed class CollectConfiguration
         {
             Values.UnknownMetadata(item, "CollectDirectory", problems, DirectoryMetadata);
             var path = ItemPath(item, "CollectDirectory", problems);
-            var where = $"CollectDirectory \"{item.ItemSpec}\"";
-            var mode = ParseMode(Own(item, "CollectMode", defaultModeText), "CollectMode", item.ItemSpec, "CollectDirectory", problems) ?? defaultMode;
-            var format = ParseFormat(Own(item, "ArchiveMode", defaultFormatText), "ArchiveMode", item.ItemSpec, "CollectDirectory", problems) ?? defaultFormat;
-            var ignore = item.GetMetadata("IgnoreFile") is { Length: > 0 } own ? own : defaultIgnore;
+            var mode = ParseMode(Own(item, "CollectDirectory", "CollectMode", defaultModeText), "CollectMode", item.ItemSpec, "CollectDirectory", problems) ?? defaultMode;
+            var format = ParseFormat(Own(item, "CollectDirectory", "ArchiveMode", defaultFormatText), "ArchiveMode", item.ItemSpec, "CollectDirectory", problems) ?? defaultFormat;
+            var ignore = Own(item, "CollectDirectory", "IgnoreFile", defaultIgnoreText) is { Length: > 0 } own ? own : defaultIgnore;
             if (ignore == null || ignore.Contains('/'))
                 problems.Error("Collect.BadIgnoreFile", item.ItemSpec, ignore ?? "");
-            var linkDepth = Values.Integer(item.GetMetadata("LinkDepth"), where + " LinkDepth", problems, 0, min: 0);
-            var dereference = Values.Flag(item.GetMetadata("Dereference"), where + " Dereference", problems);
+            // Defaults 0, false, 0: the ItemDefinitionGroup's (Settings/ItemMetadata: an emptied one is BKP1151).
+            var linkDepth = Settings.ItemMetadata.Integer(item, "CollectDirectory", "LinkDepth", problems, min: 0);
+            var dereference = Settings.ItemMetadata.Flag(item, "CollectDirectory", "Dereference", problems);
             if (dereference && linkDepth < 1) problems.Error("Collect.DereferenceWithoutLinkDepth", item.ItemSpec);
-            var recursion = Values.Integer(item.GetMetadata("RecursionLevel"), where + " RecursionLevel", problems, 0);
+            var recursion = Settings.ItemMetadata.Integer(item, "CollectDirectory", "RecursionLevel", problems);
             var excludes = new List<string>(globalExcludes);
             excludes.AddRange(ParseExcludePaths(Values.List(item.GetMetadata("ExcludePaths")), "ExcludePaths", item.ItemSpec, problems));
             if (path != null)

@@ -58,7 +58,8 @@ public sealed class RunClock
 
     public static DayOfWeek ParseDay(string? name)
     {
-        var value = string.IsNullOrEmpty(name) ? "monday" : name;
+        // No default of its own: StartingDay's (monday) is in targets/BackupBuild.props, and RunSettings refuses an empty one.
+        var value = name ?? "";
         var index = Array.IndexOf(DayNames, value);
         if (index < 0) throw new CodedError("Config.BadStartingDay", value);
         return (DayOfWeek)((index + 1) % 7);

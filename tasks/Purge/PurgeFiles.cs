@@ -36,8 +36,8 @@ public sealed class PurgeFiles : BackupTask
     /// <summary>This machine's collect dir: what in it the master has not staged is kept (see <see cref="UnstagedCollect"/>).</summary>
     public string? CollectDir { get; set; }
 
-    /// <summary>true: purge the collect dir's unstaged files too, by RetainDays alone (with a warning naming them).</summary>
-    public string? PurgeUnstagedCollect { get; set; }
+    /// <summary>@(BackupPurgeSettings): PurgeUnstagedCollect, true: purge the collect dir's unstaged files too, by RetainDays alone (with a warning naming them).</summary>
+    public ITaskItem? PurgeSettings { get; set; }
 
     protected override bool Run()
     {
@@ -54,7 +54,7 @@ public sealed class PurgeFiles : BackupTask
         var settingsProblems = new Problems();
         Values.AbsolutePath(WorkingDir, "WorkingDir", settingsProblems);
         var run = Settings.RunSettings.Parse(RunSettings, settingsProblems);
-        var purgeUnstaged = Values.Flag(PurgeUnstagedCollect, "PurgeUnstagedCollect", settingsProblems);
+        var purge = Settings.PurgeSettings.Parse(PurgeSettings, settingsProblems);
         foreach (var p in settingsProblems.All) Problem(p.ResourceName, p.Arguments);
         var clock = run?.Clock;
         var lockWait = run?.LockWait ?? TimeSpan.Zero;
@@ -69,7 +69,7 @@ public sealed class PurgeFiles : BackupTask
             if (Posix.LStat(target.Path, out _) is { } seen) checkedDirs[target.Path] = seen;
         }
 
-        if (problems > 0 || clock == null) return false;
+        if (problems > 0 || clock == null || purge == null) return false;
         if (RunDateCheck.AheadOfSystemClock(runDate, clock) is { } systemNow)
             Log.LogWarningWithCodeFromResources("Purge.RunDateAhead", runDate!, systemNow);
         if (targets.Count == 0)
@@ -85,7 +85,7 @@ public sealed class PurgeFiles : BackupTask
         foreach (var target in targets)
         {
             var held = collectDir != null && PurgeGuard.IsSameOrBelow(collectDir, target.Path)
-                ? UnstagedCollect.Hold(collectDir, target.RetainDays, now, purgeUnstaged, Log)
+                ? UnstagedCollect.Hold(collectDir, target.RetainDays, now, purge.PurgeUnstagedCollect, Log)
                 : null;
             PurgeOne(target, now, checkedDirs.TryGetValue(target.Path, out var s) ? s : null, newestDay, held);
         }

@@ -29,7 +29,7 @@ public abstract class RequestClientTask : RequestTask
         if (!RequestNames.IsName(Client)) problems.Error("Requests.BadName", "RequestClientName", Client);
         // A refused ssh group is reported (the servers are read once it is right).
         if (LoadShared(problems) is not { } ssh) return false;
-        ServerList = BackupServerConfig.Read(Servers, Client, ssh, problems);
+        ServerList = BackupServerConfig.Read(Servers, ssh, problems);
         if (ServerList.Count == 0 && (Servers == null || Servers.Length == 0)) problems.Error("Requests.NoServers");
         return !problems.HasErrors;
     }

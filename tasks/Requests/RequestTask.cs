@@ -2,12 +2,13 @@ using BackupBuild.Tasks.Infrastructure;
 
 namespace BackupBuild.Tasks.Requests;
 
-/// <summary>What both sides of the request queue read: the Ssh* properties, the lock wait and the Mail* properties.</summary>
+/// <summary>
+/// What both sides of the request queue read: the ssh timeouts and ciphers, the lock wait and the Mail* properties. The
+/// queue's own key and known_hosts (RequestIdentityFile, RequestKnownHostsFile, never Stage's) reach each BackupServer and
+/// RequestClient item as its IdentityFile and KnownHostsFile (the ItemDefinitionGroups of targets/BackupBuild.props).
+/// </summary>
 public abstract class RequestTask : BackupTask
 {
-    /// <summary>The queue's own key and known_hosts: RequestIdentityFile, RequestKnownHostsFile (never Stage's).</summary>
-    public string? SshIdentityFile { get; set; }
-    public string? SshKnownHostsFile { get; set; }
     /// <summary>@(BackupSshSettings): the ssh timeouts and ciphers, as Stage uses them.</summary>
     public Microsoft.Build.Framework.ITaskItem? SshSettings { get; set; }
     /// <summary>@(BackupRunSettings): the lock wait (and the run date and starting day, checked as everywhere).</summary>
@@ -23,7 +24,7 @@ public abstract class RequestTask : BackupTask
     {
         Mail = Mailer.Parse(MailSettings, problems);
         LockWait = Settings.RunSettings.Parse(RunSettings, problems)?.LockWait ?? TimeSpan.Zero;
-        return SshDefaults.Read(SshIdentityFile, SshKnownHostsFile, SshSettings, problems);
+        return SshDefaults.Read(SshSettings, problems);
     }
 
     /// <summary>Mails the administrators; a mail that cannot be sent is a warning, never the reason a run fails.</summary>

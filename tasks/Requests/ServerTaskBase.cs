@@ -29,7 +29,7 @@ public abstract class RequestServerTask : RequestTask
         Root = Values.AbsolutePath(RequestServerRoot, "RequestServerRoot", problems) ?? "";
         // A refused ssh group is reported (the clients are read once it is right).
         if (LoadShared(problems) is not { } ssh) return false;
-        ClientList = RequestClientConfig.Read(Clients, Root, ssh, problems);
+        ClientList = RequestClientConfig.Read(Clients, ssh, problems);
         if (clientsRequired && (Clients == null || Clients.Length == 0)) problems.Error("Requests.NoClients");
         return !problems.HasErrors;
     }

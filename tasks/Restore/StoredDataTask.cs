@@ -45,6 +45,9 @@ public abstract class StoredDataTask : BackupTask
         {
             s3 = S3Location.Parse(S3Bucket);
             if (s3 == null) problems.Error("S3.BadBucket", "S3Bucket", S3Bucket);
+            // With S3Endpoint the props give the signing region (us-east-1), as the upload's group has it.
+            if (!string.IsNullOrWhiteSpace(S3Endpoint) && string.IsNullOrWhiteSpace(S3Region))
+                problems.Error("Config.MissingSetting", "S3Region", GetType().Name);
         }
         DateTime? uploadedBy = null;
         if (!string.IsNullOrWhiteSpace(S3Version))

@@ -74,8 +74,11 @@ public sealed record AmazonS3Settings
         if (partText.Length > 0 && !(ByteQuantity.TryParse(partText, out part) && part >= MinimumPartSize && part <= MaximumPartSize))
             problems.Error("S3.BadPartSize", partText);
         var checksums = r.Flag("S3VerifyChecksum");
-        return problems.ErrorCount > before ? null
-            : new Connection(NullIfEmpty(r.Text("S3Endpoint")), NullIfEmpty(r.Text("S3Region")), part, checksums);
+        var endpoint = r.Text("S3Endpoint");
+        // With an endpoint the props give the signing region (us-east-1): empty is BKP1101. Without one, empty is the SDK's
+        // own region (AWS_REGION, the profile).
+        var region = endpoint.Length > 0 ? r.Required("S3Region") : r.Text("S3Region");
+        return problems.ErrorCount > before ? null : new Connection(NullIfEmpty(endpoint), NullIfEmpty(region), part, checksums);
     }
 
     private static long? Limit(SettingsReader r, string name, Problems problems)

@@ -88,7 +88,12 @@ public static class PeerItems
         var ignoreText = item.GetMetadata("IgnoreFailures");
         switch (ignoreText)
         {
-            case "" or "none": break;
+            // The default (none) is the Peer ItemDefinitionGroup's in targets/BackupBuild.props.
+            case "":
+                problem("Config.MissingItemMetadata", new object[] { "Peer", name, "IgnoreFailures" });
+                ok = false;
+                break;
+            case "none": break;
             case "all": ignore = IgnoreFailures.All; break;
             case "daily": ignore = IgnoreFailures.Daily; break;
             case "weekly": ignore = IgnoreFailures.Weekly; break;
@@ -105,9 +110,10 @@ public static class PeerItems
             if (remote == null) return null;
             peer = peer == null ? null : remote(peer);
         }
-        else if (item.GetMetadata("Managed") is { Length: > 0 } m && m != "false")
+        else if (item.GetMetadata("Managed") is var m && m != "false")
         {
-            problem("Stage.ManagedLocal", new object[] { name });
+            if (m.Length == 0) problem("Config.MissingItemMetadata", new object[] { "Peer", name, "Managed" });
+            else problem("Stage.ManagedLocal", new object[] { name });
             return null;
         }
         return peer;

@@ -19,17 +19,29 @@ public static class RemotePeerItems
     {
         var name = item.ItemSpec;
         var ok = true;
-        string Meta(string key, string? fallback = null) => item.GetMetadata(key) is { Length: > 0 } v ? v : fallback ?? "";
+        string Meta(string key) => item.GetMetadata(key);
 
-        var host = Meta("Host", name);
-        if (host.StartsWith('-') || host.Any(char.IsWhiteSpace))
+        // Host (the item's name), Port (22) and Managed (false) come from the Peer ItemDefinitionGroup of
+        // targets/BackupBuild.props: empty is BKP1151.
+        var host = item.GetMetadata("Host");
+        if (host.Length == 0)
+        {
+            problem("Config.MissingItemMetadata", new object[] { "Peer", name, "Host" });
+            ok = false;
+        }
+        else if (host.StartsWith('-') || host.Any(char.IsWhiteSpace))
         {
             problem("Stage.BadHost", new object[] { name, host });
             ok = false;
         }
-        var port = 22;
+        var port = 0;
         var portText = item.GetMetadata("Port");
-        if (portText.Length > 0 && (!int.TryParse(portText, out port) || port is < 1 or > 65535))
+        if (portText.Length == 0)
+        {
+            problem("Config.MissingItemMetadata", new object[] { "Peer", name, "Port" });
+            ok = false;
+        }
+        else if (!int.TryParse(portText, out port) || port is < 1 or > 65535)
         {
             problem("Stage.BadPort", new object[] { name, portText });
             ok = false;
@@ -55,7 +67,12 @@ public static class RemotePeerItems
         }
         var managed = false;
         var managedText = item.GetMetadata("Managed");
-        if (managedText.Length > 0 && !bool.TryParse(managedText, out managed))
+        if (managedText.Length == 0)
+        {
+            problem("Config.MissingItemMetadata", new object[] { "Peer", name, "Managed" });
+            ok = false;
+        }
+        else if (!bool.TryParse(managedText, out managed))
         {
             problem("Stage.BadManaged", new object[] { name, managedText });
             ok = false;

@@ -27,8 +27,8 @@ public sealed class ValidateConfiguration : BackupTask, ICollectParameters
     public ITaskItem? StoreSettings { get; set; }
     public ITaskItem? SshSettings { get; set; }
     public ITaskItem? MailSettings { get; set; }
-    /// <summary>PurgeUnstagedCollect, as Purge reads it.</summary>
-    public string? PurgeUnstagedCollect { get; set; }
+    /// <summary>@(BackupPurgeSettings), as Purge reads it.</summary>
+    public ITaskItem? PurgeSettings { get; set; }
     /// <summary>$(MSBuildProjectDirectory) and BackupBuild's checkout: no PurgeDirectory may hold them.</summary>
     public string? ProjectDirectory { get; set; }
     public string? CheckoutDirectory { get; set; }
@@ -82,7 +82,7 @@ public sealed class ValidateConfiguration : BackupTask, ICollectParameters
         var run = Settings.RunSettings.Parse(RunSettings, problems);
         var ssh = Settings.SshSettings.Parse(SshSettings, problems);
         Mailer.Parse(MailSettings, problems);
-        Values.Flag(PurgeUnstagedCollect, "PurgeUnstagedCollect", problems);
+        Settings.PurgeSettings.Parse(PurgeSettings, problems);
 
         var hasCollectItems = (CollectDirectories?.Length ?? 0) + (CollectFiles?.Length ?? 0) > 0;
         // -p:BackupPeer=web1 on another machine checks web1's configuration, but web1's folders and files are on web1's
@@ -114,6 +114,13 @@ public sealed class ValidateConfiguration : BackupTask, ICollectParameters
         if (!string.Equals(BackupLog?.Trim(), "false", StringComparison.OrdinalIgnoreCase))
             Settings.LogSettings.Parse(LogSettings, problems, checkAccounts: !elsewhere);
         Deploy.RunActionHooks.Check(ActionHooks ?? [], problems);
+        // The request queue's items, read as SendRequests and ProcessRequests read them (with the ssh group's timeouts).
+        if (ssh != null)
+        {
+            var endpoints = Requests.SshDefaults.From(ssh);
+            Requests.BackupServerConfig.Read(BackupServers, endpoints, problems);
+            Requests.RequestClientConfig.Read(RequestClients, endpoints, problems);
+        }
         // A client machine may have no peers of its own to stage; a master without peers is caught by Stage.
         var peers = Peers is { Length: > 0 } ? PeerItems.Read(Peers, (r, a) => problems.Error(r, a), ssh) : new List<StagePeer>();
         foreach (var peer in Peers ?? Array.Empty<ITaskItem>()) Values.UnknownMetadata(peer, "Peer", problems, PeerItems.Metadata);

@@ -25,7 +25,10 @@ public static class S3Connection
         {
             config.ServiceURL = endpoint.Trim();
             config.ForcePathStyle = true;
-            config.AuthenticationRegion = string.IsNullOrWhiteSpace(region) ? "us-east-1" : region.Trim();
+            // The signing region: S3Region, which targets/BackupBuild.props sets (us-east-1) when S3Endpoint is; the callers
+            // refuse an empty one (BKP1101) before they connect.
+            config.AuthenticationRegion = string.IsNullOrWhiteSpace(region)
+                ? throw new ArgumentException("S3Region is required with an S3Endpoint", nameof(region)) : region.Trim();
         }
         else if (!string.IsNullOrWhiteSpace(region))
         {

@@ -34,7 +34,7 @@ public class CollectArchivesTests
         CollectArchives.ProgressInterval = TimeSpan.FromMilliseconds(5);
         try
         {
-            Assert.True(Task(t, engine, Items.Of(t["src"])).Execute(), engine.AllText);
+            Assert.True(Task(t, engine, PropsDefaults.Defined("CollectDirectory", t["src"])).Execute(), engine.AllText);
         }
         finally
         {
@@ -50,7 +50,7 @@ public class CollectArchivesTests
         using var t = new TempDir();
         t.File("src/a.txt", "a");
         t.File("src/b.txt", "b");
-        var item = Items.Of(t["src"], ("CollectMode", "incr"));
+        var item = PropsDefaults.Defined("CollectDirectory", t["src"], ("CollectMode", "incr"));
         var first = new FakeBuildEngine();
         Assert.True(Task(t, first, item).Execute(), first.AllText);
 

@@ -70,7 +70,7 @@ public class FileReadAheadTests
     private static string Collected(TempDir t, FakeBuildEngine engine, ArchiveFormat format, string runDate = "2026-11-24T01:00",
         string collectMode = "daily")
     {
-        var item = Items.Of(t["src"], ("CollectMode", collectMode), ("ArchiveMode", Mode(format)));
+        var item = PropsDefaults.Defined("CollectDirectory", t["src"], ("CollectMode", collectMode), ("ArchiveMode", Mode(format)));
         Assert.True(Task(t, engine, runDate, item).Execute(), engine.AllText);
         return Directory.GetFiles(t["var/collect"], "*" + Archives.Extension(format)).Single();
     }

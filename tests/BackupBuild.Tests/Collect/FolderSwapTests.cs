@@ -23,7 +23,7 @@ public class FolderSwapTests
     private static CollectArchives Task(TempDir t, FakeBuildEngine engine, string runDate, string mode) => new()
     {
         BuildEngine = engine,
-        CollectDirectories = [Items.Of(t["src"], ("CollectMode", mode), ("ArchiveMode", "targz"))],
+        CollectDirectories = [PropsDefaults.Defined("CollectDirectory", t["src"], ("CollectMode", mode), ("ArchiveMode", "targz"))],
         CollectDir = t["var/collect"],
         WorkingDir = t["var/work"],
         RunSettings = PropsDefaults.Run(runDate),

@@ -72,14 +72,16 @@ public class DefaultsTests
     public void Every_per_item_default_in_the_props_is_the_default_the_item_s_metadata_table_gives()
     {
         // The ItemDefinitionGroups of the props, as written ("$(CollectMode)", "3600"), against the "| metadata | default |"
-        // table under the item's heading ("### `ActionHook` — …") in docs/configuration.md.
+        // table under the item's heading ("### `ActionHook` — …") in the manual (docs/configuration.md, request-queue.md…).
         var props = XDocument.Load(Path.Combine(Repo.Targets, "BackupBuild.props"));
         var definitions = props.Descendants().Where(e => e.Parent?.Name.LocalName == "ItemDefinitionGroup")
             .SelectMany(item => item.Elements().Select(m => (Item: item.Name.LocalName, Name: m.Name.LocalName, Value: m.Value))).ToList();
         var tables = new Dictionary<string, Dictionary<string, string>>();
         string? heading = null;
         var inTable = false;
-        foreach (var line in File.ReadLines(Path.Combine(Repo.Root, "docs", "configuration.md")))
+        var lines = Directory.GetFiles(Path.Combine(Repo.Root, "docs"), "*.md", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+            .SelectMany(f => File.ReadLines(f).Prepend("#"));
+        foreach (var line in lines)
         {
             if (line.StartsWith('#')) { heading = Regex.Match(line, @"^#+ `([A-Za-z]+)`").Groups[1].Value; inTable = false; continue; }
             if (!line.StartsWith('|')) { inTable = false; continue; }
@@ -97,11 +99,32 @@ public class DefaultsTests
         {
             // Items of the extensions have their tables on their own pages (with the property the metadata inherits).
             if (!tables.TryGetValue(item, out var rows)) continue;
-            if (!rows.TryGetValue(name, out var cell)) wrong.Add($"{item} {name}: no row in the metadata table of ### `{item}` in docs/configuration.md");
-            else if (!Regex.Matches(cell, "`([^`]*)`").Any(c => c.Groups[1].Value == value)) wrong.Add($"{item} {name}: the props say \"{value}\", docs/configuration.md says {cell}");
+            if (!rows.TryGetValue(name, out var cell)) wrong.Add($"{item} {name}: no row in the metadata table of ### `{item}` in docs/");
+            else if (!Regex.Matches(cell, "`([^`]*)`").Any(c => c.Groups[1].Value == value)) wrong.Add($"{item} {name}: the props say \"{value}\", docs/ says {cell}");
         }
-        Assert.True(tables.ContainsKey("ActionHook") && tables.ContainsKey("CollectDirectory"), "no metadata tables found in docs/configuration.md");
+        // The items of BackupBuild itself have their table (the modules' items: their pages describe them with the property).
+        foreach (var item in new[] { "ActionHook", "CollectDirectory", "Peer", "BackupServer", "RequestClient" })
+            Assert.True(tables.ContainsKey(item), $"no \"| metadata | default |\" table under ### `{item}` in docs/");
         Assert.True(wrong.Count == 0, string.Join("\n", wrong));
+    }
+
+    [Fact]
+    public void The_S3_signing_region_with_an_endpoint_is_the_props_default_and_nothing_falls_back_to_it()
+    {
+        // The props give S3Region us-east-1 when S3Endpoint is set (and the SDK's own region otherwise); the manual says so.
+        var props = XDocument.Load(Path.Combine(Repo.Targets, "BackupBuild.props"));
+        var conditional = props.Descendants().Where(e => e.Name.LocalName == "S3Region" && e.Parent?.Name.LocalName == "PropertyGroup")
+            .Single(e => ((string?)e.Attribute("Condition") ?? "").Contains("$(S3Endpoint)"));
+        Assert.Equal("us-east-1", conditional.Value);
+        Assert.Contains($"`{conditional.Value}`", File.ReadAllText(Path.Combine(Repo.Root, "docs", "extensions", "s3.md")));
+        // An emptied region with an endpoint is BKP1101 in the group's parser (the upload, SyncToS3, Validate)…
+        var problems = new Problems();
+        AmazonS3Settings.Parse(PropsDefaults.S3(("S3Bucket", "bucket"), ("S3Endpoint", "http://127.0.0.1:9"), ("S3Region", "")), problems);
+        Assert.Equal(["Config.MissingSetting"], problems.All.Select(p => p.ResourceName));
+        // …and without an endpoint empty is a value of its own (the SDK's region).
+        var none = new Problems();
+        Assert.NotNull(AmazonS3Settings.Parse(PropsDefaults.S3(("S3Bucket", "bucket")), none));
+        Assert.Empty(none.All);
     }
 
     /// <summary>A default cell says the value: `value`, or "empty …" for an empty one, or "`file` beside `backup.proj`".</summary>
@@ -127,6 +150,7 @@ public class DefaultsTests
         (RequestSettings.ItemType, RequestSettings.Names), (ProgramSettings.ItemType, ProgramSettings.Names),
         (RestoreSettings.ItemType, RestoreSettings.Names), (BrowseSettings.ItemType, BrowseSettings.Names),
         (SyncSettings.ItemType, SyncSettings.Names), (LogSettings.ItemType, LogSettings.Names),
+        (PurgeSettings.ItemType, PurgeSettings.Names),
         .. ModuleGroup.All.Select(g => (g.ItemType, g.Names)),
     ];
 
@@ -199,6 +223,7 @@ public class DefaultsTests
             case BrowseSettings.ItemType: BrowseSettings.Parse(item, problems); break;
             case SyncSettings.ItemType: SyncSettings.Parse(item, problems); break;
             case LogSettings.ItemType: LogSettings.Parse(item, problems); break;
+            case PurgeSettings.ItemType: PurgeSettings.Parse(item, problems); break;
             case var t when ModuleGroup.All.Any(g => g.ItemType == t): ModuleGroup.All.Single(g => g.ItemType == t).Parse(item, problems); break;
             default: throw new ArgumentException(itemType);
         }

@@ -42,6 +42,7 @@ public sealed class PurgeFixture : IDisposable
             PurgeDirectories = dirs,
             WorkingDir = WorkingDir,
             RunSettings = PropsDefaults.Run(runDate),
+            PurgeSettings = PropsDefaults.Purge(),
         };
         return task.Execute();
     }

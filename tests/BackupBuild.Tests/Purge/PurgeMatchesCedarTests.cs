@@ -62,6 +62,7 @@ public sealed class PurgeMatchesCedarTests : IDisposable
                     PurgeDirectories = new[] { PurgeFixture.Dir(_temp["ours"], retainDays.ToString(CultureInfo.InvariantCulture)) },
                     WorkingDir = f.WorkingDir,
                     RunSettings = PropsDefaults.Run(DateTime.Now.ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture)),
+                    PurgeSettings = PropsDefaults.Purge(),
                 };
                 Assert.True(task.Execute(), f.Engine.AllText);
             }

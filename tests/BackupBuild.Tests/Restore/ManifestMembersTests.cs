@@ -29,7 +29,7 @@ public class ManifestMembersTests
         var collect = new CollectArchives
         {
             BuildEngine = engine,
-            CollectDirectories = new[] { Items.Of(src, ("CollectMode", "daily"), ("ArchiveMode", "targz")) },
+            CollectDirectories = new[] { PropsDefaults.Defined("CollectDirectory", src, ("CollectMode", "daily"), ("ArchiveMode", "targz")) },
             CollectDir = t["var/collect"],
             WorkingDir = t["var/work"],
             RunSettings = PropsDefaults.Run("2026-11-24T01:00"),

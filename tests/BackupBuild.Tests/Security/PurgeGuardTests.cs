@@ -210,6 +210,7 @@ public sealed class PurgeGuardTests : IDisposable
                 {
                     BuildEngine = f.Engine, PurgeDirectories = new[] { Purge.PurgeFixture.Dir(purgeDir, "0") },
                     WorkingDir = f.WorkingDir, RunSettings = Support.PropsDefaults.Run(("BackupLockWaitSeconds", "5")),
+                    PurgeSettings = Support.PropsDefaults.Purge(),
                 }.Execute();
             }
             finally

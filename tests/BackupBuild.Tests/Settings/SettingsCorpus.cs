@@ -166,8 +166,10 @@ public static class SettingsCorpus
         Ok("BackupLogUser", "root"), Bad("BackupLogUser", "no-such-user-bkp", "BKP9024"),
         Ok("BackupLogGroup", "root"), Bad("BackupLogGroup", "no-such-group-bkp", "BKP9025"),
 
+        // Purge's group.
+        Ok("PurgeUnstagedCollect", "true"), Ok("PurgeUnstagedCollect", "False"), Bad("PurgeUnstagedCollect", "sometimes", "BKP1006"),
+
         // Plain properties the actions read beside the groups.
-        Ok("PurgeUnstagedCollect", "true"), Bad("PurgeUnstagedCollect", "sometimes", "BKP1006"),
         Bad("WorkingDir", "work", "BKP1010"), Bad("StagingDir", "staging", "BKP1010"),
     };
 }

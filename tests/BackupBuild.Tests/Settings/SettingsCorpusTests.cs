@@ -46,7 +46,6 @@ public class SettingsCorpusTests
             Plain["WorkingDir"] = Temp["work"];
             Plain["StagingDir"] = Temp["staging"];
             Plain["CollectDir"] = Temp["collect"];
-            Plain["PurgeUnstagedCollect"] = PropsDefaults.Value("PurgeUnstagedCollect");
         }
 
         public void Set(string name, string value)
@@ -86,8 +85,12 @@ public class SettingsCorpusTests
         public ITaskItem Browse => PropsDefaults.Browse(Of(BrowseSettings.ItemType));
         public ITaskItem Sync => PropsDefaults.Sync(Of(SyncSettings.ItemType));
         public ITaskItem Log => PropsDefaults.Log(Of(LogSettings.ItemType));
-        public ITaskItem[] Peers => [Items.Of("peer", ("Type", "local"), ("CollectDir", Temp["peer/collect"]))];
-        public ITaskItem[] Sources => [Items.Of(Temp["src"])];
+        public ITaskItem Purge => PropsDefaults.Purge(Of(PurgeSettings.ItemType));
+        // The items as MSBuild hands them over: with the props' per-item defaults (ItemDefinitionGroups).
+        public ITaskItem[] Peers => [PropsDefaults.Defined("Peer", "peer", ("Type", "local"), ("CollectDir", Temp["peer/collect"]))];
+        public ITaskItem[] Sources => [PropsDefaults.Defined("CollectDirectory", Temp["src"])];
+        public ITaskItem[] Servers => [PropsDefaults.Defined("BackupServer", "backup1", ("Host", "backup1"))];
+        public ITaskItem[] Clients => [PropsDefaults.Defined("RequestClient", "web1", ("Host", "web1"), ("Folders", "/srv/www"))];
 
         public void Dispose() => Temp.Dispose();
     }
@@ -113,6 +116,7 @@ public class SettingsCorpusTests
         : BrowseSettings.Names.Contains(name) ? BrowseSettings.ItemType
         : SyncSettings.Names.Contains(name) ? SyncSettings.ItemType
         : LogSettings.Names.Contains(name) ? LogSettings.ItemType
+        : PurgeSettings.Names.Contains(name) ? PurgeSettings.ItemType
         : ModuleGroup.All.FirstOrDefault(g => g.Names.Contains(name))?.ItemType;
 
     /// <summary>The actions that read a setting, besides Validate: each a name and a way to run it in a pool.</summary>
@@ -142,11 +146,11 @@ public class SettingsCorpusTests
                 StagingDir = p.Plain["StagingDir"], WorkingDir = p.Plain["WorkingDir"], CollectDir = p.Plain["CollectDir"],
                 RunSettings = p.Run, StoreSettings = p.Store,
             });
-        if (Uses(RunSettings.ItemType, "WorkingDir", "PurgeUnstagedCollect"))
+        if (Uses(RunSettings.ItemType, PurgeSettings.ItemType, "WorkingDir"))
             yield return ("PurgeFiles", p => new PurgeFiles
             {
                 WorkingDir = p.Plain["WorkingDir"], RunSettings = p.Run, CollectDir = p.Plain["CollectDir"], StagingDir = p.Plain["StagingDir"],
-                PurgeUnstagedCollect = p.Plain["PurgeUnstagedCollect"],
+                PurgeSettings = p.Purge,
             });
         if (Uses(Mailer.ItemType, ReportSettings.ItemType))
             yield return ("WriteBackupReport", p => new WriteBackupReport
@@ -191,7 +195,7 @@ public class SettingsCorpusTests
             yield return ("WriteSchedule", p => new BackupBuild.Tasks.Deploy.WriteSchedule
             {
                 ScheduleSettings = p.Schedule, ProjectFile = p.Temp["backup.proj"], Peers = p.Peers, ThisPeer = "peer",
-                BackupServers = [Items.Of("backup1")], BackupLog = "false", RequestRoot = p.Temp["requests"],
+                BackupServers = p.Servers, BackupLog = "false", RequestRoot = p.Temp["requests"],
             });
         if (setting == "ScheduleFile")
             yield return ("RemoveSchedule", p => new BackupBuild.Tasks.Deploy.WriteSchedule { Remove = true, ScheduleSettings = p.Schedule, ProjectFile = p.Temp["backup.proj"] });
@@ -269,10 +273,10 @@ public class SettingsCorpusTests
     {
         CollectDirectories = p.Sources, Peers = p.Peers, CollectDir = p.Plain["CollectDir"], WorkingDir = p.Plain["WorkingDir"],
         StagingDir = p.Plain["StagingDir"], RunSettings = p.Run, CollectSettings = p.Collect, StoreSettings = p.Store, SshSettings = p.Ssh,
-        MailSettings = p.Mail, MysqlSettings = p.Mysql, MysqlDatabases = [Items.Of("shop")], PurgeUnstagedCollect = p.Plain["PurgeUnstagedCollect"],
+        MailSettings = p.Mail, MysqlSettings = p.Mysql, MysqlDatabases = [Items.Of("shop")], PurgeSettings = p.Purge,
         S3Settings = p.S3, EncryptSettings = p.Encrypt, SplitSettings = p.Split, CapacitySettings = p.Capacity,
         SpanSettings = p.Span, VerifySettings = p.Verify, ReportSettings = p.Report, ModuleSettings = ModuleGroup.All.Select(p.Module).ToArray(),
-        ScheduleSettings = p.Schedule, RequestSettings = p.Requests, ProgramSettings = p.Programs, BackupServers = [Items.Of("backup1")],
+        ScheduleSettings = p.Schedule, RequestSettings = p.Requests, ProgramSettings = p.Programs, BackupServers = p.Servers, RequestClients = p.Clients,
         RestoreSettings = p.Restore, BrowseSettings = p.Browse, SyncSettings = p.Sync, LogSettings = p.Log,
     };
 
@@ -336,6 +340,142 @@ public class SettingsCorpusTests
         Assert.Contains(PropsDefaults.ItemDefaults("ActionHook"), d => d == ("Timeout", "3600"));
     }
 
+    /// <summary>
+    /// Per-item defaults (the ItemDefinitionGroups of targets/BackupBuild.props): an item's value, good or bad, with the one
+    /// code a bad one gets (null: accepted). An emptied metadata that has a default is BKP1151: no parser falls back.
+    /// Remote peers get only refused values (an accepted one would make Stage connect).
+    /// </summary>
+    public static readonly (string Item, string Metadata, string Value, string? Code)[] ItemCorpus =
+    {
+        ("CollectDirectory", "LinkDepth", "2", null), ("CollectDirectory", "LinkDepth", "-1", "BKP1008"), ("CollectDirectory", "LinkDepth", "deep", "BKP1008"),
+        ("CollectDirectory", "LinkDepth", "", "BKP1151"),
+        ("CollectDirectory", "Dereference", "False", null), ("CollectDirectory", "Dereference", "yes", "BKP1006"), ("CollectDirectory", "Dereference", "", "BKP1151"),
+        ("CollectDirectory", "Dereference", "true", "BKP1024"),
+        ("CollectDirectory", "RecursionLevel", "-1", null), ("CollectDirectory", "RecursionLevel", "1", null), ("CollectDirectory", "RecursionLevel", "x", "BKP1007"),
+        ("CollectDirectory", "RecursionLevel", "", "BKP1151"),
+        ("CollectDirectory", "CollectMode", "weekly", null), ("CollectDirectory", "CollectMode", "hourly", "BKP1021"), ("CollectDirectory", "CollectMode", "", "BKP1151"),
+        ("CollectDirectory", "ArchiveMode", "tar", null), ("CollectDirectory", "ArchiveMode", "", "BKP1151"),
+        ("CollectDirectory", "IgnoreFile", ".nobackup", null), ("CollectDirectory", "IgnoreFile", "a/b", "BKP1023"), ("CollectDirectory", "IgnoreFile", "", "BKP1151"),
+        ("Peer", "IgnoreFailures", "all", null), ("Peer", "IgnoreFailures", "sometimes", "BKP3008"), ("Peer", "IgnoreFailures", "", "BKP1151"),
+        ("Peer", "Managed", "true", "BKP3015"), ("Peer", "Managed", "", "BKP1151"),
+        ("remote Peer", "Host", "", "BKP1151"), ("remote Peer", "Host", "-oProxyCommand=id", "BKP3016"), ("remote Peer", "Port", "", "BKP1151"), ("remote Peer", "Port", "0", "BKP3017"), ("remote Peer", "Port", "ssh", "BKP3017"),
+        ("remote Peer", "Managed", "", "BKP1151"), ("remote Peer", "Managed", "yes", "BKP3032"),
+        ("BackupServer", "Port", "2222", null), ("BackupServer", "Port", "70000", "BKP7012"), ("BackupServer", "Port", "", "BKP1151"),
+        ("BackupServer", "User", "root", null), ("BackupServer", "User", "", "BKP1151"),
+        ("BackupServer", "Repository", "/srv/control/me.git", null), ("BackupServer", "Repository", "control/me.git", "BKP7015"),
+        ("BackupServer", "Repository", "", "BKP1151"),
+        ("BackupServer", "Default", "true", null), ("BackupServer", "Default", "yes", "BKP1006"), ("BackupServer", "Default", "", "BKP1151"),
+        ("BackupServer", "IdentityFile", "", null), ("BackupServer", "KnownHostsFile", "", null),
+        ("RequestClient", "Port", "22", null), ("RequestClient", "Port", "+22", "BKP7012"), ("RequestClient", "Port", "", "BKP1151"),
+        ("RequestClient", "User", "", "BKP1151"),
+        ("RequestClient", "Outgoing", "/srv/outgoing", null), ("RequestClient", "Outgoing", "outgoing", "BKP1010"), ("RequestClient", "Outgoing", "", "BKP1151"),
+        ("RequestClient", "Repository", "/srv/control/web1.git", null), ("RequestClient", "Repository", "web1.git", "BKP1010"),
+        ("RequestClient", "Repository", "", "BKP1151"),
+    };
+
+    private static readonly HashSet<string> ItemCodes = ItemCorpus.Where(e => e.Code != null).Select(e => e.Code!).Concat(ConfigurationCodes).ToHashSet();
+
+    public static TheoryData<string> ItemTypes() => new(ItemCorpus.Select(e => e.Item).Distinct());
+
+    [Theory]
+    [MemberData(nameof(ItemTypes))]
+    public void Validate_and_the_actions_reading_an_item_accept_the_same_metadata_with_the_same_code(string item)
+    {
+        // The pool's items, one of them with the value: what Validate and each action reading the item get.
+        ITaskItem[] With(Pool p, string metadata, string? value)
+        {
+            ITaskItem[] items = item switch
+            {
+                "CollectDirectory" => p.Sources,
+                "Peer" => p.Peers,
+                "remote Peer" => [PropsDefaults.Defined("Peer", "peer", ("Type", "remote"), ("Host", "127.0.0.1"), ("CollectDir", "/var/lib/backupbuild/collect"))],
+                "BackupServer" => p.Servers,
+                _ => p.Clients,
+            };
+            if (value != null) items[0].SetMetadata(metadata, value);
+            return items;
+        }
+        var readers = new List<(string Name, Func<Pool, string, string?, BackupBuild.Tasks.Infrastructure.BackupTask> Make)>
+        {
+            ("ValidateConfiguration", (p, m, v) =>
+            {
+                var validate = Validate(p);
+                switch (item)
+                {
+                    case "CollectDirectory": validate.CollectDirectories = With(p, m, v); break;
+                    case "Peer" or "remote Peer": validate.Peers = With(p, m, v); break;
+                    case "BackupServer": validate.BackupServers = With(p, m, v); break;
+                    default: validate.RequestClients = With(p, m, v); break;
+                }
+                return validate;
+            }),
+        };
+        switch (item)
+        {
+            case "CollectDirectory":
+                readers.Add(("CollectArchives", (p, m, v) => new CollectArchives
+                {
+                    CollectDirectories = With(p, m, v), CollectDir = p.Plain["CollectDir"], WorkingDir = p.Plain["WorkingDir"],
+                    RunSettings = p.Run, CollectSettings = p.Collect, StagingDir = p.Plain["StagingDir"],
+                }));
+                break;
+            case "Peer" or "remote Peer":
+                readers.Add(("StagePeers", (p, m, v) => new StagePeers
+                {
+                    Peers = With(p, m, v), StagingDir = p.Plain["StagingDir"], WorkingDir = p.Plain["WorkingDir"], RunSettings = p.Run, SshSettings = p.Ssh,
+                }));
+                readers.Add(("RunManagedPeers", (p, m, v) => new RunManagedPeers { Action = "Collect", Peers = With(p, m, v), RunSettings = p.Run, SshSettings = p.Ssh }));
+                break;
+            case "BackupServer":
+                // -t:Request reads the servers, then finds the module has no items (BKP7024, not about the value): nothing is queued.
+                readers.Add(("QueueRequests", (p, m, v) => new BackupBuild.Tasks.Requests.QueueRequests
+                {
+                    Module = "directories", RequestRoot = p.Temp["requests"], ClientName = "peer", Servers = With(p, m, v), RunSettings = p.Run,
+                    MailSettings = p.Mail, SshSettings = p.Ssh,
+                }));
+                break;
+            default:
+                // Browse reads the clients, then finds nothing stored (BKP7054, not about the value).
+                readers.Add(("BrowseVersions", (p, m, v) => new BackupBuild.Tasks.Requests.BrowseVersions
+                {
+                    RequestServerRoot = p.Temp["request-server"], Client = "web1", Clients = With(p, m, v), BrowseSettings = p.Browse,
+                    RunSettings = p.Run, MailSettings = p.Mail, SshSettings = p.Ssh,
+                }));
+                break;
+        }
+        List<string> CodesOf(Func<Pool, string, string?, BackupBuild.Tasks.Infrastructure.BackupTask> make, string metadata, string? value)
+        {
+            using var pool = new Pool();
+            var engine = new FakeBuildEngine();
+            var task = make(pool, metadata, value);
+            task.BuildEngine = engine;
+            task.Execute();
+            return engine.ErrorCodes.Select(c => c!).Where(ItemCodes.Contains).Order().ToList();
+        }
+        var failures = new List<string>();
+        foreach (var (name, make) in readers)
+        {
+            // The remote peer is only ever given refused values: with the defaults Stage would connect.
+            if (item != "remote Peer")
+            {
+                var baseline = CodesOf(make, "", null);
+                Assert.True(baseline.Count == 0, $"{name} with the props' per-item defaults: {string.Join(", ", baseline)}");
+            }
+            foreach (var e in ItemCorpus.Where(e => e.Item == item))
+            {
+                var codes = CodesOf(make, e.Metadata, e.Value);
+                var expected = e.Code == null ? new List<string>() : [e.Code];
+                if (!codes.SequenceEqual(expected)) failures.Add($"{name}: {item} {e.Metadata}=\"{e.Value}\" expected [{string.Join(", ", expected)}], got [{string.Join(", ", codes)}]");
+            }
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+        // Every metadata that has a per-item default has an emptied case (BKP1151) unless empty is a value of its own.
+        var type = item.Replace("remote ", "");
+        foreach (var (metadata, value) in PropsDefaults.ItemDefaults(type, expand: false).Where(d => d.Value.Length > 0 && !d.Value.StartsWith("$(")))
+            Assert.True(ItemCorpus.Any(e => e.Item.EndsWith(type) && e.Metadata == metadata && e.Value == "" && e.Code == "BKP1151"),
+                $"{type} {metadata} (default {value}) has no emptied case in the item corpus");
+    }
+
     [Fact]
     public void Validate_and_SyncToS3_refuse_both_sync_modes_at_once_with_one_code()
     {
@@ -369,7 +509,7 @@ public class SettingsCorpusTests
             .Concat(SplitSettings.Names).Concat(CapacitySettings.Names).Concat(SpanSettings.Names).Concat(VerifySettings.Names)
             .Concat(ReportSettings.Names).Concat(ModuleGroup.All.SelectMany(g => g.Names)).Concat(ScheduleSettings.Names)
             .Concat(RequestSettings.Names).Concat(ProgramSettings.Names).Concat(RestoreSettings.Names).Concat(BrowseSettings.Names)
-            .Concat(SyncSettings.Names).Concat(LogSettings.Names);
+            .Concat(SyncSettings.Names).Concat(LogSettings.Names).Concat(PurgeSettings.Names);
         var missing = names.Where(n => !parsedButFree.Contains(n) && !SettingsCorpus.All.Any(e => e.Setting == n && e.Code != null)).ToList();
         Assert.True(missing.Count == 0, "no bad value in the corpus for " + string.Join(", ", missing));
     }

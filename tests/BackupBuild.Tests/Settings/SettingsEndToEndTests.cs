@@ -55,6 +55,9 @@ public class SettingsEndToEndTests
         ("SyncUploadOnly", "-u", "BKP1006", ["SyncToS3"], ["SyncTarget=s3://bucket/x"]),
         ("BackupLogMode", "888", "BKP9020", ["Collect", "InstallSchedule"], ["ScheduleFile=/tmp/bkp-settings-e2e/backupbuild"]),
         ("BackupLogMode", "888", null, ["Collect"], ["BackupLog=false"]),
+        // With S3Endpoint the props give the signing region (us-east-1); emptied, the upload and Find refuse it alike.
+        ("S3Region", "", "BKP1101", ["UploadStagedDayToS3", "Find"], ["S3Bucket=bucket", "S3Endpoint=http://127.0.0.1:9", "FindPattern=*"]),
+        ("S3Endpoint", "http://127.0.0.1:9", null, ["UploadStagedDayToS3"], ["S3Bucket=bucket"]),
     };
 
     private static readonly HashSet<string> ConfigurationCodes =
@@ -90,6 +93,50 @@ public class SettingsEndToEndTests
             var expected = c.Code == null ? new List<string>() : new List<string> { c.Code };
             if (!codes.SequenceEqual(expected))
                 wrong.Add($"-t:{action} -p:{c.Property}={c.Value} {string.Join(" ", c.Extra.Select(e => "-p:" + e))}: expected [{string.Join(", ", expected)}], got [{string.Join(", ", codes)}]");
+        }
+        Assert.True(wrong.Count == 0, string.Join("\n", wrong));
+    }
+
+    [Fact]
+    public void Per_item_defaults_reach_the_tasks_and_an_emptied_one_is_one_code_in_Validate_and_the_action()
+    {
+        // The ItemDefinitionGroups of the props give every item its defaults (LinkDepth 0, Port 22, Repository…): items that
+        // set none are accepted; one set to nothing is BKP1151 in Validate and in the action that reads the item.
+        using var temp = new TempDir();
+        temp.File("src/a.txt", "a");
+        (string, string)[] server = [("Host", "backup1")], client = [("Host", "web1"), ("Folders", "/srv/www")];
+        var runs = new (string Action, string Item, string Include, (string, string)[] Metadata, string? Code)[]
+        {
+            ("Validate", "CollectDirectory", temp["src"], [], null), ("Collect", "CollectDirectory", temp["src"], [], null),
+            ("Validate", "CollectDirectory", temp["src"], [("LinkDepth", "")], "BKP1151"), ("Collect", "CollectDirectory", temp["src"], [("RecursionLevel", "")], "BKP1151"),
+            ("Validate", "BackupServer", "backup1", server, null),
+            ("Validate", "BackupServer", "backup1", [.. server, ("Port", "")], "BKP1151"), ("SendRequests", "BackupServer", "backup1", [.. server, ("Port", "")], "BKP1151"),
+            ("Validate", "RequestClient", "web1", client, null),
+            ("Validate", "RequestClient", "web1", [.. client, ("Repository", "")], "BKP1151"),
+            ("ProcessRequests", "RequestClient", "web1", [.. client, ("Repository", "")], "BKP1151"),
+        };
+        var results = new ConcurrentDictionary<int, List<string>>();
+        var outputs = new ConcurrentDictionary<int, string>();
+        Parallel.ForEach(Enumerable.Range(0, runs.Length), new ParallelOptions { MaxDegreeOfParallelism = 3 }, i =>
+        {
+            var run = runs[i];
+            var dir = temp[$"items{i}"];
+            Directory.CreateDirectory(dir);
+            var project = new BackupProject(dir).Property("StoreMediaType", "image").Property("StoreImageCapacity", "5 MB")
+                .Property("RequestRoot", dir + "/requests/").Property("RequestServerRoot", dir + "/request-server/");
+            if (run.Item != "CollectDirectory") project.Item("CollectDirectory", temp["src"]);
+            project.Item(run.Item, run.Include, run.Metadata);
+            var result = project.Run(run.Action, "BackupRunDate=2026-12-09T01:00");
+            outputs[i] = result.All;
+            results[i] = Regex.Matches(result.All, @"error (BKP\d{4}): ([^\n]*)").Select(m => (Code: m.Groups[1].Value, Text: m.Groups[2].Value.Trim()))
+                .Distinct().Select(e => e.Code).Where(c => ConfigurationCodes.Contains(c) || c is "BKP1151" or "BKP7012" or "BKP7015").Order().ToList();
+        });
+        var wrong = new List<string>();
+        for (var i = 0; i < runs.Length; i++)
+        {
+            var expected = runs[i].Code == null ? new List<string>() : [runs[i].Code!];
+            if (!results[i].SequenceEqual(expected))
+                wrong.Add($"-t:{runs[i].Action} {runs[i].Item} {string.Join(" ", runs[i].Metadata.Select(m => $"{m.Item1}=\"{m.Item2}\""))}: expected [{string.Join(", ", expected)}], got [{string.Join(", ", results[i])}]\n{outputs[i]}");
         }
         Assert.True(wrong.Count == 0, string.Join("\n", wrong));
     }

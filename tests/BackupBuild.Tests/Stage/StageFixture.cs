@@ -31,10 +31,10 @@ public sealed class StageFixture : IDisposable
         return CollectDir(peer);
     }
 
-    public static ITaskItem Peer(string name, string collectDir, string ignoreFailures = "", string type = "local") =>
+    public static ITaskItem Peer(string name, string collectDir, string ignoreFailures = "none", string type = "local") =>
         PropsDefaults.Defined("Peer", name, ("Type", type), ("CollectDir", collectDir), ("IgnoreFailures", ignoreFailures));
 
-    public ITaskItem Peer(string name, string ignoreFailures = "") => Peer(name, CollectDir(name), ignoreFailures);
+    public ITaskItem Peer(string name, string ignoreFailures = "none") => Peer(name, CollectDir(name), ignoreFailures);
 
     public bool Run(ITaskItem[] peers, string runDate = Wednesday, string full = "false", string? stagingDir = null,
         string lockWait = "5", bool cancelled = false)

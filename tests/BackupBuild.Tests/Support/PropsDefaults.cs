@@ -35,21 +35,29 @@ public static class PropsDefaults
     /// The per-item defaults of an item type (the ItemDefinitionGroups of the props), expanded: what MSBuild gives an item
     /// that sets none of them. In-process tests hand tasks items as MSBuild would.
     /// </summary>
-    public static (string Name, string Value)[] ItemDefaults(string itemType)
+    public static (string Name, string Value)[] ItemDefaults(string itemType, bool expand = true)
     {
         var doc = XDocument.Load(Path.Combine(Repo.Targets, "BackupBuild.props"));
         return doc.Descendants().Where(e => e.Name.LocalName == itemType && e.Parent?.Name.LocalName == "ItemDefinitionGroup")
             .SelectMany(e => e.Elements())
-            .Select(m => (m.Name.LocalName, Regex.Replace(m.Value, @"\$\((\w+)\)", r => Value(r.Groups[1].Value)))).ToArray();
+            .Select(m => (m.Name.LocalName, expand ? Regex.Replace(m.Value, @"\$\((\w+)\)", r => Value(r.Groups[1].Value)) : m.Value)).ToArray();
     }
 
-    /// <summary>An item of the given type with the props' per-item defaults, then its own metadata (which win).</summary>
+    /// <summary>
+    /// An item of the given type with the props' per-item defaults (%(Identity) is the item's name, as MSBuild gives it), then
+    /// its own metadata (which win).
+    /// </summary>
     public static ITaskItem Defined(string itemType, string spec, params (string Name, string Value)[] metadata) =>
-        Items.Of(spec, ItemDefaults(itemType).Where(d => !metadata.Any(m => m.Name == d.Name)).Concat(metadata).ToArray());
+        Items.Of(spec, ItemDefaults(itemType).Where(d => !metadata.Any(m => m.Name == d.Name))
+            .Select(d => (d.Name, d.Value.Replace("%(Identity)", spec))).Concat(metadata).ToArray());
 
-    /// <summary>The default with $(Other) references expanded (BackupRoot given); function calls are not supported.</summary>
+    /// <summary>BackupPeer's computed default: the short host name, lower case (as the props compute it).</summary>
+    public static string HostPeer => Environment.MachineName.Split('.')[0].ToLowerInvariant();
+
+    /// <summary>The default with $(Other) references expanded (BackupRoot given); function calls are not supported but BackupPeer's.</summary>
     public static string Value(string name, string backupRoot = "/var/lib/backupbuild/") =>
-        Regex.Replace(Raw[name], @"\$\((\w+)\)", m => m.Groups[1].Value == "BackupRoot" ? backupRoot : Value(m.Groups[1].Value, backupRoot));
+        name == "BackupPeer" ? HostPeer
+        : Regex.Replace(Raw[name], @"\$\((\w+)\)", m => m.Groups[1].Value == "BackupRoot" ? backupRoot : Value(m.Groups[1].Value, backupRoot));
 
     /// <summary>An item of the given settings type holding every setting's default, then the overrides (property names).</summary>
     public static ITaskItem Item(string itemType, string[] names, params (string Name, string Value)[] overrides)
@@ -103,5 +111,6 @@ public static class PropsDefaults
     public static ITaskItem Restore(params (string Name, string Value)[] overrides) => Item(RestoreSettings.ItemType, RestoreSettings.Names, overrides);
     public static ITaskItem Browse(params (string Name, string Value)[] overrides) => Item(BrowseSettings.ItemType, BrowseSettings.Names, overrides);
     public static ITaskItem Sync(params (string Name, string Value)[] overrides) => Item(SyncSettings.ItemType, SyncSettings.Names, overrides);
+    public static ITaskItem Purge(params (string Name, string Value)[] overrides) => Item(PurgeSettings.ItemType, PurgeSettings.Names, overrides);
     public static ITaskItem Log(params (string Name, string Value)[] overrides) => Item(LogSettings.ItemType, LogSettings.Names, overrides);
 }
