@@ -76,6 +76,44 @@ public class ChunkedCompressionTests
         AssertReadsBack(archive, ArchiveFormat.TarBz2, files, temp);
     }
 
+    /// <summary>
+    /// The native compressor keeps libbz2's work memory from stream to stream (on several threads at once): each chunk is
+    /// still byte for byte the stream `bzip2 -9` makes of the same bytes.
+    /// </summary>
+    [Fact]
+    public void Native_bzip2_streams_are_byte_for_byte_what_the_bzip2_program_makes()
+    {
+        using var temp = new TempDir();
+        var random = new Random(77);
+        var chunks = Enumerable.Range(0, 6).Select(i =>
+        {
+            var b = new byte[(i % 3) switch { 0 => ChunkSizes.Bzip2, 1 => 1_000_003, _ => 777 }];
+            if (i % 2 == 0) random.NextBytes(b);
+            else for (var j = 0; j < b.Length; j++) b[j] = (byte)"abcdefgh \n"[random.Next(10)];
+            return b;
+        }).ToArray();
+        var compressor = new NativeBzip2Compressor(CompressionLevel.Optimal);
+        var outputs = new byte[chunks.Length][];
+        // Twice on two threads at once: the second round reuses the workspaces of the first.
+        for (var round = 0; round < 2; round++)
+            Parallel.For(0, chunks.Length, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
+            {
+                using var output = new ChunkOutput();
+                compressor.Compress(chunks[i], chunks[i].Length, output);
+                var bytes = output.Written.ToArray();
+                Assert.True(outputs[i] == null || outputs[i].AsSpan().SequenceEqual(bytes), $"chunk {i} differs between rounds");
+                outputs[i] = bytes;
+            });
+        for (var i = 0; i < chunks.Length; i++)
+        {
+            var path = temp[$"chunk{i}"];
+            File.WriteAllBytes(path, chunks[i]);
+            var r = Tool.Run("bzip2", "-9", "-k", "-f", path);
+            Assert.True(r.ExitCode == 0, r.All);
+            Assert.True(File.ReadAllBytes(path + ".bz2").AsSpan().SequenceEqual(outputs[i]), $"chunk {i} is not what bzip2 -9 makes");
+        }
+    }
+
     [Fact]
     public void The_system_libbz2_is_used_for_bzip2() =>
         Assert.IsType<NativeBzip2Compressor>(ChunkCompressors.For(ArchiveFormat.TarBz2, CompressionLevel.Optimal));

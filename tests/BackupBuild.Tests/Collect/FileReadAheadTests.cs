@@ -169,6 +169,45 @@ public class FileReadAheadTests
         Assert.Equal(Hex([.. content[..(size / 2)], .. new byte[size - size / 2]]), member.Sha256);
     }
 
+    // A small file is read before its one fstat, which must show the file the walk saw (ReadAsWalked): a file changed
+    // between the walk and the read is read again and archived as it is then, whole, without a warning, as before.
+    [Theory, MemberData(nameof(Sizes))]
+    public void A_file_that_grows_before_it_is_read_is_archived_whole_as_it_is_then(int size)
+    {
+        using var t = new TempDir();
+        MixedTree(t);
+        var path = t.File("src/d07/changing");
+        var content = Bytes(new Random(3), size, text: false);
+        File.WriteAllBytes(path, content);
+        var appended = Bytes(new Random(4), 5000, text: true);
+        var (engine, archive) = CollectChanging(t, path, p => { using var f = new FileStream(p, FileMode.Append); f.Write(appended); }, null);
+        Assert.Empty(engine.Warnings);
+        var member = Member(archive, path);
+        Assert.Equal(size + 5000, member.Size);
+        Assert.Equal(Hex([.. content, .. appended]), member.Sha256);
+    }
+
+    [Fact]
+    public void A_small_file_rewritten_at_the_same_size_before_it_is_read_is_archived_with_its_new_content_and_time()
+    {
+        using var t = new TempDir();
+        MixedTree(t);
+        var path = t.File("src/d07/changing");
+        File.WriteAllBytes(path, Bytes(new Random(5), 2_000, text: false));
+        var rewritten = Bytes(new Random(6), 2_000, text: true);
+        var mtime = new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc);
+        var (engine, archive) = CollectChanging(t, path, p =>
+        {
+            File.WriteAllBytes(p, rewritten);
+            File.SetLastWriteTimeUtc(p, mtime);
+        }, null);
+        Assert.Empty(engine.Warnings);
+        var member = Member(archive, path);
+        Assert.Equal(2_000, member.Size);
+        Assert.Equal(Hex(rewritten), member.Sha256);
+        Assert.Equal(new DateTimeOffset(mtime).ToUnixTimeSeconds(), member.MTime);
+    }
+
     [Theory, MemberData(nameof(Sizes))]
     public void A_file_that_vanishes_before_it_is_read_is_left_out_and_reported(int size)
     {
