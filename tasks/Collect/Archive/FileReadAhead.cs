@@ -313,16 +313,8 @@ internal sealed class FileReadAhead : IDisposable
             var read = 0;
             try
             {
-                // Up to one byte more than stat said, so a file that kept going is seen (that byte is not stored
-                // and not hashed). A read that stops short of it reached the end: a regular file reads short only
-                // there. Should the file grow after that, the fstat below tells, just as after a probe.
-                while (read <= size)
-                {
-                    var n = PRead(handle, buffer[read..], read);
-                    if (n == 0) break;
-                    read += n;
-                    if (read == size) break;
-                }
+                // Should the file grow after the read, the fstat below tells, just as after a probe.
+                ReadUpTo(handle, buffer, size, ref read);
                 item.Result = read < size ? FileAddResult.Shrank : read > size ? FileAddResult.Grew : FileAddResult.Complete;
                 item.Length = Math.Min(read, size);
             }
@@ -354,14 +346,7 @@ internal sealed class FileReadAhead : IDisposable
         var read = 0;
         try
         {
-            // Up to the byte after the walk size, as below: a file that kept going reads one byte more.
-            while (read <= size)
-            {
-                var n = PRead(handle, buffer[read..], read);
-                if (n == 0) break;
-                read += n;
-                if (read == size) break;
-            }
+            ReadUpTo(handle, buffer, size, ref read);
         }
         catch (IOException)
         {
@@ -412,6 +397,23 @@ internal sealed class FileReadAhead : IDisposable
     private const int Interrupted = 4; // EINTR
 
     /// <summary>pread(2) straight into the ring: no seek to learn whether the file can seek, as the runtime's does.</summary>
+    /// <summary>
+    /// Reads a file of <paramref name="size"/> bytes from its start into <paramref name="buffer"/> (at least size + 1
+    /// long), up to one byte more than the size, so a file that kept going is seen (that byte is not stored and not
+    /// hashed); a read that stops short of it reached the end: a regular file reads short only there.
+    /// <paramref name="read"/> counts the bytes read so far, also when a read throws.
+    /// </summary>
+    private static void ReadUpTo(SafeFileHandle handle, Span<byte> buffer, int size, ref int read)
+    {
+        while (read <= size)
+        {
+            var n = PRead(handle, buffer[read..], read);
+            if (n == 0) break;
+            read += n;
+            if (read == size) break;
+        }
+    }
+
     private static unsafe int PRead(SafeFileHandle handle, Span<byte> buffer, long offset)
     {
         var added = false;
