@@ -27,6 +27,12 @@ public sealed class Problems
         if (!_all.Any(q => q.ResourceName == p.ResourceName && q.Arguments.SequenceEqual(p.Arguments))) _all.Add(p);
     }
 
+    /// <summary>Adds what another reader found (each problem once): a parser run on its own counts only its own errors.</summary>
+    public void Include(Problems other)
+    {
+        foreach (var p in other._all) Add(p);
+    }
+
     public void LogTo(Microsoft.Build.Utilities.TaskLoggingHelper log)
     {
         foreach (var p in _all)

@@ -48,6 +48,19 @@ public sealed class ValidateConfiguration : BackupTask, ICollectParameters
     public ITaskItem? CapacitySettings { get; set; }
     /// <summary>The collect modules' groups (BackupGitSettings…), only those of modules that have items (the targets choose).</summary>
     public ITaskItem[]? ModuleSettings { get; set; }
+    /// <summary>
+    /// The collect modules' items, each read by its module's own parser (metadata, modes, paths, duplicates) when the
+    /// module's group is in <see cref="ModuleSettings"/>; the dump modules' items get the checks their task makes before
+    /// it reads a site's files (database names, absolute site paths).
+    /// </summary>
+    public ITaskItem[]? GitRepositories { get; set; }
+    public ITaskItem[]? MboxFiles { get; set; }
+    public ITaskItem[]? MboxDirectories { get; set; }
+    public ITaskItem[]? SubversionRepositories { get; set; }
+    public ITaskItem[]? PostgresqlDatabases { get; set; }
+    public ITaskItem[]? TracSites { get; set; }
+    public ITaskItem[]? MediawikiSites { get; set; }
+    public ITaskItem[]? WordpressSites { get; set; }
     /// <summary>The groups of Span, Verify and Report, actions that are always there.</summary>
     public ITaskItem? SpanSettings { get; set; }
     public ITaskItem? VerifySettings { get; set; }
@@ -72,6 +85,39 @@ public sealed class ValidateConfiguration : BackupTask, ICollectParameters
     public string? BackupLog { get; set; }
     /// <summary>The ActionHook items, checked as every hook run checks them (RunActionHooks.Check).</summary>
     public ITaskItem[]? ActionHooks { get; set; }
+
+    /// <summary>Each collect module's items as its task reads them, for the modules whose group the targets passed (on and with items).</summary>
+    private void CheckModuleItems(Problems problems)
+    {
+        ITaskItem? GroupOf(Settings.ModuleGroup group) => (ModuleSettings ?? []).FirstOrDefault(m => Settings.ModuleGroup.Of(m) == group);
+        void Check(Extensions.Repositories.ModuleTaskBase module, Settings.ModuleGroup group)
+        {
+            if (GroupOf(group) is not { } settings) return;
+            module.GroupSettings = settings;
+            module.RunSettings = RunSettings;
+            module.ProgramSettings = ProgramSettings;
+            module.CollectDir = CollectDir;
+            module.WorkingDir = WorkingDir;
+            // Its own list: the groups' parsers tell a bad group by the errors they add, and a list that already holds
+            // the same error (Validate parsed the group above) would not grow.
+            var own = new Problems();
+            module.Check(own);
+            problems.Include(own);
+        }
+        if (GitRepositories is { Length: > 0 })
+            Check(new Extensions.Git.BackupGitRepositories { Repositories = GitRepositories }, Settings.ModuleGroup.Git);
+        if (MboxFiles is { Length: > 0 } || MboxDirectories is { Length: > 0 })
+            Check(new Extensions.Mbox.BackupMbox { MboxFiles = MboxFiles, MboxDirectories = MboxDirectories }, Settings.ModuleGroup.Mbox);
+        if (SubversionRepositories is { Length: > 0 })
+            Check(new Extensions.Subversion.BackupSubversion { Repositories = SubversionRepositories }, Settings.ModuleGroup.Subversion);
+        if (MysqlDatabases is { Length: > 0 }) Extensions.Dumps.DatabaseSelection.From(MysqlDatabases, "MysqlDatabase", problems);
+        if (PostgresqlDatabases is { Length: > 0 } && GroupOf(Settings.ModuleGroup.Postgresql) != null)
+            Extensions.Dumps.DatabaseSelection.From(PostgresqlDatabases, "PostgresqlDatabase", problems);
+        foreach (var (sites, type, group) in new[] { (TracSites, "TracSite", Settings.ModuleGroup.Trac),
+                     (MediawikiSites, "MediawikiSite", Settings.ModuleGroup.Mediawiki), (WordpressSites, "WordpressSite", Settings.ModuleGroup.Wordpress) })
+            if (sites is { Length: > 0 } && GroupOf(group) != null)
+                foreach (var site in sites) Values.AbsolutePath(site.ItemSpec, type, problems);
+    }
 
     /// <summary>This machine's name as BackupPeer's default computes it (the short host name, lower case).</summary>
     internal static string HostPeerName() => Environment.MachineName.Split('.')[0].ToLowerInvariant();
@@ -101,6 +147,7 @@ public sealed class ValidateConfiguration : BackupTask, ICollectParameters
         if (Settings.CapacitySettings.IsOn(CapacitySettings)) Settings.CapacitySettings.Parse(CapacitySettings, problems);
         foreach (var module in ModuleSettings ?? [])
             Settings.ModuleGroup.Of(module)?.Parse(module, problems);
+        CheckModuleItems(problems);
         Settings.SpanSettings.Parse(SpanSettings, problems);
         Settings.VerifySettings.Parse(VerifySettings, problems);
         Settings.ReportSettings.Parse(ReportSettings, problems);

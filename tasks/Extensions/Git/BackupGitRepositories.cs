@@ -39,6 +39,8 @@ public sealed class BackupGitRepositories : ModuleTaskBase
 
     protected override string[] ProgramNames => ["GitPath"];
 
+    internal override void Check(Problems problems) => Load(problems);
+
     protected override bool Run()
     {
         var written = BackEach(Load, r => r.Source, Back);
@@ -57,7 +59,7 @@ public sealed class BackupGitRepositories : ModuleTaskBase
             var spec = item.ItemSpec.Trim();
             var isUrl = IsUrl(spec);
             var source = isUrl ? spec : Values.AbsolutePath(spec, "GitRepository", problems);
-            var mode = ModuleSettings.CollectMode(Own(item, "CollectMode"), "GitRepository", item.ItemSpec, problems, DefaultMode);
+            var mode = ModuleSettings.CollectMode(Own(item, "GitRepository", "CollectMode", problems), "GitRepository", item.ItemSpec, problems, DefaultMode);
             if (source == null || mode == null) continue;
             if (result.Any(r => r.Source == source)) problems.Error("Repos.GitDuplicate", source);
             else result.Add(new Repository(source, isUrl, mode.Value));

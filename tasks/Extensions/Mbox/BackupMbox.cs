@@ -39,6 +39,8 @@ public sealed class BackupMbox : ModuleTaskBase
         public string Kind => IsDirectory ? "MboxDirectory" : "MboxFile";
     }
 
+    internal override void Check(Problems problems) => Load(problems);
+
     protected override bool Run()
     {
         var written = BackEach(Load, m => m.Path, Back);
@@ -57,8 +59,8 @@ public sealed class BackupMbox : ModuleTaskBase
                 var kind = isDirectory ? "MboxDirectory" : "MboxFile";
                 Values.UnknownMetadata(item, kind, problems, isDirectory ? DirectoryMetadata : FileMetadata);
                 var path = Values.AbsolutePath(item.ItemSpec, kind, problems);
-                var mode = ModuleSettings.CollectMode(Own(item, "CollectMode"), kind, item.ItemSpec, problems, DefaultMode);
-                var compression = ModuleSettings.Compression(Own(item, "CompressMode"), kind, item.ItemSpec, problems, DefaultCompression);
+                var mode = ModuleSettings.CollectMode(Own(item, kind, "CollectMode", problems), kind, item.ItemSpec, problems, DefaultMode);
+                var compression = ModuleSettings.Compression(Own(item, kind, "CompressMode", problems), kind, item.ItemSpec, problems, DefaultCompression);
                 var patterns = new List<Regex>();
                 foreach (var pattern in Values.List(item.GetMetadata("ExcludePatterns")))
                 {

@@ -47,13 +47,22 @@ public abstract class ModuleTaskBase : BackupTask
     /// <summary>
     /// The item's own CollectMode or CompressMode: empty when it carries the property's value (the ItemDefinitionGroup in
     /// targets/BackupBuild.props gives every item the property), so a bad property is reported once, for the property.
+    /// Set to nothing (<c>CollectMode=""</c>, or an item defined before the props) is BKP1151 naming the item, as for
+    /// every metadata the props give a default (Settings/ItemMetadata).
     /// </summary>
-    protected string Own(ITaskItem item, string metadata)
+    protected string Own(ITaskItem item, string itemType, string metadata, Problems problems)
     {
         var value = item.GetMetadata(metadata);
+        if (value.Trim().Length == 0) problems.Error("Config.MissingItemMetadata", itemType, item.ItemSpec, metadata);
         var inherited = metadata == "CollectMode" ? _group?.CollectMode : _group?.CompressMode;
         return value.Trim() == inherited ? "" : value;
     }
+
+    /// <summary>
+    /// For Validate: reads the items and the shared parameters exactly as the run does, into <paramref name="problems"/>,
+    /// touching nothing on disk.
+    /// </summary>
+    internal abstract void Check(Problems problems);
 
     /// <summary>Reads the shared parameters into <paramref name="problems"/>; false when they cannot be used.</summary>
     protected bool LoadCommon(Problems problems, string itemType)

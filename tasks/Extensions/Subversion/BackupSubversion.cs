@@ -29,6 +29,8 @@ public sealed class BackupSubversion : ModuleTaskBase
         public string StateFile => Normalized + ".svnlast";
     }
 
+    internal override void Check(Problems problems) => Load(problems);
+
     protected override bool Run()
     {
         var written = BackEach(Load, r => r.Path, Back);
@@ -45,8 +47,8 @@ public sealed class BackupSubversion : ModuleTaskBase
         {
             Values.UnknownMetadata(item, "SubversionRepository", problems, Metadata);
             var path = Values.AbsolutePath(item.ItemSpec, "SubversionRepository", problems);
-            var mode = ModuleSettings.CollectMode(Own(item, "CollectMode"), "SubversionRepository", item.ItemSpec, problems, DefaultMode);
-            var compression = ModuleSettings.Compression(Own(item, "CompressMode"), "SubversionRepository", item.ItemSpec, problems, DefaultCompression);
+            var mode = ModuleSettings.CollectMode(Own(item, "SubversionRepository", "CollectMode", problems), "SubversionRepository", item.ItemSpec, problems, DefaultMode);
+            var compression = ModuleSettings.Compression(Own(item, "SubversionRepository", "CompressMode", problems), "SubversionRepository", item.ItemSpec, problems, DefaultCompression);
             if (path == null || mode == null || compression == null) continue;
             if (result.Any(r => r.Path == path)) problems.Error("Repos.SvnDuplicate", path);
             else result.Add(new Repository(path, mode.Value, compression.Value));

@@ -48,7 +48,7 @@ public sealed class GitRepositoryTests : IDisposable
     }
 
     private bool Run(string repo, string date, string mode = "incr") =>
-        _rig.Run(new BackupGitRepositories { Repositories = new[] { Items.Of(repo, ("CollectMode", mode)) } }, date);
+        _rig.Run(new BackupGitRepositories { Repositories = new[] { PropsDefaults.Defined("GitRepository", repo, ("CollectMode", mode)) } }, date);
 
     [Fact]
     public void The_bundle_clones_with_every_ref_and_all_history_and_is_rewritten_only_when_a_ref_moves()
@@ -115,7 +115,7 @@ public sealed class GitRepositoryTests : IDisposable
         var plain = _rig.Temp.Dir("src/plain");
         Assert.False(_rig.Run(new BackupGitRepositories
         {
-            Repositories = new[] { Items.Of(missing), Items.Of(plain), Items.Of("file:///nonexistent/repo.git") },
+            Repositories = new[] { PropsDefaults.Defined("GitRepository", missing), PropsDefaults.Defined("GitRepository", plain), PropsDefaults.Defined("GitRepository", "file:///nonexistent/repo.git") },
         }, ModuleRig.Tuesday));
         Assert.Equal(new[] { "BKP6151", "BKP6152", "BKP6154" }, _rig.Engine.ErrorCodes);
         Assert.Contains(missing, _rig.Engine.AllText);

@@ -35,7 +35,7 @@ public sealed class MboxTests : IDisposable
         Tool.Require("grepmail");
         var box = Mailbox("mail/root", ("old", "2026-11-16T10:00"), ("sunday", "2026-11-22T10:00"));
         var name = NormalizedPath.From(box);
-        var task = () => new BackupMbox { MboxFiles = new[] { Items.Of(box, ("CollectMode", "incr")) } };
+        var task = () => new BackupMbox { MboxFiles = new[] { PropsDefaults.Defined("MboxFile", box, ("CollectMode", "incr")) } };
 
         Assert.True(_rig.Run(task(), ModuleRig.Monday), _rig.Engine.AllText);
         var monday = Path.Combine(_rig.CollectDir, $"mbox-20261123-{name}");
@@ -67,7 +67,7 @@ public sealed class MboxTests : IDisposable
         Mailbox("home/joe/Mail/sub/deeper", ("not read", "2026-11-22T09:00"));
         var task = () => new BackupMbox
         {
-            MboxDirectories = new[] { Items.Of(dir, ("CollectMode", "incr"), ("CompressMode", "gzip"),
+            MboxDirectories = new[] { PropsDefaults.Defined("MboxDirectory", dir, ("CollectMode", "incr"), ("CompressMode", "gzip"),
                 ("ExcludeFiles", "spam"), ("ExcludePatterns", ".*\\.bak")) },
         };
 
@@ -93,8 +93,8 @@ public sealed class MboxTests : IDisposable
         var missing = _rig.Temp["mail/absent"];
         Assert.False(_rig.Run(new BackupMbox
         {
-            MboxFiles = new[] { Items.Of(missing), Items.Of(box) },
-            MboxDirectories = new[] { Items.Of(_rig.Temp["no/such/folder"]) },
+            MboxFiles = new[] { PropsDefaults.Defined("MboxFile", missing), PropsDefaults.Defined("MboxFile", box) },
+            MboxDirectories = new[] { PropsDefaults.Defined("MboxDirectory", _rig.Temp["no/such/folder"]) },
         }, ModuleRig.Tuesday));
         Assert.Equal(new[] { "BKP6132", "BKP6132" }, _rig.Engine.ErrorCodes);
         Assert.Contains(missing, _rig.Engine.AllText);

@@ -35,7 +35,7 @@ public sealed class SubversionTests : IDisposable
     private bool Run(string repo, string date, string mode = "incr", string compress = "none", bool full = false) =>
         _rig.Run(new BackupSubversion
         {
-            Repositories = new[] { Items.Of(repo, ("CollectMode", mode), ("CompressMode", compress)) },
+            Repositories = new[] { PropsDefaults.Defined("SubversionRepository", repo, ("CollectMode", mode), ("CompressMode", compress)) },
         }, date, full);
 
     [Fact]
@@ -95,7 +95,7 @@ public sealed class SubversionTests : IDisposable
         var notRepo = _rig.Temp.Dir("svn/plain folder");
         Assert.False(_rig.Run(new BackupSubversion
         {
-            Repositories = new[] { Items.Of(missing), Items.Of(notRepo), Items.Of(repo, ("CollectMode", "incr")) },
+            Repositories = new[] { PropsDefaults.Defined("SubversionRepository", missing), PropsDefaults.Defined("SubversionRepository", notRepo), PropsDefaults.Defined("SubversionRepository", repo, ("CollectMode", "incr")) },
         }, ModuleRig.Monday), _rig.Engine.AllText);
         Assert.Contains("BKP6111", _rig.Engine.ErrorCodes);
         Assert.Contains("BKP6112", _rig.Engine.ErrorCodes);
@@ -116,7 +116,7 @@ public sealed class SubversionTests : IDisposable
     {
         Assert.False(_rig.Run(new BackupSubversion
         {
-            Repositories = new[] { Items.Of("/srv/svn/x", ("CollectMode", "hourly"), ("CompressMode", "zip")) },
+            Repositories = new[] { PropsDefaults.Defined("SubversionRepository", "/srv/svn/x", ("CollectMode", "hourly"), ("CompressMode", "zip")) },
         }, ModuleRig.Monday));
         Assert.Equal(new[] { "BKP6100", "BKP6101" }, _rig.Engine.ErrorCodes.Order());
     }

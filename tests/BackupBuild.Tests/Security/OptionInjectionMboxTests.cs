@@ -56,7 +56,7 @@ public class OptionInjectionMboxTests
         var box = rig.Temp["mail/root"];
         Directory.CreateDirectory(Path.GetDirectoryName(box)!);
         File.CreateSymbolicLink(box, secret);
-        var task = new BackupMbox { MboxFiles = new[] { Items.Of(box) } };
+        var task = new BackupMbox { MboxFiles = new[] { PropsDefaults.Defined("MboxFile", box) } };
 
         Assert.False(rig.Run(task, ModuleRig.Monday));
         var error = Assert.Single(rig.Engine.Errors);
@@ -75,7 +75,7 @@ public class OptionInjectionMboxTests
         Tool.Require("grepmail");
         using var rig = new ModuleRig();
         var box = rig.Temp.File("mail/plain", Message("one") + Message("two") + Message("one"));
-        Assert.True(rig.Run(new BackupMbox { MboxFiles = new[] { Items.Of(box) } }, ModuleRig.Monday), rig.Engine.AllText);
+        Assert.True(rig.Run(new BackupMbox { MboxFiles = new[] { PropsDefaults.Defined("MboxFile", box) } }, ModuleRig.Monday), rig.Engine.AllText);
         var ours = File.ReadAllText(Path.Combine(rig.CollectDir, "mbox-20261123-" + NormalizedPath.From(box)));
         Assert.Equal(ModuleRig.Ok("grepmail", "-a", "-u", box).Output, ours);
         Assert.Contains("Subject: two", ours);

@@ -91,6 +91,8 @@ public class SettingsCorpusTests
         public ITaskItem[] Sources => [PropsDefaults.Defined("CollectDirectory", Temp["src"])];
         public ITaskItem[] Servers => [PropsDefaults.Defined("BackupServer", "backup1", ("Host", "backup1"))];
         public ITaskItem[] Clients => [PropsDefaults.Defined("RequestClient", "web1", ("Host", "web1"), ("Folders", "/srv/www"))];
+        /// <summary>A collect module's item (GitRepository, MboxFile…): a path in the pool that does not exist (the run says so, in a code of its own).</summary>
+        public ITaskItem[] ModuleItems(string type) => [PropsDefaults.Defined(type, Temp["modules/" + type])];
 
         public void Dispose() => Temp.Dispose();
     }
@@ -371,6 +373,14 @@ public class SettingsCorpusTests
         ("RequestClient", "Outgoing", "/srv/outgoing", null), ("RequestClient", "Outgoing", "outgoing", "BKP1010"), ("RequestClient", "Outgoing", "", "BKP1151"),
         ("RequestClient", "Repository", "/srv/control/web1.git", null), ("RequestClient", "Repository", "web1.git", "BKP1010"),
         ("RequestClient", "Repository", "", "BKP1151"),
+        // The collect modules' items: the mode properties are their defaults (ItemDefinitionGroups), emptied is BKP1151.
+        ("GitRepository", "CollectMode", "weekly", null), ("GitRepository", "CollectMode", "hourly", "BKP6100"), ("GitRepository", "CollectMode", "", "BKP1151"),
+        ("MboxFile", "CollectMode", "incr", null), ("MboxFile", "CollectMode", "", "BKP1151"),
+        ("MboxFile", "CompressMode", "gzip", null), ("MboxFile", "CompressMode", "zip", "BKP6101"), ("MboxFile", "CompressMode", "", "BKP1151"),
+        ("MboxDirectory", "CollectMode", "often", "BKP6100"), ("MboxDirectory", "CollectMode", "", "BKP1151"),
+        ("MboxDirectory", "CompressMode", "bzip2", null), ("MboxDirectory", "CompressMode", "", "BKP1151"),
+        ("SubversionRepository", "CollectMode", "daily", null), ("SubversionRepository", "CollectMode", "", "BKP1151"),
+        ("SubversionRepository", "CompressMode", "xz", "BKP6101"), ("SubversionRepository", "CompressMode", "", "BKP1151"),
     };
 
     private static readonly HashSet<string> ItemCodes = ItemCorpus.Where(e => e.Code != null).Select(e => e.Code!).Concat(ConfigurationCodes).ToHashSet();
@@ -390,7 +400,8 @@ public class SettingsCorpusTests
                 "Peer" => p.Peers,
                 "remote Peer" => [PropsDefaults.Defined("Peer", "peer", ("Type", "remote"), ("Host", "127.0.0.1"), ("CollectDir", "/var/lib/backupbuild/collect"))],
                 "BackupServer" => p.Servers,
-                _ => p.Clients,
+                "RequestClient" => p.Clients,
+                _ => p.ModuleItems(item),
             };
             if (value != null) items[0].SetMetadata(metadata, value);
             return items;
@@ -405,7 +416,11 @@ public class SettingsCorpusTests
                     case "CollectDirectory": validate.CollectDirectories = With(p, m, v); break;
                     case "Peer" or "remote Peer": validate.Peers = With(p, m, v); break;
                     case "BackupServer": validate.BackupServers = With(p, m, v); break;
-                    default: validate.RequestClients = With(p, m, v); break;
+                    case "RequestClient": validate.RequestClients = With(p, m, v); break;
+                    case "GitRepository": validate.GitRepositories = With(p, m, v); break;
+                    case "MboxFile": validate.MboxFiles = With(p, m, v); break;
+                    case "MboxDirectory": validate.MboxDirectories = With(p, m, v); break;
+                    default: validate.SubversionRepositories = With(p, m, v); break;
                 }
                 return validate;
             }),
@@ -432,6 +447,25 @@ public class SettingsCorpusTests
                 {
                     Module = "directories", RequestRoot = p.Temp["requests"], ClientName = "peer", Servers = With(p, m, v), RunSettings = p.Run,
                     MailSettings = p.Mail, SshSettings = p.Ssh,
+                }));
+                break;
+            case "GitRepository" or "MboxFile" or "MboxDirectory" or "SubversionRepository":
+                // The module as its target runs it: the group, the programs, the run date and the folders of the pool.
+                readers.Add((item, (p, m, v) =>
+                {
+                    BackupBuild.Tasks.Extensions.Repositories.ModuleTaskBase module = item switch
+                    {
+                        "GitRepository" => new BackupBuild.Tasks.Extensions.Git.BackupGitRepositories { Repositories = With(p, m, v) },
+                        "MboxFile" => new BackupBuild.Tasks.Extensions.Mbox.BackupMbox { MboxFiles = With(p, m, v) },
+                        "MboxDirectory" => new BackupBuild.Tasks.Extensions.Mbox.BackupMbox { MboxDirectories = With(p, m, v) },
+                        _ => new BackupBuild.Tasks.Extensions.Subversion.BackupSubversion { Repositories = With(p, m, v) },
+                    };
+                    module.GroupSettings = p.Module(module.ModuleGroup);
+                    module.RunSettings = p.Run;
+                    module.ProgramSettings = p.Programs;
+                    module.CollectDir = p.Plain["CollectDir"];
+                    module.WorkingDir = p.Plain["WorkingDir"];
+                    return module;
                 }));
                 break;
             default:

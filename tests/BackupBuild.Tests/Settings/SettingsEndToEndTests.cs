@@ -114,6 +114,10 @@ public class SettingsEndToEndTests
             ("Validate", "RequestClient", "web1", client, null),
             ("Validate", "RequestClient", "web1", [.. client, ("Repository", "")], "BKP1151"),
             ("ProcessRequests", "RequestClient", "web1", [.. client, ("Repository", "")], "BKP1151"),
+            // The collect modules' items: Validate reads them with the module's own parser.
+            ("Validate", "MboxFile", temp["mail/root"], [], null), ("Validate", "MboxFile", temp["mail/root"], [("CollectMode", "")], "BKP1151"),
+            ("Collect", "MboxFile", temp["mail/root"], [("CompressMode", "")], "BKP1151"),
+            ("Validate", "GitRepository", temp["repo.git"], [("CollectMode", "hourly")], "BKP6100"),
         };
         var results = new ConcurrentDictionary<int, List<string>>();
         var outputs = new ConcurrentDictionary<int, string>();
@@ -129,7 +133,7 @@ public class SettingsEndToEndTests
             var result = project.Run(run.Action, "BackupRunDate=2026-12-09T01:00");
             outputs[i] = result.All;
             results[i] = Regex.Matches(result.All, @"error (BKP\d{4}): ([^\n]*)").Select(m => (Code: m.Groups[1].Value, Text: m.Groups[2].Value.Trim()))
-                .Distinct().Select(e => e.Code).Where(c => ConfigurationCodes.Contains(c) || c is "BKP1151" or "BKP7012" or "BKP7015").Order().ToList();
+                .Distinct().Select(e => e.Code).Where(c => ConfigurationCodes.Contains(c) || c is "BKP1151" or "BKP7012" or "BKP7015" or "BKP6100").Order().ToList();
         });
         var wrong = new List<string>();
         for (var i = 0; i < runs.Length; i++)
