@@ -234,8 +234,9 @@ public sealed class CollectConfiguration
         {
             try
             {
-                // Cedar matches re.match("^pattern$", absolute path): the whole path must match.
-                result.Add(new Regex("^(?:" + v + ")$", RegexOptions.CultureInvariant | RegexOptions.Compiled));
+                // Cedar matches re.match("^pattern$", absolute path): the whole path must match. Interpreted: the walk
+                // compiles them when it has many paths to match (CollectWalker.Patterns).
+                result.Add(new Regex("^(?:" + v + ")$", RegexOptions.CultureInvariant));
             }
             catch (ArgumentException e)
             {

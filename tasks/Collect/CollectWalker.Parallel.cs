@@ -158,8 +158,9 @@ public sealed partial class CollectWalker
         var pending = new List<Folder>();   // the folders still to enter, the next one last
         var gate = new object();
         var done = false;
-        var helper = new Thread(() => Help(pending, gate, () => done)) { IsBackground = true, Name = "BackupBuild walk" };
-        helper.Start();
+        // A top folder without subfolders (a small collect dir often is one) has nothing to read ahead: no helper thread.
+        var helper = HasSubfolders(top) ? new Thread(() => Help(pending, gate, () => done)) { IsBackground = true, Name = "BackupBuild walk" } : null;
+        helper?.Start();
         try
         {
             Visit(top, pending, gate, emit);
@@ -171,7 +172,7 @@ public sealed partial class CollectWalker
                 done = true;
                 Monitor.PulseAll(gate);
             }
-            helper.Join();
+            helper?.Join();
             foreach (var f in pending) f.Close(pool);
             foreach (var f in _unwound) f.Close(pool);
             _unwound.Clear();
@@ -179,8 +180,17 @@ public sealed partial class CollectWalker
         }
     }
 
-    // Runs once per folder: compile optimized at once instead of starting from unoptimized tier-0 code.
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    /// <summary>Whether a read folder may have a folder to enter (one not lstat'ed ahead, a large folder, may).</summary>
+    private static bool HasSubfolders(Folder folder)
+    {
+        if (folder.LStats == null) return true;
+        for (var i = 0; i < folder.Entries; i++)
+            if (folder.LStats[i] is { IsDirectory: true }) return true;
+        return false;
+    }
+
+    // Runs once per folder. No AggressiveOptimization: crossgen2 leaves such a method out of the ReadyToRun image, so every
+    // process compiled it before its first folder; the image's code is optimized, and tiering recompiles it when hot.
     private void Visit(Folder folder, List<Folder> pending, object gate, Action<WalkEntry> emit)
     {
         var listing = folder.Listing!;
@@ -360,8 +370,7 @@ public sealed partial class CollectWalker
     }
 
     /// <summary>Opens and lists a folder relative to its parent (no link followed) and lstats its entries.</summary>
-    // Runs once per folder, on either thread: compile optimized at once.
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    // Runs once per folder, on either thread (ReadyToRun code, as Visit).
     private void Read(Folder folder)
     {
         folder.Listing = Posix.ListDirectoryAt(folder.Parent!, folder.NameZ, out folder.Errno);

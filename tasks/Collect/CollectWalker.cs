@@ -40,7 +40,9 @@ public sealed partial class CollectWalker
 {
     private readonly byte[]? _ignoreFile;
     private readonly HashSet<string> _excludePaths;
-    private readonly IReadOnlyList<Regex> _excludePatterns;
+    // Interpreted at first; compiled once this walk has matched many paths (Patterns()).
+    private volatile IReadOnlyList<Regex> _excludePatterns;
+    private int _patternChecks;
     private readonly Action<string, string, int> _unreadable;
     private readonly CancellationToken _cancel;
     private readonly List<WalkEntry> _entries = new();
@@ -194,9 +196,23 @@ public sealed partial class CollectWalker
         if (_excludePaths.Count == 0 && _excludePatterns.Count == 0) return false;
         var name = PosixPath.Decode(path);
         if (_excludePaths.Contains(name)) return true;
-        foreach (var p in _excludePatterns)
+        foreach (var p in Patterns())
             if (p.IsMatch(name)) return true;
         return false;
+    }
+
+    /// <summary>Paths checked before the patterns are compiled to IL: compiling costs a small tree's walk several times over.</summary>
+    internal const int CompilePatternsAfter = 4096;
+
+    /// <summary>The patterns the walk matches with now (tests).</summary>
+    internal IReadOnlyList<Regex> PatternsInUse => _excludePatterns;
+
+    private IReadOnlyList<Regex> Patterns()
+    {
+        if (_patternChecks < CompilePatternsAfter && Interlocked.Increment(ref _patternChecks) == CompilePatternsAfter)
+            _excludePatterns = _excludePatterns.Select(p => (p.Options & RegexOptions.Compiled) != 0 ? p
+                : new Regex(p.ToString(), p.Options | RegexOptions.Compiled, p.MatchTimeout)).ToArray();
+        return _excludePatterns;
     }
 
     private sealed class ByteOrder : IComparer<byte[]>

@@ -24,27 +24,27 @@ public readonly record struct PosixStat(
 /// <summary>Thin calls into the C library for lstat/stat and user and group names.</summary>
 public static unsafe partial class Posix
 {
-    [DllImport("libc", EntryPoint = "fstatat", SetLastError = true)]
-    private static extern int fstatat_native(int dirfd, byte* path, byte* buf, int flags);
+    [LibraryImport("libc", EntryPoint = "fstatat", SetLastError = true)]
+    private static partial int fstatat_native(int dirfd, byte* path, byte* buf, int flags);
 
-    [DllImport("libc", EntryPoint = "open", SetLastError = true)]
-    private static extern int open_native(byte* path, int flags);
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true)]
+    private static partial int open_native(byte* path, int flags);
 
-    [DllImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static extern int close_native(int fd);
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int close_native(int fd);
 
     private const int AtSymlinkNoFollow = 0x100;
     private const int AtCurrentDirectory = -100;
     private static readonly int OpenDirectoryFlags = OpenFlags.Directory | OpenFlags.CloseOnExec;
 
-    [DllImport("libc", SetLastError = true)]
-    private static extern IntPtr getpwuid(uint uid);
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial IntPtr getpwuid(uint uid);
 
-    [DllImport("libc", SetLastError = true)]
-    private static extern IntPtr getgrgid(uint gid);
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial IntPtr getgrgid(uint gid);
 
-    [DllImport("libc", SetLastError = true)]
-    private static extern uint geteuid();
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial uint geteuid();
 
     private static readonly ConcurrentDictionary<uint, string> UserNames = new();
     private static readonly ConcurrentDictionary<uint, string> GroupNames = new();

@@ -10,35 +10,35 @@ namespace BackupBuild.Tasks.Infrastructure;
 /// </summary>
 public static unsafe partial class Posix
 {
-    [DllImport("libc", EntryPoint = "mkdir", SetLastError = true)]
-    private static extern int create_mkdir(byte* path, uint mode);
+    [LibraryImport("libc", EntryPoint = "mkdir", SetLastError = true)]
+    private static partial int create_mkdir(byte* path, uint mode);
 
-    [DllImport("libc", EntryPoint = "unlink", SetLastError = true)]
-    private static extern int create_unlink(byte* path);
+    [LibraryImport("libc", EntryPoint = "unlink", SetLastError = true)]
+    private static partial int create_unlink(byte* path);
 
-    [DllImport("libc", EntryPoint = "rmdir", SetLastError = true)]
-    private static extern int create_rmdir(byte* path);
+    [LibraryImport("libc", EntryPoint = "rmdir", SetLastError = true)]
+    private static partial int create_rmdir(byte* path);
 
-    [DllImport("libc", EntryPoint = "symlink", SetLastError = true)]
-    private static extern int create_symlink(byte* target, byte* path);
+    [LibraryImport("libc", EntryPoint = "symlink", SetLastError = true)]
+    private static partial int create_symlink(byte* target, byte* path);
 
-    [DllImport("libc", EntryPoint = "lchown", SetLastError = true)]
-    private static extern int create_lchown(byte* path, uint owner, uint group);
+    [LibraryImport("libc", EntryPoint = "lchown", SetLastError = true)]
+    private static partial int create_lchown(byte* path, uint owner, uint group);
 
-    [DllImport("libc", EntryPoint = "fchown", SetLastError = true)]
-    private static extern int create_fchown(int fd, uint owner, uint group);
+    [LibraryImport("libc", EntryPoint = "fchown", SetLastError = true)]
+    private static partial int create_fchown(int fd, uint owner, uint group);
 
-    [DllImport("libc", EntryPoint = "fchmod", SetLastError = true)]
-    private static extern int create_fchmod(int fd, uint mode);
+    [LibraryImport("libc", EntryPoint = "fchmod", SetLastError = true)]
+    private static partial int create_fchmod(int fd, uint mode);
 
-    [DllImport("libc", EntryPoint = "fchmodat", SetLastError = true)]
-    private static extern int create_fchmodat(int dirfd, byte* path, uint mode, int flags);
+    [LibraryImport("libc", EntryPoint = "fchmodat", SetLastError = true)]
+    private static partial int create_fchmodat(int dirfd, byte* path, uint mode, int flags);
 
-    [DllImport("libc", EntryPoint = "utimensat", SetLastError = true)]
-    private static extern int create_utimensat(int dirfd, byte* path, long* times, int flags);
+    [LibraryImport("libc", EntryPoint = "utimensat", SetLastError = true)]
+    private static partial int create_utimensat(int dirfd, byte* path, long* times, int flags);
 
-    [DllImport("libc", EntryPoint = "futimens", SetLastError = true)]
-    private static extern int create_futimens(int fd, long* times);
+    [LibraryImport("libc", EntryPoint = "futimens", SetLastError = true)]
+    private static partial int create_futimens(int fd, long* times);
 
     private const int CreateAtCwd = -100;           // AT_FDCWD
     private const int CreateNoFollowAt = 0x100;     // AT_SYMLINK_NOFOLLOW

@@ -6,26 +6,26 @@ namespace BackupBuild.Tasks.Infrastructure;
 /// <summary>Listing, opening and reading links by the exact bytes of their names (see <see cref="PosixPath"/>).</summary>
 public static unsafe partial class Posix
 {
-    [DllImport("libc", EntryPoint = "fdopendir", SetLastError = true)]
-    private static extern IntPtr fdopendir_native(int fd);
+    [LibraryImport("libc", EntryPoint = "fdopendir", SetLastError = true)]
+    private static partial IntPtr fdopendir_native(int fd);
 
-    [DllImport("libc", EntryPoint = "readdir", SetLastError = true)]
-    private static extern IntPtr readdir_native(IntPtr dir);
+    [LibraryImport("libc", EntryPoint = "readdir", SetLastError = true)]
+    private static partial IntPtr readdir_native(IntPtr dir);
 
-    [DllImport("libc", EntryPoint = "closedir", SetLastError = true)]
-    private static extern int closedir_native(IntPtr dir);
+    [LibraryImport("libc", EntryPoint = "closedir", SetLastError = true)]
+    private static partial int closedir_native(IntPtr dir);
 
-    [DllImport("libc", EntryPoint = "openat", SetLastError = true)]
-    private static extern int openat_native(int dirfd, byte* path, int flags, uint mode);
+    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true)]
+    private static partial int openat_native(int dirfd, byte* path, int flags, uint mode);
 
-    [DllImport("libc", EntryPoint = "fstat", SetLastError = true)]
-    private static extern int fstat_native(int fd, byte* buf);
+    [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
+    private static partial int fstat_native(int fd, byte* buf);
 
-    [DllImport("libc", EntryPoint = "realpath", SetLastError = true)]
-    private static extern IntPtr realpath_native(byte* path, IntPtr resolved);
+    [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true)]
+    private static partial IntPtr realpath_native(byte* path, IntPtr resolved);
 
-    [DllImport("libc", EntryPoint = "free")]
-    private static extern void free_native(IntPtr p);
+    [LibraryImport("libc", EntryPoint = "free")]
+    private static partial void free_native(IntPtr p);
 
     private const int ReadOnly = 0;
     private static readonly int NoFollow = OpenFlags.NoFollow;

@@ -10,10 +10,10 @@ namespace BackupBuild.Tasks.Infrastructure;
 /// request roots, the log and image folders) are 0750 with the group of the folder they are made in, as
 /// docs/deploy.md sets up /var/lib/backupbuild; BackupGroup is given read access afterwards by ApplyBackupOwnership.
 /// </summary>
-public static class PrivateFiles
+public static partial class PrivateFiles
 {
-    [DllImport("libc", EntryPoint = "umask")]
-    private static extern uint umask_native(uint mask);
+    [LibraryImport("libc", EntryPoint = "umask")]
+    private static partial uint umask_native(uint mask);
 
     /// <summary>The umask of every task: nothing for group and others.</summary>
     public const uint OwnerOnlyUmask = 0x3F;   // 077

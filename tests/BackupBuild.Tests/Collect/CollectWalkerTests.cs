@@ -47,6 +47,29 @@ public class CollectWalkerTests
     }
 
     [Fact]
+    public void Exclude_patterns_start_interpreted_and_are_compiled_after_many_paths_with_the_same_result()
+    {
+        // The configuration builds them interpreted (compiling costs a small tree's walk several times over); the walk
+        // compiles them after CollectWalker.CompilePatternsAfter paths. What they exclude does not change.
+        using var t = new TempDir();
+        var files = CollectWalker.CompilePatternsAfter + 200;
+        for (var i = 0; i < files; i++) t.File($"d/f{i / 500}/n{i}" + (i % 7 == 0 ? ".tmp" : ".txt"));
+        var patterns = new List<Regex> { new(@"^(?:.*\.tmp)$", RegexOptions.CultureInvariant) };
+
+        var small = new CollectWalker(".cbignore", Array.Empty<string>(), patterns, (_, _, _) => { });
+        small.AddDirectory(t["d/f0"], 0, false);
+        Assert.Equal(Enumerable.Range(0, 500).Count(i => i % 7 != 0), small.Entries.Count);
+        Assert.Equal(RegexOptions.None, small.PatternsInUse[0].Options & RegexOptions.Compiled);
+
+        var large = new CollectWalker(".cbignore", Array.Empty<string>(), patterns, (_, _, _) => { });
+        large.AddDirectory(t["d"], 0, false);
+        Assert.Equal(RegexOptions.Compiled, large.PatternsInUse[0].Options & RegexOptions.Compiled);
+        Assert.Equal(Enumerable.Range(0, files).Count(i => i % 7 != 0), large.Entries.Count);
+        Assert.DoesNotContain(large.Entries, e => e.Path.EndsWith(".tmp", StringComparison.Ordinal));
+        Assert.Equal(@"^(?:.*\.tmp)$", large.PatternsInUse[0].ToString());
+    }
+
+    [Fact]
     public void Link_depth_follows_directory_links_and_counts_down_with_depth()
     {
         using var t = new TempDir();
