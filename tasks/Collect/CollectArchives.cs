@@ -39,6 +39,11 @@ public sealed class CollectArchives : CollectTaskBase
             // A stale cback.stage must not vouch for the new dumps.
             File.Delete(Path.Combine(config.CollectDir, Indicators.Stage));
             Indicators.Write(config.CollectDir, Indicators.Collect);
+            if (StampText() == CollectPlanCache.WalkedByCollect)
+            {
+                using var empty = new CollectStampWalk(config);
+                WriteStamp(empty.Finish());
+            }
             Progress("Collect.OnlyModules", Path.Combine(config.CollectDir, Indicators.Collect));
             return true;
         }
@@ -49,9 +54,17 @@ public sealed class CollectArchives : CollectTaskBase
         AtomicFile.RemoveLeftovers(config.WorkingDir);
 
         var started = Stopwatch.StartNew();
-        var cached = CachedPlan();
+        var stampText = StampText();
+        var cached = CachedPlan(stampText);
         var spool = cached?.Spool is { } spoolStream ? new WalkSpoolReader(spoolStream) : null;
-        var jobs = spool != null ? cached!.Jobs : CollectJob.Plan(config, Unreadable, Cancellation);
+        // ComputeCollectStamp left the walk to this run: its stamp is hashed from the walk below.
+        using var stampWalk = spool == null && stampText == CollectPlanCache.WalkedByCollect ? new CollectStampWalk(config) : null;
+        void Seen(string path, string kind, int errno)
+        {
+            stampWalk?.Unreadable(path, kind, errno);
+            Unreadable(path, kind, errno);
+        }
+        var jobs = spool != null ? cached!.Jobs : CollectJob.Plan(config, Seen, Cancellation);
 
         // Did the master stage the previous collect? Read before the indicators go; always "yes" when carrying
         // is off. If so, each incr item's state is kept as its staged snapshot now, before cback.stage goes.
@@ -92,7 +105,18 @@ public sealed class CollectArchives : CollectTaskBase
                 // The stamp's spool when this build has it, else a walk of the tree now: the same entries in the same order.
                 Action<Action<WalkEntry>> entries = spool != null
                     ? emit => { foreach (var e in spool.ReadJob()) emit(e); }
-                    : emit => job.Walk(emit, Unreadable, Cancellation);
+                    : stampWalk == null
+                    ? emit => job.Walk(emit, Unreadable, Cancellation)
+                    : emit =>
+                    {
+                        stampWalk.Job(job.Path);
+                        job.Walk(e =>
+                        {
+                            stampWalk.Entry(e);
+                            emit(e);
+                        }, Seen, Cancellation);
+                        stampWalk.WalkedJobs++;
+                    };
                 var result = Collect(config, job, entries, manifest, previousStaged);
                 if (result == null) continue;
                 totalIn += result.BytesIn;
@@ -101,6 +125,8 @@ public sealed class CollectArchives : CollectTaskBase
                 if (result.Archive != null) written.Add(result.Archive);
             }
             Archives = written.ToArray();
+            // The stamp of what was walked, once the whole walk ran (else the placeholder stays: the next run collects).
+            if (stampWalk != null && stampWalk.WalkedJobs == jobs.Count) WriteStamp(stampWalk.Finish());
 
             if (Log.HasLoggedErrors)
             {
@@ -348,11 +374,38 @@ public sealed class CollectArchives : CollectTaskBase
     /// </summary>
     internal static (int Threads, int Window, int RingBytes, int WholeLimit) ReadAhead { get; set; } = (0, 256, 8 << 20, 512 << 10);
 
-    /// <summary>The walk ComputeCollectStamp did moments ago in this build, when the stamp file is still its.</summary>
-    private CollectPlanCache? CachedPlan()
+    /// <summary>The collect stamp's content; null without one.</summary>
+    private string? StampText()
     {
-        if (string.IsNullOrEmpty(StampFile) || !File.Exists(StampFile)) return null;
-        var key = CollectPlanCache.Key(File.ReadAllText(StampFile));
+        if (string.IsNullOrEmpty(StampFile)) return null;
+        try
+        {
+            return File.ReadAllText(StampFile);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Writes the stamp of this run's walk where ComputeCollectStamp left its placeholder. Not written (a full disk),
+    /// the placeholder stays and only makes the next run collect again.
+    /// </summary>
+    private void WriteStamp(string stamp)
+    {
+        try
+        {
+            AtomicFile.WriteAllBytes(StampFile!, System.Text.Encoding.ASCII.GetBytes(stamp));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    /// <summary>The walk ComputeCollectStamp did moments ago in this build, when the stamp file is still its.</summary>
+    private CollectPlanCache? CachedPlan(string? stampText)
+    {
+        if (stampText == null) return null;
+        var key = CollectPlanCache.Key(stampText);
         if (BuildEngine4?.GetRegisteredTaskObject(key, RegisteredTaskObjectLifetime.Build) is not CollectPlanCache cached) return null;
         BuildEngine4.UnregisterTaskObject(key, RegisteredTaskObjectLifetime.Build);
         return cached;

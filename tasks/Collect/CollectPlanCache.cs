@@ -8,4 +8,11 @@ public sealed record CollectPlanCache(List<CollectJob> Jobs, List<(string Path, 
     FileStream? Spool)
 {
     public static string Key(string stamp) => "BackupBuild.CollectPlan:" + stamp.Trim();
+
+    /// <summary>
+    /// What ComputeCollectStamp writes to the stamp instead of walking when Collect runs whatever the walk finds (the
+    /// last collect did not finish, or its archives are gone): CollectArchives then hashes its own walk into the stamp
+    /// (<see cref="CollectStampWalk"/>). Never a stamp's 64 hex digits, so never up to date.
+    /// </summary>
+    public const string WalkedByCollect = "walked by Collect\n";
 }

@@ -30,18 +30,26 @@ public sealed class ComputeCollectStamp : CollectTaskBase, IIncrementalTask
 
         var folder = Path.GetDirectoryName(Path.GetFullPath(StampFile!))!;
         PrivateFiles.CreateRoot(folder);
-        var (stamp, plan) = Compute(config, folder);
-        var existing = File.Exists(StampFile) ? File.ReadAllText(StampFile!) : null;
-        Changed = existing != stamp;
         var indicator = Path.Combine(config.CollectDir, Indicators.Collect);
         // The target's Outputs: collect.done beside the stamp, touched after every successful collect.
         var done = Path.ChangeExtension(Path.GetFullPath(StampFile!), ".done");
         var doneTime = File.Exists(done) ? File.GetLastWriteTimeUtc(done) : (DateTime?)null;
-        var finished = !Changed && doneTime >= File.GetLastWriteTimeUtc(StampFile!);
         // The collect dir still holds that collect, or Stage took it since (cback.stage newer) and Purge emptied the folder.
         var staged = Path.Combine(config.CollectDir, Indicators.Stage);
         var kept = File.Exists(indicator)
             || (doneTime != null && File.Exists(staged) && File.GetLastWriteTimeUtc(staged) >= doneTime);
+        if (!FailIfNotIncremental && (!kept || doneTime == null || !File.Exists(StampFile) || doneTime < File.GetLastWriteTimeUtc(StampFile!)))
+        {
+            // Collect runs whatever the walk finds (the last one did not finish, or its archives are gone): it walks the
+            // tree itself as it archives and writes the stamp of that walk (CollectArchives), so compression need not wait.
+            Changed = true;
+            AtomicFile.WriteAllBytes(StampFile!, Encoding.ASCII.GetBytes(CollectPlanCache.WalkedByCollect));
+            return true;
+        }
+        var (stamp, plan) = Compute(config, folder);
+        var existing = File.Exists(StampFile) ? File.ReadAllText(StampFile!) : null;
+        Changed = existing != stamp;
+        var finished = !Changed && doneTime >= File.GetLastWriteTimeUtc(StampFile!);
         var upToDate = finished && kept;
         if (upToDate)
         {
@@ -68,7 +76,7 @@ public sealed class ComputeCollectStamp : CollectTaskBase, IIncrementalTask
     // Binary, not formatted text: this runs for every file on every run.
     // Runs once per file. No AggressiveOptimization: crossgen2 leaves such a method out of the ReadyToRun image, so every
     // run compiled it first; the image's code is optimized, and tiering recompiles it when hot.
-    private static void AddEntry(BatchedHash hash, in WalkEntry e)
+    internal static void AddEntry(BatchedHash hash, in WalkEntry e)
     {
         Span<byte> buffer = stackalloc byte[1024];
         var st = e.Stat;
@@ -88,7 +96,7 @@ public sealed class ComputeCollectStamp : CollectTaskBase, IIncrementalTask
     /// Feeds the hash in blocks of 64 KiB instead of one call into the crypto library per file: the same bytes in the
     /// same order, so the same stamp.
     /// </summary>
-    private sealed class BatchedHash(IncrementalHash hash)
+    internal sealed class BatchedHash(IncrementalHash hash)
     {
         private readonly byte[] _buffer = new byte[1 << 16];
         private int _length;
@@ -123,13 +131,9 @@ public sealed class ComputeCollectStamp : CollectTaskBase, IIncrementalTask
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var hash = new BatchedHash(sha);
-        void Add(string s) => hash.Append(PosixPath.Encode(s + "\n"));
+        void Add(string s) => AddLine(hash, s);
 
-        Add("collect-stamp 2");
-        Add(config.Clock.Today.ToString("yyyy-MM-dd"));
-        Add($"start-of-week={config.Clock.IsStartOfWeek} full={config.Full} rehash={config.RehashAll} level={config.Level} carry={config.CarryUnstaged}");
-        Add(config.CollectDir);
-        foreach (var s in config.Sources) Add(s.Fingerprint);
+        AddHeader(hash, config);
         var unreadable = new List<(string Path, string Kind, int Errno)>();
         void Unreadable(string path, string kind, int errno) => unreadable.Add((path, kind, errno));
         var jobs = CollectJob.Plan(config, Unreadable, Cancellation);
@@ -147,5 +151,17 @@ public sealed class ComputeCollectStamp : CollectTaskBase, IIncrementalTask
         foreach (var u in unreadable) Add($"unreadable {u.Kind}:{u.Path}:{u.Errno}");
         var stamp = Convert.ToHexString(hash.Finish()).ToLowerInvariant() + "\n";
         return (stamp, new CollectPlanCache(jobs, unreadable, spool.Finish()));
+    }
+
+    // Also hashed by CollectArchives when it walks for the stamp (CollectPlanCache.WalkedByCollect): the same lines.
+    internal static void AddLine(BatchedHash hash, string s) => hash.Append(PosixPath.Encode(s + "\n"));
+
+    internal static void AddHeader(BatchedHash hash, CollectConfiguration config)
+    {
+        AddLine(hash, "collect-stamp 2");
+        AddLine(hash, config.Clock.Today.ToString("yyyy-MM-dd"));
+        AddLine(hash, $"start-of-week={config.Clock.IsStartOfWeek} full={config.Full} rehash={config.RehashAll} level={config.Level} carry={config.CarryUnstaged}");
+        AddLine(hash, config.CollectDir);
+        foreach (var s in config.Sources) AddLine(hash, s.Fingerprint);
     }
 }
