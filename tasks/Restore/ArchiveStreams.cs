@@ -97,14 +97,18 @@ internal static class ArchiveStreams
             }
         }
 
-        public override int Read(byte[] buffer, int offset, int count)
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        // Straight into the caller's memory (Stream's default would read into a pooled array and copy).
+        public override int Read(Span<byte> buffer)
         {
+            var count = buffer.Length;
             while (true)
             {
                 if (_current != null && _at < _length)
                 {
                     var n = Math.Min(count, _length - _at);
-                    Buffer.BlockCopy(_current, _at, buffer, offset, n);
+                    _current.AsSpan(_at, n).CopyTo(buffer);
                     _at += n;
                     return n;
                 }

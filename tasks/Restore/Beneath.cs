@@ -5,7 +5,7 @@ using BackupBuild.Tasks.Infrastructure;
 namespace BackupBuild.Tasks.Restore;
 
 /// <summary>A failed system call while writing a member: the call, the path (for messages) and the errno.</summary>
-internal sealed class ExtractFailure : Exception
+internal class ExtractFailure : Exception
 {
     public ExtractFailure(string call, string path, int errno)
         : base($"{call} {PosixPath.Display(path)}: {Posix.ErrorText(errno)}")
@@ -25,17 +25,41 @@ internal sealed class ExtractFailure : Exception
 }
 
 /// <summary>
+/// The member's name was found taken only when the finished file was to be renamed to it (RENAME_NOREPLACE), in a folder
+/// this run made and so did not look into first: an existing file (<see cref="SafeExtractor.Outcome.Exists"/>) or a folder
+/// (<see cref="SafeExtractor.Outcome.InTheWay"/>). The temporary file is gone; nothing was replaced.
+/// </summary>
+internal sealed class NameTaken : ExtractFailure
+{
+    public NameTaken(string path, bool folder)
+        : base("rename", path, Beneath.EEXIST)
+    {
+        Path = path;
+        IsFolder = folder;
+    }
+
+    /// <summary>The member's full path, for messages.</summary>
+    public string Path { get; }
+
+    public bool IsFolder { get; }
+}
+
+/// <summary>
 /// A folder held open (a directory file descriptor): every file Restore writes is created relative to one,
 /// with the *at system calls, so nothing that happens to the path above it afterwards (a folder swapped for a
 /// symbolic link) changes where the file goes.
 /// </summary>
 internal sealed class HeldFolder : IDisposable
 {
-    public HeldFolder(int fd, string path)
+    public HeldFolder(int fd, string path, string relative = "")
     {
         Fd = fd;
         Path = path;
+        Relative = relative;
     }
+
+    /// <summary>The folder's path beneath the destination ("" for the destination itself).</summary>
+    public string Relative { get; }
 
     public int Fd { get; private set; }
 

@@ -150,6 +150,7 @@ public sealed class RestoreFiles : StoredDataTask
                     {
                         pending.Remove(rel);
                         if (error == null) Written(rel, m);
+                        else if (error is NameTaken taken) Taken(rel, m, taken);
                         else if (error is ExtractFailure { MemberSpecific: true } member)
                         {
                             refusedHere++;
@@ -158,6 +159,23 @@ public sealed class RestoreFiles : StoredDataTask
                         else if (error is ExtractFailure failure)
                             Log.LogErrorWithCodeFromResources("Restore.WriteFailed", PosixPath.Display(extractor.Target(rel)), failure.Message);
                         else System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+                    }
+                }
+
+                // The name was taken when the finished file was to be renamed to it (a folder this run made, not looked into
+                // first): kept or in the way, as Prepare would have said; nothing of this member was written.
+                void Taken(string rel, TarMember m, NameTaken taken)
+                {
+                    created.Remove(rel);
+                    if (taken.IsFolder)
+                    {
+                        refusedHere++;
+                        Log.LogWarningWithCodeFromResources("Restore.InTheWay", PosixPath.Display(m.Name), copy.Location, PosixPath.Display(taken.Path));
+                    }
+                    else
+                    {
+                        keptHere++;
+                        Log.LogWarningWithCodeFromResources("Restore.Exists", PosixPath.Display(taken.Path));
                     }
                 }
 
@@ -270,6 +288,11 @@ public sealed class RestoreFiles : StoredDataTask
                                 }
                                 else extractor.WriteFile(place!, m, reader.Content);
                             }
+                        }
+                        catch (NameTaken e)
+                        {
+                            Taken(rel, m, e);
+                            continue;
                         }
                         catch (ExtractFailure e) when (e.MemberSpecific)
                         {

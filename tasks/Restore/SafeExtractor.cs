@@ -32,6 +32,9 @@ internal sealed class SafeExtractor : IDisposable
     private readonly bool _dryRun;
     private readonly int _rootFd; // -1 only in a dry run into a folder that does not exist yet
     private readonly HashSet<string> _swept = new(StringComparer.Ordinal);
+    // Folders this run made (mkdirat succeeded): empty when made, so nothing to sweep and, without overwrite, no lstat per
+    // member; a name taken there after all (by someone else meanwhile) is still never replaced: RENAME_NOREPLACE (NameTaken).
+    private readonly HashSet<string> _made = new(StringComparer.Ordinal);
     private readonly byte[] _buffer = new byte[1 << 20];
     private readonly byte[] _compare = new byte[1 << 20];
 
@@ -65,6 +68,8 @@ internal sealed class SafeExtractor : IDisposable
         public string Target { get; }
         /// <summary>What has the member's name already (lstat), or null.</summary>
         public PosixStat? Existing { get; internal set; }
+        /// <summary>Not looked at (a folder this run made, no overwrite): a name taken meanwhile shows at the rename (<see cref="NameTaken"/>).</summary>
+        internal bool Unchecked { get; set; }
 
         public void Dispose() => Folder?.Dispose();
     }
@@ -76,6 +81,7 @@ internal sealed class SafeExtractor : IDisposable
     public static string? Relative(string memberName)
     {
         if (memberName.Length == 0 || memberName.StartsWith('/') || memberName.Contains('\0')) return null;
+        if (IsPlainRelative(memberName)) return memberName; // the usual name: nothing to take out
         var parts = new List<string>();
         foreach (var part in memberName.Split('/'))
         {
@@ -86,9 +92,36 @@ internal sealed class SafeExtractor : IDisposable
         return parts.Count == 0 ? null : string.Join('/', parts);
     }
 
+    /// <summary>True when every '/'-separated component of <paramref name="name"/> is there and is neither "." nor "..".</summary>
+    private static bool IsPlainRelative(string name)
+    {
+        var start = 0;
+        while (true)
+        {
+            var end = name.IndexOf('/', start);
+            var part = end < 0 ? name.AsSpan(start) : name.AsSpan(start, end - start);
+            if (part.Length == 0 || part is "." or "..") return false;
+            if (end < 0) return true;
+            start = end + 1;
+        }
+    }
+
     /// <summary>The first component of <paramref name="relative"/> longer than <see cref="NameMax"/> bytes, or null.</summary>
-    public static string? TooLongComponent(string relative) =>
-        relative.Split('/').FirstOrDefault(p => PosixPath.Encode(p).Length > NameMax);
+    public static string? TooLongComponent(string relative)
+    {
+        // A character is at most 3 bytes (a surrogate pair 4 for 2, an escaped byte 1): no component of up to 85 characters can be too long.
+        var start = 0;
+        var longest = 0;
+        while (start <= relative.Length)
+        {
+            var end = relative.IndexOf('/', start);
+            if (end < 0) end = relative.Length;
+            longest = Math.Max(longest, end - start);
+            start = end + 1;
+        }
+        if (longest * 3 <= NameMax) return null;
+        return relative.Split('/').FirstOrDefault(p => PosixPath.Encode(p).Length > NameMax);
+    }
 
     public string Target(string relative) => _root == "/" ? "/" + relative : _root + "/" + relative;
 
@@ -108,6 +141,11 @@ internal sealed class SafeExtractor : IDisposable
         if (outcome != Outcome.Written) return outcome;
         place = new Place(folder, relative[(slash + 1)..], Target(relative));
         if (folder == null) return Outcome.Written;
+        if (!_overwrite && _made.Contains(folder.Relative))
+        {
+            place.Unchecked = true; // the rename itself checks (RENAME_NOREPLACE)
+            return Outcome.Written;
+        }
         var existing = Beneath.LStat(folder.Fd, place.Name, out _);
         if (existing == null) return Outcome.Written;
         place.Existing = existing;
@@ -143,9 +181,11 @@ internal sealed class SafeExtractor : IDisposable
         var current = Beneath.Dup(_rootFd, out errno);
         if (current < 0) throw new ExtractFailure("dup", _root, errno);
         var path = _root == "/" ? "" : _root;
+        var relative = "";
         foreach (var part in folderRelative.Split('/'))
         {
             path += "/" + part;
+            relative = relative.Length == 0 ? part : relative + "/" + part;
             fd = Beneath.OpenFolder(current, part, out errno);
             // Missing: made, then opened (again, a few times, when something else removes or makes it meanwhile).
             for (var attempt = 0; fd < 0 && errno == Beneath.ENOENT && attempt < 10; attempt++)
@@ -155,7 +195,8 @@ internal sealed class SafeExtractor : IDisposable
                     Beneath.Close(current);
                     return Outcome.Written;
                 }
-                if (!Beneath.MakeFolder(current, part, out var made) && made != Beneath.EEXIST)
+                if (Beneath.MakeFolder(current, part, out var made)) _made.Add(relative);
+                else if (made != Beneath.EEXIST)
                 {
                     Beneath.Close(current);
                     throw new ExtractFailure("mkdir", path, made);
@@ -181,10 +222,10 @@ internal sealed class SafeExtractor : IDisposable
     private HeldFolder Held(int fd, string path, string folderRelative)
     {
         // Once per folder and run: what an interrupted run left under a temporary name goes.
-        if (!_dryRun && _swept.Add(folderRelative))
+        if (!_dryRun && _swept.Add(folderRelative) && !_made.Contains(folderRelative))
             foreach (var name in Beneath.RemoveLeftovers(fd))
                 RemovedLeftovers.Add((path == "/" ? "" : path) + "/" + name);
-        return new HeldFolder(fd, path);
+        return new HeldFolder(fd, path, folderRelative);
     }
 
     /// <summary>
@@ -277,7 +318,11 @@ internal sealed class SafeExtractor : IDisposable
 
     private void Publish(HeldFolder dir, string temp, Place place)
     {
-        if (!Beneath.Rename(dir.Fd, temp, place.Name, _overwrite, out var errno)) throw new ExtractFailure("rename", place.Target, errno);
+        if (Beneath.Rename(dir.Fd, temp, place.Name, _overwrite, out var errno)) return;
+        // Not looked at before (a folder this run made): what took the name is told as Prepare would have told it.
+        if (errno == Beneath.EEXIST && place.Unchecked)
+            throw new NameTaken(place.Target, Beneath.LStat(dir.Fd, place.Name, out _) is { IsDirectory: true });
+        throw new ExtractFailure("rename", place.Target, errno);
     }
 
     /// <summary>A symbolic link holding exactly the member's target bytes, with its owner (as root) and time, made under a temporary name and renamed.</summary>

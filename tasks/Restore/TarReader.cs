@@ -38,7 +38,7 @@ internal sealed class TarReader
         while (true)
         {
             if (!ReadBlock(_header)) return null;
-            if (_header.All(b => b == 0)) return null; // the end-of-archive blocks
+            if (_header.AsSpan().IndexOfAnyExcept((byte)0) < 0) return null; // the end-of-archive blocks
             if (!ChecksumOk(_header)) throw new InvalidDataException("A tar header's checksum does not match: the archive is damaged.");
             var type = _header[156];
             var size = Number(_header.AsSpan(124, 12));
@@ -213,6 +213,16 @@ internal sealed class TarReader
         {
             if (_reader._content != this || _reader._remaining == 0) return 0;
             var n = _reader._input.Read(buffer, offset, (int)Math.Min(count, _reader._remaining));
+            if (n == 0) throw new InvalidDataException("The archive ends in the middle of a member.");
+            _reader._remaining -= n;
+            return n;
+        }
+
+        // Straight into the caller's memory (Stream's default would read into a pooled array and copy).
+        public override int Read(Span<byte> buffer)
+        {
+            if (_reader._content != this || _reader._remaining == 0 || buffer.Length == 0) return 0;
+            var n = _reader._input.Read(buffer[..(int)Math.Min(buffer.Length, _reader._remaining)]);
             if (n == 0) throw new InvalidDataException("The archive ends in the middle of a member.");
             _reader._remaining -= n;
             return n;

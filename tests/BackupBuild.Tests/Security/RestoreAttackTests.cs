@@ -31,6 +31,48 @@ public sealed class RestoreAttackTests : IDisposable
         _t.Dispose();
     }
 
+    // ----- a name taken in a folder the restore made -----
+
+    [Fact]
+    public void A_name_taken_in_a_folder_the_restore_made_before_the_file_is_renamed_to_it_is_kept_and_told()
+    {
+        // Restore does not look for an existing name in a folder it made itself (it was empty): the rename that
+        // never replaces (RENAME_NOREPLACE) is the check. Something taking a member's name meanwhile is kept, as
+        // an existing file (BKP8013) or a folder in the way (BKP8012) is, for a small file (a writer thread), a
+        // large one (the task's thread) and a link; the other members are restored, no temporary name is left.
+        var src = _t.Dir("src");
+        var data = _t.Dir("src/srv/data");
+        foreach (var name in new[] { "a.txt", "c.txt", "d.txt" }) File.WriteAllText(Path.Combine(data, name), "archived " + name);
+        RandomFile(new Random(4205), Path.Combine(data, "big.bin"), 3 << 20);
+        File.CreateSymbolicLink(Path.Combine(data, "link"), "d.txt");
+        var staging = StageTar(_t["staging"], src, "srv");
+        var to = _t.Dir("restore");
+        var dir = Path.Combine(to, "srv/data");
+        var engine = new FakeBuildEngine();
+        var task = new RestoreFiles
+        {
+            BuildEngine = engine, Peer = "master", Destination = to, StagingDir = staging, RestoreSettings = PropsDefaults.Restore(),
+            BeforeWrite = rel =>
+            {
+                if (rel is "srv/data/a.txt" or "srv/data/big.bin" or "srv/data/link") File.WriteAllText(Path.Combine(to, rel), "planted");
+                if (rel == "srv/data/c.txt") Directory.CreateDirectory(Path.Combine(to, rel));
+            },
+        };
+        Assert.True(task.Execute(), engine.AllText);
+
+        foreach (var name in new[] { "a.txt", "big.bin", "link" })
+        {
+            Assert.Equal("planted", File.ReadAllText(Path.Combine(dir, name)));
+            Assert.Contains(engine.Warnings, w => w.Code == "BKP8013" && w.Message!.Contains(Path.Combine(dir, name)));
+        }
+        Assert.True(Directory.Exists(Path.Combine(dir, "c.txt")));
+        Assert.Contains(engine.Warnings, w => w.Code == "BKP8012" && w.Message!.Contains("srv/data/c.txt"));
+        Assert.Equal("archived d.txt", File.ReadAllText(Path.Combine(dir, "d.txt")));
+        Assert.Equal(4, engine.Warnings.Count(w => w.Code is "BKP8012" or "BKP8013"));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(to, Beneath.TempPrefix + "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }));
+        Assert.Single(task.Restored); // d.txt only
+    }
+
     // ----- concurrent link swaps -----
 
     [Theory]
