@@ -3,11 +3,17 @@
 # bench/collect.sh's tree (about 1.1 GiB in 50,000 files) from a staged day, against `tar -I pigz -xf` of the same
 # archive and `restic restore` of a restic repository of the same tree; and Find of one file name over the day
 # against `restic find` of the same name.
-# Each of ROUNDS (default 5) rounds runs every tool once, in an order that rotates from round to round, into an
-# empty folder; between two commands the written tree is removed and `sync` runs (dropping the page cache is not
-# possible for everyone). Each restore is timed twice: the command alone, and the command followed by `sync` (data
-# on disk; BackupBuild's Restore syncs before it reports success, the other tools do not), and its CPU time (user +
-# system, children included: pigz under tar) is taken with /usr/bin/time. Medians.
+# Each of ROUNDS (default 5) rounds runs every tool once, in an order that rotates from round to round, each into
+# an empty folder of its own; at the end of a round the three trees are removed, `sync` runs and the script waits
+# RECENT_WAIT seconds (default 61) before the next round. Why the wait: on an ext4 file system without a journal (this
+# machine's /), the kernel will not reuse an inode freed in the last 60 seconds and scans past every one of them for
+# every file it creates (fs/ext4/ialloc.c, recently_deleted); a restore started right after 50,000 files were
+# deleted spends most of its system time there, in an amount that depends on the order of the tools, not on the
+# tool. No deletion happens inside a round, so every tool creates its files on the same quiet file system.
+# (Dropping the page cache is not possible for everyone: the caches stay warm.)
+# Each restore is timed twice: the command alone, and the command followed by `sync` (data on disk; BackupBuild's
+# Restore syncs before it reports success, the other tools do not), and its CPU time (user + system, children
+# included: pigz under tar) is taken with /usr/bin/time. Medians.
 # The last lines, GOAL restore-vs-pigz, GOAL restore-vs-restic and GOAL find-vs-restic, are the ratios of the
 # medians (BackupBuild / other tool) and whether each is met (goal <= 1.0). The restore goals compare like with
 # like: each command followed by `sync`, so every tool's data is on the disk (BackupBuild's own syncfs is part of
@@ -83,26 +89,28 @@ name=$(basename "$(find "$tree" -type f -name '*.txt' | sort | tail -1)")
 echo "Find pattern: $name"
 
 out=$work/out
-clean() { rm -rf "$out"; sync; }
+wait_recent=${RECENT_WAIT:-61}
+# The three trees of a round, removed together; then no inode freed in the last minute is left (see the top).
+clean() { rm -rf "$out" "$out"-*; sync; sleep "$wait_recent"; }
 declare -a bb=() bbs=() bbc=() pg=() pgs=() pgc=() rs=() rss=() rsc=() fb=() fr=()
 cpu() { python3 -c "import sys;u,s=open(sys.argv[1]).read().split()[:2];print(f'{float(u)+float(s):.2f}')" "$work/time.txt"; }
 run_bb() {
-  mkdir -p "$out"; local t0 t1 t2; t0=$(now)
+  local out=$out-bb; mkdir -p "$out"; local t0 t1 t2; t0=$(now)
   /usr/bin/time -o "$work/time.txt" -f '%U %S' dotnet msbuild "$work/bench.proj" -t:Restore -p:RestoreTo="$out" -nologo -v:m -tl:off -nodeReuse:false \
     > "$work/last.log" 2>&1 || { cat "$work/last.log"; exit 1; }
   t1=$(now); sync; t2=$(now)
   [ "$(find "$out" -type f | wc -l)" = "$files" ] || { echo "BackupBuild restored $(find "$out" -type f | wc -l) files, not $files"; exit 1; }
-  bb+=("$(elapsed $t0 $t1)"); bbs+=("$(elapsed $t0 $t2)"); bbc+=("$(cpu)"); clean
+  bb+=("$(elapsed $t0 $t1)"); bbs+=("$(elapsed $t0 $t2)"); bbc+=("$(cpu)")
 }
 run_pigz() {
-  mkdir -p "$out"; local t0 t1 t2; t0=$(now)
+  local out=$out-pigz; mkdir -p "$out"; local t0 t1 t2; t0=$(now)
   /usr/bin/time -o "$work/time.txt" -f '%U %S' tar -I pigz -xf "$archive" -C "$out"; t1=$(now); sync; t2=$(now)
-  pg+=("$(elapsed $t0 $t1)"); pgs+=("$(elapsed $t0 $t2)"); pgc+=("$(cpu)"); clean
+  pg+=("$(elapsed $t0 $t1)"); pgs+=("$(elapsed $t0 $t2)"); pgc+=("$(cpu)")
 }
 run_restic() {
-  mkdir -p "$out"; local t0 t1 t2; t0=$(now)
+  local out=$out-restic; mkdir -p "$out"; local t0 t1 t2; t0=$(now)
   /usr/bin/time -o "$work/time.txt" -f '%U %S' restic restore -q latest --target "$out" > /dev/null; t1=$(now); sync; t2=$(now)
-  rs+=("$(elapsed $t0 $t1)"); rss+=("$(elapsed $t0 $t2)"); rsc+=("$(cpu)"); clean
+  rs+=("$(elapsed $t0 $t1)"); rss+=("$(elapsed $t0 $t2)"); rsc+=("$(cpu)")
 }
 run_find() {
   local t0 t1 t2
@@ -119,6 +127,7 @@ echo; echo "== $rounds alternating rounds (load before: $(cut -d' ' -f1-3 /proc/
 for r in $(seq "$rounds"); do
   for i in 0 1 2; do "${steps[$(( (i + r) % 3 ))]}"; done
   run_find
+  clean
   echo "round $r: BackupBuild ${bb[-1]} s (+sync ${bbs[-1]}, cpu ${bbc[-1]}), tar -I pigz -xf ${pg[-1]} s (+sync ${pgs[-1]}, cpu ${pgc[-1]}), restic restore ${rs[-1]} s (+sync ${rss[-1]}, cpu ${rsc[-1]}); Find ${fb[-1]} s, restic find ${fr[-1]} s (load $(load))"
 done
 
