@@ -189,8 +189,9 @@ public sealed partial class CollectWalker
         return false;
     }
 
-    // Runs once per folder. No AggressiveOptimization: crossgen2 leaves such a method out of the ReadyToRun image, so every
-    // process compiled it before its first folder; the image's code is optimized, and tiering recompiles it when hot.
+    // Runs once per folder, its loop once per entry: compiled optimized at once. (Without the attribute the ReadyToRun
+    // image's code runs, which cannot inline CoreLib's helpers: a no-change Collect of 50,000 files took 0.1 s longer.)
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void Visit(Folder folder, List<Folder> pending, object gate, Action<WalkEntry> emit)
     {
         var listing = folder.Listing!;
@@ -370,7 +371,8 @@ public sealed partial class CollectWalker
     }
 
     /// <summary>Opens and lists a folder relative to its parent (no link followed) and lstats its entries.</summary>
-    // Runs once per folder, on either thread (ReadyToRun code, as Visit).
+    // Runs once per folder, on either thread: compiled optimized at once, as Visit.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void Read(Folder folder)
     {
         folder.Listing = Posix.ListDirectoryAt(folder.Parent!, folder.NameZ, out folder.Errno);

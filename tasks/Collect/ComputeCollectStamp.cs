@@ -74,8 +74,8 @@ public sealed class ComputeCollectStamp : CollectTaskBase, IIncrementalTask
     }
 
     // Binary, not formatted text: this runs for every file on every run.
-    // Runs once per file. No AggressiveOptimization: crossgen2 leaves such a method out of the ReadyToRun image, so every
-    // run compiled it first; the image's code is optimized, and tiering recompiles it when hot.
+    // Runs once per file: compiled optimized at once (the ReadyToRun image's code cannot inline CoreLib's helpers).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     internal static void AddEntry(BatchedHash hash, in WalkEntry e)
     {
         Span<byte> buffer = stackalloc byte[1024];
