@@ -3,15 +3,18 @@ using System.Security.Cryptography;
 namespace BackupBuild.Tasks.Collect;
 
 /// <summary>
-/// The collect stamp hashed by CollectArchives' own walk, when ComputeCollectStamp knew before walking that Collect
-/// would run anyway and left the walk to it (<see cref="CollectPlanCache.WalkedByCollect"/>): the same lines in the
-/// same order as <see cref="ComputeCollectStamp"/> hashes, so the same stamp for the same tree.
+/// The collect stamp hashed from a walk: by <see cref="ComputeCollectStamp"/>'s walk, or by CollectArchives' own when
+/// ComputeCollectStamp knew before walking that Collect would run anyway and left the walk to it
+/// (<see cref="CollectPlanCache.WalkedByCollect"/>): one sequence of lines, so the same stamp for the same tree.
 /// </summary>
 internal sealed class CollectStampWalk : IDisposable
 {
     private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly ComputeCollectStamp.BatchedHash _hash;
     private readonly List<(string Path, string Kind, int Errno)> _unreadable = [];
+
+    /// <summary>The paths the walk could not read, in the order seen (hashed at <see cref="Finish"/>).</summary>
+    public List<(string Path, string Kind, int Errno)> Unreadables => _unreadable;
 
     public CollectStampWalk(CollectConfiguration config)
     {

@@ -129,31 +129,25 @@ public sealed class ComputeCollectStamp : CollectTaskBase, IIncrementalTask
 
     private (string Stamp, CollectPlanCache Plan) Compute(CollectConfiguration config, string spoolFolder)
     {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var hash = new BatchedHash(sha);
-        void Add(string s) => AddLine(hash, s);
-
-        AddHeader(hash, config);
-        var unreadable = new List<(string Path, string Kind, int Errno)>();
-        void Unreadable(string path, string kind, int errno) => unreadable.Add((path, kind, errno));
-        var jobs = CollectJob.Plan(config, Unreadable, Cancellation);
+        // The same lines CollectArchives hashes when it walks for the stamp itself (CollectStampWalk).
+        using var stampWalk = new CollectStampWalk(config);
+        var jobs = CollectJob.Plan(config, stampWalk.Unreadable, Cancellation);
         using var spool = new WalkSpoolWriter(spoolFolder);
         foreach (var job in jobs)
         {
-            Add("job " + job.Path);
+            stampWalk.Job(job.Path);
             job.Walk(e =>
             {
-                AddEntry(hash, e);
+                stampWalk.Entry(e);
                 spool.Add(e);
-            }, Unreadable, Cancellation);
+            }, stampWalk.Unreadable, Cancellation);
             spool.EndJob();
         }
-        foreach (var u in unreadable) Add($"unreadable {u.Kind}:{u.Path}:{u.Errno}");
-        var stamp = Convert.ToHexString(hash.Finish()).ToLowerInvariant() + "\n";
-        return (stamp, new CollectPlanCache(jobs, unreadable, spool.Finish()));
+        var stamp = stampWalk.Finish();
+        return (stamp, new CollectPlanCache(jobs, stampWalk.Unreadables, spool.Finish()));
     }
 
-    // Also hashed by CollectArchives when it walks for the stamp (CollectPlanCache.WalkedByCollect): the same lines.
+    // The stamp's lines, hashed by CollectStampWalk for this task and for CollectArchives.
     internal static void AddLine(BatchedHash hash, string s) => hash.Append(PosixPath.Encode(s + "\n"));
 
     internal static void AddHeader(BatchedHash hash, CollectConfiguration config)
