@@ -111,16 +111,22 @@ public static class ProgramRunner
         {
             var a = arguments[i];
             string text;
-            if (secret?.Contains(i) == true || (i > 0 && SecretOption.IsMatch(arguments[i - 1]) && !arguments[i - 1].Contains('='))) text = "***";
-            else text = UrlPassword.Replace(SecretAssignment.Replace(a, "$1***"), "$1$2:***@");
+            if (secret?.Contains(i) == true || (i > 0 && Secrets.SecretOption.IsMatch(arguments[i - 1]) && !arguments[i - 1].Contains('='))) text = "***";
+            else text = Secrets.UrlPassword.Replace(Secrets.SecretAssignment.Replace(a, "$1***"), "$1$2:***@");
             shown.Append(' ').Append(Quote(text));
         }
         return shown.ToString();
     }
 
-    private static readonly Regex SecretOption = new(@"^--?(passphrase|password|passwd|pass|secret|token)$", RegexOptions.IgnoreCase);
-    private static readonly Regex SecretAssignment = new(@"^(--?(?:passphrase|password|passwd|pass|secret|token)=).*$", RegexOptions.IgnoreCase | RegexOptions.Singleline);
-    private static readonly Regex UrlPassword = new(@"([a-zA-Z][a-zA-Z0-9+.-]*://)([^/@:\s]*):[^/@\s]*@");
+    // What only a started program needs lives in classes of its own, built when the first program starts: every task
+    // enters ForTask, and building these (three regular expressions, a PATH search, an exit hook) in the first task of
+    // every run cost each run several milliseconds that an up-to-date run never uses (docs/development.md, start-up).
+    private static class Secrets
+    {
+        internal static readonly Regex SecretOption = new(@"^--?(passphrase|password|passwd|pass|secret|token)$", RegexOptions.IgnoreCase);
+        internal static readonly Regex SecretAssignment = new(@"^(--?(?:passphrase|password|passwd|pass|secret|token)=).*$", RegexOptions.IgnoreCase | RegexOptions.Singleline);
+        internal static readonly Regex UrlPassword = new(@"([a-zA-Z][a-zA-Z0-9+.-]*://)([^/@:\s]*):[^/@\s]*@");
+    }
 
     private static string Quote(string a) =>
         a.Length > 0 && a.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:@,+%*".Contains(c)) ? a : "'" + a.Replace("'", "'\\''") + "'";
@@ -145,19 +151,26 @@ public static class ProgramRunner
         File.Exists(path) && (OperatingSystem.IsWindows() || (File.GetUnixFileMode(path) &
             (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0);
 
-    internal static readonly string? Setsid = Resolve("setsid");
+    internal static string? Setsid => Children.Setsid;
 
     /// <summary>Programs still running, stopped when the build process exits (SIGTERM to MSBuild, an unhandled exit).</summary>
-    internal static readonly HashSet<RunningProgram> Live = new();
+    internal static HashSet<RunningProgram> Live => Children.Live;
 
-    static ProgramRunner()
+    /// <summary>Set up when the first program starts (<see cref="RunningProgram"/> reads Setsid, then adds itself to Live).</summary>
+    private static class Children
     {
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        internal static readonly string? Setsid = Resolve("setsid");
+        internal static readonly HashSet<RunningProgram> Live = new();
+
+        static Children()
         {
-            List<RunningProgram> live;
-            lock (Live) live = Live.ToList();
-            foreach (var p in live) p.Signal(Signals.Kill);
-        };
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            {
+                List<RunningProgram> live;
+                lock (Live) live = Live.ToList();
+                foreach (var p in live) p.Signal(Signals.Kill);
+            };
+        }
     }
 
     internal static class Signals
