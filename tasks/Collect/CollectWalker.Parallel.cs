@@ -20,6 +20,17 @@ public sealed partial class CollectWalker
     /// </summary>
     internal const int ReadAheadEntries = 8192;
 
+    /// <summary>
+    /// Folders the walking thread enters before the helper starts: a small tree (the embedded default's sample folders,
+    /// most config folders) is walked sooner by one thread than with a thread to start and wake, and a large one loses
+    /// the read-ahead of its first few folders only.
+    /// </summary>
+    internal const int HelperAfter = 8;
+
+    /// <summary>Starts the helper (set by <see cref="WalkParallel"/> until it has started); folders entered so far.</summary>
+    private Action? _startHelper;
+    private int _entered;
+
     /// <summary>A folder with more entries than this is not read ahead: its entries are lstat'ed as they are handed out.</summary>
     internal const int LargeFolder = 8192;
 
@@ -159,14 +170,23 @@ public sealed partial class CollectWalker
         var gate = new object();
         var done = false;
         // A top folder without subfolders (a small collect dir often is one) has nothing to read ahead: no helper thread.
-        var helper = HasSubfolders(top) ? new Thread(() => Help(pending, gate, () => done)) { IsBackground = true, Name = "BackupBuild walk" } : null;
-        helper?.Start();
+        // Otherwise the helper starts when the walk enters its HelperAfter-th folder (Take).
+        Thread? helper = null;
+        _entered = 0;
+        _startHelper = HasSubfolders(top)
+            ? () =>
+            {
+                helper = new Thread(() => Help(pending, gate, () => done)) { IsBackground = true, Name = "BackupBuild walk" };
+                helper.Start();
+            }
+            : null;
         try
         {
             Visit(top, pending, gate, emit);
         }
         finally
         {
+            _startHelper = null;
             lock (gate)
             {
                 done = true;
@@ -290,6 +310,12 @@ public sealed partial class CollectWalker
     /// <summary>Takes the next folder to enter off the pending list, reading it here unless the helper has it.</summary>
     private Folder Take(Folder folder, List<Folder> pending, object gate)
     {
+        if (_startHelper != null && ++_entered >= HelperAfter)
+        {
+            var start = _startHelper;
+            _startHelper = null;
+            start();
+        }
         lock (gate)
         {
             // The next folder in walk order is always the last one queued: its parent's subfolders were queued

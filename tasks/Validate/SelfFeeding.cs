@@ -22,14 +22,16 @@ public static class SelfFeeding
         Action<string, object[]> problem)
     {
         var outs = outputs.Where(o => IsAbsolute(o.Path)).ToList();
+        // Each path is resolved once however many pairs it is in (every collect run checks sources x outputs).
+        var resolved = new Resolved();
         foreach (var s in sources)
         foreach (var (name, path) in outs)
         {
             if (s.IsFile)
             {
-                if (Inside(s.Path, path!) != null) problem("Validate.CollectFileInOutput", new object[] { s.Path, name, path! });
+                if (Inside(s.Path, path!, resolved) != null) problem("Validate.CollectFileInOutput", new object[] { s.Path, name, path! });
             }
-            else if (Inside(path!, s.Path) is { } seen && !Excluded(s, seen))
+            else if (Inside(path!, s.Path, resolved) is { } seen && !Excluded(s, seen))
                 problem("Validate.InsideCollected", new object[] { name, path!, s.Path });
         }
     }
@@ -59,15 +61,34 @@ public static class SelfFeeding
     /// When <paramref name="path"/> is <paramref name="folder"/> or below it (as written, or with links resolved),
     /// the path as a walk of <paramref name="folder"/> (as written) meets it; otherwise null.
     /// </summary>
-    private static string? Inside(string path, string folder)
+    private static string? Inside(string path, string folder, Resolved? resolved = null)
     {
         var p = PurgeGuard.Normalize(path);
         var f = PurgeGuard.Normalize(folder);
         if (PurgeGuard.IsSameOrBelow(p, f)) return p;
-        var realFolder = PurgeGuard.Real(f);
-        var realPath = RealOfNearest(p);
+        var realFolder = resolved != null ? resolved.Real(f) : PurgeGuard.Real(f);
+        var realPath = resolved != null ? resolved.RealOfNearest(p) : RealOfNearest(p);
         if (realFolder == null || realPath == null || !PurgeGuard.IsSameOrBelow(realPath, realFolder)) return null;
         return realPath == realFolder ? f : (f == "/" ? "" : f) + realPath[(realFolder == "/" ? 0 : realFolder.Length)..];
+    }
+
+    /// <summary>Paths resolved so far (realpath walks every component with lstat): each one once per check.</summary>
+    private sealed class Resolved
+    {
+        private readonly Dictionary<string, string?> _real = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, string?> _nearest = new(StringComparer.Ordinal);
+
+        public string? Real(string path)
+        {
+            if (!_real.TryGetValue(path, out var r)) _real[path] = r = PurgeGuard.Real(path);
+            return r;
+        }
+
+        public string? RealOfNearest(string path)
+        {
+            if (!_nearest.TryGetValue(path, out var r)) _nearest[path] = r = SelfFeeding.RealOfNearest(path);
+            return r;
+        }
     }
 
     /// <summary>The resolved path of a path that may not exist yet: its nearest existing parent resolved, the rest appended.</summary>
