@@ -25,9 +25,6 @@ public sealed class ComputeCollectStamp : CollectTaskBase, IIncrementalTask
 
     protected override bool Run()
     {
-        // The walk's methods compiled optimized at their first call (AggressiveOptimization, below and in CollectWalker)
-        // are compiled on a pool thread meanwhile: reading the configuration and planning come first (docs/development.md).
-        CompileWalkAhead();
         var config = LoadConfiguration();
         if (config == null) return false;
 
@@ -74,33 +71,6 @@ public sealed class ComputeCollectStamp : CollectTaskBase, IIncrementalTask
         // Collect runs right after in the same build: hand it the walk instead of walking twice.
         BuildEngine4?.RegisterTaskObject(CollectPlanCache.Key(stamp), plan, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: true);
         return true;
-    }
-
-    private static int _compiledAhead;
-
-    /// <summary>
-    /// Has the runtime compile the walk's AggressiveOptimization methods (the JIT's, not the ReadyToRun image's: about
-    /// 10 ms for the three) on a thread-pool thread, once per process: the task's first steps run beside it, and the walk
-    /// finds them compiled (or waits for the compilation under way) instead of compiling them on its own thread.
-    /// </summary>
-    internal static void CompileWalkAhead()
-    {
-        if (Interlocked.Exchange(ref _compiledAhead, 1) != 0) return;
-        ThreadPool.UnsafeQueueUserWorkItem(_ =>
-        {
-            try
-            {
-                const System.Reflection.BindingFlags any = System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Static
-                    | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.DeclaredOnly;
-                foreach (var (type, name) in new[] { (typeof(CollectWalker), "Visit"), (typeof(CollectWalker), "Read"), (typeof(ComputeCollectStamp), nameof(AddEntry)) })
-                    if (type.GetMethod(name, any) is { } method) System.Runtime.CompilerServices.RuntimeHelpers.PrepareMethod(method.MethodHandle);
-            }
-            catch (Exception e) when (e is System.Reflection.AmbiguousMatchException or ArgumentException or NotSupportedException
-                                          or InvalidOperationException)
-            {
-                // Only an early start: the walk compiles what is left at its first call, as without this.
-            }
-        }, null);
     }
 
     // Binary, not formatted text: this runs for every file on every run.
