@@ -78,10 +78,13 @@ public class RemoteStageTests : IClassFixture<SshServer>
             .Item("Peer", "viascp", _ssh.PeerMetadata(dirs["viascp"], ("RemoteCopy", "scp -O")))
             .Item("Peer", "viaconn", _ssh.PeerMetadata(dirs["viaconn"]))
             .Item("Peer", "local", ("Type", "local"), ("CollectDir", dirs["local"]));
-        p.Tracer = new[] { "strace", "-f", "-qq", "-y", "-e", "trace=fsync,fdatasync", "-o", trace };
+        // -ff: a file per process, so a call is never split into "<unfinished ...>" and "<... resumed>" lines by another
+        // thread's call printed in between (the four peers are staged at the same time).
+        p.Tracer = new[] { "strace", "-ff", "-qq", "-y", "-e", "trace=fsync,fdatasync", "-o", trace };
         var run = p.Run("Stage", "BackupRunDate=2026-11-24T02:00");
         Assert.True(run.ExitCode == 0, run.All);
-        var synced = File.ReadAllLines(trace).Where(l => l.Contains("sync(") && l.Contains("= 0")).ToList();
+        var synced = Directory.GetFiles(t.Path, "fsync.trace.*").SelectMany(File.ReadAllLines)
+            .Where(l => l.Contains("sync(") && l.Contains("= 0")).ToList();
         var day = Path.Combine(p.StagingDir, "2026/11/24");
         foreach (var (name, dir) in dirs)
         {
