@@ -51,6 +51,30 @@ public class RestoreWritersTests
     }
 
     [Fact]
+    public void A_reused_content_buffer_gives_each_file_exactly_its_own_bytes()
+    {
+        using var t = new TempDir();
+        var to = t.Dir("to");
+        using var extractor = new SafeExtractor(to, overwrite: false);
+        var expected = new List<(string Rel, byte[] Data)>();
+        using (var writes = new ParallelWrites(extractor, workers: 1))
+        {
+            // Long and short members of one bucket alternately, each written (and its buffer given back) before the next.
+            foreach (var (length, fill) in new[] { (60_000, (byte)0xAA), (33_000, (byte)0x11), (0, (byte)0), (65_536, (byte)0xBB), (1, (byte)0x22), (1 << 20, (byte)0xCC), (600_000, (byte)0x33) })
+            {
+                var rel = $"f{expected.Count}.bin";
+                var data = Enumerable.Repeat(fill, length).ToArray();
+                expected.Add((rel, data));
+                Assert.Equal(SafeExtractor.Outcome.Written, extractor.Prepare(rel, out var place, out _));
+                writes.Submit(place!, new TarMember(rel, TarMemberKind.File, length, 0x180, 0, 0, "", "", 1_700_000_000, ""), new MemoryStream(data), rel);
+                writes.Drain();
+                Assert.All(writes.TakeDone(), d => Assert.Null(d.Error));
+            }
+        }
+        foreach (var (rel, data) in expected) Assert.Equal(data, File.ReadAllBytes(Path.Combine(to, rel)));
+    }
+
+    [Fact]
     public void Early_flushes_start_once_a_step_of_bytes_is_restored_and_stop_when_disposed()
     {
         using var t = new TempDir();
