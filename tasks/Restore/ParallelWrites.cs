@@ -23,7 +23,7 @@ internal sealed class ParallelWrites : IDisposable
     public static int DefaultWorkers => Environment.ProcessorCount >= 2 ? 2 : 1;
 
     private readonly SafeExtractor _extractor;
-    private readonly BlockingCollection<Job>[] _jobs;
+    private readonly HandOff<Job>[] _jobs; // waits that block at once (BlockingCollection's spin with sched_yield)
     private readonly ConcurrentQueue<(string Rel, TarMember Member, Exception? Error)> _done = new();
     private readonly Thread[] _workers;
     private readonly object _gate = new();
@@ -69,7 +69,7 @@ internal sealed class ParallelWrites : IDisposable
     public ParallelWrites(SafeExtractor extractor, int workers = 1)
     {
         _extractor = extractor;
-        _jobs = Enumerable.Range(0, Math.Max(1, workers)).Select(_ => new BlockingCollection<Job>()).ToArray();
+        _jobs = Enumerable.Range(0, Math.Max(1, workers)).Select(_ => new HandOff<Job>()).ToArray();
         _workers = _jobs.Select((queue, i) => new Thread(() => Work(queue)) { IsBackground = true, Name = "BackupBuild restore writer " + i }).ToArray();
         foreach (var w in _workers) w.Start();
     }
@@ -105,9 +105,9 @@ internal sealed class ParallelWrites : IDisposable
         return (int)((uint)StringComparer.Ordinal.GetHashCode(folder) % (uint)_jobs.Length);
     }
 
-    private void Work(BlockingCollection<Job> jobs)
+    private void Work(HandOff<Job> jobs)
     {
-        foreach (var job in jobs.GetConsumingEnumerable())
+        while (jobs.Take(out var job))
         {
             Exception? error = null;
             try
@@ -168,8 +168,7 @@ internal sealed class ParallelWrites : IDisposable
 
     public void Dispose()
     {
-        foreach (var q in _jobs) q.CompleteAdding();
+        foreach (var q in _jobs) q.Complete();
         foreach (var w in _workers) w.Join();
-        foreach (var q in _jobs) q.Dispose();
     }
 }
