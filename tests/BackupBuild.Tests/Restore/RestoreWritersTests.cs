@@ -75,6 +75,37 @@ public class RestoreWritersTests
     }
 
     [Fact]
+    public void The_hand_off_between_threads_keeps_order_waits_for_room_and_ends_when_complete()
+    {
+        var queue = new HandOff<int>(capacity: 2);
+        var taken = new List<int>();
+        var consumer = new Thread(() =>
+        {
+            while (queue.Take(out var i)) taken.Add(i);
+        });
+        consumer.Start();
+        for (var i = 0; i < 10_000; i++) Assert.True(queue.Add(i)); // waits for room whenever two are queued
+        queue.Complete();
+        Assert.True(consumer.Join(TimeSpan.FromMinutes(1)));
+        Assert.Equal(Enumerable.Range(0, 10_000), taken);
+        Assert.False(queue.Add(1)); // nothing is added once complete
+        Assert.False(queue.Take(out _));
+
+        // A producer waiting for room is let go by Complete (what disposing the read-ahead stream relies on).
+        var full = new HandOff<int>(capacity: 1);
+        Assert.True(full.Add(1));
+        var added = true;
+        var producer = new Thread(() => added = full.Add(2));
+        producer.Start();
+        Thread.Sleep(100);
+        full.Complete();
+        Assert.True(producer.Join(TimeSpan.FromMinutes(1)));
+        Assert.False(added);
+        Assert.True(full.TryTake(out var left) && left == 1); // what was queued is still taken
+        Assert.False(full.TryTake(out _));
+    }
+
+    [Fact]
     public void Early_flushes_start_once_a_step_of_bytes_is_restored_and_stop_when_disposed()
     {
         using var t = new TempDir();
