@@ -18,6 +18,9 @@
 # medians (BackupBuild / other tool) and whether each is met (goal <= 1.0). The restore goals compare like with
 # like: each command followed by `sync`, so every tool's data is on the disk (BackupBuild's own syncfs is part of
 # its command; the `sync` after it finds nothing left). The ratios of the commands alone are printed above them.
+# BackupBuild runs as a site gets it from the package: the ReadyToRun task assembly and run logger `dotnet pack sdk`
+# publishes (sdk/obj/backup-tasks*/), with the run logger and its binary log attached as on an installed machine
+# (BENCH_FROM_SOURCE=1: the source build instead, its code compiled at run time).
 # Usage: bench/restore.sh [work-dir]   (default /var/tmp/bkp-bench-restore; the staged day and the restic
 #        repository are kept for re-runs; the tree is bench/collect.sh's, in BENCH_TREE_DIR (default
 #        /var/tmp/bkp-bench), generated there when missing)
@@ -51,8 +54,23 @@ if [ ! -f "$tree.done" ] || [ "$(cat "$tree.done")" != "$treeid" ]; then
   echo "Generating $files files under $tree ..."
   rm -rf "$tree"; python3 "$repo/bench/gentree.py" "$tree" "$files"; echo "$treeid" > "$tree.done"
 fi
-dotnet build "$repo/tasks/BackupBuild.Tasks.csproj" -c Release -nologo -v:q > "$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
-dll=$repo/tasks/bin/Release/net8.0/BackupBuild.Tasks.dll
+# The task assembly and run logger as the package ships them (ReadyToRun, as bench/startup.sh measures them): `dotnet
+# pack sdk` publishes them into sdk/obj/; under .NET 10 Sdk.props picks the net10.0 build (the runtime ignores the
+# net8.0 build's ReadyToRun code). BENCH_FROM_SOURCE=1 measures the source build (tasks/bin, compiled at run time) instead.
+if [ "${BENCH_FROM_SOURCE:-0}" = 1 ]; then
+  dotnet build "$repo/BackupBuild.sln" -c Release -nologo -v:q -nodeReuse:false > "$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+  dll=$repo/tasks/bin/Release/net8.0/BackupBuild.Tasks.dll
+  logger=$repo/logger/bin/Release/net8.0/BackupBuild.Logging.dll
+else
+  dotnet pack "$repo/sdk" -o "$work/feed" -nologo -v:q -nodeReuse:false > "$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+  dll=$repo/sdk/obj/backup-tasks/BackupBuild.Tasks.dll
+  logger=$repo/sdk/obj/backup-logger/BackupBuild.Logging.dll
+  if [ "$(dotnet --version | cut -d. -f1)" -ge 10 ]; then
+    dll=$repo/sdk/obj/backup-tasks-net10.0/BackupBuild.Tasks.dll
+    [ -f "$repo/sdk/obj/backup-logger-net10.0/BackupBuild.Logging.dll" ] && logger=$repo/sdk/obj/backup-logger-net10.0/BackupBuild.Logging.dll
+  fi
+fi
+echo "Task assembly: $dll"
 grep -m1 "model name" /proc/cpuinfo || true
 echo "Cores: $(nproc); date: $(date -u '+%F %H:%M UTC'); tree: $(find "$tree" -type f | wc -l) files, $(du -sb "$tree" | cut -f1) bytes; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "restic: $(restic version | cut -d' ' -f1-2); pigz: $(pigz --version 2>&1); tar: $(tar --version | head -1)"
@@ -61,7 +79,7 @@ msbuild() { dotnet msbuild "$@" -nologo -v:m -tl:off -nodeReuse:false > "$work/l
 cat > "$work/bench.proj" <<XML
 <Project>
   <PropertyGroup><BackupRoot>$work/bb/</BackupRoot><BackupPeer>bench</BackupPeer><BackupSkipTaskBuild>true</BackupSkipTaskBuild>
-    <BackupTasksAssembly>$dll</BackupTasksAssembly><CollectCarryUnstaged>false</CollectCarryUnstaged></PropertyGroup>
+    <BackupTasksAssembly>$dll</BackupTasksAssembly><BackupRunLoggerAssembly>$logger</BackupRunLoggerAssembly><CollectCarryUnstaged>false</CollectCarryUnstaged></PropertyGroup>
   <Import Project="$repo/targets/BackupBuild.props" />
   <ItemGroup><CollectDirectory Include="$tree" CollectMode="daily" ArchiveMode="targz" />
     <Peer Include="bench" Type="local" CollectDir="\$(CollectDir)" /></ItemGroup>

@@ -51,9 +51,9 @@ internal static class ArchiveStreams
     {
         private const int BufferSize = 1 << 20, Buffers = 4;
         private readonly Stream _inner;
-        private readonly System.Collections.Concurrent.BlockingCollection<(byte[] Data, int Length)> _full = new(Buffers);
-        private readonly System.Collections.Concurrent.BlockingCollection<byte[]> _free = new(Buffers);
-        private readonly CancellationTokenSource _stop = new();
+        // Queues whose waits block at once (HandOff): BlockingCollection's spin with sched_yield.
+        private readonly HandOff<(byte[] Data, int Length)> _full = new(Buffers);
+        private readonly HandOff<byte[]> _free = new(Buffers);
         private readonly Thread _thread;
         private Exception? _error;
         private byte[]? _current;
@@ -74,7 +74,7 @@ internal static class ArchiveStreams
             {
                 while (true)
                 {
-                    var buffer = _free.Take(_stop.Token);
+                    if (!_free.Take(out var buffer)) return; // disposed
                     var got = 0;
                     while (got < buffer.Length)
                     {
@@ -82,18 +82,16 @@ internal static class ArchiveStreams
                         if (n == 0) break;
                         got += n;
                     }
-                    _full.Add((buffer, got), _stop.Token);
-                    if (got == 0) return;
+                    if (!_full.Add((buffer, got)) || got == 0) return;
                 }
             }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested) { }
             catch (Exception e)
             {
                 _error = e;
             }
             finally
             {
-                _full.CompleteAdding();
+                _full.Complete();
             }
         }
 
@@ -118,7 +116,7 @@ internal static class ArchiveStreams
                     _current = null;
                 }
                 if (_end || count == 0) return 0;
-                if (!_full.TryTake(out var next, Timeout.Infinite))
+                if (!_full.Take(out var next))
                 {
                     if (_error != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_error);
                     _end = true;
@@ -136,12 +134,10 @@ internal static class ArchiveStreams
             if (disposing && !_disposed)
             {
                 _disposed = true;
-                _stop.Cancel();
+                _free.Complete();
+                _full.Complete();
                 _thread.Join();
                 _inner.Dispose();
-                _full.Dispose();
-                _free.Dispose();
-                _stop.Dispose();
             }
             base.Dispose(disposing);
         }

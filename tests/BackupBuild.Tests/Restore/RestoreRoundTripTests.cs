@@ -1,3 +1,4 @@
+using BackupBuild.Tasks.Restore;
 using BackupBuild.Tests.Support;
 using Xunit;
 
@@ -189,5 +190,29 @@ public class RestoreRoundTripTests
         var overwrite = p.Run("Restore", "RestoreTo=" + to, "RestoreOverwrite=true", "RestorePath=" + src + "/a.txt");
         Assert.True(overwrite.ExitCode == 0, overwrite.All);
         Assert.Equal("new content", File.ReadAllText(t[$"restore{src}/a.txt"]));
+    }
+
+    [Fact]
+    public void A_big_restore_names_the_first_files_one_line_each_counts_the_rest_and_outputs_every_file_as_an_item()
+    {
+        using var t = new TempDir();
+        var src = t.Dir("src/data");
+        var files = RestoreFiles.WroteNamed + 30;
+        for (var i = 0; i < files; i++) t.File($"src/data/d{i % 7}/f{i:D4}.txt", "content " + i);
+        var p = new BackupProject(t.Path)
+            .Property("BackupPeer", "pool1")
+            .Item("Peer", "pool1", ("Type", "local"), ("CollectDir", t["var/collect"]))
+            .Item("CollectDirectory", src, ("CollectMode", "daily"), ("ArchiveMode", "targz"))
+            .Targets("""<Target Name="AfterRestore"><Message Importance="high" Text="RestoredFile items: @(RestoredFile->Count())" /></Target>""");
+        Assert.Equal(0, p.Run("Collect;Stage", "BackupRunDate=2026-11-24T01:00").ExitCode);
+
+        var to = t.Dir("restore");
+        var run = p.Run("Restore", "RestoreTo=" + to);
+        Assert.True(run.ExitCode == 0, run.All);
+        Assert.Equal(files, Directory.EnumerateFiles(to, "*", SearchOption.AllDirectories).Count());
+        Assert.Equal(RestoreFiles.WroteNamed, run.Output.Split('\n').Count(l => l.Contains($"Wrote {to}{src}/")));
+        Assert.Contains($"Wrote 30 more files (only the first {RestoreFiles.WroteNamed} are named", run.Output);
+        Assert.Contains($"RestoredFile items: {files}", run.Output);
+        Assert.Contains($"Restore finished: {files} files", run.Output);
     }
 }

@@ -51,6 +51,61 @@ public class RestoreWritersTests
     }
 
     [Fact]
+    public void A_reused_content_buffer_gives_each_file_exactly_its_own_bytes()
+    {
+        using var t = new TempDir();
+        var to = t.Dir("to");
+        using var extractor = new SafeExtractor(to, overwrite: false);
+        var expected = new List<(string Rel, byte[] Data)>();
+        using (var writes = new ParallelWrites(extractor, workers: 1))
+        {
+            // Long and short members of one bucket alternately, each written (and its buffer given back) before the next.
+            foreach (var (length, fill) in new[] { (60_000, (byte)0xAA), (33_000, (byte)0x11), (0, (byte)0), (65_536, (byte)0xBB), (1, (byte)0x22), (1 << 20, (byte)0xCC), (600_000, (byte)0x33) })
+            {
+                var rel = $"f{expected.Count}.bin";
+                var data = Enumerable.Repeat(fill, length).ToArray();
+                expected.Add((rel, data));
+                Assert.Equal(SafeExtractor.Outcome.Written, extractor.Prepare(rel, out var place, out _));
+                writes.Submit(place!, new TarMember(rel, TarMemberKind.File, length, 0x180, 0, 0, "", "", 1_700_000_000, ""), new MemoryStream(data), rel);
+                writes.Drain();
+                Assert.All(writes.TakeDone(), d => Assert.Null(d.Error));
+            }
+        }
+        foreach (var (rel, data) in expected) Assert.Equal(data, File.ReadAllBytes(Path.Combine(to, rel)));
+    }
+
+    [Fact]
+    public void The_hand_off_between_threads_keeps_order_waits_for_room_and_ends_when_complete()
+    {
+        var queue = new HandOff<int>(capacity: 2);
+        var taken = new List<int>();
+        var consumer = new Thread(() =>
+        {
+            while (queue.Take(out var i)) taken.Add(i);
+        });
+        consumer.Start();
+        for (var i = 0; i < 10_000; i++) Assert.True(queue.Add(i)); // waits for room whenever two are queued
+        queue.Complete();
+        Assert.True(consumer.Join(TimeSpan.FromMinutes(1)));
+        Assert.Equal(Enumerable.Range(0, 10_000), taken);
+        Assert.False(queue.Add(1)); // nothing is added once complete
+        Assert.False(queue.Take(out _));
+
+        // A producer waiting for room is let go by Complete (what disposing the read-ahead stream relies on).
+        var full = new HandOff<int>(capacity: 1);
+        Assert.True(full.Add(1));
+        var added = true;
+        var producer = new Thread(() => added = full.Add(2));
+        producer.Start();
+        Thread.Sleep(100);
+        full.Complete();
+        Assert.True(producer.Join(TimeSpan.FromMinutes(1)));
+        Assert.False(added);
+        Assert.True(full.TryTake(out var left) && left == 1); // what was queued is still taken
+        Assert.False(full.TryTake(out _));
+    }
+
+    [Fact]
     public void Early_flushes_start_once_a_step_of_bytes_is_restored_and_stop_when_disposed()
     {
         using var t = new TempDir();
