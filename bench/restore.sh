@@ -4,12 +4,14 @@
 # archive and `restic restore` of a restic repository of the same tree; and Find of one file name over the day
 # against `restic find` of the same name.
 # Each of ROUNDS (default 5) rounds runs every tool once, in an order that rotates from round to round, each into
-# an empty folder of its own; at the end of a round the three trees are removed, `sync` runs and the script waits
-# RECENT_WAIT seconds (default 61) before the next round. Why the wait: on an ext4 file system without a journal (this
-# machine's /), the kernel will not reuse an inode freed in the last 60 seconds and scans past every one of them for
-# every file it creates (fs/ext4/ialloc.c, recently_deleted); a restore started right after 50,000 files were
-# deleted spends most of its system time there, in an amount that depends on the order of the tools, not on the
-# tool. No deletion happens inside a round, so every tool creates its files on the same quiet file system.
+# an empty folder of its own, and nothing restored is deleted until the last round is over (the trees of all rounds
+# stay: ROUNDS x 3 copies of the tree, checked against the free space first). Why: on an ext4 file system without a
+# journal (this machine's /), the kernel will not reuse an inode freed in the last 60 seconds — 360 while the inode
+# table block holding it is dirty, which it is again as soon as a new file is created in it — and scans past every one
+# of them for every file it creates (fs/ext4/ialloc.c, recently_deleted). Deleting a round's 150,000 files and waiting
+# 61 s (this script until 2026-12-05) still charged the first tool of the next round most (first 9.5-14.5 s, last
+# 5.6-6.3 s, whichever tool), so the ratios followed the rotation. Now no file is deleted while the tools run; trees
+# left by an earlier run are removed first, followed by `sync` and a wait of RECENT_WAIT seconds (default 361).
 # (Dropping the page cache is not possible for everyone: the caches stay warm.)
 # Each restore is timed twice: the command alone, and the command followed by `sync` (data on disk; BackupBuild's
 # Restore syncs before it reports success, the other tools do not), and its CPU time (user + system, children
@@ -107,13 +109,25 @@ name=$(basename "$(find "$tree" -type f -name '*.txt' | sort | tail -1)")
 echo "Find pattern: $name"
 
 out=$work/out
-wait_recent=${RECENT_WAIT:-61}
-# The three trees of a round, removed together; then no inode freed in the last minute is left (see the top).
-clean() { rm -rf "$out" "$out"-*; sync; sleep "$wait_recent"; }
+wait_recent=${RECENT_WAIT:-361}
+# Trees of an earlier run removed, then no inode freed in the kernel's window is left (see the top). Nothing else is
+# deleted until the end.
+if compgen -G "$out*" > /dev/null; then
+  echo "Removing the trees of an earlier run ..."
+  rm -rf "$out" "$out"-*; sync; date +%s > "$work/removed-at"
+fi
+# The end of the last run removed its trees and noted when: wait until the window has passed since then.
+if [ -f "$work/removed-at" ]; then
+  left=$(( $(cat "$work/removed-at") + wait_recent - $(date +%s) ))
+  if [ "$left" -gt 0 ]; then echo "Waiting $left s: trees were removed $(( wait_recent - left )) s ago (see the top of this script) ..."; sleep "$left"; fi
+fi
+need=$(( $(du -sb "$tree" | cut -f1) * 3 * rounds ))
+avail=$(( $(df -B1 --output=avail "$work" | tail -1) ))
+[ "$avail" -gt $(( need + need / 10 )) ] || { echo "$rounds rounds need $need bytes free in $work for the restored trees; $avail are"; exit 1; }
 declare -a bb=() bbs=() bbc=() pg=() pgs=() pgc=() rs=() rss=() rsc=() fb=() fr=()
 cpu() { python3 -c "import sys;u,s=open(sys.argv[1]).read().split()[:2];print(f'{float(u)+float(s):.2f}')" "$work/time.txt"; }
 run_bb() {
-  local out=$out-bb; mkdir -p "$out"; local t0 t1 t2; t0=$(now)
+  local out=$out-r$round-bb; mkdir -p "$out"; local t0 t1 t2; t0=$(now)
   /usr/bin/time -o "$work/time.txt" -f '%U %S' dotnet msbuild "$work/bench.proj" -t:Restore -p:RestoreTo="$out" -nologo -v:m -tl:off -nodeReuse:false \
     > "$work/last.log" 2>&1 || { cat "$work/last.log"; exit 1; }
   t1=$(now); sync; t2=$(now)
@@ -121,12 +135,12 @@ run_bb() {
   bb+=("$(elapsed $t0 $t1)"); bbs+=("$(elapsed $t0 $t2)"); bbc+=("$(cpu)")
 }
 run_pigz() {
-  local out=$out-pigz; mkdir -p "$out"; local t0 t1 t2; t0=$(now)
+  local out=$out-r$round-pigz; mkdir -p "$out"; local t0 t1 t2; t0=$(now)
   /usr/bin/time -o "$work/time.txt" -f '%U %S' tar -I pigz -xf "$archive" -C "$out"; t1=$(now); sync; t2=$(now)
   pg+=("$(elapsed $t0 $t1)"); pgs+=("$(elapsed $t0 $t2)"); pgc+=("$(cpu)")
 }
 run_restic() {
-  local out=$out-restic; mkdir -p "$out"; local t0 t1 t2; t0=$(now)
+  local out=$out-r$round-restic; mkdir -p "$out"; local t0 t1 t2; t0=$(now)
   /usr/bin/time -o "$work/time.txt" -f '%U %S' restic restore -q latest --target "$out" > /dev/null; t1=$(now); sync; t2=$(now)
   rs+=("$(elapsed $t0 $t1)"); rss+=("$(elapsed $t0 $t2)"); rsc+=("$(cpu)")
 }
@@ -139,13 +153,12 @@ run_find() {
   fb+=("$(elapsed $t0 $t1)"); fr+=("$(elapsed $t1 $t2)")
 }
 
-clean
 steps=(run_bb run_pigz run_restic)
 echo; echo "== $rounds alternating rounds (load before: $(cut -d' ' -f1-3 /proc/loadavg))"
 for r in $(seq "$rounds"); do
+  round=$r
   for i in 0 1 2; do "${steps[$(( (i + r) % 3 ))]}"; done
   run_find
-  clean
   echo "round $r: BackupBuild ${bb[-1]} s (+sync ${bbs[-1]}, cpu ${bbc[-1]}), tar -I pigz -xf ${pg[-1]} s (+sync ${pgs[-1]}, cpu ${pgc[-1]}), restic restore ${rs[-1]} s (+sync ${rss[-1]}, cpu ${rsc[-1]}); Find ${fb[-1]} s, restic find ${fr[-1]} s (load $(load))"
 done
 
@@ -165,3 +178,5 @@ echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 goal restore-vs-pigz "$bS" "$pS"
 goal restore-vs-restic "$bS" "$sS"
 goal find-vs-restic "$f" "$fR"
+# The restored trees go now; the next run waits out the kernel's window from here (removed-at).
+rm -rf "$out"-*; sync; date +%s > "$work/removed-at"
