@@ -153,7 +153,7 @@ public sealed class RunLogger : INodeLogger
         if (_binaryLogFolder == null || _keep <= 0) return;
         try
         {
-            // The logger copy's folder (obj/backupbuild/): readable by all, like the copy, since other users' runs load it.
+            // The logger copy's folder (.backupbuild/ beside the project): readable by all, like the copy, since other users' runs load it.
             CreateFolders(_binaryLogFolder, Convert.ToInt32("755", 8));
             var file = Path.Combine(_binaryLogFolder, string.Create(CultureInfo.InvariantCulture,
                 $"{_startedAt:yyyyMMdd-HHmmss}-{Environment.ProcessId}.binlog"));

@@ -6,8 +6,8 @@ namespace BackupBuild.Tasks.Deploy;
 
 /// <summary>
 /// Registers BackupBuild's run logger (logger/RunLogger.cs) for the runs to come: copies the logger assembly to a stable
-/// place beside the project (obj/backupbuild/, so a package upgrade or a clean of the checkout never leaves MSBuild a
-/// missing file to load) and then, last, writes Directory.Build.rsp beside the project, which MSBuild reads when it
+/// place beside the project (.backupbuild/, so a package upgrade, a clean of the build output in obj/ or of the
+/// checkout never leaves MSBuild a missing file to load) and then, last, writes Directory.Build.rsp beside the project, which MSBuild reads when it
 /// starts and which names that copy. Both are replaced atomically and only when their content changes. A run that
 /// finds no run logger attached (the first run in a folder, or the response file was removed) says so with BKP9301;
 /// with -noAutoResponse nothing is written and nothing is said but a message.
@@ -17,6 +17,13 @@ public sealed class RegisterRunLogger : BackupTask, IIncrementalTask
     /// <summary>What the logger puts in the AppDomain while it is attached (logger/RunLogger.cs, AttachedKey).</summary>
     public const string AttachedKey = "BackupBuild.RunLogger.Attached";
 
+    /// <summary>
+    /// The folder beside the project that holds the logger's copy (and the binary log while a run lasts). Not obj/: the
+    /// response file names the copy, MSBuild cannot start a run whose -logger names a missing file (MSB1021), and obj/ is
+    /// what people delete as build output; both this folder and the response file are removed together by a git clean.
+    /// </summary>
+    public const string DefaultFolder = ".backupbuild";
+
     public const string Header = "# BackupBuild: attaches the run logger and keeps the binary logs (docs/deploy.md, \"The log\").";
 
     /// <summary>The built or packaged logger assembly.</summary>
@@ -25,7 +32,7 @@ public sealed class RegisterRunLogger : BackupTask, IIncrementalTask
     [Required] public string ProjectDirectory { get; set; } = "";
     /// <summary>The project's file name: the logger stays inert in builds of other projects below the folder.</summary>
     public string? ProjectFile { get; set; }
-    /// <summary>Where the copy of the logger goes (default obj/backupbuild/ beside the project).</summary>
+    /// <summary>Where the copy of the logger goes (default .backupbuild/ beside the project).</summary>
     public string? LoggerFolder { get; set; }
     /// <summary>BackupBinaryLogDir and BackupBinaryLogsKept.</summary>
     public string? BinaryLogDir { get; set; }
@@ -73,7 +80,7 @@ public sealed class RegisterRunLogger : BackupTask, IIncrementalTask
             Log.LogWarningWithCodeFromResources("Deploy.RunLoggerMissing", LoggerAssembly);
             return false;
         }
-        var folder = string.IsNullOrWhiteSpace(LoggerFolder) ? Path.Combine(ProjectDirectory, "obj", "backupbuild") : LoggerFolder.Trim();
+        var folder = string.IsNullOrWhiteSpace(LoggerFolder) ? Path.Combine(ProjectDirectory, DefaultFolder) : LoggerFolder.Trim();
         var copy = Path.Combine(Path.GetFullPath(folder), Path.GetFileName(LoggerAssembly));
 
         var parameters = new StringBuilder();

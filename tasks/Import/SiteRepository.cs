@@ -16,7 +16,7 @@ public static partial class SiteRepository
     /// What every run writes beside backup.proj and no repository should hold: the run logger's copy and the
     /// Directory.Build.rsp naming it (RegisterRunLogger, written again by the next run), and the default run log.
     /// </summary>
-    public const string GitIgnore = "# Written by every run beside backup.proj (docs/deploy.md): not configuration.\n/obj/\n/Directory.Build.rsp\n/logs/\n";
+    public const string GitIgnore = "# Written by every run beside backup.proj (docs/deploy.md): not configuration.\n/obj/\n/Directory.Build.rsp\n/.backupbuild/\n/logs/\n";
 
     /// <summary>The names NuGet looks for beside a project, in its order.</summary>
     private static readonly string[] NuGetConfigNames = { "nuget.config", "NuGet.config", "NuGet.Config" };

@@ -9,7 +9,7 @@ namespace BackupBuild.Tests.Deploy;
 
 /// <summary>
 /// The run logger as a fresh folder meets it: the first run registers it (Directory.Build.rsp, the copy in
-/// obj/backupbuild/) and says it was not attached yet (BKP9301); from the second run on it writes every line and keeps
+/// .backupbuild/) and says it was not attached yet (BKP9301); from the second run on it writes every line and keeps
 /// the binary logs, rotated; -noAutoResponse and a response file of the user's own are respected.
 /// </summary>
 public class RunLoggerTests
@@ -41,8 +41,8 @@ public class RunLoggerTests
         Assert.Contains("warning BKP9301", first.Output);
         var rsp = File.ReadAllLines(p.ResponseFile);
         Assert.Equal(BackupBuild.Tasks.Deploy.RegisterRunLogger.Header, rsp[0]);
-        Assert.StartsWith("\"-logger:BackupBuild.Logging.RunLogger,%MSBuildThisFileDirectory%obj/backupbuild/BackupBuild.Logging.dll;Project=backup.proj;BinaryLogs=", rsp[2]);
-        var copy = Path.Combine(p.Directory, "obj/backupbuild/BackupBuild.Logging.dll");
+        Assert.StartsWith("\"-logger:BackupBuild.Logging.RunLogger,%MSBuildThisFileDirectory%.backupbuild/BackupBuild.Logging.dll;Project=backup.proj;BinaryLogs=", rsp[2]);
+        var copy = Path.Combine(p.Directory, ".backupbuild/BackupBuild.Logging.dll");
         Assert.Equal(File.ReadAllBytes(Repo.LoggerAssembly), File.ReadAllBytes(copy));
         var lines = Messages(log);
         Assert.Equal(2, lines.Length);
@@ -74,6 +74,30 @@ public class RunLoggerTests
         var replay = Tool.Run("dotnet", "msbuild", kept, "-noconlog", "-flp:v=diag;logfile=" + t["replay.log"]);
         Assert.True(replay.ExitCode == 0, replay.All);
         Assert.Contains("error BKP3023", File.ReadAllText(t["replay.log"]));
+    }
+
+    [Fact]
+    public void Removing_the_build_output_in_obj_does_not_stop_the_next_runs()
+    {
+        // The response file names the logger's copy, and MSBuild refuses to start a run whose logger is missing
+        // (MSB1021, before any target): were the copy in obj/, deleting build output would stop every backup.
+        using var t = new TempDir();
+        var p = PoolOfOne(t);
+        p.FreshFolder = true;
+        var first = p.Run("Purge");
+        Assert.True(first.ExitCode == 0, first.All);
+        Assert.Contains("warning BKP9301", first.Output);
+        Assert.True(File.Exists(Path.Combine(p.Directory, ".backupbuild/BackupBuild.Logging.dll")));
+        Directory.CreateDirectory(Path.Combine(p.Directory, "obj/Release"));
+        Directory.Delete(Path.Combine(p.Directory, "obj"), recursive: true);
+
+        var second = p.Run("Purge");
+        Assert.True(second.ExitCode == 0, second.All);
+        Assert.DoesNotContain("MSB1021", second.Output);
+        Assert.DoesNotContain("BKP9301", second.Output);
+        var kept = Assert.Single(KeptBinaryLogs(p));
+        Assert.Matches(@"-Purge\.binlog$", kept);
+        Assert.False(Directory.Exists(Path.Combine(p.Directory, "obj")), "the run recreated obj/");
     }
 
     [Fact]

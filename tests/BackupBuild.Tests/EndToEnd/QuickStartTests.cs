@@ -33,9 +33,9 @@ public class QuickStartTests
         Assert.True(File.Exists(Path.Combine(copy, "var/media/backup.iso")), first.All);
         Assert.Contains("BackupBuild.Tasks ->", first.Output);
         // The first run built the run logger with the tasks and registered it for the next runs (it could not be
-        // attached to this one): the response file beside backup.proj names the copy in obj/backupbuild/.
+        // attached to this one): the response file beside backup.proj names the copy in .backupbuild/.
         Assert.Contains("warning BKP9301", first.Output);
-        Assert.Contains("%MSBuildThisFileDirectory%obj/backupbuild/BackupBuild.Logging.dll", File.ReadAllText(Path.Combine(copy, "Directory.Build.rsp")));
+        Assert.Contains("%MSBuildThisFileDirectory%.backupbuild/BackupBuild.Logging.dll", File.ReadAllText(Path.Combine(copy, "Directory.Build.rsp")));
         var log = Path.Combine(copy, "logs/backupbuild.log");
         Assert.Equal(2, File.ReadAllLines(log).Length);
 

@@ -33,7 +33,7 @@ public class ImportCedarConfigTests
             "peers/machine3.props", "peers/machine4.props", "peers/machine5.props" }, files);
 
         // What runs write beside backup.proj (the run logger's copy and response file, the run log) stays out of git.
-        Assert.Equal(new[] { "/obj/", "/Directory.Build.rsp", "/logs/" },
+        Assert.Equal(new[] { "/obj/", "/Directory.Build.rsp", "/.backupbuild/", "/logs/" },
             File.ReadAllLines(t["out/.gitignore"]).Where(l => !l.StartsWith('#')));
 
         var proj = File.ReadAllText(t["out/backup.proj"]);

@@ -134,7 +134,7 @@ public class SdkPackageTests
         // The first run registers the package's run logger for the next runs (docs/deploy.md, the log).
         Assert.Contains("BKP9301", day.Output);
         Assert.DoesNotContain("BKP9302", day.Output);
-        Assert.True(File.Exists(Path.Combine(site.Directory, "obj/backupbuild/BackupBuild.Logging.dll")), day.All);
+        Assert.True(File.Exists(Path.Combine(site.Directory, ".backupbuild/BackupBuild.Logging.dll")), day.All);
         Assert.Contains("-logger:BackupBuild.Logging.RunLogger", File.ReadAllText(Path.Combine(site.Directory, "Directory.Build.rsp")));
 
         var restored = t["restored"];

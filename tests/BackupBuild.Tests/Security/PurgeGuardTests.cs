@@ -343,8 +343,8 @@ public sealed class PurgeGuardTests : IDisposable
         var info = new FileInfo(path);
         if (!info.Exists && !Directory.Exists(path) && info.LinkTarget == null) return;
         if (path.EndsWith("/proj/logs", StringComparison.Ordinal)) return; // every run appends to its run log
-        // Every run registers the run logger beside the project (its copy in obj/backupbuild/, Directory.Build.rsp).
-        if (path.EndsWith("/proj/obj", StringComparison.Ordinal) || path.EndsWith("/proj/Directory.Build.rsp", StringComparison.Ordinal)) return;
+        // Every run registers the run logger beside the project (its copy in .backupbuild/, Directory.Build.rsp).
+        if (path.EndsWith("/proj/obj", StringComparison.Ordinal) || path.EndsWith("/proj/.backupbuild", StringComparison.Ordinal) || path.EndsWith("/proj/Directory.Build.rsp", StringComparison.Ordinal)) return;
         if (info.LinkTarget != null) result[path] = "link:" + info.LinkTarget;
         else if (Directory.Exists(path))
         {

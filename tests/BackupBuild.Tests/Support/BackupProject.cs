@@ -129,7 +129,7 @@ public sealed class BackupProject
         File.WriteAllText(ProjectPath, xml);
         if (!FreshFolder && !File.Exists(ResponseFile))
             File.WriteAllText(ResponseFile, BackupBuild.Tasks.Deploy.RegisterRunLogger.Header + "\n"
-                + $"\"-logger:BackupBuild.Logging.RunLogger,{Repo.LoggerAssembly};Project=backup.proj;BinaryLogs=%MSBuildThisFileDirectory%obj/backupbuild/;Keep=10\"\n");
+                + $"\"-logger:BackupBuild.Logging.RunLogger,{Repo.LoggerAssembly};Project=backup.proj;BinaryLogs=%MSBuildThisFileDirectory%.backupbuild/;Keep=10\"\n");
     }
 
     /// <summary>Runs `dotnet msbuild backup.proj -t:targets` with extra -p: properties.</summary>
