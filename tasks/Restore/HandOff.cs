@@ -49,22 +49,6 @@ internal sealed class HandOff<T>
         }
     }
 
-    /// <summary>Takes an item if there is one, without waiting.</summary>
-    public bool TryTake(out T item)
-    {
-        lock (_items)
-        {
-            if (_items.Count == 0)
-            {
-                item = default!;
-                return false;
-            }
-            item = _items.Dequeue();
-            if (_items.Count == _capacity - 1) Monitor.PulseAll(_items);
-            return true;
-        }
-    }
-
     /// <summary>No more adds: takers get what is left, then false; adders waiting for room get false.</summary>
     public void Complete()
     {
