@@ -123,6 +123,7 @@ public sealed class RegisterRunLogger : BackupTask, IIncrementalTask
             if (!File.Exists(copy) || !File.ReadAllBytes(copy).AsSpan().SequenceEqual(bytes))
             {
                 MakeReadableFolder(Path.GetDirectoryName(copy)!);
+                IgnoredByGit(Path.GetDirectoryName(copy)!);
                 // Renamed over the old copy, never written into it: a running MSBuild may have it loaded.
                 AtomicFile.Write(copy, s => s.Write(bytes));
                 Ownership.SetMode(copy, Convert.ToUInt32("644", 8));
@@ -157,6 +158,19 @@ public sealed class RegisterRunLogger : BackupTask, IIncrementalTask
             Directory.CreateDirectory(f);
             Ownership.SetMode(f, Convert.ToUInt32("755", 8));
         }
+    }
+
+    /// <summary>
+    /// The default folder ignores itself (a .gitignore of "*" inside it): a configuration repository made before the
+    /// folder existed (its .gitignore lists obj/ and Directory.Build.rsp only) never shows the logger as a file to commit.
+    /// </summary>
+    private void IgnoredByGit(string folder)
+    {
+        if (!string.IsNullOrWhiteSpace(LoggerFolder)) return;
+        var ignore = Path.Combine(folder, ".gitignore");
+        if (File.Exists(ignore)) return;
+        AtomicFile.Write(ignore, s => s.Write("# Written by BackupBuild (RegisterRunLogger): the run logger's copy, not configuration.\n*\n"u8));
+        Ownership.SetMode(ignore, Convert.ToUInt32("644", 8));
     }
 
     /// <summary>Characters a response file or the logger's parameter list would read differently.</summary>

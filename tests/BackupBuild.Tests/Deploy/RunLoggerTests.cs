@@ -88,6 +88,12 @@ public class RunLoggerTests
         Assert.True(first.ExitCode == 0, first.All);
         Assert.Contains("warning BKP9301", first.Output);
         Assert.True(File.Exists(Path.Combine(p.Directory, ".backupbuild/BackupBuild.Logging.dll")));
+        // The folder ignores itself: a configuration repository whose .gitignore predates it never lists the copy.
+        Assert.True(Tool.Run("git", "-C", p.Directory, "init", "-q").ExitCode == 0);
+        var status = Tool.Run("git", "-C", p.Directory, "status", "--porcelain", "--untracked-files=all");
+        Assert.True(status.ExitCode == 0, status.All);
+        Assert.Contains("backup.proj", status.Output);
+        Assert.DoesNotContain(".backupbuild", status.Output);
         Directory.CreateDirectory(Path.Combine(p.Directory, "obj/Release"));
         Directory.Delete(Path.Combine(p.Directory, "obj"), recursive: true);
 
