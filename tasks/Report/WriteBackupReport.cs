@@ -154,7 +154,8 @@ public sealed class WriteBackupReport : StoredDataTask
             try
             {
                 var v = JsonSerializer.Deserialize<VerifyStoredArchives.Result>(File.ReadAllBytes(verifyPath))!;
-                verifyLine = Format("Report.Verified", v.Date, v.Checked, v.Findings.Count);
+                verifyLine = v.Encrypted > 0 ? Format("Report.VerifiedEncrypted", v.Date, v.Checked, v.Findings.Count, v.Encrypted)
+                    : Format("Report.Verified", v.Date, v.Checked, v.Findings.Count);
                 foreach (var f in v.Findings)
                     events.Add(new ReportEvent(DateTime.ParseExact(v.Date, "yyyy-MM-dd", CultureInfo.InvariantCulture), "", ReportEvent.Failure, "",
                         $"{f.Kind} {f.Location} {f.Detail}".Trim(), "Verify"));

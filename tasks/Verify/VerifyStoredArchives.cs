@@ -28,7 +28,44 @@ public sealed class VerifyStoredArchives : StoredDataTask
 
     internal sealed record Finding(string Kind, string Location, string Detail);
 
-    internal sealed record Result(string Date, double Fraction, int Checked, int Unverifiable, List<Finding> Findings);
+    internal sealed record Result(string Date, double Fraction, int Checked, int Unverifiable, List<Finding> Findings, int Encrypted = 0);
+
+    /// <summary>
+    /// Encrypted days (the encrypt extension's FILE.gpg) are read through gpg when the restore settings say where their
+    /// secret key is (RestoreGpgHomeDir or RestorePassphraseFile): a master that encrypts to a key kept elsewhere cannot
+    /// read them, and says so once (BKP8112) instead of failing every copy.
+    /// </summary>
+    private protected override bool Decrypts => _keyWhy == null && Decryption is { HomeDir: not null } or { PassphraseFile: not null };
+
+    /// <summary>Why gpg could not decrypt the first encrypted manifests tried (then no encrypted day is read), or null.</summary>
+    private string? _keyWhy;
+
+    /// <summary>
+    /// Whether gpg decrypts one of the first three encrypted manifest copies: when none does (the key is not in the
+    /// configured home: a master that encrypts to a key kept elsewhere), the catalog is listed again without gpg and
+    /// every encrypted day is counted unread in one warning, instead of a warning per manifest copy and day.
+    /// </summary>
+    private bool KeyAvailable(StoredCatalog catalog)
+    {
+        var tried = catalog.All.Where(kv => kv.Key.Name == CollectManifest.FileName).SelectMany(kv => kv.Value)
+            .Where(c => c.Location.EndsWith(".gpg", StringComparison.Ordinal)).Take(3).ToList();
+        string? why = null;
+        foreach (var copy in tried)
+        {
+            try
+            {
+                using var s = copy.Open();
+                s.CopyTo(Stream.Null);
+                return true;
+            }
+            catch (Exception e) when (StoredCatalog.IsReadFailure(e))
+            {
+                why ??= e.Message;
+            }
+        }
+        _keyWhy = why;
+        return why == null;
+    }
 
     protected override bool Run()
     {
@@ -37,16 +74,25 @@ public sealed class VerifyStoredArchives : StoredDataTask
         var working = Values.AbsolutePath(WorkingDir, "WorkingDir", problems);
         var clock = Settings.RunSettings.Parse(RunSettings, problems)?.Clock;
         var settings = Settings.VerifySettings.Parse(VerifySettings, problems);
+        // Optional here (the targets pass it): without it no encrypted day is read, and BKP8112 says so.
+        if (RestoreSettings != null) Decryption = Settings.RestoreSettings.ParseGpg(RestoreSettings, problems);
         problems.LogTo(Log);
         if (problems.HasErrors || settings == null) return false;
         var fraction = settings.Fraction;
 
-        using var catalog = Catalog(media!);
+        var listed = Catalog(media!);
+        if (listed != null && Decrypts && !KeyAvailable(listed))
+        {
+            listed.Dispose();
+            listed = Catalog(media!);
+        }
+        using var catalog = listed;
         if (catalog == null) return false;
         var share = (int)Math.Ceiling(1 / fraction - 1e-9);
         var turn = (int)(clock!.Today.Ticks / TimeSpan.TicksPerDay % share);
         var findings = new List<Finding>();
-        int verified = 0, unverifiable = 0;
+        int verified = 0, unverifiable = 0, encrypted = 0;
+        var encryptedDays = new List<string>();
 
         foreach (var peer in catalog.Peers)
         foreach (var gap in RestoreTimeline.AllGaps(catalog, peer))
@@ -77,6 +123,17 @@ public sealed class VerifyStoredArchives : StoredDataTask
             var manifest = catalog.Manifest(day, peer);
             if (manifest == null)
             {
+                // Ciphertext whose manifest could not be read (no key configured here, or gpg could not decrypt it):
+                // nothing of the day was checked, and the summary and the report say so.
+                var sealedArchives = names.Where(n => n.EndsWith(".gpg", StringComparison.Ordinal) && ArchiveStreams.IsArchiveName(n[..^4])
+                    && !names.Contains(n[..^4])).Sum(n => catalog.Copies(day, peer, n).Count);
+                if (sealedArchives > 0 && names.Any(n => n == CollectManifest.FileName + ".gpg"))
+                {
+                    encrypted += sealedArchives;
+                    encryptedDays.Add($"{peer} {Day(day)}");
+                    Detail("Verify.EncryptedDay", Day(day), peer, sealedArchives);
+                    continue;
+                }
                 var archives = names.Count(ArchiveStreams.IsArchiveName);
                 unverifiable += archives;
                 if (archives > 0) Detail("Verify.NoChecksums", Day(day), peer, archives);
@@ -125,11 +182,17 @@ public sealed class VerifyStoredArchives : StoredDataTask
             }
         }
 
-        var result = new Result(Day(clock.Today), fraction, verified, unverifiable, findings);
+        if (encrypted > 0)
+        {
+            var days = string.Join(", ", encryptedDays.Take(3)) + (encryptedDays.Count > 3 ? $" and {encryptedDays.Count - 3} more days" : "");
+            Log.LogWarningWithCodeFromResources("Verify.EncryptedUnread", encrypted, days,
+                _keyWhy != null ? Format("Verify.EncryptedNoDecrypt", _keyWhy) : Format(Decrypts ? "Verify.EncryptedUnreadManifest" : "Verify.EncryptedNoKey"));
+        }
+        var result = new Result(Day(clock.Today), fraction, verified, unverifiable, findings, encrypted);
         Directory.CreateDirectory(working!);
         AtomicFile.WriteAllBytes(Path.Combine(working!, ResultFile), JsonSerializer.SerializeToUtf8Bytes(result));
         Progress("Verify.Summary", verified, findings.Count(f => f.Kind == "bad"), findings.Count(f => f.Kind == "missing"),
-            unverifiable, string.Join(", ", catalog.Media), share > 1 ? $"1/{share}" : "all", findings.Count(f => f.Kind == "gap"));
+            unverifiable, string.Join(", ", catalog.Media), share > 1 ? $"1/{share}" : "all", findings.Count(f => f.Kind == "gap"), encrypted);
         return !Log.HasLoggedErrors;
     }
 

@@ -226,7 +226,15 @@ public class SettingsCorpusTests
                 Peer = "peer", Destination = p.Temp["restored"], StagingDir = p.Plain["StagingDir"], RestoreSettings = p.Restore,
             });
         if (setting is "RestoreGpgPath" or "RestoreGpgHomeDir" or "RestorePassphraseFile")
+        {
             yield return ("FindFiles", p => new BackupBuild.Tasks.Restore.FindFiles { Pattern = "*", StagingDir = p.Plain["StagingDir"], RestoreSettings = p.Restore });
+            // Verify reads encrypted days with the same gpg settings (docs/actions/verify.md).
+            yield return ("VerifyStoredArchives (gpg)", p => new VerifyStoredArchives
+            {
+                VerifySettings = p.Verify, StagingDir = p.Plain["StagingDir"], WorkingDir = p.Plain["WorkingDir"], RunSettings = p.Run,
+                RestoreSettings = p.Restore,
+            });
+        }
         if (Uses(BrowseSettings.ItemType))
             // A client with nothing stored: the task checks its settings, then finds no versions (BKP7054, not a settings code).
             yield return ("BrowseVersions", p => new BackupBuild.Tasks.Requests.BrowseVersions
