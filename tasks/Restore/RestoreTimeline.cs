@@ -148,7 +148,10 @@ internal static class RestoreTimeline
                 continue;
             }
             var hasCollect = names.Contains(Indicators.Collect);
-            var hasManifest = names.Contains(CollectManifest.FileName) && catalog.Manifest(day, peer) != null;
+            // A manifest the encrypt extension encrypted counts as there when it is not read (Verify or the report without
+            // the key, which say so themselves): the day is whole on the media, not a hole.
+            var hasManifest = names.Contains(CollectManifest.FileName) ? catalog.Manifest(day, peer) != null
+                : names.Contains(CollectManifest.FileName + ".gpg");
             if (collected && !hasCollect) result[day] = new ChainGap(day, BackupTask.Format("Restore.GapNotCollected", Day(day)));
             else if (manifests && !hasManifest) result[day] = new ChainGap(day, BackupTask.Format("Restore.GapNoManifest", Day(day)));
             collected |= hasCollect;

@@ -11,6 +11,44 @@ namespace BackupBuild.Tests.Restore;
 public class EncryptedVerifyTests
 {
     [Fact]
+    public void Days_encrypted_after_plain_ones_are_no_holes_where_the_key_is_not()
+    {
+        using var t = new TempDir();
+        using var gpg = new GpgHome(t["gnupg"]);
+        t.File("src/docs/report.txt", "quarterly report\n");
+        var p = new BackupProject(t.Path)
+            .Property("BackupPeer", "master")
+            .Property("EncryptGpgHomeDir", gpg.Path)
+            .Item("Peer", "master", ("Type", "local"), ("CollectDir", t["var/collect"]))
+            .Item("CollectDirectory", t["src/docs"], ("CollectMode", "daily"), ("ArchiveMode", "targz"))
+            .Item("PurgeDirectory", t["var/collect"], ("RetainDays", "0"));
+        // Monday in plain, Tuesday encrypted (the extension switched on in between).
+        var run = p.Run("All", "BackupRunDate=2026-11-23T01:00");
+        Assert.True(run.ExitCode == 0, run.All);
+        Assert.Empty(Directory.GetFiles(Path.Combine(p.StagingDir, "2026/11/23/master"), "*.gpg"));
+        run = p.Run("All", "BackupRunDate=2026-11-24T01:00", "EncryptRecipient=" + GpgHome.Recipient);
+        Assert.True(run.ExitCode == 0, run.All);
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(p.StagingDir, "2026/11/24/master"), "*.gpg"));
+
+        var verify = p.Run("Verify", "BackupRunDate=2026-11-24T03:00", "RestoreGpgHomeDir=");
+        Assert.True(verify.ExitCode == 0, verify.All);
+        Assert.DoesNotContain("BKP8050", verify.Output);
+        // Tuesday's run encrypted Monday's staged folder too (its manifest stays readable on the image): Monday's staged
+        // archive is encrypted and not read, not missing.
+        Assert.True(verify.Output.Contains("warning BKP8112: 3 encrypted archive copies of master 2026-11-23, master 2026-11-24 were not read back"), verify.Output);
+        Assert.Contains("Verify finished: 1 archive copies read, 0 bad, 0 missing, 0 gaps in chains, 0 without recorded checksums, 3 encrypted and not read", verify.Output);
+        var report = p.Run("Report", "BackupRunDate=2026-11-24T04:00");
+        Assert.True(report.ExitCode == 0, report.All);
+        Assert.DoesNotContain("BKP821", report.Output);
+        Assert.DoesNotContain("BKP805", report.Output);
+
+        // With the key: both days read.
+        verify = p.Run("Verify", "BackupRunDate=2026-11-24T05:00");
+        Assert.True(verify.ExitCode == 0, verify.All);
+        Assert.Contains("Verify finished: 4 archive copies read, 0 bad, 0 missing, 0 gaps in chains, 0 without recorded checksums, 0 encrypted and not read", verify.Output);
+    }
+
+    [Fact]
     public void Encrypted_days_are_read_through_gpg_with_the_key_and_said_unread_without_it()
     {
         using var t = new TempDir();
