@@ -80,7 +80,9 @@ public sealed class WriteBackupReport : StoredDataTask
                 if (collected && (DayHas(day, Indicators.Store) || copies.Any(c => c.Medium.StartsWith("image ", StringComparison.Ordinal))))
                     state.Stored = Max(state.Stored, day);
                 if (day >= from && day <= today)
-                    state.Sizes[day] = names.Where(n => !Indicators.IsIndicator(n)).Sum(n => catalog.Copies(day, peer, n)[0].Size);
+                    // Each stored file once (a split file's pieces, not also the whole the catalog joins from them).
+                    state.Sizes[day] = names.Where(n => !Indicators.IsIndicator(n))
+                        .Sum(n => catalog.Copies(day, peer, n).FirstOrDefault(c => !c.Joined)?.Size ?? 0);
             }
         }
 
@@ -284,7 +286,7 @@ public sealed class WriteBackupReport : StoredDataTask
             }
             else
             {
-                var copies = catalog.All.SelectMany(kv => kv.Value).Where(c => c.Medium == m).ToList();
+                var copies = catalog.All.SelectMany(kv => kv.Value).Where(c => c.Medium == m && !c.Joined).ToList();
                 lines.Add(Format("Report.OtherMedium", m, copies.Count, Units.Bytes(copies.Sum(c => c.Size))));
             }
         }

@@ -9,7 +9,11 @@ using BackupBuild.Tasks.Store.Iso;
 namespace BackupBuild.Tasks.Restore;
 
 /// <summary>One copy of a stored file on one medium (named as in <see cref="StoredCatalog.Media"/>): where it is, and how to read it.</summary>
-internal sealed record StoredCopy(string Medium, string Location, long Size, Func<Stream> Open, DateTime? Uploaded = null);
+/// <param name="Joined">
+/// A view the catalog made of other stored files (a split file's pieces read as one, a .gpg read decrypted): what a
+/// restore reads, not a file of its own; sizes and counts of what a medium holds leave it out.
+/// </param>
+internal sealed record StoredCopy(string Medium, string Location, long Size, Func<Stream> Open, DateTime? Uploaded = null, bool Joined = false);
 
 /// <summary>
 /// An earlier upload of a peer's day to S3 that a later upload of the same day overwrote (a versioned bucket keeps
@@ -163,7 +167,7 @@ internal sealed class StoredCatalog : IDisposable
             if (Copies(g.Key.Whole.Day, g.Key.Whole.Peer, g.Key.Whole.Name).Any(c => c.Medium == g.Key.Medium)) continue;
             var parts = pieces.Select(x => x.Copy).ToList();
             Add(g.Key.Whole.Day, g.Key.Whole.Peer, g.Key.Whole.Name, new StoredCopy(g.Key.Medium,
-                parts[0].Location[..^"_00000".Length] + "_*", parts.Sum(c => c.Size), () => new ConcatenatedStream(parts)));
+                parts[0].Location[..^"_00000".Length] + "_*", parts.Sum(c => c.Size), () => new ConcatenatedStream(parts), Joined: true));
         }
     }
 
@@ -182,7 +186,7 @@ internal sealed class StoredCatalog : IDisposable
         {
             if (Copies(plain.Day, plain.Peer, plain.Name).Any(c => c.Medium == copy.Medium)) continue;
             Add(plain.Day, plain.Peer, plain.Name, new StoredCopy(copy.Medium, copy.Location, copy.Size,
-                () => gpg.Open(copy.Open(), copy.Location)));
+                () => gpg.Open(copy.Open(), copy.Location), Joined: true));
         }
     }
 

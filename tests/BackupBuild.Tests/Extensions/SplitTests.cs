@@ -41,6 +41,15 @@ public class SplitTests
         Assert.Equal(File.ReadAllBytes(small), File.ReadAllBytes(Path.Combine(peer, Path.GetFileName(small))));
         Assert.True(File.Exists(Path.Combine(p.StagingDir, "2026/11/24/cback.split")));
         Assert.True(File.Exists(Path.Combine(p.StagingDir, "2026/11/24/cback.store")));
+
+        // The report counts each stored file once: the pieces, not also the whole file Restore reads them as.
+        var report = p.Run("Report", "BackupRunDate=2026-11-24T02:00");
+        Assert.True(report.ExitCode == 0, report.All);
+        var files = Directory.GetFiles(peer);
+        Assert.Contains($"staging {p.StagingDir.TrimEnd('/')}: {files.Length} files, " +
+            BackupBuild.Tasks.Infrastructure.Units.Bytes(files.Sum(f => new FileInfo(f).Length)), report.Output);
+        var stored = files.Where(f => !Path.GetFileName(f).StartsWith("cback.", StringComparison.Ordinal)).Sum(f => new FileInfo(f).Length);
+        Assert.Contains($"master: collected 2026-11-24, staged 2026-11-24, stored 2026-11-24, {BackupBuild.Tasks.Infrastructure.Units.Bytes(stored)} in the last 1 stored days", report.Output);
     }
 
     [Fact]
