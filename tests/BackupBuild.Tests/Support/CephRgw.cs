@@ -208,6 +208,9 @@ public sealed class CephRgw : IDisposable
         throw new Xunit.Sdk.XunitException($"radosgw did not listen on {Port}.\n{Logs()}");
     }
 
+    /// <summary>Whether radosgw is running (false after <see cref="KillGateway"/> until <see cref="StartGateway"/>).</summary>
+    public bool GatewayRunning => _gateway is { HasExited: false };
+
     /// <summary>Kills radosgw at once (SIGKILL): a gateway that dies in the middle of requests.</summary>
     public void KillGateway()
     {
