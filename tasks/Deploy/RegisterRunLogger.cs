@@ -7,8 +7,8 @@ namespace BackupBuild.Tasks.Deploy;
 /// <summary>
 /// Registers BackupBuild's run logger (logger/RunLogger.cs) for the runs to come: copies the logger assembly to a stable
 /// place beside the project (.backupbuild/, so a package upgrade, a clean of the build output in obj/ or of the
-/// checkout never leaves MSBuild a missing file to load) and then, last, writes Directory.Build.rsp beside the project, which MSBuild reads when it
-/// starts and which names that copy. Both are replaced atomically and only when their content changes. A run that
+/// checkout never leaves MSBuild a missing file to load) and then, last, writes Directory.Build.rsp beside the project,
+/// which MSBuild reads when it starts and which names that copy. Both are replaced atomically and only when their content changes. A run that
 /// finds no run logger attached (the first run in a folder, or the response file was removed) says so with BKP9301;
 /// with -noAutoResponse nothing is written and nothing is said but a message.
 /// </summary>
