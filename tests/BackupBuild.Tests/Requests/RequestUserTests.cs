@@ -19,6 +19,10 @@ public class RequestUserTests
     {
         using var pool = new RequestPool();
         pool.MakeSources();
+        // Readable by the request user whatever umask this test process had when they were made (tasks of parallel
+        // tests set 077 in-process while they run; git and sqlite3 inherit it).
+        var readable = Tool.Run("chmod", "-R", "a+rX", pool.Dir["web1/src"]);
+        Assert.True(readable.ExitCode == 0, readable.All);
         var uid = Ownership.UserId(RequestUser)!.Value;
         // What the request user reads: the project, the sources, its key and known_hosts (as ~backup/.ssh would hold them).
         foreach (var d in new[] { pool.Dir.Path, pool.Dir["web1"], pool.Dir["web1/project"], pool.Dir.Dir("web1/log"), Path.GetDirectoryName(pool.Web1Key)! })

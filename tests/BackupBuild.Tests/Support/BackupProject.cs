@@ -126,10 +126,17 @@ public sealed class BackupProject
             {string.Join("\n", _targets)}
             </Project>
             """;
+        // 644 whatever the process's umask: tasks that run in this test process set umask 077 while they run (as in a
+        // build), and a project written meanwhile by a parallel test was unreadable to a request user's run (MSB4025).
+        var readable = (UnixFileMode)Convert.ToInt32("644", 8);
         File.WriteAllText(ProjectPath, xml);
+        File.SetUnixFileMode(ProjectPath, readable);
         if (!FreshFolder && !File.Exists(ResponseFile))
+        {
             File.WriteAllText(ResponseFile, BackupBuild.Tasks.Deploy.RegisterRunLogger.Header + "\n"
                 + $"\"-logger:BackupBuild.Logging.RunLogger,{Repo.LoggerAssembly};Project=backup.proj;BinaryLogs=%MSBuildThisFileDirectory%.backupbuild/;Keep=10\"\n");
+            File.SetUnixFileMode(ResponseFile, readable);
+        }
     }
 
     /// <summary>Runs `dotnet msbuild backup.proj -t:targets` with extra -p: properties.</summary>
